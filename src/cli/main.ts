@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+/**
+ * The `spider-storage` program. With no subcommand it serves, so Spider's own
+ * `spider-storage --config PATH` works unchanged (DECISIONS D11).
+ * Exit codes: 0 ok, 1 failure, 2 usage.
+ */
+import "./require-node-24.ts";
+import { CommanderError } from "commander";
+import { buildProgram } from "./program.ts";
+import { CliError } from "./cli-error.ts";
+
+const program = buildProgram();
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // commander already printed the message; help and --version are not errors.
+    const ok = error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help";
+    // exitCode, not exit(): a piped stdout must be flushed before the process ends.
+    process.exitCode = ok ? 0 : 2;
+  } else if (error instanceof CliError) {
+    process.stderr.write(`spider-storage: ${error.message}\n`);
+    process.exitCode = error.exitCode;
+  } else {
+    process.stderr.write(`spider-storage: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Opens the database: a mysql2 pool under kysely. BIGINT columns (every id)
+ * come back as `bigint`, never as a rounded number (DECISIONS D14).
+ */
+import { Kysely, MysqlDialect } from "kysely";
+import { createPool, type PoolOptions, type TypeCastField, type TypeCastNext } from "mysql2";
+import type { DatabaseSchema } from "./schema.ts";
+
+export type Db = Kysely<DatabaseSchema>;
+
+export interface DatabaseOptions {
+  /** `mysql://user:password@host:port/database`, or with `?socket=/path` for a unix socket. */
+  readonly url: string;
+  readonly maxConnections?: number;
+  /** Seconds a connection attempt may take before it counts as refused. */
+  readonly connectTimeoutMs?: number;
+}
+
+function castBigint(field: TypeCastField, next: TypeCastNext): unknown {
+  if (field.type === "LONGLONG") {
+    const text = field.string();
+    return text === null ? null : BigInt(text);
+  }
+  return next();
+}
+
+/** Translates our URL form into mysql2 pool options. */
+export function poolOptionsFromUrl(url: string): PoolOptions {
+  const parsed = new URL(url);
+  if (parsed.protocol !== "mysql:" && parsed.protocol !== "mariadb:") {
+    throw new Error(`database URL must start with mysql:// or mariadb://, got ${parsed.protocol}//`);
+  }
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ""));
+  if (database === "") throw new Error("database URL names no database (mysql://user@host:port/DATABASE)");
+  const socket = parsed.searchParams.get("socket");
+  return {
+    user: decodeURIComponent(parsed.username || "root"),
+    password: decodeURIComponent(parsed.password),
+    database,
+    ...(socket ? { socketPath: socket } : { host: parsed.hostname || "127.0.0.1", port: Number(parsed.port || 3306) }),
+  };
+}
+
+export function createDb(options: DatabaseOptions): Db {
+  const pool = createPool({
+    ...poolOptionsFromUrl(options.url),
+    connectionLimit: options.maxConnections ?? 16,
+    connectTimeout: options.connectTimeoutMs ?? 5_000,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    typeCast: castBigint,
+    timezone: "Z",
+    dateStrings: false,
+    enableKeepAlive: true,
+    multipleStatements: false,
+  });
+  return new Kysely<DatabaseSchema>({ dialect: new MysqlDialect({ pool }) });
+}

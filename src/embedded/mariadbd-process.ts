@@ -1,0 +1,155 @@
+/**
+ * Runs a private `mariadbd`: initialise a data directory, start the server on a
+ * unix socket (and optionally a loopback TCP port), wait until it answers, stop
+ * it. Used by the embedded default of `serve` (DECISIONS D12) and by the test
+ * harness (D13), so both run MariaDB the same way.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, readFile } from "node:fs/promises";
+import { createConnection } from "node:net";
+import { join } from "node:path";
+
+const SEARCH_PATH = ["/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin", "/opt/mariadb/bin"];
+
+export const MARIADB_MISSING_MESSAGE =
+  "mariadbd was not found: install the Debian/Ubuntu package mariadb-server (or pass --database-url)";
+
+/** Finds a MariaDB binary on PATH or in the usual sbin directories. */
+export function findMariaDbBinary(name: "mariadbd" | "mariadb-install-db"): string | undefined {
+  const dirs = [...(process.env["PATH"] ?? "").split(":").filter(Boolean), ...SEARCH_PATH];
+  for (const dir of dirs) {
+    const candidate = join(dir, name);
+    if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+export interface MariaDbProcessOptions {
+  readonly dataDir: string;
+  /** Unix socket path; must be short (over 107 characters aborts mariadbd). */
+  readonly socket: string;
+  /** Loopback TCP port; omit for `--skip-networking`. */
+  readonly port?: number;
+  /** Extra `--option=value` arguments. */
+  readonly extraArgs?: readonly string[];
+  readonly startTimeoutMs?: number;
+  /** Where mariadbd's own log goes (default: a file in the data dir). */
+  readonly logFile?: string;
+}
+
+/** Runs `mariadb-install-db` unless the data dir already holds a database. */
+export async function initialiseDataDir(dataDir: string): Promise<void> {
+  if (existsSync(join(dataDir, "mysql"))) return;
+  const installer = findMariaDbBinary("mariadb-install-db");
+  if (!installer) throw new Error(MARIADB_MISSING_MESSAGE);
+  await mkdir(dataDir, { recursive: true });
+  await run(installer, [
+    "--no-defaults",
+    `--datadir=${dataDir}`,
+    "--auth-root-authentication-method=normal",
+    "--skip-test-db",
+    "--skip-name-resolve",
+    ...(process.getuid?.() === 0 ? ["--user=root"] : []),
+  ]);
+}
+
+export class MariaDbProcess {
+  readonly options: MariaDbProcessOptions;
+  #child: ChildProcess | undefined;
+  #exited: Promise<number | null> = Promise.resolve(null);
+
+  constructor(options: MariaDbProcessOptions) {
+    this.options = options;
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  get running(): boolean {
+    return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
+  }
+
+  /** Starts mariadbd and resolves once it accepts connections on its socket. */
+  async start(): Promise<void> {
+    const binary = findMariaDbBinary("mariadbd");
+    if (!binary) throw new Error(MARIADB_MISSING_MESSAGE);
+    const { dataDir, socket, port } = this.options;
+    const args = [
+      "--no-defaults",
+      `--datadir=${dataDir}`,
+      `--socket=${socket}`,
+      `--pid-file=${join(dataDir, "mariadbd.pid")}`,
+      `--log-error=${this.options.logFile ?? join(dataDir, "mariadbd.err")}`,
+      ...(port === undefined ? ["--skip-networking"] : [`--port=${port}`, "--bind-address=127.0.0.1"]),
+      "--skip-name-resolve",
+      "--character-set-server=utf8mb4",
+      "--collation-server=utf8mb4_bin",
+      "--max-connections=1000",
+      "--max-allowed-packet=1G",
+      ...(process.getuid?.() === 0 ? ["--user=root"] : []),
+      ...(this.options.extraArgs ?? []),
+    ];
+    const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"], detached: false });
+    let stderr = "";
+    child.stderr?.on("data", (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4000);
+    });
+    this.#child = child;
+    this.#exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+    const deadline = Date.now() + (this.options.startTimeoutMs ?? 60_000);
+    while (Date.now() < deadline) {
+      if (!this.running) {
+        const log = await readFile(this.options.logFile ?? join(dataDir, "mariadbd.err"), "utf8").catch(() => "");
+        throw new Error(`mariadbd exited during start-up: ${stderr}${log.slice(-2000)}`);
+      }
+      if (await socketAccepts(socket)) return;
+      await sleep(50);
+    }
+    this.kill();
+    throw new Error(`mariadbd did not accept connections within ${this.options.startTimeoutMs ?? 60_000} ms`);
+  }
+
+  /** Clean shutdown (SIGTERM), escalating to SIGKILL after `timeoutMs`. */
+  async stop(timeoutMs = 30_000): Promise<void> {
+    const child = this.#child;
+    if (!child || !this.running) return;
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    await this.#exited;
+    clearTimeout(timer);
+  }
+
+  /** SIGKILL, as a crash would; resolves when the process is gone. */
+  async kill(): Promise<void> {
+    const child = this.#child;
+    if (!child || !this.running) return;
+    child.kill("SIGKILL");
+    await this.#exited;
+  }
+}
+
+function socketAccepts(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ path });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+function run(command: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout?.on("data", (c: Buffer) => (output += c.toString()));
+    child.stderr?.on("data", (c: Buffer) => (output += c.toString()));
+    child.once("error", reject);
+    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}: ${output.slice(-2000)}`))));
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,62 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { ServerProcess } from "../helpers/server-process.ts";
+import { testDatabase } from "../helpers/test-database.ts";
+
+describe("spider-storage serve", () => {
+  const servers: ServerProcess[] = [];
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.kill()));
+  });
+
+  it("answers GetSession with a strictly larger session after each restart, and stops cleanly on SIGTERM", async () => {
+    const databaseUrl = await testDatabase("serve");
+    const sessions: bigint[] = [];
+    for (let i = 0; i < 3; i++) {
+      const server = await ServerProcess.start({ databaseUrl });
+      servers.push(server);
+      sessions.push(await server.waitServing());
+      const exit = await server.stop();
+      expect(exit.code, server.logs).toBe(0);
+    }
+    expect(sessions[0]).toBeGreaterThan(0n);
+    expect(sessions[1]).toBeGreaterThan(sessions[0]!);
+    expect(sessions[2]).toBeGreaterThan(sessions[1]!);
+  });
+
+  it("keeps a larger session after SIGKILL, and logs JSON lines", async () => {
+    const databaseUrl = await testDatabase("serve");
+    const first = await ServerProcess.start({ databaseUrl });
+    servers.push(first);
+    const s1 = await first.waitServing();
+    await first.kill();
+    const second = await ServerProcess.start({ databaseUrl });
+    servers.push(second);
+    expect(await second.waitServing()).toBeGreaterThan(s1);
+    const serving = second.logs
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((entry) => entry["msg"] === "serving");
+    expect(serving?.["session"]).toBe(String(s1 + 1n));
+    await second.stop();
+  });
+
+  it("waits for a database that is down at start-up, then serves once it is up", async () => {
+    const { startMariaDb } = await import("../helpers/mariadb.ts");
+    const mariadb = await startMariaDb();
+    try {
+      const databaseUrl = await mariadb.createDatabase("late");
+      await mariadb.process.stop();
+      const server = await ServerProcess.start({ databaseUrl });
+      servers.push(server);
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(server.running).toBe(true);
+      expect(server.logs).toContain("database not reachable yet");
+      await mariadb.process.start();
+      expect(await server.waitServing(30_000)).toBeGreaterThan(0n);
+      expect((await server.stop()).code).toBe(0);
+    } finally {
+      await mariadb.destroy();
+    }
+  });
+});
