@@ -2,7 +2,7 @@
  * Opens the database: a mysql2 pool under kysely. BIGINT columns (every id)
  * come back as `bigint`, never as a rounded number (DECISIONS D14).
  */
-import { Kysely, MysqlDialect } from "kysely";
+import { CompiledQuery, Kysely, MysqlDialect } from "kysely";
 import { createPool, type PoolOptions, type TypeCastField, type TypeCastNext } from "mysql2";
 import type { DatabaseSchema } from "./schema.ts";
 
@@ -54,5 +54,15 @@ export function createDb(options: DatabaseOptions): Db {
     enableKeepAlive: true,
     multipleStatements: false,
   });
-  return new Kysely<DatabaseSchema>({ dialect: new MysqlDialect({ pool }) });
+  return new Kysely<DatabaseSchema>({
+    dialect: new MysqlDialect({
+      pool,
+      // TIMESTAMPs travel as text in the session's time zone and mysql2 reads
+      // them as UTC (`timezone: "Z"`): make the session UTC too, whatever the
+      // server's zone, so Dates are right and no DST hour is ambiguous.
+      onCreateConnection: async (connection) => {
+        await connection.executeQuery(CompiledQuery.raw("SET time_zone = '+00:00'"));
+      },
+    }),
+  });
 }

@@ -1,13 +1,13 @@
 /** The sessions table: one row per server lifetime. */
 import { sql } from "kysely";
 import type { Db } from "./connection.ts";
+import { insertIdOf } from "./insert-id.ts";
 
 /** Starts a new session and returns its id, strictly greater than every earlier one. */
 export async function allocateSession(db: Db): Promise<bigint> {
   // MySQL has no `DEFAULT VALUES`; the empty column list is its spelling.
   const result = await sql`INSERT INTO sessions () VALUES ()`.execute(db);
-  if (result.insertId === undefined) throw new Error("INSERT INTO sessions returned no id");
-  return result.insertId;
+  return insertIdOf(result, "sessions");
 }
 
 /** The newest session, or undefined before any server ran on this database. */

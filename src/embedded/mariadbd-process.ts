@@ -6,18 +6,23 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, rmdir } from "node:fs/promises";
 import { createConnection } from "node:net";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
+import { isProcessAlive } from "./process-info.ts";
 
 const SEARCH_PATH = ["/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin", "/opt/mariadb/bin"];
 
 export const MARIADB_MISSING_MESSAGE =
   "mariadbd was not found: install the Debian/Ubuntu package mariadb-server (or pass --database-url)";
 
-/** Finds a MariaDB binary on PATH or in the usual sbin directories. */
-export function findMariaDbBinary(name: "mariadbd" | "mariadb-install-db"): string | undefined {
-  const dirs = [...(process.env["PATH"] ?? "").split(":").filter(Boolean), ...SEARCH_PATH];
+/**
+ * Finds a MariaDB binary on PATH or in the usual sbin directories, or only in
+ * `binDir` when given (`runtime.embedded.bin_dir`; tests point it at an empty
+ * directory to see what happens without MariaDB installed).
+ */
+export function findMariaDbBinary(name: "mariadbd" | "mariadb-install-db", binDir?: string): string | undefined {
+  const dirs = binDir !== undefined ? [binDir] : [...(process.env["PATH"] ?? "").split(":").filter(Boolean), ...SEARCH_PATH];
   for (const dir of dirs) {
     const candidate = join(dir, name);
     if (existsSync(candidate)) return candidate;
@@ -36,22 +41,60 @@ export interface MariaDbProcessOptions {
   readonly startTimeoutMs?: number;
   /** Where mariadbd's own log goes (default: a file in the data dir). */
   readonly logFile?: string;
+  /** Look for the binaries only here (see {@link findMariaDbBinary}). */
+  readonly binDir?: string;
+  /**
+   * Own process group, so a terminal's Ctrl-C reaches only the parent, which
+   * stops mariadbd itself after closing its pool (the embedded default).
+   */
+  readonly detached?: boolean;
 }
 
-/** Runs `mariadb-install-db` unless the data dir already holds a database. */
-export async function initialiseDataDir(dataDir: string): Promise<void> {
+/**
+ * Runs `mariadb-install-db` unless the data dir already holds a database. It
+ * installs into a sibling directory and renames it into place, so a start-up
+ * killed half-way never leaves a half-initialised data dir behind.
+ */
+export async function initialiseDataDir(dataDir: string, options: { binDir?: string } = {}): Promise<void> {
   if (existsSync(join(dataDir, "mysql"))) return;
-  const installer = findMariaDbBinary("mariadb-install-db");
+  const installer = findMariaDbBinary("mariadb-install-db", options.binDir);
   if (!installer) throw new Error(MARIADB_MISSING_MESSAGE);
-  await mkdir(dataDir, { recursive: true });
-  await run(installer, [
-    "--no-defaults",
-    `--datadir=${dataDir}`,
-    "--auth-root-authentication-method=normal",
-    "--skip-test-db",
-    "--skip-name-resolve",
-    ...(process.getuid?.() === 0 ? ["--user=root"] : []),
-  ]);
+  if (existsSync(dataDir) && (await readdir(dataDir)).length > 0) {
+    throw new Error(`${dataDir} is not empty but holds no MariaDB database (no mysql/ directory); move it away or empty it`);
+  }
+  const parent = dirname(dataDir);
+  await mkdir(parent, { recursive: true });
+  await removeAbandonedInstalls(dataDir);
+  const staging = `${dataDir}.init-${process.pid}`;
+  await rm(staging, { recursive: true, force: true });
+  try {
+    await mkdir(staging);
+    await run(installer, [
+      "--no-defaults",
+      `--datadir=${staging}`,
+      "--auth-root-authentication-method=normal",
+      "--skip-test-db",
+      "--skip-name-resolve",
+      ...(process.getuid?.() === 0 ? ["--user=root"] : []),
+    ]);
+    if (existsSync(dataDir)) await rmdir(dataDir);
+    await rename(staging, dataDir);
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Staging directories of installs whose process died. */
+async function removeAbandonedInstalls(dataDir: string): Promise<void> {
+  const prefix = `${basename(dataDir)}.init-`;
+  for (const entry of await readdir(dirname(dataDir))) {
+    if (!entry.startsWith(prefix)) continue;
+    const pid = Number(entry.slice(prefix.length));
+    if (Number.isInteger(pid) && pid !== process.pid && !isProcessAlive(pid)) {
+      await rm(join(dirname(dataDir), entry), { recursive: true, force: true });
+    }
+  }
 }
 
 export class MariaDbProcess {
@@ -73,7 +116,7 @@ export class MariaDbProcess {
 
   /** Starts mariadbd and resolves once it accepts connections on its socket. */
   async start(): Promise<void> {
-    const binary = findMariaDbBinary("mariadbd");
+    const binary = findMariaDbBinary("mariadbd", this.options.binDir);
     if (!binary) throw new Error(MARIADB_MISSING_MESSAGE);
     const { dataDir, socket, port } = this.options;
     const args = [
@@ -91,15 +134,18 @@ export class MariaDbProcess {
       ...(process.getuid?.() === 0 ? ["--user=root"] : []),
       ...(this.options.extraArgs ?? []),
     ];
-    const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"], detached: false });
+    const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"], detached: this.options.detached ?? false });
     let stderr = "";
     child.stderr?.on("data", (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-4000);
     });
+    let spawnError: Error | undefined;
+    child.once("error", (error) => (spawnError = error));
     this.#child = child;
     this.#exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
     const deadline = Date.now() + (this.options.startTimeoutMs ?? 60_000);
     while (Date.now() < deadline) {
+      if (spawnError) throw new Error(`cannot run ${binary}: ${spawnError.message}`);
       if (!this.running) {
         const log = await readFile(this.options.logFile ?? join(dataDir, "mariadbd.err"), "utf8").catch(() => "");
         throw new Error(`mariadbd exited during start-up: ${stderr}${log.slice(-2000)}`);

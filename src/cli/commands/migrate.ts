@@ -1,25 +1,54 @@
-/** `spider-storage migrate`: applies pending migrations and reports them. */
+/**
+ * `spider-storage migrate`: applies pending migrations and reports them.
+ *
+ * The database is resolved as for `serve` (--database-url, environment, config
+ * file, else the embedded MariaDB in --data-dir). Migrating writes, so it takes
+ * the single-writer lease without waiting (D3) and refuses while a server holds
+ * it; on an embedded data directory in use, the data-dir lock refuses first.
+ */
 import type { Command } from "commander";
 import { createDb } from "../../db/connection.ts";
+import { acquireLease, LeaseHeldError } from "../../db/lease.ts";
 import { migrateToLatest } from "../../db/migrate.ts";
+import { openDataDirDatabase, type EmbeddedDatabase } from "../../embedded/embedded-mariadb.ts";
+import { createLogger } from "../../observability/logger.ts";
 import { CliError } from "../cli-error.ts";
+import { loadCliConfig } from "./serve.ts";
 
 export function addMigrateCommand(program: Command): void {
   program
     .command("migrate")
     .description("apply pending schema migrations to the database")
     .action(async (_flags: unknown, command: Command) => {
-      const globals = command.optsWithGlobals<{ databaseUrl?: string; json?: boolean }>();
-      const databaseUrl = globals.databaseUrl ?? process.env["SPIDER_STORAGE_DATABASE_URL"];
-      if (!databaseUrl) throw new CliError("no database configured: pass --database-url", 2);
-      const db = createDb({ url: databaseUrl, maxConnections: 2 });
+      const globals = command.optsWithGlobals<{ json?: boolean }>();
+      const { config, warnings } = loadCliConfig(command);
+      const logger = createLogger({ level: config.log_level === "info" ? "warn" : config.log_level });
+      for (const warning of warnings) logger.warn(warning);
+
+      let embedded: EmbeddedDatabase | undefined;
       try {
-        const results = await migrateToLatest(db);
-        if (globals.json) process.stdout.write(`${JSON.stringify({ applied: results.map((r) => r.migrationName) })}\n`);
-        else if (results.length === 0) process.stdout.write("schema is up to date\n");
-        else for (const r of results) process.stdout.write(`${r.status === "Success" ? "applied" : r.status}: ${r.migrationName}\n`);
+        const target = config.database;
+        if (target.kind === "embedded") {
+          embedded = await openDataDirDatabase(target.data_dir, { logger, socketDir: target.socket_dir, binDir: target.bin_dir });
+        }
+        const url = target.kind === "url" ? target.url : embedded!.url;
+        const lease = await acquireLease(url, { logger, wait: false }).catch((error: unknown) => {
+          if (error instanceof LeaseHeldError) throw new CliError(error.message);
+          throw error;
+        });
+        const db = createDb({ url, maxConnections: 2 });
+        try {
+          const results = await migrateToLatest(db);
+          if (globals.json) process.stdout.write(`${JSON.stringify({ applied: results.map((r) => r.migrationName) })}\n`);
+          else if (results.length === 0) process.stdout.write("schema is up to date\n");
+          else for (const r of results) process.stdout.write(`${r.status === "Success" ? "applied" : r.status}: ${r.migrationName}\n`);
+        } finally {
+          await db.destroy();
+          await lease.release();
+        }
       } finally {
-        await db.destroy();
+        await embedded?.stop();
+        logger.flush();
       }
     });
 }

@@ -1,6 +1,19 @@
-/** `spider-storage serve` (the default command): runs the service until SIGTERM/SIGINT. */
+/**
+ * `spider-storage serve` (the default command): runs the service until SIGTERM/SIGINT.
+ *
+ * Configuration: flags > environment > `--config` YAML > defaults (src/config/).
+ * The database: --database-url / SPIDER_STORAGE_DATABASE_URL / `database_url` /
+ * `runtime.db.*`; with none of them, an embedded MariaDB in --data-dir, started
+ * once the gRPC port is bound and stopped after the pool closes.
+ *
+ * Exit codes: 0 after a clean stop; 1 on a start-up failure or a lost database
+ * lease (another server may be writing: exit at once and let the supervisor
+ * restart us, D3); 2 on invalid configuration.
+ */
 import type { Command } from "commander";
 import { StorageServer } from "../../app/storage-server.ts";
+import { ConfigError, redactConfig, resolveConfig, type LoadedConfig } from "../../config/load-config.ts";
+import { openDataDirDatabase, type EmbeddedDatabase } from "../../embedded/embedded-mariadb.ts";
 import { createLogger } from "../../observability/logger.ts";
 import { CliError } from "../cli-error.ts";
 
@@ -10,34 +23,75 @@ interface ServeFlags {
   migrate: boolean;
 }
 
+interface GlobalFlags {
+  config?: string;
+  databaseUrl?: string;
+  dataDir?: string;
+}
+
+/** Resolves the configuration from a command's flags, reporting invalid configuration as a usage error. */
+export function loadCliConfig(command: Command, flags: Record<string, unknown> = {}): LoadedConfig {
+  const globals = command.optsWithGlobals<GlobalFlags>();
+  try {
+    return resolveConfig({
+      flags: { ...flags, database_url: globals.databaseUrl, data_dir: globals.dataDir },
+      env: process.env,
+      configPath: globals.config,
+    });
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message, 2);
+    throw error;
+  }
+}
+
 export function addServeCommand(program: Command): void {
   program
     .command("serve", { isDefault: true })
     .description("run the storage service (the default when no command is given)")
-    .option("--host <ip>", "address to listen on", "127.0.0.1")
-    .option("--port <port>", "gRPC port", "50051")
+    .option("--host <ip>", "address to listen on (default 127.0.0.1)")
+    .option("--port <port>", "gRPC port (default 50051)")
     .option("--no-migrate", "do not apply migrations; refuse to start unless the schema is current")
     .action(async (flags: ServeFlags, command: Command) => {
-      const globals = command.optsWithGlobals<{ databaseUrl?: string }>();
-      const databaseUrl = globals.databaseUrl ?? process.env["SPIDER_STORAGE_DATABASE_URL"];
-      if (!databaseUrl) throw new CliError("no database configured: pass --database-url mysql://user:pass@host:port/db", 2);
-      const port = Number(flags.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be 0..65535, got ${flags.port}`, 2);
-      const logger = createLogger();
+      const { config, warnings } = loadCliConfig(command, { host: flags.host, port: flags.port });
+      const logger = createLogger({ level: config.log_level });
+      for (const warning of warnings) logger.warn(warning);
+      logger.debug({ config: redactConfig(config) }, "configuration");
+
+      let embedded: Promise<EmbeddedDatabase> | undefined;
+      let stopRequested = false;
+      const target = config.database;
+      const databaseUrl =
+        target.kind === "url"
+          ? target.url
+          : async () => {
+              // A stop that came first must not find a mariadbd started behind its back.
+              if (stopRequested) throw new Error("server is stopping");
+              embedded = openDataDirDatabase(target.data_dir, { logger, socketDir: target.socket_dir, binDir: target.bin_dir });
+              return (await embedded).url;
+            };
       const server = new StorageServer({
-        host: flags.host ?? "127.0.0.1",
-        port,
+        config,
         databaseUrl,
-        maxConnections: 16,
         migrate: flags.migrate,
-        maxRequestBytes: 64 * 1024 * 1024,
-        shutdownDeadlineMs: 10_000,
         logger,
+        onLeaseLost: (error) => {
+          logger.fatal({ err: error }, "database lease lost: another server may be writing; exiting with code 1");
+          logger.flush();
+          process.exit(1);
+        },
       });
+
+      // Stop order (D2): the server (drain, close the pool, release the lease), then mariadbd.
+      const stopAll = async () => {
+        stopRequested = true;
+        await server.stop();
+        const database = await embedded?.catch(() => undefined);
+        await database?.stop();
+      };
       let stopping: Promise<void> | undefined;
       const stop = (signal: string) => {
         logger.info({ signal }, "shutting down");
-        stopping ??= server.stop().then(() => logger.flush());
+        stopping ??= stopAll().then(() => logger.flush());
       };
       process.once("SIGTERM", () => stop("SIGTERM"));
       process.once("SIGINT", () => stop("SIGINT"));
@@ -46,7 +100,7 @@ export function addServeCommand(program: Command): void {
       } catch (error) {
         if (stopping) return await stopping;
         logger.fatal({ err: error }, "start-up failed");
-        await server.stop();
+        await stopAll().catch((stopError: unknown) => logger.error({ err: stopError }, "stopping after a failed start-up"));
         logger.flush();
         throw new CliError(error instanceof Error ? error.message : String(error));
       }

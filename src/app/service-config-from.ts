@@ -1,0 +1,28 @@
+/** Maps the YAML/env configuration (src/config) onto the engine's tunables (src/service). */
+import type { Config } from "../config/schema.ts";
+import type { StorageServiceConfig } from "../service/service-config.ts";
+
+export function serviceConfigFrom(config: Config): StorageServiceConfig {
+  const { limits, task_instance_pool: pool, job_cache_gc: gc } = config.runtime;
+  return {
+    limits: {
+      maxDecompressedBytes: limits.max_decompressed_bytes,
+      maxTasks: limits.max_tasks_per_job,
+      maxDependencies: limits.max_dependencies_per_job,
+      maxPayloadBytesPerJob: limits.max_payload_bytes_per_job,
+    },
+    queue: {
+      lingerMs: config.runtime.queue.linger_ms,
+      maxItemsCap: limits.max_poll_items,
+      waitMsCap: limits.max_poll_wait_ms,
+    },
+    instances: {
+      deadExecutionManagerCutoffMs: pool.execution_manager_stale_cutoff_sec * 1000,
+      reapIntervalMs: pool.gc_interval_ms,
+    },
+    jobCache: {
+      retentionMs: gc.terminated_job_retention_sec * 1000,
+      gcIntervalMs: gc.gc_interval_sec * 1000,
+    },
+  };
+}

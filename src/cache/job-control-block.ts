@@ -1,0 +1,769 @@
+/**
+ * The job control block (JCB): one cached job — its state, its tasks' control
+ * blocks, its intermediate data — and every operation that changes them
+ * (spec §3, §4.1, with DECISIONS D4, D6, D7 and every fatal path of spec §8
+ * turned into an ordinary error).
+ *
+ * Memory: the task structure is the shared immutable {@link TaskGraph}; the
+ * per-task mutable state lives in typed arrays indexed by task index (state,
+ * queued flag, unfinished parents, retries left, live instances), and payloads
+ * in one flat array (graph inputs, then every task's outputs). No object or
+ * closure per task.
+ *
+ * Consistency: every operation that changes the job runs under the JCB's
+ * mutex; a job transition is written to the store (a transaction under a row
+ * lock) BEFORE memory changes, while the mutex is held, so two outcomes for
+ * one task never both win and a report racing a cancel ends consistently.
+ * A report whose transition cannot be written because the database is
+ * unreachable removes that instance and re-enqueues its task without
+ * consuming a retry, then rethrows (D6): nothing is left Running with nobody
+ * working on it.
+ */
+import { failedPrecondition, internal, invalidArgument, isStorageError, StorageError } from "../core/errors.ts";
+import { cancelTarget, isTerminal, type JobState } from "../core/job-state.ts";
+import type { TaskGraph, TdlContext, TimeoutPolicy, ExecutionPolicy, DataflowSource } from "../core/task-graph.ts";
+import { encodeTaskOutputs } from "../core/task-outputs.ts";
+import { decodeWireFrame, encodeWireFrame } from "../core/wire-frame.ts";
+import type { InstanceHost, InstanceRecord } from "../instances/instance-record.ts";
+import { CLEANUP_KEY, COMMIT_KEY, type QueueSubject } from "../queue/queue-subject.ts";
+import { AsyncMutex } from "./async-mutex.ts";
+import type { JobEngine } from "./job-engine.ts";
+import { formatTaskId } from "../core/ids.ts";
+import { taskIdOfKey } from "./task-key.ts";
+import {
+  isTaskTerminal,
+  TASK_CANCELLED,
+  TASK_FAILED,
+  TASK_PENDING,
+  TASK_READY,
+  TASK_RUNNING,
+  TASK_SUCCEEDED,
+  taskStateName,
+  type TaskStateCode,
+  type TaskStateName,
+} from "./task-state.ts";
+import { TerminationTask } from "./termination-task.ts";
+
+/** What RegisterTaskInstance answers (spec §1.2 ExecutionContext). */
+export interface ExecutionContext {
+  readonly taskInstanceId: bigint;
+  readonly tdlContext: TdlContext;
+  readonly timeoutPolicy: TimeoutPolicy;
+  /** Regular task: wire frame of its inputs; commit: job outputs (SerializedTaskOutputs raw); cleanup: empty. */
+  readonly serializedTaskIo: Uint8Array;
+}
+
+export interface TaskSnapshot {
+  readonly key: number;
+  readonly state: TaskStateName;
+  readonly liveInstances: number;
+  readonly retriesLeft: number;
+  readonly queued: boolean;
+}
+
+export interface JobControlBlockInit {
+  readonly jobId: bigint;
+  readonly resourceGroupId: bigint;
+  readonly graph: TaskGraph;
+  /** The job inputs, in graph-input order. */
+  readonly inputs: readonly Uint8Array[];
+  readonly engine: JobEngine;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** FAILED_PRECONDITION with Spider's "cache stale" wording. */
+function stale(text: string): StorageError {
+  return failedPrecondition(`cache stale: ${text}`);
+}
+
+export class JobControlBlock implements QueueSubject, InstanceHost {
+  readonly jobId: bigint;
+  readonly resourceGroupId: bigint;
+  readonly graph: TaskGraph;
+  private readonly engine: JobEngine;
+  private jobState: JobState = "Ready";
+  private readonly taskStates: Uint8Array;
+  private readonly queuedFlags: Uint8Array;
+  private readonly unfinishedParents: Uint32Array;
+  private readonly retriesLeft: Uint32Array;
+  private readonly liveCounts: Uint32Array;
+  /** Offset of each task's first output in {@link payloads}, after the graph inputs. */
+  private readonly outputOffsets: Uint32Array;
+  /** Graph inputs then task outputs; dropped (null) when the job leaves Running. */
+  private payloads: (Uint8Array | undefined)[] | null;
+  private incomplete: number;
+  /** Bytes of inputs and outputs held, against the engine's per-job limit. */
+  private payloadBytes = 0;
+  private readonly commit: TerminationTask | null;
+  private readonly cleanup: TerminationTask | null;
+  /** The job outputs (SerializedTaskOutputs raw), once committed. */
+  private encodedOutputs: Uint8Array | null = null;
+  private readonly instances = new Set<InstanceRecord>();
+  private readonly mutex = new AsyncMutex();
+  /** When the job became terminal (wall-clock ms), for inspection. */
+  terminalAt: number | undefined;
+
+  constructor(init: JobControlBlockInit) {
+    const { graph } = init;
+    if (init.inputs.length !== graph.graphInputCount) {
+      throw internal(`job ${init.jobId}: ${init.inputs.length} inputs for a graph with ${graph.graphInputCount}`);
+    }
+    this.jobId = init.jobId;
+    this.resourceGroupId = init.resourceGroupId;
+    this.graph = graph;
+    this.engine = init.engine;
+    const n = graph.tasks.length;
+    this.taskStates = new Uint8Array(n);
+    this.queuedFlags = new Uint8Array(n);
+    this.unfinishedParents = new Uint32Array(n);
+    this.retriesLeft = new Uint32Array(n);
+    this.liveCounts = new Uint32Array(n);
+    this.outputOffsets = new Uint32Array(n);
+    let outputs = 0;
+    for (let i = 0; i < n; i++) {
+      const task = graph.tasks[i]!;
+      this.taskStates[i] = task.parents.length === 0 ? TASK_READY : TASK_PENDING;
+      this.unfinishedParents[i] = task.parents.length;
+      this.retriesLeft[i] = task.executionPolicy.maxNumRetry;
+      this.outputOffsets[i] = outputs;
+      outputs += task.outputCount;
+    }
+    const payloads = new Array<Uint8Array | undefined>(graph.graphInputCount + outputs).fill(undefined);
+    for (let i = 0; i < init.inputs.length; i++) {
+      payloads[i] = init.inputs[i];
+      this.payloadBytes += init.inputs[i]!.length;
+    }
+    this.payloads = payloads;
+    this.incomplete = n;
+    this.commit = graph.commitTask ? new TerminationTask(graph.commitTask) : null;
+    this.cleanup = graph.cleanupTask ? new TerminationTask(graph.cleanupTask) : null;
+  }
+
+  /**
+   * Rebuilds a JCB for a job the database holds in `state` (restart recovery;
+   * nothing is written and nothing enqueued — the refill does that).
+   * CommitReady needs the stored job outputs.
+   */
+  static recovered(
+    init: JobControlBlockInit,
+    state: "Ready" | "Running" | "CommitReady" | "CleanupReady",
+    storedOutputs?: Uint8Array,
+  ): JobControlBlock {
+    const jcb = new JobControlBlock(init);
+    jcb.jobState = state;
+    if (state === "CommitReady") {
+      if (jcb.commit === null) throw internal(`job ${init.jobId} is CommitReady but has no commit task`);
+      if (storedOutputs === undefined) throw internal(`job ${init.jobId} is CommitReady without stored outputs`);
+      jcb.taskStates.fill(TASK_SUCCEEDED);
+      jcb.incomplete = 0;
+      jcb.encodedOutputs = storedOutputs;
+      jcb.payloads = null;
+    } else if (state === "CleanupReady") {
+      if (jcb.cleanup === null) throw internal(`job ${init.jobId} is CleanupReady but has no cleanup task`);
+      jcb.taskStates.fill(TASK_CANCELLED);
+      if (jcb.commit) jcb.commit.state = TASK_CANCELLED;
+      jcb.payloads = null;
+    }
+    return jcb;
+  }
+
+  /**
+   * Recovery: marks a regular task Succeeded from its checkpoint (its outputs
+   * wire frame) and releases its children. Only for a recovered Running job,
+   * in index order, for tasks whose parents all succeeded already. Returns
+   * false (and changes nothing) when it does not apply — including for the
+   * last incomplete task, which then simply runs again so the job's outputs
+   * are committed by the normal path.
+   */
+  restoreSucceededTask(index: number, outputsFrame: Uint8Array): boolean {
+    if (this.jobState !== "Running" || index < 0 || index >= this.taskStates.length) return false;
+    if (this.taskStates[index] !== TASK_READY || this.incomplete <= 1) return false;
+    let outputs: Uint8Array[];
+    try {
+      outputs = decodeWireFrame(outputsFrame, "task checkpoint");
+    } catch {
+      return false;
+    }
+    if (outputs.length !== this.graph.tasks[index]!.outputCount) return false;
+    this.writeOutputs(index, outputs);
+    this.taskStates[index] = TASK_SUCCEEDED;
+    this.incomplete--;
+    this.releaseChildren(index, false);
+    return true;
+  }
+
+  get state(): JobState {
+    return this.jobState;
+  }
+
+  get hasCommitTask(): boolean {
+    return this.commit !== null;
+  }
+
+  get hasCleanupTask(): boolean {
+    return this.cleanup !== null;
+  }
+
+  get taskCount(): number {
+    return this.taskStates.length;
+  }
+
+  get incompleteTaskCount(): number {
+    return this.incomplete;
+  }
+
+  get liveInstanceCount(): number {
+    return this.instances.size;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Job operations
+
+  /** Ready → Running; enqueues every task without parents. FAILED_PRECONDITION unless Ready. */
+  start(): Promise<JobState> {
+    return this.mutex.run<JobState>(async () => {
+      if (this.jobState !== "Ready") throw failedPrecondition(`job in state ${this.jobState}, expected Ready`);
+      await this.persist("Running", () => this.engine.store.startJob(this.jobId));
+      if (this.state !== "Ready") return this.state; // the database knew better (adopted)
+      this.jobState = "Running";
+      const queue = this.engine.queue;
+      for (let i = 0; i < this.taskStates.length; i++) if (this.taskStates[i] === TASK_READY) queue.enqueue(this, i);
+      return "Running";
+    });
+  }
+
+  /**
+   * Cancels (D4/D5): Ready → Cancelled; Running/CommitReady → CleanupReady
+   * (with a cleanup task, which is then enqueued) or Cancelled. Already
+   * CleanupReady or terminal: answers the current state (idempotent).
+   */
+  cancel(): Promise<JobState> {
+    return this.mutex.run<JobState>(async () => {
+      const from = this.jobState;
+      const target = cancelTarget(from, this.cleanup !== null);
+      if (target === undefined) return from;
+      await this.persist(target, () => this.engine.store.cancelJob(this.jobId, this.cleanup !== null));
+      if (this.state !== from) return this.state;
+      this.cancelTasks(false);
+      this.jobState = target;
+      this.payloads = null;
+      if (target === "CleanupReady") this.engine.queue.enqueue(this, CLEANUP_KEY);
+      else this.becameTerminal();
+      return target;
+    });
+  }
+
+  /** The committed job outputs (SerializedTaskOutputs raw). FAILED_PRECONDITION unless Succeeded. */
+  outputs(): Uint8Array {
+    if (this.jobState !== "Succeeded" || this.encodedOutputs === null) {
+      throw failedPrecondition(`job in state ${this.jobState}, expected Succeeded`);
+    }
+    return this.encodedOutputs;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Task-instance operations (the execution manager has been checked already)
+
+  /** Registers an instance of the task (spec §3.3 Register). */
+  registerInstance(key: number, executionManagerId: bigint): Promise<ExecutionContext> {
+    return this.mutex.run(() => {
+      this.assertJobAccepts(key);
+      const pool = this.engine.pool;
+      pool.assertNotDead(executionManagerId);
+      const state = this.stateOf(key);
+      if (isTaskTerminal(state)) throw stale(`task already in terminal state ${taskStateName(state)}`);
+      if (state === TASK_PENDING) throw stale(`task ${key} is not ready: its parents have not all succeeded`);
+      if (this.liveOf(key) >= this.maxInstancesOf(key)) {
+        throw stale("the number of living task instances has reached the upper limit");
+      }
+      const policy = this.policyOf(key);
+      const serializedTaskIo =
+        key >= 0 ? this.readInputs(key) : key === COMMIT_KEY ? (this.encodedOutputs ?? EMPTY) : EMPTY;
+      const id = pool.allocateId();
+      this.setLive(key, this.liveOf(key) + 1);
+      this.setState(key, TASK_RUNNING);
+      const record = pool.add(id, this, key, executionManagerId, policy.timeoutPolicy.softTimeoutMs);
+      this.instances.add(record);
+      return {
+        taskInstanceId: id,
+        tdlContext: this.tdlContextOf(key),
+        timeoutPolicy: policy.timeoutPolicy,
+        serializedTaskIo,
+      };
+    });
+  }
+
+  /**
+   * An instance succeeded (spec §3.3 Succeed). For a regular task the outputs
+   * must be a wire frame with the declared count; otherwise the instance
+   * counts as failed (a retry is consumed, the task re-enqueued or the job
+   * failed) and INVALID_ARGUMENT is thrown. Returns the job state after.
+   */
+  succeedInstance(key: number, instanceId: bigint, serializedOutputs: Uint8Array): Promise<JobState> {
+    return this.mutex.run(async () => {
+      this.assertJobAccepts(key);
+      this.takeInstance(key, instanceId);
+      const state = this.stateOf(key);
+      if (isTaskTerminal(state)) throw stale(`task already in terminal state ${taskStateName(state)}`);
+      if (key === COMMIT_KEY) {
+        return this.succeedTermination(key, "Succeeded", () => this.engine.store.succeedCommittedJob(this.jobId));
+      }
+      if (key === CLEANUP_KEY) {
+        return this.succeedTermination(key, "Cancelled", () => this.engine.store.finishCleanup(this.jobId));
+      }
+      let outputs: Uint8Array[];
+      try {
+        outputs = decodeWireFrame(serializedOutputs, "task outputs");
+        const expected = this.graph.tasks[key]!.outputCount;
+        if (outputs.length !== expected) {
+          throw invalidArgument(`task outputs: task ${key} declares ${expected} output(s), got ${outputs.length}`);
+        }
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        await this.applyFailure(key, `invalid task outputs reported: ${reason}`);
+        throw invalidArgument(`deserialization error: ${reason}`, error);
+      }
+      let bytes = 0;
+      for (const output of outputs) bytes += output.length;
+      const limit = this.engine.maxPayloadBytesPerJob;
+      if (this.payloadBytes + bytes > limit) {
+        // Running it again would produce the same outputs: the job fails now, whatever its retries.
+        const reason = `task ${key} outputs (${bytes} bytes) would take the job's data above the limit of ${limit} bytes (runtime.limits.max_payload_bytes_per_job)`;
+        await this.applyFailure(key, reason, true);
+        throw invalidArgument(reason);
+      }
+      if (this.incomplete === 1) return this.succeedLastTask(key, outputs, serializedOutputs);
+      this.writeOutputs(key, outputs);
+      this.taskStates[key] = TASK_SUCCEEDED;
+      this.incomplete--;
+      this.dropTaskInstances(key);
+      this.notifySucceeded(key, serializedOutputs);
+      this.releaseChildren(key, true);
+      return this.jobState;
+    });
+  }
+
+  /** An instance failed (spec §3.3 Fail). Returns the job state after. */
+  failInstance(key: number, instanceId: bigint, errorMessage: string): Promise<JobState> {
+    return this.mutex.run(async () => {
+      this.assertJobAccepts(key);
+      this.takeInstance(key, instanceId);
+      const state = this.stateOf(key);
+      if (isTaskTerminal(state)) throw stale(`task already in terminal state ${taskStateName(state)}`);
+      return this.applyFailure(key, errorMessage);
+    });
+  }
+
+  // ---------------------------------------------------------------------------
+  // QueueSubject
+
+  isQueued(key: number): boolean {
+    return key >= 0 ? this.queuedFlags[key] === 1 : (this.termination(key)?.queued ?? false);
+  }
+
+  setQueued(key: number, queued: boolean): void {
+    if (key >= 0) {
+      this.queuedFlags[key] = queued ? 1 : 0;
+    } else {
+      const task = this.termination(key);
+      if (task) task.queued = queued;
+    }
+  }
+
+  canAcceptInstance(key: number): boolean {
+    if (this.jobErrorFor(key) !== undefined) return false;
+    const state = this.stateOf(key);
+    return state === TASK_READY || (state === TASK_RUNNING && this.liveOf(key) < this.maxInstancesOf(key));
+  }
+
+  // ---------------------------------------------------------------------------
+  // InstanceHost (called by the pool, synchronously, without the mutex: these
+  // only touch memory, and every awaited section has already taken its instance)
+
+  evictInstance(record: InstanceRecord): void {
+    if (!this.instances.delete(record)) return;
+    const key = record.key;
+    const live = this.liveOf(key) - 1;
+    this.setLive(key, live);
+    if (live === 0 && this.stateOf(key) === TASK_RUNNING) this.setState(key, TASK_READY);
+    if (this.canAcceptInstance(key)) this.engine.queue.enqueue(this, key);
+  }
+
+  softTimeout(record: InstanceRecord): void {
+    if (this.instances.has(record) && this.canAcceptInstance(record.key)) this.engine.queue.enqueue(this, record.key);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Refill and inspection
+
+  /** Enqueues whatever can take an instance and has no entry (DECISIONS D7). Returns how many. */
+  refill(): number {
+    const queue = this.engine.queue;
+    let added = 0;
+    switch (this.jobState) {
+      case "Running":
+        for (let i = 0; i < this.taskStates.length; i++) {
+          if (this.taskStates[i] === TASK_READY && queue.enqueue(this, i)) added++;
+        }
+        break;
+      case "CommitReady":
+        if (this.commit?.state === TASK_READY && queue.enqueue(this, COMMIT_KEY)) added++;
+        break;
+      case "CleanupReady":
+        if (this.cleanup?.state === TASK_READY && queue.enqueue(this, CLEANUP_KEY)) added++;
+        break;
+      default:
+        break;
+    }
+    return added;
+  }
+
+  /** Counts of regular tasks per state. */
+  taskStateCounts(): Record<TaskStateName, number> {
+    const counts: Record<TaskStateName, number> = {
+      Pending: 0,
+      Ready: 0,
+      Running: 0,
+      Succeeded: 0,
+      Failed: 0,
+      Cancelled: 0,
+    };
+    for (let i = 0; i < this.taskStates.length; i++) counts[taskStateName(this.taskStates[i]!)]++;
+    return counts;
+  }
+
+  /** Every task (regular, then commit, then cleanup) with its state. */
+  taskSnapshots(): TaskSnapshot[] {
+    const out: TaskSnapshot[] = [];
+    for (let i = 0; i < this.taskStates.length; i++) out.push(this.snapshot(i));
+    if (this.commit) out.push(this.snapshot(COMMIT_KEY));
+    if (this.cleanup) out.push(this.snapshot(CLEANUP_KEY));
+    return out;
+  }
+
+  /** The live instances of this job. */
+  liveInstances(): InstanceRecord[] {
+    return [...this.instances];
+  }
+
+  private snapshot(key: number): TaskSnapshot {
+    return {
+      key,
+      state: taskStateName(this.stateOf(key)),
+      liveInstances: this.liveOf(key),
+      retriesLeft: this.retriesOf(key),
+      queued: this.isQueued(key),
+    };
+  }
+
+  // ---------------------------------------------------------------------------
+  // Internals
+
+  /** The guard matching the task kind (spec §3.1 cache-level guards), as an error or undefined. */
+  private jobErrorFor(key: number): StorageError | undefined {
+    const state = this.jobState;
+    if (key >= 0) {
+      if (state === "Running") return undefined;
+      if (state === "Ready") return stale("job not started");
+      if (isTerminal(state)) return stale(`job already terminated in state ${state}`);
+      return stale("job no longer running");
+    }
+    if (key === COMMIT_KEY) {
+      if (this.commit === null) return stale("job has no commit task");
+      if (state === "CommitReady") return undefined;
+      if (isTerminal(state)) return stale(`job already terminated in state ${state}`);
+      if (state === "CleanupReady") return stale("job no longer in the commit-ready state");
+      return stale(`job not in the commit-ready state (state ${state})`);
+    }
+    if (this.cleanup === null) return stale("job has no cleanup task");
+    if (state === "CleanupReady") return undefined;
+    if (isTerminal(state)) return stale(`job already terminated in state ${state}`);
+    return stale(`job not in the cleanup-ready state (state ${state})`);
+  }
+
+  private assertJobAccepts(key: number): void {
+    if (key >= this.taskStates.length || (key < 0 && key !== COMMIT_KEY && key !== CLEANUP_KEY)) {
+      throw failedPrecondition(
+        `task index ${key} out of range: job ${this.jobId} has ${this.taskStates.length} task(s)`,
+      );
+    }
+    const error = this.jobErrorFor(key);
+    if (error) throw error;
+  }
+
+  /** Validates and removes the reporting instance. */
+  private takeInstance(key: number, instanceId: bigint): void {
+    const record = this.engine.pool.get(instanceId);
+    if (record === undefined || record.host !== this || record.key !== key) {
+      throw stale("the task instance ID is not valid");
+    }
+    this.releaseRecord(record);
+  }
+
+  private releaseRecord(record: InstanceRecord): void {
+    this.engine.pool.remove(record);
+    if (this.instances.delete(record)) this.setLive(record.key, this.liveOf(record.key) - 1);
+  }
+
+  /** Drops every other live instance of a task that just ended (their reports will be stale). */
+  private dropTaskInstances(key: number): void {
+    if (this.liveOf(key) === 0) return;
+    for (const record of this.instances) if (record.key === key) this.releaseRecord(record);
+  }
+
+  private dropAllInstances(): void {
+    const pool = this.engine.pool;
+    for (const record of this.instances) pool.remove(record);
+    this.instances.clear();
+    this.liveCounts.fill(0);
+    if (this.commit) this.commit.live = 0;
+    if (this.cleanup) this.cleanup.live = 0;
+  }
+
+  /** Non-terminal regular tasks and the commit task (and the cleanup task when `includeCleanup`) → Cancelled. */
+  private cancelTasks(includeCleanup: boolean): void {
+    const states = this.taskStates;
+    for (let i = 0; i < states.length; i++) if (!isTaskTerminal(states[i]!)) states[i] = TASK_CANCELLED;
+    if (this.commit && !isTaskTerminal(this.commit.state)) this.commit.state = TASK_CANCELLED;
+    if (includeCleanup && this.cleanup && !isTaskTerminal(this.cleanup.state)) this.cleanup.state = TASK_CANCELLED;
+    this.dropAllInstances();
+  }
+
+  private async succeedLastTask(key: number, outputs: Uint8Array[], frame: Uint8Array): Promise<JobState> {
+    this.writeOutputs(key, outputs); // tentative until the database has the job outputs
+    const payloads = this.payloads!;
+    const jobOutputs = this.graph.graphOutputs.map((source) => payloads[this.slotOf(source)]!);
+    const encoded = encodeTaskOutputs(jobOutputs);
+    const hasCommit = this.commit !== null;
+    const target: JobState = hasCommit ? "CommitReady" : "Succeeded";
+    try {
+      await this.persist(target, () => this.engine.store.commitJobOutputs(this.jobId, encoded, hasCommit));
+    } catch (error) {
+      this.clearOutputs(key);
+      this.unapplied(key, error);
+      throw error;
+    }
+    if (this.state !== "Running") return this.state;
+    this.taskStates[key] = TASK_SUCCEEDED;
+    this.incomplete = 0;
+    this.dropTaskInstances(key);
+    this.notifySucceeded(key, frame);
+    this.encodedOutputs = encoded;
+    this.jobState = target;
+    this.payloads = null;
+    if (hasCommit) this.engine.queue.enqueue(this, COMMIT_KEY);
+    else this.becameTerminal();
+    return target;
+  }
+
+  private async succeedTermination(key: number, target: JobState, write: () => Promise<void>): Promise<JobState> {
+    const from = this.jobState;
+    try {
+      await this.persist(target, write);
+    } catch (error) {
+      this.unapplied(key, error);
+      throw error;
+    }
+    if (this.state !== from) return this.state;
+    this.setState(key, TASK_SUCCEEDED);
+    this.dropAllInstances();
+    this.jobState = target;
+    this.becameTerminal();
+    return target;
+  }
+
+  /** One failed instance (already removed): retry if the budget allows, else fail the job. */
+  private async applyFailure(key: number, errorMessage: string, final = false): Promise<JobState> {
+    const retries = this.retriesOf(key);
+    if (retries > 0 && !final) {
+      this.setRetries(key, retries - 1);
+      if (this.liveOf(key) === 0) this.setState(key, TASK_READY);
+      this.engine.queue.enqueue(this, key);
+      return this.jobState;
+    }
+    const from = this.jobState;
+    try {
+      await this.persist("Failed", () => this.engine.store.failJob(this.jobId, errorMessage));
+    } catch (error) {
+      this.unapplied(key, error);
+      throw error;
+    }
+    if (this.state !== from) return this.state;
+    this.setState(key, TASK_FAILED);
+    this.cancelTasks(true);
+    this.jobState = "Failed";
+    this.payloads = null;
+    this.becameTerminal();
+    return "Failed";
+  }
+
+  /**
+   * A report whose transition did not reach the database: its instance is
+   * already gone; give the task back to the queue without consuming a retry
+   * (DECISIONS D6).
+   */
+  private unapplied(key: number, error: unknown): void {
+    if (isStorageError(error, "unavailable")) this.engine.pool.noteDbUnavailable();
+    if (this.jobErrorFor(key) !== undefined) return;
+    if (this.liveOf(key) === 0 && this.stateOf(key) === TASK_RUNNING) this.setState(key, TASK_READY);
+    if (this.canAcceptInstance(key)) this.engine.queue.enqueue(this, key);
+    this.engine.logger.warn(
+      { err: error, jobId: this.jobId, task: formatTaskId(taskIdOfKey(key)) },
+      "report not applied: the job transition could not be written; task re-enqueued without consuming a retry",
+    );
+  }
+
+  /**
+   * Writes a job transition. When the outcome is unknown ("internal") or the
+   * database refuses it ("failed_precondition"), reads the row back: if it
+   * shows `target` the transition happened after all; if it shows a terminal
+   * state, memory adopts it (the caller sees the changed job state);
+   * otherwise the error stands.
+   */
+  private async persist(target: JobState, write: () => Promise<unknown>): Promise<void> {
+    try {
+      await write();
+      return;
+    } catch (error) {
+      if (!isStorageError(error, "internal") && !isStorageError(error, "failed_precondition")) throw error;
+      let stored: JobState;
+      try {
+        stored = await this.engine.store.getJobState(this.jobId);
+      } catch {
+        throw error;
+      }
+      if (stored === target) {
+        this.engine.logger.warn({ err: error, jobId: this.jobId, state: stored }, "job transition was applied after all");
+        return;
+      }
+      this.engine.logger.error(
+        { err: error, jobId: this.jobId, cached: this.jobState, stored, target },
+        "the database disagrees with the cached job state",
+      );
+      if (isTerminal(stored) && !isTerminal(this.jobState)) {
+        this.cancelTasks(true);
+        this.jobState = stored;
+        this.payloads = null;
+        if (stored === "Succeeded") {
+          this.encodedOutputs = await this.engine.store.getJobOutputs(this.jobId).catch(() => null);
+        }
+        this.becameTerminal();
+        return;
+      }
+      throw error;
+    }
+  }
+
+  private becameTerminal(): void {
+    this.terminalAt = Date.now();
+    this.engine.onJobTerminal(this);
+  }
+
+  private notifySucceeded(index: number, frame: Uint8Array): void {
+    try {
+      this.engine.onTaskSucceeded(this.jobId, index, frame);
+    } catch (error) {
+      this.engine.logger.error({ err: error, jobId: this.jobId, task: index }, "task-succeeded hook failed");
+    }
+  }
+
+  /** Decrements the children's unfinished-parent counters; the ones reaching 0 become Ready (and are enqueued). */
+  private releaseChildren(index: number, enqueue: boolean): void {
+    const children = this.graph.tasks[index]!.children;
+    for (let c = 0; c < children.length; c++) {
+      const child = children[c]!;
+      const left = this.unfinishedParents[child]! - 1;
+      this.unfinishedParents[child] = left;
+      if (left === 0 && this.taskStates[child] === TASK_PENDING) {
+        this.taskStates[child] = TASK_READY;
+        if (enqueue) this.engine.queue.enqueue(this, child);
+      }
+    }
+  }
+
+  private slotOf(source: DataflowSource): number {
+    return this.graph.graphInputCount + this.outputOffsets[source.taskIndex]! + source.position;
+  }
+
+  private writeOutputs(index: number, outputs: readonly Uint8Array[]): void {
+    const payloads = this.payloads;
+    if (payloads === null) throw internal(`job ${this.jobId}: outputs written after the job left Running`);
+    const base = this.graph.graphInputCount + this.outputOffsets[index]!;
+    for (let p = 0; p < outputs.length; p++) {
+      if (payloads[base + p] !== undefined) throw internal(`job ${this.jobId}: task ${index} output ${p} written twice`);
+    }
+    for (let p = 0; p < outputs.length; p++) {
+      payloads[base + p] = outputs[p];
+      this.payloadBytes += outputs[p]!.length;
+    }
+  }
+
+  private clearOutputs(index: number): void {
+    const payloads = this.payloads;
+    if (payloads === null) return;
+    const base = this.graph.graphInputCount + this.outputOffsets[index]!;
+    const count = this.graph.tasks[index]!.outputCount;
+    for (let p = 0; p < count; p++) {
+      this.payloadBytes -= payloads[base + p]?.length ?? 0;
+      payloads[base + p] = undefined;
+    }
+  }
+
+  private readInputs(index: number): Uint8Array {
+    const payloads = this.payloads;
+    if (payloads === null) throw internal(`job ${this.jobId}: inputs read after the job left Running`);
+    const task = this.graph.tasks[index]!;
+    const inputs: Uint8Array[] = new Array<Uint8Array>(task.inputCount);
+    const sources = task.inputSources;
+    for (let k = 0; k < task.inputCount; k++) {
+      const payload = sources === null ? payloads[task.graphInputOffset + k] : payloads[this.slotOf(sources[k]!)];
+      if (payload === undefined) throw internal(`job ${this.jobId}: task ${index} input ${k} is not available`);
+      inputs[k] = payload;
+    }
+    return encodeWireFrame(inputs);
+  }
+
+  private termination(key: number): TerminationTask | null {
+    return key === COMMIT_KEY ? this.commit : key === CLEANUP_KEY ? this.cleanup : null;
+  }
+
+  private stateOf(key: number): TaskStateCode {
+    return (key >= 0 ? this.taskStates[key] : this.termination(key)?.state) as TaskStateCode;
+  }
+
+  private setState(key: number, state: TaskStateCode): void {
+    if (key >= 0) this.taskStates[key] = state;
+    else this.termination(key)!.state = state;
+  }
+
+  private liveOf(key: number): number {
+    return key >= 0 ? this.liveCounts[key]! : (this.termination(key)?.live ?? 0);
+  }
+
+  private setLive(key: number, live: number): void {
+    if (key >= 0) this.liveCounts[key] = live;
+    else this.termination(key)!.live = live;
+  }
+
+  private retriesOf(key: number): number {
+    return key >= 0 ? this.retriesLeft[key]! : (this.termination(key)?.retriesLeft ?? 0);
+  }
+
+  private setRetries(key: number, retries: number): void {
+    if (key >= 0) this.retriesLeft[key] = retries;
+    else this.termination(key)!.retriesLeft = retries;
+  }
+
+  private policyOf(key: number): ExecutionPolicy {
+    return key >= 0 ? this.graph.tasks[key]!.executionPolicy : this.termination(key)!.descriptor.executionPolicy;
+  }
+
+  private maxInstancesOf(key: number): number {
+    return Math.max(1, this.policyOf(key).maxNumInstances);
+  }
+
+  private tdlContextOf(key: number): TdlContext {
+    return key >= 0 ? this.graph.tasks[key]!.tdlContext : this.termination(key)!.descriptor.tdlContext;
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * What every job control block shares: the store, the inbound queue, the
+ * instance pool, and the hooks. One object per service, referenced by each
+ * JCB (one pointer per job, no per-job closures).
+ */
+import type { Logger } from "../observability/logger.ts";
+import type { InboundQueue } from "../queue/inbound-queue.ts";
+import type { TaskInstancePool } from "../instances/task-instance-pool.ts";
+import type { JobStore } from "./job-store.ts";
+import type { JobControlBlock } from "./job-control-block.ts";
+
+export interface JobEngine {
+  readonly store: JobStore;
+  readonly queue: InboundQueue;
+  readonly pool: TaskInstancePool;
+  readonly logger: Logger;
+  /** Most bytes of inputs and task outputs one job may hold; beyond it the job fails. */
+  readonly maxPayloadBytesPerJob: number;
+  /**
+   * A regular task succeeded (children already released): the checkpoint
+   * hook. `outputs` is the wire frame the execution manager reported.
+   */
+  onTaskSucceeded(jobId: bigint, taskIndex: number, outputs: Uint8Array): void;
+  /** A cached job reached a terminal state (the cache GC starts its retention clock). */
+  onJobTerminal(jcb: JobControlBlock): void;
+}

@@ -1,0 +1,69 @@
+/**
+ * The persistence the job engine needs, as one interface with two
+ * implementations: {@link MariaDbJobStore} over src/db (production) and
+ * {@link MemoryJobStore} (fast engine tests; DECISIONS D13 says every scenario
+ * run on it also runs on MariaDB).
+ *
+ * Error contract, shared by both implementations (StorageError kinds, D5):
+ * - an unknown job → "not_found"; a transition the job's current state forbids
+ *   (src/core/job-state.ts) or a read in the wrong state → "failed_precondition";
+ * - unknown resource group or wrong password → "unauthenticated"; duplicate
+ *   external resource-group id → "already_exists";
+ * - heartbeat of an unknown execution manager → "illegal_execution_manager",
+ *   of a dead one → "failed_precondition";
+ * - database unreachable, nothing written → "unavailable"; outcome unknown
+ *   (connection lost during COMMIT) → "internal".
+ * Every job transition is written in one transaction under a row lock.
+ */
+import type { JobState } from "../core/job-state.ts";
+import type { LivenessStore } from "../instances/task-instance-pool.ts";
+
+export interface SchedulerRecord {
+  readonly schedulerId: bigint;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** A succeeded regular task's outputs, persisted so a restart can resume a Running job (D9). */
+export interface TaskCheckpoint {
+  readonly jobId: bigint;
+  readonly taskIndex: number;
+  /** The task's outputs as an uncompressed wire frame, exactly as reported. */
+  readonly outputs: Uint8Array;
+}
+
+export interface JobStore extends LivenessStore {
+  /** Inserts a Ready job; the resource group must exist ("unauthenticated" otherwise). */
+  insertJob(resourceGroupId: bigint, compressedGraph: Uint8Array, compressedInputs: Uint8Array): Promise<bigint>;
+  /** Ready → Running. */
+  startJob(jobId: bigint): Promise<void>;
+  /** Running → CommitReady (with a commit task) or Succeeded, storing the job outputs (SerializedTaskOutputs raw). */
+  commitJobOutputs(jobId: bigint, serializedOutputs: Uint8Array, hasCommitTask: boolean): Promise<void>;
+  /** CommitReady → Succeeded (the commit task succeeded). */
+  succeedCommittedJob(jobId: bigint): Promise<void>;
+  /** Cancels per {@link cancelTarget}: returns the new state (CleanupReady or Cancelled). */
+  cancelJob(jobId: bigint, hasCleanupTask: boolean): Promise<JobState>;
+  /** CleanupReady → Cancelled (the cleanup task succeeded). */
+  finishCleanup(jobId: bigint): Promise<void>;
+  /** Non-terminal → Failed with the message. */
+  failJob(jobId: bigint, errorMessage: string): Promise<void>;
+  getJobState(jobId: bigint): Promise<JobState>;
+  /** The stored SerializedTaskOutputs raw bytes; "failed_precondition" unless Succeeded. */
+  getJobOutputs(jobId: bigint): Promise<Uint8Array>;
+  /** "failed_precondition" unless Failed. */
+  getJobError(jobId: bigint): Promise<string>;
+
+  addResourceGroup(externalId: string, password: Uint8Array): Promise<bigint>;
+  verifyResourceGroup(resourceGroupId: bigint, password: Uint8Array): Promise<void>;
+
+  registerExecutionManager(ipAddress: string): Promise<bigint>;
+  heartbeatExecutionManager(executionManagerId: bigint): Promise<void>;
+
+  /** Replaces every registered scheduler with this one. */
+  registerScheduler(host: string, port: number): Promise<bigint>;
+  listSchedulers(): Promise<SchedulerRecord[]>;
+
+  /** Persists task checkpoints, in the order given. */
+  writeCheckpoints(checkpoints: readonly TaskCheckpoint[]): Promise<void>;
+  readCheckpoints(jobId: bigint): Promise<TaskCheckpoint[]>;
+}

@@ -1,0 +1,123 @@
+/**
+ * The production {@link JobStore}: each operation delegates to one function
+ * of src/db (which owns the SQL, the transactions, the retries of transient
+ * errors and the mapping of database errors to StorageError kinds).
+ */
+import { isStorageError } from "../core/errors.ts";
+import type { JobState } from "../core/job-state.ts";
+import type { Db } from "../db/connection.ts";
+import { heartbeatExecutionManager } from "../db/execution-managers/heartbeatExecutionManager.ts";
+import { isExecutionManagerAlive } from "../db/execution-managers/isExecutionManagerAlive.ts";
+import { reapDeadExecutionManagers } from "../db/execution-managers/reapDeadExecutionManagers.ts";
+import { registerExecutionManager } from "../db/execution-managers/registerExecutionManager.ts";
+import { cancelJob } from "../db/jobs/cancelJob.ts";
+import { commitJobOutputs } from "../db/jobs/commitJobOutputs.ts";
+import { failJob } from "../db/jobs/failJob.ts";
+import { finishCleanup } from "../db/jobs/finishCleanup.ts";
+import { getJobError } from "../db/jobs/getJobError.ts";
+import { getJobOutputs } from "../db/jobs/getJobOutputs.ts";
+import { getJobState } from "../db/jobs/getJobState.ts";
+import { insertJob } from "../db/jobs/insertJob.ts";
+import { startJob } from "../db/jobs/startJob.ts";
+import { succeedCommittedJob } from "../db/jobs/succeedCommittedJob.ts";
+import { addResourceGroup } from "../db/resource-groups/addResourceGroup.ts";
+import { verifyResourceGroup } from "../db/resource-groups/verifyResourceGroup.ts";
+import { listSchedulers } from "../db/schedulers/listSchedulers.ts";
+import { registerScheduler } from "../db/schedulers/registerScheduler.ts";
+import type { ExecutionManagerLiveness } from "../instances/task-instance-pool.ts";
+import type { JobStore, SchedulerRecord, TaskCheckpoint } from "./job-store.ts";
+import { readCheckpoints, writeCheckpoints } from "./mariadb-checkpoints.ts";
+
+export class MariaDbJobStore implements JobStore {
+  readonly db: Db;
+
+  constructor(db: Db) {
+    this.db = db;
+  }
+
+  insertJob(resourceGroupId: bigint, compressedGraph: Uint8Array, compressedInputs: Uint8Array): Promise<bigint> {
+    return insertJob(this.db, { resourceGroupId, compressedTaskGraph: compressedGraph, compressedInputs });
+  }
+
+  async startJob(jobId: bigint): Promise<void> {
+    await startJob(this.db, jobId);
+  }
+
+  async commitJobOutputs(jobId: bigint, serializedOutputs: Uint8Array, hasCommitTask: boolean): Promise<void> {
+    await commitJobOutputs(this.db, jobId, serializedOutputs, hasCommitTask);
+  }
+
+  async succeedCommittedJob(jobId: bigint): Promise<void> {
+    await succeedCommittedJob(this.db, jobId);
+  }
+
+  cancelJob(jobId: bigint, hasCleanupTask: boolean): Promise<JobState> {
+    return cancelJob(this.db, jobId, hasCleanupTask);
+  }
+
+  async finishCleanup(jobId: bigint): Promise<void> {
+    await finishCleanup(this.db, jobId);
+  }
+
+  async failJob(jobId: bigint, errorMessage: string): Promise<void> {
+    await failJob(this.db, jobId, errorMessage);
+  }
+
+  getJobState(jobId: bigint): Promise<JobState> {
+    return getJobState(this.db, jobId);
+  }
+
+  getJobOutputs(jobId: bigint): Promise<Uint8Array> {
+    return getJobOutputs(this.db, jobId);
+  }
+
+  getJobError(jobId: bigint): Promise<string> {
+    return getJobError(this.db, jobId);
+  }
+
+  addResourceGroup(externalId: string, password: Uint8Array): Promise<bigint> {
+    return addResourceGroup(this.db, { externalId, password });
+  }
+
+  verifyResourceGroup(resourceGroupId: bigint, password: Uint8Array): Promise<void> {
+    return verifyResourceGroup(this.db, { resourceGroupId, password });
+  }
+
+  registerExecutionManager(ipAddress: string): Promise<bigint> {
+    return registerExecutionManager(this.db, ipAddress);
+  }
+
+  heartbeatExecutionManager(executionManagerId: bigint): Promise<void> {
+    return heartbeatExecutionManager(this.db, executionManagerId);
+  }
+
+  async executionManagerLiveness(executionManagerId: bigint): Promise<ExecutionManagerLiveness> {
+    try {
+      return (await isExecutionManagerAlive(this.db, executionManagerId)) ? "alive" : "dead";
+    } catch (error) {
+      if (isStorageError(error, "illegal_execution_manager")) return "unknown";
+      throw error;
+    }
+  }
+
+  reapDeadExecutionManagers(staleAfterMs: number): Promise<bigint[]> {
+    return reapDeadExecutionManagers(this.db, { staleAfterMs });
+  }
+
+  registerScheduler(host: string, port: number): Promise<bigint> {
+    return registerScheduler(this.db, host, port);
+  }
+
+  async listSchedulers(): Promise<SchedulerRecord[]> {
+    const rows = await listSchedulers(this.db);
+    return rows.map((row) => ({ schedulerId: row.id, host: row.host, port: row.port }));
+  }
+
+  writeCheckpoints(checkpoints: readonly TaskCheckpoint[]): Promise<void> {
+    return writeCheckpoints(this.db, checkpoints);
+  }
+
+  readCheckpoints(jobId: bigint): Promise<TaskCheckpoint[]> {
+    return readCheckpoints(this.db, jobId);
+  }
+}

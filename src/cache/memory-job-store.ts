@@ -1,0 +1,209 @@
+/**
+ * An in-memory {@link JobStore} with the same answers and errors as the
+ * MariaDB one, for fast engine tests (DECISIONS D13: every scenario that uses
+ * it also runs against MariaDB). Execution-manager silence is measured with an
+ * injectable wall clock, as the database measures it with its own.
+ */
+import { timingSafeEqual } from "node:crypto";
+import { failedPrecondition, notFound, StorageError } from "../core/errors.ts";
+import { canTransition, cancelTarget, isTerminal, type JobState } from "../core/job-state.ts";
+import type { ExecutionManagerLiveness } from "../instances/task-instance-pool.ts";
+import type { JobStore, SchedulerRecord, TaskCheckpoint } from "./job-store.ts";
+
+interface JobRow {
+  readonly resourceGroupId: bigint;
+  state: JobState;
+  readonly compressedGraph: Uint8Array;
+  readonly compressedInputs: Uint8Array;
+  outputs: Uint8Array | undefined;
+  errorMessage: string | undefined;
+  endedAt: number | undefined;
+}
+
+interface ExecutionManagerRow {
+  readonly ipAddress: string;
+  state: "Alive" | "Dead";
+  lastHeartbeatAt: number;
+}
+
+export interface MemoryJobStoreOptions {
+  /** Wall clock in milliseconds (default `Date.now`). */
+  readonly now?: () => number;
+}
+
+export class MemoryJobStore implements JobStore {
+  private readonly now: () => number;
+  private nextJobId = 1n;
+  private nextResourceGroupId = 1n;
+  private nextExecutionManagerId = 1n;
+  private nextSchedulerId = 1n;
+  readonly jobs = new Map<bigint, JobRow>();
+  private readonly resourceGroups = new Map<bigint, { externalId: string; password: Uint8Array }>();
+  private readonly executionManagers = new Map<bigint, ExecutionManagerRow>();
+  private schedulers: SchedulerRecord[] = [];
+  private readonly checkpoints = new Map<bigint, TaskCheckpoint[]>();
+
+  constructor(options: MemoryJobStoreOptions = {}) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async insertJob(resourceGroupId: bigint, compressedGraph: Uint8Array, compressedInputs: Uint8Array): Promise<bigint> {
+    if (!this.resourceGroups.has(resourceGroupId)) throw new StorageError("unauthenticated", "invalid resource group");
+    const id = this.nextJobId++;
+    this.jobs.set(id, {
+      resourceGroupId,
+      state: "Ready",
+      compressedGraph,
+      compressedInputs,
+      outputs: undefined,
+      errorMessage: undefined,
+      endedAt: undefined,
+    });
+    return id;
+  }
+
+  async startJob(jobId: bigint): Promise<void> {
+    const job = this.job(jobId);
+    if (job.state !== "Ready") throw failedPrecondition(`job in state ${job.state}, expected Ready`);
+    this.transition(job, "Running");
+  }
+
+  async commitJobOutputs(jobId: bigint, serializedOutputs: Uint8Array, hasCommitTask: boolean): Promise<void> {
+    const job = this.job(jobId);
+    this.transition(job, hasCommitTask ? "CommitReady" : "Succeeded");
+    job.outputs = serializedOutputs;
+  }
+
+  async succeedCommittedJob(jobId: bigint): Promise<void> {
+    const job = this.job(jobId);
+    if (job.state !== "CommitReady") throw failedPrecondition(`job in state ${job.state}, expected CommitReady`);
+    this.transition(job, "Succeeded");
+  }
+
+  async cancelJob(jobId: bigint, hasCleanupTask: boolean): Promise<JobState> {
+    const job = this.job(jobId);
+    // Idempotent, like the database's: CleanupReady or terminal stays as it is.
+    if (job.state === "CleanupReady" || isTerminal(job.state)) return job.state;
+    const target = cancelTarget(job.state, hasCleanupTask);
+    if (target === undefined) throw failedPrecondition(`job in state ${job.state} cannot be cancelled`);
+    this.transition(job, target);
+    return target;
+  }
+
+  async finishCleanup(jobId: bigint): Promise<void> {
+    const job = this.job(jobId);
+    if (job.state !== "CleanupReady") throw failedPrecondition(`job in state ${job.state}, expected CleanupReady`);
+    this.transition(job, "Cancelled");
+  }
+
+  async failJob(jobId: bigint, errorMessage: string): Promise<void> {
+    const job = this.job(jobId);
+    this.transition(job, "Failed");
+    job.errorMessage = errorMessage;
+  }
+
+  async getJobState(jobId: bigint): Promise<JobState> {
+    return this.job(jobId).state;
+  }
+
+  async getJobOutputs(jobId: bigint): Promise<Uint8Array> {
+    const job = this.job(jobId);
+    if (job.state !== "Succeeded") throw failedPrecondition(`job in state ${job.state}, expected Succeeded`);
+    if (job.outputs === undefined) throw new StorageError("internal", `job ${jobId} succeeded without outputs`);
+    return job.outputs;
+  }
+
+  async getJobError(jobId: bigint): Promise<string> {
+    const job = this.job(jobId);
+    if (job.state !== "Failed") throw failedPrecondition(`job in state ${job.state}, expected Failed`);
+    return job.errorMessage ?? "";
+  }
+
+  async addResourceGroup(externalId: string, password: Uint8Array): Promise<bigint> {
+    for (const group of this.resourceGroups.values()) {
+      if (group.externalId === externalId) {
+        throw new StorageError("already_exists", `resource group \`${JSON.stringify(externalId)}\` already exists`);
+      }
+    }
+    const id = this.nextResourceGroupId++;
+    this.resourceGroups.set(id, { externalId, password: Uint8Array.from(password) });
+    return id;
+  }
+
+  async verifyResourceGroup(resourceGroupId: bigint, password: Uint8Array): Promise<void> {
+    const group = this.resourceGroups.get(resourceGroupId);
+    const ok =
+      group !== undefined &&
+      group.password.length === password.length &&
+      timingSafeEqual(group.password, password);
+    if (!ok) throw new StorageError("unauthenticated", "invalid resource group");
+  }
+
+  async registerExecutionManager(ipAddress: string): Promise<bigint> {
+    const id = this.nextExecutionManagerId++;
+    this.executionManagers.set(id, { ipAddress, state: "Alive", lastHeartbeatAt: this.now() });
+    return id;
+  }
+
+  async heartbeatExecutionManager(executionManagerId: bigint): Promise<void> {
+    const em = this.executionManagers.get(executionManagerId);
+    if (em === undefined) {
+      throw new StorageError("illegal_execution_manager", `execution manager ${executionManagerId} is illegal`);
+    }
+    if (em.state === "Dead") throw failedPrecondition(`execution manager ${executionManagerId} is already dead`);
+    em.lastHeartbeatAt = this.now();
+  }
+
+  async executionManagerLiveness(executionManagerId: bigint): Promise<ExecutionManagerLiveness> {
+    const em = this.executionManagers.get(executionManagerId);
+    return em === undefined ? "unknown" : em.state === "Alive" ? "alive" : "dead";
+  }
+
+  async reapDeadExecutionManagers(staleAfterMs: number): Promise<bigint[]> {
+    const cutoff = this.now() - staleAfterMs;
+    const dead: bigint[] = [];
+    for (const [id, em] of this.executionManagers) {
+      if (em.state === "Alive" && em.lastHeartbeatAt < cutoff) {
+        em.state = "Dead";
+        dead.push(id);
+      }
+    }
+    return dead;
+  }
+
+  async registerScheduler(host: string, port: number): Promise<bigint> {
+    const id = this.nextSchedulerId++;
+    this.schedulers = [{ schedulerId: id, host, port }];
+    return id;
+  }
+
+  async listSchedulers(): Promise<SchedulerRecord[]> {
+    return [...this.schedulers];
+  }
+
+  async writeCheckpoints(checkpoints: readonly TaskCheckpoint[]): Promise<void> {
+    for (const checkpoint of checkpoints) {
+      const list = this.checkpoints.get(checkpoint.jobId) ?? [];
+      if (!list.some((c) => c.taskIndex === checkpoint.taskIndex)) list.push(checkpoint);
+      this.checkpoints.set(checkpoint.jobId, list);
+    }
+  }
+
+  async readCheckpoints(jobId: bigint): Promise<TaskCheckpoint[]> {
+    return [...(this.checkpoints.get(jobId) ?? [])].sort((a, b) => a.taskIndex - b.taskIndex);
+  }
+
+  private job(jobId: bigint): JobRow {
+    const job = this.jobs.get(jobId);
+    if (job === undefined) throw notFound("job not found");
+    return job;
+  }
+
+  private transition(job: JobRow, to: JobState): void {
+    if (!canTransition(job.state, to)) {
+      throw failedPrecondition(`job in state ${job.state} cannot move to ${to}`);
+    }
+    job.state = to;
+    if (isTerminal(to)) job.endedAt = this.now();
+  }
+}

@@ -1,0 +1,392 @@
+/**
+ * The configuration schema: one zod schema for every setting (DECISIONS D10).
+ *
+ * Keys are snake_case in Spider's tree (`host`, `port`, `runtime.db.*`,
+ * `runtime.inbound_queue.*`, `runtime.task_instance_pool.*`, `runtime.job_cache_gc.*`)
+ * and keep Spider's meaning; ours sit beside them as `runtime.<component>.*`. The
+ * parsed object keeps the YAML names, so a setting has one name in YAML, in its
+ * environment variable, in the README table and in code.
+ *
+ * Every leaf carries {@link KeyMeta}: what it must be (error messages say
+ * "expected <that>, got <value>"), what it means, and Spider's default where
+ * ours differs. The README table is generated from the same metadata
+ * (src/config/table.ts). Values from the environment and from flags arrive as
+ * strings; numeric and boolean leaves accept their decimal / true-false
+ * spellings, nothing looser (no "" → 0).
+ */
+import { isIP } from "node:net";
+import { z } from "zod";
+
+/** Metadata of one leaf key, kept in zod's global registry with `.meta()`. */
+export interface KeyMeta {
+  /** What the value must be, completing "expected …": "an integer 0..65535". */
+  readonly expected: string;
+  /** What the key does, for the README table. */
+  readonly description: string;
+  /** Spider's default, when the key is Spider's. "required" when Spider has none. */
+  readonly spider?: string;
+  /** How the default reads in the table, when it is not the literal value. */
+  readonly defaultText?: string;
+  /** Never logged or shown (passwords, tokens). */
+  readonly secret?: boolean;
+}
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+const INT32_MAX = 2 ** 31 - 1;
+
+// ---- leaf builders -------------------------------------------------------------------------
+
+function toInteger(value: unknown): unknown {
+  if (typeof value === "string" && /^\s*[+-]?\d+\s*$/.test(value)) return Number(value.trim());
+  return value;
+}
+
+function toBoolean(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  const v = value.trim().toLowerCase();
+  if (["true", "1", "yes", "on"].includes(v)) return true;
+  if (["false", "0", "no", "off"].includes(v)) return false;
+  return value;
+}
+
+/** An integer in [min, max]; decimal strings accepted (environment, flags). */
+function integer(min: number, max: number = Number.MAX_SAFE_INTEGER) {
+  const expected =
+    max === Number.MAX_SAFE_INTEGER
+      ? min === 1
+        ? "a positive integer"
+        : `an integer ≥ ${String(min)}`
+      : `an integer ${String(min)}..${String(max)}`;
+  return { expected, schema: z.preprocess(toInteger, z.number().int().min(min).max(max)) };
+}
+
+function boolean() {
+  return { expected: "true or false", schema: z.preprocess(toBoolean, z.boolean()) };
+}
+
+function text() {
+  return { expected: "a non-empty string", schema: z.string().min(1) };
+}
+
+function anyString() {
+  return { expected: "a string", schema: z.string() };
+}
+
+function ipLiteral() {
+  return {
+    expected: "an IP address literal (v4 or v6; host names are not accepted, as in Spider)",
+    schema: z.string().refine((value) => isIP(value) !== 0),
+  };
+}
+
+function databaseUrl() {
+  return {
+    expected: "a mysql:// or mariadb:// URL (mysql://user:password@host:port/database, or ?socket=/path)",
+    schema: z.string().refine((value) => {
+      try {
+        const url = new URL(value);
+        return (url.protocol === "mysql:" || url.protocol === "mariadb:") && url.pathname.length > 1;
+      } catch {
+        return false;
+      }
+    }),
+  };
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return { expected: `one of ${values.join(", ")}`, schema: z.enum(values) };
+}
+
+type Leaf<S extends z.ZodType> = { expected: string; schema: S };
+type Described = Omit<KeyMeta, "expected">;
+
+/** A key with a default. */
+function key<S extends z.ZodType>(leaf: Leaf<S>, defaultValue: z.output<S>, meta: Described) {
+  return leaf.schema.default(defaultValue as never).meta({ ...meta, expected: leaf.expected } satisfies KeyMeta);
+}
+
+/** A key without a default. */
+function optionalKey<S extends z.ZodType>(leaf: Leaf<S>, meta: Described) {
+  return leaf.schema.optional().meta({ ...meta, expected: leaf.expected } satisfies KeyMeta);
+}
+
+/** A section: may be omitted entirely, and each key inside may be omitted individually. */
+function section<T extends z.core.$ZodLooseShape>(shape: T) {
+  return z.object(shape).prefault({} as never);
+}
+
+// ---- the schema ----------------------------------------------------------------------------
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+const credentialsSchema = z
+  .object({
+    username: z.string().meta({
+      expected: "a string",
+      description:
+        "Database user. When runtime.db is given without credentials, SPIDER_STORAGE_DB_USERNAME and " +
+        "SPIDER_STORAGE_DB_PASSWORD must both be set, exactly as in Spider.",
+      defaultText: "from SPIDER_STORAGE_DB_USERNAME",
+    } satisfies KeyMeta),
+    password: z.string().meta({
+      expected: "a string",
+      description: "Database password (see username).",
+      defaultText: "from SPIDER_STORAGE_DB_PASSWORD",
+      secret: true,
+    } satisfies KeyMeta),
+  })
+  .optional();
+
+const dbSchema = section({
+  host: optionalKey(text(), {
+    description:
+      "Database host (a DNS name or IP). Giving runtime.db (host and name) selects that database unless a database_url is set.",
+    spider: "required",
+  }),
+  port: key(integer(0, 65535), 3306, { description: "Database port.", spider: "required" }),
+  name: optionalKey(text(), { description: "Database name; the database must exist.", spider: "required" }),
+  max_connections: key(integer(1, 10_000), 16, {
+    description: "Size of the connection pool (also used with database_url and the embedded MariaDB).",
+    spider: "required",
+  }),
+  credentials: credentialsSchema,
+});
+
+const inboundQueueSchema = section({
+  task_capacity: key(integer(1), 65_536, {
+    description:
+      "Accepted and validated for compatibility, otherwise ignored: our inbound queue holds at most one entry per ready task and never blocks (DECISIONS D7).",
+  }),
+  commit_capacity: key(integer(1), 1024, { description: "As task_capacity (ignored)." }),
+  cleanup_capacity: key(integer(1), 1024, { description: "As task_capacity (ignored)." }),
+});
+
+const taskInstancePoolSchema = section({
+  execution_manager_stale_cutoff_sec: key(integer(1), 10, {
+    description: "An execution manager silent this long is dead: its task instances fail over.",
+    spider: "60",
+  }),
+  gc_interval_sec: key(integer(1), 1, {
+    description: "How often dead execution managers and timed-out task instances are looked for.",
+    spider: "30",
+  }),
+  gc_interval_ms: optionalKey(integer(1), {
+    description: "Sub-second form of gc_interval_sec; overrides it when given.",
+    defaultText: "gc_interval_sec × 1000",
+  }),
+  message_channel_capacity: key(integer(1), 128, {
+    description: "Accepted and validated for compatibility; unused (no actor channel here).",
+  }),
+}).transform((pool) => ({ ...pool, gc_interval_ms: pool.gc_interval_ms ?? pool.gc_interval_sec * 1000 }));
+
+const jobCacheGcSchema = section({
+  terminated_job_retention_sec: key(integer(1), 300, {
+    description: "A terminated job stays in the in-memory job cache this long (its rows stay in the database).",
+  }),
+  gc_interval_sec: key(integer(1), 30, { description: "How often the job cache is swept." }),
+});
+
+const tlsSchema = section({
+  key_file: optionalKey(text(), { description: "PEM private key; with cert_file, the gRPC port speaks TLS." }),
+  cert_file: optionalKey(text(), { description: "PEM certificate chain (with key_file)." }),
+  client_ca_file: optionalKey(text(), {
+    description: "PEM CA bundle; when given, clients must present a certificate it signed (mutual TLS).",
+  }),
+}).superRefine((tls, ctx) => {
+  const own = { own: true };
+  if ((tls.key_file === undefined) !== (tls.cert_file === undefined)) {
+    const missing = tls.key_file === undefined ? "key_file" : "cert_file";
+    ctx.addIssue({ code: "custom", path: [missing], params: own, message: "required when the other of key_file / cert_file is given" });
+  }
+  if (tls.client_ca_file !== undefined && tls.key_file === undefined && tls.cert_file === undefined) {
+    ctx.addIssue({ code: "custom", path: ["client_ca_file"], params: own, message: "needs key_file and cert_file (mutual TLS is TLS first)" });
+  }
+});
+
+export const configSchema = z.object({
+  host: key(ipLiteral(), "127.0.0.1", { description: "Address the gRPC server listens on.", spider: "required" }),
+  port: key(integer(0, 65535), 50051, { description: "gRPC port (0 picks a free one).", spider: "required" }),
+  database_url: optionalKey(databaseUrl(), {
+    description:
+      "The database, as a URL; beats runtime.db. Without either, serve runs an embedded MariaDB in data_dir.",
+    defaultText: "none",
+    secret: true,
+  }),
+  data_dir: key(text(), "./.spider-storage", {
+    description: "Data directory of the embedded MariaDB (used only when no database is configured); relative to the working directory.",
+  }),
+  log_level: key(oneOf(LOG_LEVELS), "info", { description: "Log level (JSON lines on stderr)." }),
+  runtime: section({
+    db: dbSchema,
+    inbound_queue: inboundQueueSchema,
+    task_instance_pool: taskInstancePoolSchema,
+    job_cache_gc: jobCacheGcSchema,
+    recovery: section({
+      page_size: key(integer(1, 100_000), 500, { description: "Jobs read per page during restart recovery." }),
+      concurrency: key(integer(1, 64), 4, { description: "Pages of jobs recovered in parallel." }),
+    }),
+    checkpoints: section({
+      enabled: key(boolean(), true, { description: "Write task checkpoints (outputs of finished tasks of running jobs)." }),
+      flush_interval_ms: key(integer(0, 60_000), 5, { description: "Longest a checkpoint waits to be batched." }),
+      max_batch: key(integer(1, 100_000), 500, { description: "Most checkpoints written in one statement." }),
+    }),
+    limits: section({
+      max_request_bytes: key(integer(1024, INT32_MAX), 64 * MiB, {
+        description: "Largest gRPC request accepted.",
+        defaultText: "67108864 (64 MiB)",
+      }),
+      max_decompressed_bytes: key(integer(1024, INT32_MAX), 64 * MiB, {
+        description: "Largest task graph after decompression.",
+        defaultText: "67108864 (64 MiB)",
+      }),
+      max_tasks_per_job: key(integer(1), 1_000_000, { description: "Most tasks in one job." }),
+      max_dependencies_per_job: key(integer(1), 50_000_000, { description: "Most dependency edges in one job." }),
+      max_payload_bytes_per_job: key(integer(1), GiB, {
+        description: "Most bytes of inputs and outputs one job may hold.",
+        defaultText: "1073741824 (1 GiB)",
+      }),
+      max_poll_items: key(integer(1, 1_000_000), 10_000, { description: "Most tasks one poll of the inbound queue returns." }),
+      max_poll_wait_ms: key(integer(0, 3_600_000), 60_000, { description: "Longest a poll may wait for ready work." }),
+    }),
+    queue: section({
+      linger_ms: key(integer(0, 10_000), 2, { description: "How long a poll lingers to gather more ready tasks once it has one." }),
+    }),
+    metrics: section({
+      enabled: key(boolean(), false, { description: "Serve Prometheus metrics over HTTP at /metrics." }),
+      host: key(ipLiteral(), "127.0.0.1", { description: "Address of the metrics endpoint." }),
+      port: key(integer(0, 65535), 9464, { description: "Port of the metrics endpoint." }),
+    }),
+    tls: tlsSchema,
+    admin: section({
+      token: optionalKey(text(), {
+        description: "Bearer token required by the admin service; without it, the admin service is off.",
+        defaultText: "none",
+        secret: true,
+      }),
+    }),
+    embedded: section({
+      socket_dir: optionalKey(text(), {
+        description:
+          "Directory for the embedded MariaDB's socket (the path must stay under 108 characters).",
+        defaultText: "$XDG_RUNTIME_DIR/spider-storage-<hash>, else /tmp/spider-storage-<hash>",
+      }),
+      bin_dir: optionalKey(text(), {
+        description: "Directory holding mariadbd and mariadb-install-db; only it is searched when given.",
+        defaultText: "PATH, then /usr/sbin, /usr/local/sbin, …",
+      }),
+    }),
+    gc: section({
+      enabled: key(boolean(), true, { description: "Delete terminated jobs from the database after retention_sec." }),
+      retention_sec: key(integer(1), 7 * 24 * 3600, {
+        description: "How long a terminated job's rows are kept.",
+        defaultText: "604800 (7 days)",
+      }),
+      interval_sec: key(integer(1), 3600, { description: "How often expired jobs are deleted." }),
+      batch_size: key(integer(1, 1_000_000), 1000, { description: "Jobs deleted per statement." }),
+    }),
+    shutdown: section({
+      deadline_ms: key(integer(0, 3_600_000), 10_000, { description: "How long in-flight calls may drain on SIGTERM." }),
+    }),
+  }),
+});
+
+/** What `database_url`, `runtime.db` and `data_dir` resolve to (src/config/load-config.ts). */
+export type DatabaseTarget =
+  | {
+      readonly kind: "url";
+      /** The URL, credentials included. */
+      readonly url: string;
+      /** Where it came from: a flag, a variable, a key. */
+      readonly source: string;
+    }
+  | {
+      readonly kind: "embedded";
+      /** Absolute path of the data directory. */
+      readonly data_dir: string;
+      readonly socket_dir: string | undefined;
+      readonly bin_dir: string | undefined;
+    };
+
+export type ParsedConfig = z.output<typeof configSchema>;
+
+/** The validated configuration. */
+export type Config = ParsedConfig & {
+  /** The database to use, resolved from database_url, runtime.db and data_dir. */
+  readonly database: DatabaseTarget;
+};
+
+// ---- walking the schema --------------------------------------------------------------------
+
+/** One leaf key of the schema. */
+export interface KeyInfo {
+  /** Dotted path: `runtime.db.port`. */
+  readonly path: string;
+  readonly meta: KeyMeta;
+  /** The default, or undefined when the key has none. */
+  readonly defaultValue: unknown;
+}
+
+type AnySchema = z.core.$ZodType;
+
+function defOf(schema: AnySchema): { type: string; [k: string]: unknown } {
+  return schema._zod.def as unknown as { type: string; [k: string]: unknown };
+}
+
+function leafMeta(schema: AnySchema): KeyMeta | undefined {
+  const meta = z.globalRegistry.get(schema) as Partial<KeyMeta> | undefined;
+  return meta && typeof meta.expected === "string" ? (meta as KeyMeta) : undefined;
+}
+
+/** The object shape inside wrappers (prefault, default, optional, transform pipes), if any. */
+export function objectShape(schema: AnySchema): Record<string, AnySchema> | undefined {
+  let current: AnySchema | undefined = schema;
+  for (let i = 0; current && i < 8; i++) {
+    const def = defOf(current);
+    if (def.type === "object") return def["shape"] as Record<string, AnySchema>;
+    if (def.type === "pipe") current = def["in"] as AnySchema;
+    else if (def.type === "prefault" || def.type === "default" || def.type === "optional" || def.type === "nullable")
+      current = def["innerType"] as AnySchema;
+    else return undefined;
+  }
+  return undefined;
+}
+
+function defaultOf(schema: AnySchema): unknown {
+  const def = defOf(schema);
+  return def.type === "default" ? (def["defaultValue"] as unknown) : undefined;
+}
+
+/** Every leaf key, in schema order. */
+export function configKeys(): KeyInfo[] {
+  const out: KeyInfo[] = [];
+  const walk = (schema: AnySchema, prefix: string) => {
+    const shape = objectShape(schema);
+    if (!shape) return;
+    for (const [name, child] of Object.entries(shape)) {
+      const path = prefix ? `${prefix}.${name}` : name;
+      const meta = leafMeta(child);
+      if (meta) out.push({ path, meta, defaultValue: defaultOf(child) });
+      else walk(child, path);
+    }
+  };
+  walk(configSchema, "");
+  return out;
+}
+
+/** The schema node at a dotted path: a leaf's metadata, or "section", or undefined if unknown. */
+export function lookupKey(path: readonly (string | number)[]): KeyMeta | "section" | undefined {
+  let current: AnySchema = configSchema;
+  for (const part of path) {
+    const shape = objectShape(current);
+    const child = shape?.[String(part)];
+    if (!child) return undefined;
+    current = child;
+  }
+  return leafMeta(current) ?? (objectShape(current) ? "section" : undefined);
+}
+
+/** `runtime.recovery.page_size` → `SPIDER_STORAGE_RUNTIME__RECOVERY__PAGE_SIZE`. */
+export function envNameOf(path: string): string {
+  return `SPIDER_STORAGE_${path.split(".").map((p) => p.toUpperCase()).join("__")}`;
+}

@@ -1,0 +1,111 @@
+/**
+ * Interning of parsed task graphs: a bounded LRU keyed by the SHA-256 of the
+ * compressed bytes, so the many jobs submitted (or recovered) with the same
+ * graph share one parsed, frozen {@link TaskGraph} and parse it once. The
+ * bound is on entries and on total weight (tasks + dependencies), so a few
+ * huge graphs cannot pin unbounded memory; a graph heavier than the whole
+ * bound is parsed but not kept. Failures are not cached.
+ */
+import { createHash } from "node:crypto";
+import { invalidArgument } from "./errors.ts";
+import { parseTaskGraphJson, type DecodeTaskGraphOptions, type TaskGraph } from "./task-graph.ts";
+import { decompressZstd } from "./zstd.ts";
+
+export interface TaskGraphCacheOptions {
+  /** Most graphs kept. Default 1024. */
+  readonly maxEntries?: number;
+  /** Most total weight kept, weight = tasks + dependency edges + 1. Default 4,000,000. */
+  readonly maxWeight?: number;
+}
+
+interface Entry {
+  readonly graph: TaskGraph;
+  /** Size of the decompressed JSON, so a hit still honours a smaller budget. */
+  readonly jsonBytes: number;
+  readonly weight: number;
+}
+
+export function taskGraphWeight(graph: TaskGraph): number {
+  return graph.tasks.length + graph.dependencyCount + 1;
+}
+
+export class TaskGraphCache {
+  private readonly maxEntries: number;
+  private readonly maxWeight: number;
+  // A Map iterates in insertion order; re-inserting on a hit makes the first key the least recent.
+  private readonly entries = new Map<string, Entry>();
+  private totalWeight = 0;
+  private hitCount = 0;
+  private missCount = 0;
+
+  constructor(options: TaskGraphCacheOptions = {}) {
+    this.maxEntries = options.maxEntries ?? 1024;
+    this.maxWeight = options.maxWeight ?? 4_000_000;
+  }
+
+  /**
+   * The parsed graph for these compressed bytes: from the cache, or decoded
+   * (under the budget), validated and cached. Throws what decodeTaskGraph throws.
+   */
+  decode(compressed: Uint8Array, options: DecodeTaskGraphOptions): TaskGraph {
+    const key = createHash("sha256").update(compressed).digest("base64");
+    const entry = this.entries.get(key);
+    if (entry !== undefined) {
+      if (entry.jsonBytes > options.maxDecompressedBytes) {
+        // Same outcome as decoding afresh under the smaller budget.
+        const limit = options.maxDecompressedBytes;
+        throw invalidArgument(
+          `task graph decompresses to more than ${limit} bytes, above the limit of ${limit} bytes` +
+            (options.limitName === undefined ? "" : ` (${options.limitName})`),
+        );
+      }
+      this.hitCount += 1;
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+      return entry.graph;
+    }
+    this.missCount += 1;
+    const json = decompressZstd(compressed, {
+      maxOutputBytes: options.maxDecompressedBytes,
+      what: "task graph",
+      limitName: options.limitName,
+    });
+    const graph = parseTaskGraphJson(json);
+    this.insert(key, { graph, jsonBytes: json.length, weight: taskGraphWeight(graph) });
+    return graph;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get weight(): number {
+    return this.totalWeight;
+  }
+
+  get hits(): number {
+    return this.hitCount;
+  }
+
+  get misses(): number {
+    return this.missCount;
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.totalWeight = 0;
+  }
+
+  private insert(key: string, entry: Entry): void {
+    if (entry.weight > this.maxWeight || this.maxEntries <= 0) {
+      return;
+    }
+    this.entries.set(key, entry);
+    this.totalWeight += entry.weight;
+    while (this.entries.size > this.maxEntries || this.totalWeight > this.maxWeight) {
+      const oldest = this.entries.keys().next().value as string;
+      this.totalWeight -= this.entries.get(oldest)!.weight;
+      this.entries.delete(oldest);
+    }
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * Bounded zstd (DECISIONS D15). Spider decodes with zstd's streaming decoder,
+ * which accepts any number of concatenated frames, skippable frames included;
+ * `node:zlib` decodes only the first frame. So we walk the frames ourselves
+ * (frame header, then block headers, which give each frame's length without
+ * decoding it) and decode each frame under ONE output budget shared by all of
+ * them. A frame that declares a content size above the remaining budget is
+ * rejected before any decoding; one that does not is stopped by
+ * `maxOutputLength` as soon as it overflows. Every failure is
+ * StorageError("invalid_argument").
+ */
+import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import { invalidArgument } from "./errors.ts";
+
+/** The default decompression budget: 64 MiB. */
+export const DEFAULT_MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;
+
+export interface DecompressOptions {
+  /** Total bytes all frames together may decode to. */
+  readonly maxOutputBytes: number;
+  /** What the data is, for error messages ("task graph", "job inputs"). */
+  readonly what?: string;
+  /** The configuration key that sets the budget, named in the error when it is exceeded. */
+  readonly limitName?: string;
+}
+
+const ZSTD_MAGIC = 0xfd2fb528;
+const SKIPPABLE_MAGIC_MASK = 0xfffffff0;
+const SKIPPABLE_MAGIC = 0x184d2a50;
+const BLOCK_TYPE_RLE = 1;
+const BLOCK_TYPE_RESERVED = 3;
+
+/** Compresses `data` as one zstd frame (with its content size), at `level` or zstd's default (3). */
+export function compressZstd(data: Uint8Array, level?: number): Uint8Array<ArrayBuffer> {
+  const options =
+    level === undefined ? {} : { params: { [constants.ZSTD_c_compressionLevel]: level } };
+  const out = zstdCompressSync(data, options);
+  return new Uint8Array(out.buffer as ArrayBuffer, out.byteOffset, out.byteLength);
+}
+
+/** One frame found in the input: [start, end), and its declared content size if any. */
+interface Frame {
+  readonly start: number;
+  readonly end: number;
+  readonly contentSize: number | undefined;
+  /** A skippable frame carries no data for the decoder. */
+  readonly skippable: boolean;
+}
+
+/**
+ * Decompresses all frames of `data` under one budget of
+ * `options.maxOutputBytes`. Empty input, malformed or truncated frames,
+ * trailing garbage and output above the budget are errors.
+ */
+export function decompressZstd(data: Uint8Array, options: DecompressOptions): Uint8Array<ArrayBuffer> {
+  const what = options.what ?? "zstd data";
+  const budget = options.maxOutputBytes;
+  if (!Number.isSafeInteger(budget) || budget < 0) {
+    throw new RangeError(`maxOutputBytes must be a non-negative integer, got ${budget}`);
+  }
+  if (data.length === 0) {
+    throw invalidArgument(`${what} is empty, expected zstd-compressed data`);
+  }
+  const overBudget = (): Error =>
+    invalidArgument(
+      `${what} decompresses to more than ${budget} bytes, above the limit of ${budget} bytes` +
+        (options.limitName === undefined ? "" : ` (${options.limitName})`),
+    );
+
+  const outputs: Uint8Array<ArrayBuffer>[] = [];
+  let total = 0;
+  let pos = 0;
+  while (pos < data.length) {
+    const frame = findFrame(data, pos, what);
+    pos = frame.end;
+    if (frame.skippable) {
+      continue;
+    }
+    const remaining = budget - total;
+    if (frame.contentSize !== undefined && frame.contentSize > remaining) {
+      throw overBudget();
+    }
+    let decoded: Buffer;
+    try {
+      decoded = zstdDecompressSync(data.subarray(frame.start, frame.end), {
+        // maxOutputLength must be at least 1; an overshoot by that byte is caught below.
+        maxOutputLength: Math.max(1, remaining),
+      });
+    } catch (error) {
+      if ((error as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE") {
+        throw overBudget();
+      }
+      throw invalidArgument(
+        `${what} is not valid zstd data: ${(error as Error).message ?? String(error)}`,
+        error,
+      );
+    }
+    if (decoded.length > remaining) {
+      throw overBudget();
+    }
+    if (frame.contentSize !== undefined && decoded.length !== frame.contentSize) {
+      throw invalidArgument(
+        `${what} is not valid zstd data: frame at byte ${frame.start} declares ${frame.contentSize} bytes but holds ${decoded.length}`,
+      );
+    }
+    total += decoded.length;
+    // zlib never returns a SharedArrayBuffer
+    outputs.push(new Uint8Array(decoded.buffer as ArrayBuffer, decoded.byteOffset, decoded.byteLength));
+  }
+  if (outputs.length === 1) {
+    return outputs[0]!;
+  }
+  const joined = new Uint8Array(total);
+  let offset = 0;
+  for (const part of outputs) {
+    joined.set(part, offset);
+    offset += part.length;
+  }
+  return joined;
+}
+
+function u32le(data: Uint8Array, at: number): number {
+  return (data[at]! | (data[at + 1]! << 8) | (data[at + 2]! << 16) | (data[at + 3]! << 24)) >>> 0;
+}
+
+/**
+ * Finds the frame that starts at `pos` and returns its extent, walking the
+ * frame header and block headers (RFC 8878 §3.1) without decoding anything.
+ */
+function findFrame(data: Uint8Array, pos: number, what: string): Frame {
+  const bad = (reason: string): Error => invalidArgument(`${what} is not valid zstd data: ${reason} at byte ${pos}`);
+  if (data.length - pos < 4) {
+    throw bad("truncated frame magic number");
+  }
+  const magic = u32le(data, pos);
+  if ((magic & SKIPPABLE_MAGIC_MASK) >>> 0 === SKIPPABLE_MAGIC) {
+    if (data.length - pos < 8) {
+      throw bad("truncated skippable frame header");
+    }
+    const end = pos + 8 + u32le(data, pos + 4);
+    if (end > data.length) {
+      throw bad("truncated skippable frame");
+    }
+    return { start: pos, end, contentSize: 0, skippable: true };
+  }
+  if (magic !== ZSTD_MAGIC) {
+    throw bad(`unknown frame magic number 0x${magic.toString(16).padStart(8, "0")}`);
+  }
+  if (data.length - pos < 5) {
+    throw bad("truncated frame header");
+  }
+  const descriptor = data[pos + 4]!;
+  const contentSizeFlag = descriptor >> 6;
+  const singleSegment = (descriptor >> 5) & 1;
+  if ((descriptor >> 3) & 1) {
+    throw bad("reserved bit set in the frame header descriptor");
+  }
+  const hasChecksum = (descriptor >> 2) & 1;
+  const dictionaryIdBytes = [0, 1, 2, 4][descriptor & 3]!;
+  const contentSizeBytes = contentSizeFlag === 0 ? singleSegment : [0, 2, 4, 8][contentSizeFlag]!;
+  const contentSizeAt = pos + 5 + (singleSegment ? 0 : 1) + dictionaryIdBytes;
+  let cursor = contentSizeAt + contentSizeBytes;
+  if (cursor > data.length) {
+    throw bad("truncated frame header");
+  }
+  let contentSize: number | undefined;
+  switch (contentSizeBytes) {
+    case 1:
+      contentSize = data[contentSizeAt]!;
+      break;
+    case 2:
+      contentSize = (data[contentSizeAt]! | (data[contentSizeAt + 1]! << 8)) + 256;
+      break;
+    case 4:
+      contentSize = u32le(data, contentSizeAt);
+      break;
+    case 8: // may round above 2^53; it is only compared against budgets far below that
+      contentSize = u32le(data, contentSizeAt + 4) * 2 ** 32 + u32le(data, contentSizeAt);
+      break;
+    default:
+      contentSize = undefined;
+  }
+  for (;;) {
+    if (cursor + 3 > data.length) {
+      throw bad("truncated block header");
+    }
+    const header = data[cursor]! | (data[cursor + 1]! << 8) | (data[cursor + 2]! << 16);
+    const last = header & 1;
+    const blockType = (header >> 1) & 3;
+    const blockSize = header >>> 3;
+    if (blockType === BLOCK_TYPE_RESERVED) {
+      throw bad(`reserved block type in the block at byte ${cursor}`);
+    }
+    cursor += 3 + (blockType === BLOCK_TYPE_RLE ? 1 : blockSize);
+    if (cursor > data.length) {
+      throw bad("truncated block");
+    }
+    if (last) {
+      break;
+    }
+  }
+  if (hasChecksum) {
+    cursor += 4;
+    if (cursor > data.length) {
+      throw bad("truncated frame checksum");
+    }
+  }
+  return { start: pos, end: cursor, contentSize, skippable: false };
+}

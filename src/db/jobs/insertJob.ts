@@ -1,0 +1,41 @@
+/**
+ * `insertJob`: stores a newly submitted job in state Ready (spec §2.2
+ * `register`). One autocommit INSERT; the id is the OK packet's insert id (no
+ * RETURNING, DECISIONS D8). The resource group's existence is the foreign
+ * key's business: a missing one is "invalid resource group", as in Spider.
+ */
+import { StorageError } from "../../core/errors.ts";
+import { asBuffer } from "../bytes.ts";
+import type { Db } from "../connection.ts";
+import { dbErrno, ER_NO_REFERENCED_ROW } from "../db-errors.ts";
+import { runStatement } from "../run-statement.ts";
+import { insertIdOf } from "../insert-id.ts";
+
+export interface NewJob {
+  readonly resourceGroupId: bigint;
+  /** The client's bytes, verbatim. */
+  readonly compressedTaskGraph: Uint8Array;
+  /** The client's bytes, verbatim. */
+  readonly compressedInputs: Uint8Array;
+}
+
+export async function insertJob(db: Db, job: NewJob): Promise<bigint> {
+  return runStatement(db, { operation: "insertJob", writes: true }, async (connection) => {
+    try {
+      const result = await connection
+        .insertInto("jobs")
+        .values({
+          resource_group_id: job.resourceGroupId,
+          compressed_serialized_task_graph: asBuffer(job.compressedTaskGraph),
+          compressed_serialized_job_inputs: asBuffer(job.compressedInputs),
+        })
+        .executeTakeFirstOrThrow();
+      return insertIdOf(result, "jobs");
+    } catch (error) {
+      if (dbErrno(error) === ER_NO_REFERENCED_ROW) {
+        throw new StorageError("unauthenticated", "invalid resource group", { cause: error });
+      }
+      throw error;
+    }
+  });
+}

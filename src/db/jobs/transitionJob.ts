@@ -1,0 +1,107 @@
+/**
+ * `transitionJob`: moves a job from its current state to another, under the
+ * one transition table (DECISIONS D4, src/core/job-state.ts). In a READ
+ * COMMITTED transaction: lock the row (`SELECT state … FOR UPDATE`), check the
+ * move, then UPDATE state and what goes with it:
+ * - entering a terminal state sets `ended_at`;
+ * - leaving one (an operator's retry of a Failed job) clears `ended_at`, the
+ *   error message and the outputs, so the row looks like any Running job;
+ * - `outputs` (raw SerializedTaskOutputs) are stored on the way to
+ *   CommitReady or Succeeded; `errorMessage` on the way to Failed.
+ *
+ * The named wrappers (startJob, commitJobOutputs, cancelJob, …) are what the
+ * engine calls; this is the general form, also for operator tooling.
+ */
+import { sql, type UpdateObject } from "kysely";
+import { failedPrecondition, internal } from "../../core/errors.ts";
+import { canTransition, isTerminal, type JobState, type TransitionActor } from "../../core/job-state.ts";
+import { asBuffer } from "../bytes.ts";
+import type { Db } from "../connection.ts";
+import type { DatabaseSchema } from "../schema.ts";
+import { withTransaction, type DbTransaction } from "../transaction.ts";
+import { lockJobState } from "./lockJobState.ts";
+
+export interface TransitionRequest {
+  readonly to: JobState;
+  /** Who asks; the table allows some moves only to some actors. Default "engine". */
+  readonly by?: TransitionActor;
+  /**
+   * States the caller believes the job is in. Another state fails the call
+   * with "job in state X, expected Y" before the table is consulted (e.g.
+   * StartJob on a job that is not Ready).
+   */
+  readonly expectFrom?: readonly JobState[];
+  /** Raw SerializedTaskOutputs; required to CommitReady, and to Succeeded from Running. */
+  readonly outputs?: Uint8Array;
+  /** Required to Failed, and only there. */
+  readonly errorMessage?: string;
+}
+
+export interface JobTransition {
+  readonly from: JobState;
+  readonly to: JobState;
+}
+
+export async function transitionJob(db: Db, jobId: bigint, request: TransitionRequest): Promise<JobTransition> {
+  checkPayload(request);
+  return withTransaction(
+    db,
+    async (trx) => {
+      const from = await lockJobState(trx, jobId);
+      if (request.expectFrom !== undefined && !request.expectFrom.includes(from)) {
+        throw failedPrecondition(`job in state ${from}, expected ${request.expectFrom.join(" or ")}`);
+      }
+      await applyJobTransition(trx, jobId, from, request);
+      return { from, to: request.to };
+    },
+    { operation: `transitionJob ${jobId} to ${request.to}` },
+  );
+}
+
+/**
+ * Checks `from → request.to` against the table and writes it. For callers
+ * that have already locked the row in their own transaction (cancelJob).
+ */
+export async function applyJobTransition(
+  trx: DbTransaction,
+  jobId: bigint,
+  from: JobState,
+  request: TransitionRequest,
+): Promise<void> {
+  const { to } = request;
+  if (!canTransition(from, to, request.by ?? "engine")) {
+    throw failedPrecondition(`job in state ${from} cannot move to ${to}`);
+  }
+  if (request.outputs === undefined && (to === "CommitReady" || (to === "Succeeded" && from === "Running"))) {
+    throw internal(`job ${jobId}: moving from ${from} to ${to} needs the job's outputs`);
+  }
+  const changes: { -readonly [K in keyof UpdateObject<DatabaseSchema, "jobs">]: UpdateObject<DatabaseSchema, "jobs">[K] } = {
+    state: to,
+  };
+  if (isTerminal(to)) {
+    changes.ended_at = sql<Date>`CURRENT_TIMESTAMP(3)`;
+  } else if (isTerminal(from)) {
+    changes.ended_at = null;
+    changes.error_message = null;
+    changes.serialized_job_outputs = null;
+  }
+  if (request.outputs !== undefined) changes.serialized_job_outputs = asBuffer(request.outputs);
+  if (request.errorMessage !== undefined) changes.error_message = request.errorMessage;
+  const result = await trx.updateTable("jobs").set(changes).where("id", "=", jobId).executeTakeFirst();
+  if (result.numUpdatedRows !== 1n) {
+    throw internal(`job ${jobId}: updating the locked row changed ${result.numUpdatedRows} rows`);
+  }
+}
+
+/** Outputs and messages belong to particular targets; anything else is a caller's bug. */
+function checkPayload(request: TransitionRequest): void {
+  const { to } = request;
+  if ((to === "Failed") !== (request.errorMessage !== undefined)) {
+    throw internal(
+      to === "Failed" ? "moving a job to Failed needs an error message" : `an error message is only stored on the way to Failed, not ${to}`,
+    );
+  }
+  if (request.outputs !== undefined && to !== "CommitReady" && to !== "Succeeded") {
+    throw internal(`outputs are only stored on the way to CommitReady or Succeeded, not ${to}`);
+  }
+}

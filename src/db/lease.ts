@@ -1,0 +1,211 @@
+/**
+ * One writer per database (DECISIONS D3): the single-writer lease.
+ *
+ * The lease is `GET_LOCK('spider-storage:<database>')` held on a dedicated
+ * connection (never one of the pool's) for the life of the server. Lock names
+ * are server-wide in MariaDB, hence the database name in it: two databases on
+ * one server do not conflict. A second server on the same database waits as a
+ * standby, logging once "standby: another spider-storage holds the database
+ * lease; waiting", and takes over when the lock frees: a crashed leader's
+ * connection drops and MariaDB releases its locks at once.
+ *
+ * Losing the lease (its connection dies, or a check finds the lock no longer
+ * ours) is reported once through `onLost`. The lock may then already belong to
+ * a standby, and this server's pool could still write: the caller must stop
+ * writing at once. `serve` logs fatal and exits with code 1 so a supervisor
+ * restarts it (it then waits as a standby or retakes the lease).
+ */
+import { createHash } from "node:crypto";
+import { createConnection, type Connection, type RowDataPacket } from "mysql2/promise";
+import { StorageError } from "../core/errors.ts";
+import type { Logger } from "../observability/logger.ts";
+import { poolOptionsFromUrl } from "./connection.ts";
+
+export const STANDBY_MESSAGE = "standby: another spider-storage holds the database lease; waiting";
+
+export interface LeaseOptions {
+  readonly logger: Logger;
+  /** Aborting stops the wait (the promise rejects with the signal's reason). */
+  readonly signal?: AbortSignal;
+  /** Called once, when another server holds the lease and this one starts waiting. */
+  readonly onWaiting?: () => void;
+  /** false: take the lease now or throw {@link LeaseHeldError} (offline commands). Default true. */
+  readonly wait?: boolean;
+  /** How often the held lease is checked; default 2 s. */
+  readonly checkIntervalMs?: number;
+  /** Seconds one GET_LOCK waits before the loop looks at the abort signal again; default 2. */
+  readonly waitSliceSec?: number;
+}
+
+export interface Lease {
+  /** The lock name. */
+  readonly name: string;
+  /** MariaDB connection id holding it. */
+  readonly connectionId: number;
+  /** Registers a callback run once if the lease is lost (not after release()). */
+  onLost(callback: (error: Error) => void): void;
+  release(): Promise<void>;
+}
+
+export class LeaseHeldError extends StorageError {
+  constructor(name: string, holder: number | undefined) {
+    super(
+      "unavailable",
+      `another spider-storage holds the database lease ${name}${holder ? ` (MariaDB connection ${holder})` : ""}: ` +
+        "stop it first (a running server applies migrations itself)",
+    );
+    this.name = "LeaseHeldError";
+  }
+}
+
+/** `spider-storage:<database>`; hashed when longer than MariaDB's 64-character limit. */
+export function leaseName(database: string): string {
+  const name = `spider-storage:${database}`;
+  if (name.length <= 64) return name;
+  return `spider-storage:${createHash("sha256").update(database).digest("hex").slice(0, 40)}`;
+}
+
+/** Takes the lease of the database at `url`, waiting as a standby while another server holds it. */
+export async function acquireLease(url: string, options: LeaseOptions): Promise<Lease> {
+  const { logger, signal } = options;
+  const connectionOptions = poolOptionsFromUrl(url);
+  const name = leaseName(connectionOptions.database ?? "");
+  const wait = options.wait ?? true;
+  const slice = wait ? (options.waitSliceSec ?? 2) : 0;
+  let connection: Connection | undefined;
+  const onAbort = () => connection?.destroy();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  let announced = false;
+  let delay = 100;
+  try {
+    for (;;) {
+      signal?.throwIfAborted();
+      try {
+        if (!connection) {
+          connection = await createConnection({ ...connectionOptions, connectTimeout: 5_000, enableKeepAlive: true });
+          // Swallow errors until the lease is held; the query in flight reports them.
+          connection.on("error", () => {});
+          // The lease connection is idle for hours: the server's wait_timeout must not close it.
+          await connection.query("SET SESSION wait_timeout = 31536000");
+        }
+        const [rows] = await connection.query<RowDataPacket[]>("SELECT GET_LOCK(?, ?) AS got", [name, slice]);
+        const got = rows[0]?.["got"] as number | null | undefined;
+        if (got === 1) break;
+        if (got !== 0) throw new Error(`GET_LOCK(${name}) returned ${String(got)}`);
+        const holder = await lockHolder(connection, name);
+        if (!wait) throw new LeaseHeldError(name, holder);
+        if (!announced) {
+          announced = true;
+          logger.warn({ lease: name, holderConnection: holder }, STANDBY_MESSAGE);
+          options.onWaiting?.();
+        }
+        delay = 100;
+      } catch (error) {
+        if (error instanceof LeaseHeldError) throw error;
+        connection?.destroy();
+        connection = undefined;
+        signal?.throwIfAborted();
+        // Offline commands fail rather than wait for the database.
+        if (!wait) throw error;
+        logger.warn({ lease: name, retryInMs: delay, err: error }, "database lease: connection failed; retrying");
+        await sleep(delay, signal);
+        delay = Math.min(5_000, delay * 2);
+      }
+    }
+  } catch (error) {
+    connection?.destroy();
+    throw error;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+  const [[idRow]] = await connection.query<RowDataPacket[]>("SELECT CONNECTION_ID() AS id");
+  const connectionId = Number(idRow?.["id"]);
+  if (announced) logger.info({ lease: name, connectionId }, "database lease taken over: no longer standby");
+  else logger.debug({ lease: name, connectionId }, "database lease taken");
+  return holdLease(connection, name, connectionId, options);
+}
+
+async function lockHolder(connection: Connection, name: string): Promise<number | undefined> {
+  try {
+    const [rows] = await connection.query<RowDataPacket[]>("SELECT IS_USED_LOCK(?) AS holder", [name]);
+    const holder = rows[0]?.["holder"] as number | string | null | undefined;
+    return holder === null || holder === undefined ? undefined : Number(holder);
+  } catch {
+    return undefined;
+  }
+}
+
+function holdLease(connection: Connection, name: string, connectionId: number, options: LeaseOptions): Lease {
+  const callbacks: ((error: Error) => void)[] = [];
+  let lostError: Error | undefined;
+  let released = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  const lose = (error: Error) => {
+    if (released || lostError) return;
+    lostError = error;
+    if (timer) clearTimeout(timer);
+    connection.destroy();
+    options.logger.error({ lease: name, err: error }, "database lease lost");
+    for (const callback of callbacks) callback(error);
+  };
+
+  connection.on("error", (error: Error) => lose(new Error(`the lease's database connection failed: ${error.message}`, { cause: error })));
+  connection.on("end", () => lose(new Error("the lease's database connection closed")));
+
+  const check = async () => {
+    try {
+      const [rows] = await connection.query<RowDataPacket[]>({ sql: "SELECT IS_USED_LOCK(?) AS holder", timeout: 10_000 }, [name]);
+      const holder = rows[0]?.["holder"] as number | string | null | undefined;
+      if (holder === null || holder === undefined || Number(holder) !== connectionId) {
+        lose(new Error(`the lock ${name} is no longer held by this server (holder: ${String(holder ?? "none")})`));
+        return;
+      }
+    } catch (error) {
+      lose(new Error(`the lease check failed: ${(error as Error).message}`, { cause: error }));
+      return;
+    }
+    if (!released && !lostError) schedule();
+  };
+  const schedule = () => {
+    timer = setTimeout(() => void check(), options.checkIntervalMs ?? 2_000);
+    timer.unref();
+  };
+  schedule();
+
+  return {
+    name,
+    connectionId,
+    onLost(callback) {
+      if (lostError) callback(lostError);
+      else callbacks.push(callback);
+    },
+    async release() {
+      if (released) return;
+      released = true;
+      if (timer) clearTimeout(timer);
+      if (lostError) return;
+      try {
+        await connection.query({ sql: "SELECT RELEASE_LOCK(?)", timeout: 5_000 }, [name]);
+        await connection.end();
+      } catch {
+        connection.destroy();
+      }
+    },
+  };
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }
+    function onAbort() {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,146 @@
+/**
+ * The seven services of Spider's storage protocol on one server. Each handler
+ * only decodes the request, calls the use case of src/service, and encodes the
+ * answer; status codes come from the single mapping in status.ts.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { isIP } from "node:net";
+import { invalidArgument } from "../core/errors.ts";
+import {
+  ExecutionManagerLivenessService,
+  InboundQueueService,
+  JobOrchestrationService,
+  ResourceGroupManagementService,
+  SchedulerRegistrationService,
+  SessionManagementService,
+  TaskInstanceManagementService,
+  type PollReadyTasksRequest,
+} from "../gen/storage/storage_pb.ts";
+import type { StorageService, QueueLane } from "../service/storage-service.ts";
+import { jobStateToProto, taskIdFromProto, taskIdToProto } from "./convert.ts";
+import type { GrpcServer } from "./server.ts";
+
+/** Aborts when the caller cancels or its deadline passes, so a poll can give its entries back. */
+function callSignal(call: grpc.ServerUnaryCall<unknown, unknown>): AbortSignal {
+  const controller = new AbortController();
+  call.once("cancelled", () => controller.abort());
+  return controller.signal;
+}
+
+export function addStorageServices(server: GrpcServer, serviceOf: () => StorageService): void {
+  // A getter, because the services are added when the port is bound and the
+  // engine exists only once the session is allocated; calls before that are
+  // refused by the server's readiness gate.
+  const service = serviceOf;
+  server.addService(JobOrchestrationService, {
+    registerJob: async (request) => ({
+      jobId: await service().registerJob({
+        resourceGroupId: request.resourceGroupId,
+        compressedTaskGraph: request.compressedSerializedTaskGraph,
+        compressedInputs: request.compressedSerializedInputs,
+      }),
+    }),
+    startJob: async (request) => ({ state: jobStateToProto(await service().startJob(request.jobId)) }),
+    cancelJob: async (request) => ({ state: jobStateToProto(await service().cancelJob(request.jobId)) }),
+    getJobState: async (request) => ({ state: jobStateToProto(await service().getJobState(request.jobId)) }),
+    getJobOutputs: async (request) => ({ serializedOutputs: await service().getJobOutputs(request.jobId) }),
+    getJobError: async (request) => ({ errorMessage: await service().getJobError(request.jobId) }),
+  });
+
+  server.addService(TaskInstanceManagementService, {
+    registerTaskInstance: async (request) => {
+      const context = await service().registerTaskInstance({
+        sessionId: request.sessionId,
+        jobId: request.jobId,
+        taskId: taskIdFromProto(request.taskId),
+        executionManagerId: request.executionManagerId,
+      });
+      return {
+        executionContext: {
+          taskInstanceId: context.taskInstanceId,
+          tdlContext: { package: context.tdlContext.package, taskFunc: context.tdlContext.taskFunc },
+          timeoutPolicy: {
+            softTimeoutMs: BigInt(context.timeoutPolicy.softTimeoutMs),
+            hardTimeoutMs: BigInt(context.timeoutPolicy.hardTimeoutMs),
+          },
+          serializedTaskIo: context.serializedTaskIo,
+        },
+      };
+    },
+    reportTaskSuccess: async (request) => {
+      await service().reportTaskSuccess({
+        sessionId: request.sessionId,
+        jobId: request.jobId,
+        taskId: taskIdFromProto(request.taskId),
+        taskInstanceId: request.taskInstanceId,
+        executionManagerId: request.executionManagerId,
+        serializedOutputs: request.serializedOutputs,
+      });
+      return {};
+    },
+    reportTaskFailure: async (request) => {
+      await service().reportTaskFailure({
+        sessionId: request.sessionId,
+        jobId: request.jobId,
+        taskId: taskIdFromProto(request.taskId),
+        taskInstanceId: request.taskInstanceId,
+        executionManagerId: request.executionManagerId,
+        errorMessage: request.errorMessage,
+      });
+      return {};
+    },
+  });
+
+  const poll = (lane: QueueLane) => async (request: PollReadyTasksRequest, call: grpc.ServerUnaryCall<PollReadyTasksRequest, unknown>) => {
+    const result = await service().pollReadyTasks(lane, { maxItems: request.maxItems, waitMs: request.waitMs, signal: callSignal(call) });
+    return {
+      tasks: {
+        sessionId: result.sessionId,
+        tasks: result.tasks.map((task) => ({ resourceGroupId: task.resourceGroupId, jobId: task.jobId, taskId: taskIdToProto(task.taskId) })),
+      },
+    };
+  };
+  server.addService(InboundQueueService, {
+    pollReadyTasks: poll("task"),
+    pollReadyCommitTasks: poll("commit"),
+    pollReadyCleanupTasks: poll("cleanup"),
+  });
+
+  server.addService(ResourceGroupManagementService, {
+    addResourceGroup: async (request) => ({
+      resourceGroupId: await service().addResourceGroup(request.externalResourceGroupId, request.password),
+    }),
+    verifyResourceGroup: async (request) => {
+      await service().verifyResourceGroup(request.resourceGroupId, request.password);
+      return {};
+    },
+  });
+
+  server.addService(ExecutionManagerLivenessService, {
+    registerExecutionManager: async (request) => {
+      if (isIP(request.ipAddress) === 0) throw invalidArgument(`invalid IP address: ${JSON.stringify(request.ipAddress)}`);
+      const registration = await service().registerExecutionManager(request.ipAddress);
+      return { registration };
+    },
+    updateExecutionManagerHeartbeat: async (request) => ({
+      sessionId: await service().heartbeatExecutionManager(request.executionManagerId),
+    }),
+  });
+
+  server.addService(SchedulerRegistrationService, {
+    registerScheduler: async (request) => {
+      if (request.host === "") throw invalidArgument("host must not be empty");
+      if (request.port > 65535) throw invalidArgument(`port does not fit in \`u16\`: ${request.port}`);
+      return { registration: await service().registerScheduler(request.host, request.port) };
+    },
+    getSchedulers: async () => ({
+      schedulers: {
+        schedulers: (await service().getSchedulers()).map((s) => ({ schedulerId: s.schedulerId, host: s.host, port: s.port })),
+      },
+    }),
+  });
+
+  server.addService(SessionManagementService, {
+    getSession: async () => ({ sessionId: service().sessionId }),
+  });
+}

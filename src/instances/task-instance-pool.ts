@@ -1,0 +1,224 @@
+/**
+ * The task-instance pool: every live task instance of this process, by id.
+ *
+ * - Instance ids come from one counter starting at 1.
+ * - Soft timeouts: a min-heap of soft deadlines, checked every
+ *   `softTimeoutCheckIntervalMs` (default 200 ms); each instance that passes
+ *   its deadline has its task re-enqueued once (a speculative instance can
+ *   then register if `max_num_instances` allows).
+ * - Dead execution managers: every `reapIntervalMs` (default 1 s) the store
+ *   marks execution managers silent for `deadExecutionManagerCutoffMs`
+ *   (default 10 s) dead; their instances are evicted and their tasks
+ *   re-enqueued without consuming a retry. While the database has been
+ *   unreachable within the last cutoff, nobody is reaped: heartbeats that could
+ *   not be recorded must not make an execution manager dead (DECISIONS D6).
+ * - Execution managers are checked up front at registration: unknown or dead
+ *   ids are refused. Known-alive ids are cached so a registration costs no
+ *   database call; the cache is invalidated by reaping.
+ */
+import { failedPrecondition, isStorageError } from "../core/errors.ts";
+import type { Logger } from "../observability/logger.ts";
+import { DeadlineHeap } from "./deadline-heap.ts";
+import { InstanceRecord, type InstanceHost } from "./instance-record.ts";
+
+export type ExecutionManagerLiveness = "alive" | "dead" | "unknown";
+
+/** The database operations the pool needs (a subset of the engine's JobStore). */
+export interface LivenessStore {
+  executionManagerLiveness(executionManagerId: bigint): Promise<ExecutionManagerLiveness>;
+  /** Marks execution managers silent for longer than `staleAfterMs` dead and returns them, each exactly once. */
+  reapDeadExecutionManagers(staleAfterMs: number): Promise<bigint[]>;
+}
+
+export interface TaskInstancePoolOptions {
+  readonly softTimeoutCheckIntervalMs?: number;
+  readonly deadExecutionManagerCutoffMs?: number;
+  readonly reapIntervalMs?: number;
+  readonly now?: () => number;
+  readonly logger?: Logger;
+}
+
+export const DEFAULT_SOFT_TIMEOUT_CHECK_INTERVAL_MS = 200;
+export const DEFAULT_DEAD_EXECUTION_MANAGER_CUTOFF_MS = 10_000;
+export const DEFAULT_REAP_INTERVAL_MS = 1_000;
+
+export class TaskInstancePool {
+  private nextId = 1n;
+  private readonly records = new Map<bigint, InstanceRecord>();
+  private readonly deadlines = new DeadlineHeap();
+  private readonly aliveExecutionManagers = new Set<bigint>();
+  private readonly deadExecutionManagers = new Set<bigint>();
+  private readonly store: LivenessStore;
+  private readonly softTimeoutCheckIntervalMs: number;
+  readonly deadExecutionManagerCutoffMs: number;
+  private readonly reapIntervalMs: number;
+  /** The pool's monotonic clock in milliseconds (soft deadlines, instance ages). */
+  readonly now: () => number;
+  private readonly logger: Logger | undefined;
+  private softTimer: NodeJS.Timeout | undefined;
+  private reapTimer: NodeJS.Timeout | undefined;
+  private reaping: Promise<void> | undefined;
+  private lastDbUnavailableAt = Number.NEGATIVE_INFINITY;
+
+  constructor(store: LivenessStore, options: TaskInstancePoolOptions = {}) {
+    this.store = store;
+    this.softTimeoutCheckIntervalMs = options.softTimeoutCheckIntervalMs ?? DEFAULT_SOFT_TIMEOUT_CHECK_INTERVAL_MS;
+    this.deadExecutionManagerCutoffMs = options.deadExecutionManagerCutoffMs ?? DEFAULT_DEAD_EXECUTION_MANAGER_CUTOFF_MS;
+    this.reapIntervalMs = options.reapIntervalMs ?? DEFAULT_REAP_INTERVAL_MS;
+    this.now = options.now ?? (() => performance.now());
+    this.logger = options.logger;
+  }
+
+  start(): void {
+    if (this.softTimer) return;
+    this.softTimer = setInterval(() => this.checkSoftTimeouts(), this.softTimeoutCheckIntervalMs);
+    this.softTimer.unref();
+    this.reapTimer = setInterval(() => void this.reapDeadExecutionManagers(), this.reapIntervalMs);
+    this.reapTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.softTimer) clearInterval(this.softTimer);
+    if (this.reapTimer) clearInterval(this.reapTimer);
+    this.softTimer = undefined;
+    this.reapTimer = undefined;
+    await this.reaping;
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  /**
+   * Refuses an unknown or dead execution manager (FAILED_PRECONDITION). Cached
+   * for alive ones; call again synchronously with {@link assertNotDead} after
+   * any await, since a reap may have happened meanwhile.
+   */
+  async checkExecutionManager(executionManagerId: bigint): Promise<void> {
+    if (this.aliveExecutionManagers.has(executionManagerId)) return;
+    this.assertNotDead(executionManagerId);
+    let liveness: ExecutionManagerLiveness;
+    try {
+      liveness = await this.store.executionManagerLiveness(executionManagerId);
+    } catch (error) {
+      if (isStorageError(error, "unavailable")) this.noteDbUnavailable();
+      throw error;
+    }
+    if (liveness === "unknown") throw failedPrecondition(`unknown execution manager ${executionManagerId}`);
+    if (liveness === "dead") {
+      this.deadExecutionManagers.add(executionManagerId);
+      throw failedPrecondition(`execution manager ${executionManagerId} is dead`);
+    }
+    this.assertNotDead(executionManagerId);
+    this.aliveExecutionManagers.add(executionManagerId);
+  }
+
+  assertNotDead(executionManagerId: bigint): void {
+    if (this.deadExecutionManagers.has(executionManagerId)) {
+      throw failedPrecondition(`execution manager ${executionManagerId} is dead`);
+    }
+  }
+
+  /** A freshly registered execution manager: known alive without asking the database. */
+  noteExecutionManagerAlive(executionManagerId: bigint): void {
+    if (!this.deadExecutionManagers.has(executionManagerId)) this.aliveExecutionManagers.add(executionManagerId);
+  }
+
+  /** The database was unreachable: nobody is reaped until a full cutoff has passed since. */
+  noteDbUnavailable(): void {
+    this.lastDbUnavailableAt = this.now();
+  }
+
+  /** Allocates an id (even if the registration then fails, as Spider does) — see {@link add}. */
+  allocateId(): bigint {
+    return this.nextId++;
+  }
+
+  /** Tracks a new live instance. */
+  add(id: bigint, host: InstanceHost, key: number, executionManagerId: bigint, softTimeoutMs: number): InstanceRecord {
+    const record = new InstanceRecord(id, host, key, executionManagerId, this.now(), softTimeoutMs);
+    this.records.set(id, record);
+    this.deadlines.push(record);
+    if (this.deadlines.size > 2 * this.records.size + 1024) this.deadlines.compact();
+    return record;
+  }
+
+  get(id: bigint): InstanceRecord | undefined {
+    return this.records.get(id);
+  }
+
+  /** Forgets an instance (reported, evicted, or its task or job ended). */
+  remove(record: InstanceRecord): void {
+    if (!record.live) return;
+    record.live = false;
+    this.records.delete(record.id);
+  }
+
+  /** Every live instance (for inspection). */
+  liveInstances(): IterableIterator<InstanceRecord> {
+    return this.records.values();
+  }
+
+  /** Re-enqueues the task of every instance past its soft deadline, once per instance. */
+  checkSoftTimeouts(now = this.now()): number {
+    let handled = 0;
+    for (let top = this.deadlines.peek(); top !== undefined && top.softDeadline <= now; top = this.deadlines.peek()) {
+      this.deadlines.pop();
+      if (!top.live || top.softTimeoutHandled) continue;
+      top.softTimeoutHandled = true;
+      handled++;
+      try {
+        top.host.softTimeout(top);
+      } catch (error) {
+        this.logger?.error({ err: error, instanceId: top.id }, "soft-timeout handling failed");
+      }
+    }
+    return handled;
+  }
+
+  /**
+   * One reaping round: asks the store for newly dead execution managers and
+   * evicts their instances. Rounds never overlap. Returns the ids reaped.
+   */
+  reapDeadExecutionManagers(): Promise<bigint[]> {
+    if (this.reaping) return this.reaping.then(() => []);
+    let reaped: bigint[] = [];
+    this.reaping = (async () => {
+      if (this.now() - this.lastDbUnavailableAt < this.deadExecutionManagerCutoffMs) return;
+      try {
+        reaped = await this.store.reapDeadExecutionManagers(this.deadExecutionManagerCutoffMs);
+      } catch (error) {
+        if (isStorageError(error, "unavailable")) this.noteDbUnavailable();
+        this.logger?.warn({ err: error }, "reaping dead execution managers failed; will retry");
+        return;
+      }
+      if (reaped.length > 0) this.evictExecutionManagers(reaped);
+    })().finally(() => {
+      this.reaping = undefined;
+    });
+    return this.reaping.then(() => reaped);
+  }
+
+  /** Marks the given execution managers dead and evicts their instances. */
+  evictExecutionManagers(ids: readonly bigint[]): number {
+    const dead = new Set(ids);
+    for (const id of ids) {
+      this.aliveExecutionManagers.delete(id);
+      this.deadExecutionManagers.add(id);
+    }
+    const victims: InstanceRecord[] = [];
+    for (const record of this.records.values()) if (dead.has(record.executionManagerId)) victims.push(record);
+    for (const record of victims) {
+      this.remove(record);
+      try {
+        record.host.evictInstance(record);
+      } catch (error) {
+        this.logger?.error({ err: error, instanceId: record.id }, "evicting an instance failed");
+      }
+    }
+    if (ids.length > 0) {
+      this.logger?.warn({ executionManagers: ids, instances: victims.length }, "execution managers dead; instances evicted");
+    }
+    return victims.length;
+  }
+}

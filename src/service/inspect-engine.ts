@@ -1,0 +1,95 @@
+/**
+ * Read-only views of the engine for the admin API and tests: cached jobs, a
+ * job's tasks, queue depth and age per lane, live task instances.
+ */
+import { taskIdOfKey } from "../cache/task-key.ts";
+import type { TaskStateName } from "../cache/task-state.ts";
+import { notFound } from "../core/errors.ts";
+import type { TaskId } from "../core/ids.ts";
+import type { JobState } from "../core/job-state.ts";
+import type { LaneStats } from "../queue/inbound-queue.ts";
+import type { Lane } from "../queue/queue-subject.ts";
+import type { ServiceContext } from "./service-context.ts";
+
+export interface CachedJobSummary {
+  readonly jobId: bigint;
+  readonly resourceGroupId: bigint;
+  readonly state: JobState;
+  readonly taskCount: number;
+  readonly incompleteTasks: number;
+  readonly liveInstances: number;
+  readonly tasksByState: Record<TaskStateName, number>;
+  readonly hasCommitTask: boolean;
+  readonly hasCleanupTask: boolean;
+  /** Wall-clock ms when the job became terminal, if it did. */
+  readonly terminalAt: number | undefined;
+}
+
+export interface TaskView {
+  readonly taskId: TaskId;
+  readonly state: TaskStateName;
+  readonly liveInstances: number;
+  readonly retriesLeft: number;
+  readonly queued: boolean;
+}
+
+export interface LiveInstanceView {
+  readonly taskInstanceId: bigint;
+  readonly jobId: bigint;
+  readonly taskId: TaskId;
+  readonly executionManagerId: bigint;
+  readonly ageMs: number;
+  readonly softTimeoutHandled: boolean;
+}
+
+export function listCachedJobs(context: ServiceContext): CachedJobSummary[] {
+  const out: CachedJobSummary[] = [];
+  for (const jcb of context.cache.values()) {
+    out.push({
+      jobId: jcb.jobId,
+      resourceGroupId: jcb.resourceGroupId,
+      state: jcb.state,
+      taskCount: jcb.taskCount,
+      incompleteTasks: jcb.incompleteTaskCount,
+      liveInstances: jcb.liveInstanceCount,
+      tasksByState: jcb.taskStateCounts(),
+      hasCommitTask: jcb.hasCommitTask,
+      hasCleanupTask: jcb.hasCleanupTask,
+      terminalAt: jcb.terminalAt,
+    });
+  }
+  return out;
+}
+
+/** The tasks of a cached job ("not_found" when it is not cached). */
+export function jobTasks(context: ServiceContext, jobId: bigint): TaskView[] {
+  const jcb = context.cache.get(jobId);
+  if (jcb === undefined) throw notFound(`job ${jobId} is not cached`);
+  return jcb.taskSnapshots().map((t) => ({
+    taskId: taskIdOfKey(t.key),
+    state: t.state,
+    liveInstances: t.liveInstances,
+    retriesLeft: t.retriesLeft,
+    queued: t.queued,
+  }));
+}
+
+export function queueStats(context: ServiceContext): Record<Lane, LaneStats> {
+  return context.queue.stats();
+}
+
+export function liveInstances(context: ServiceContext): LiveInstanceView[] {
+  const now = context.pool.now();
+  const out: LiveInstanceView[] = [];
+  for (const record of context.pool.liveInstances()) {
+    out.push({
+      taskInstanceId: record.id,
+      jobId: record.host.jobId,
+      taskId: taskIdOfKey(record.key),
+      executionManagerId: record.executionManagerId,
+      ageMs: Math.max(0, now - record.registeredAt),
+      softTimeoutHandled: record.softTimeoutHandled,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,62 @@
+/**
+ * PollReadyTasks / PollReadyCommitTasks / PollReadyCleanupTasks: a long-poll
+ * of one lane of the inbound queue (DECISIONS D7). Answered only once the
+ * queue has been refilled after start-up (before that: "unavailable", which
+ * schedulers retry). If the caller went away (its signal aborted) before the
+ * answer left, the entries go back to the front of the lane.
+ */
+import { keyOfTaskId, taskIdOfKey } from "../cache/task-key.ts";
+import { unavailable } from "../core/errors.ts";
+import type { TaskId } from "../core/ids.ts";
+import type { Lane, QueueEntry } from "../queue/queue-subject.ts";
+import type { ServiceContext } from "./service-context.ts";
+
+export interface PollReadyTasksRequest {
+  readonly maxItems: number | bigint;
+  readonly waitMs: number | bigint;
+  readonly signal?: AbortSignal;
+}
+
+export interface ReadyTask {
+  readonly resourceGroupId: bigint;
+  readonly jobId: bigint;
+  readonly taskId: TaskId;
+}
+
+export interface PollReadyTasksResult {
+  readonly sessionId: bigint;
+  readonly tasks: ReadyTask[];
+}
+
+export async function pollReadyTasks(
+  context: ServiceContext,
+  lane: Lane,
+  request: PollReadyTasksRequest,
+): Promise<PollReadyTasksResult> {
+  if (!context.flags.refilled) throw unavailable("not ready: the inbound queue has not been refilled yet");
+  const entries = await context.queue.poll(lane, request);
+  if (request.signal?.aborted && entries.length > 0) {
+    context.queue.putBack(entries);
+    return { sessionId: context.sessionId, tasks: [] };
+  }
+  return { sessionId: context.sessionId, tasks: entries.map(toReadyTask) };
+}
+
+function toReadyTask(entry: QueueEntry): ReadyTask {
+  return { resourceGroupId: entry.subject.resourceGroupId, jobId: entry.subject.jobId, taskId: taskIdOfKey(entry.key) };
+}
+
+/**
+ * Gives tasks from a poll answer that could not be delivered back to the front
+ * of their lanes (for a transport that learns only after answering that the
+ * caller went away). Tasks of jobs no longer cached are dropped.
+ */
+export function returnUndeliveredTasks(context: ServiceContext, tasks: readonly ReadyTask[]): void {
+  const entries: QueueEntry[] = [];
+  for (const task of tasks) {
+    const jcb = context.cache.get(task.jobId);
+    if (jcb === undefined) continue;
+    entries.push({ subject: jcb, key: keyOfTaskId(task.taskId) });
+  }
+  context.queue.putBack(entries);
+}

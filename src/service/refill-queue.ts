@@ -1,0 +1,15 @@
+/**
+ * Refill (DECISIONS D7): walks the job cache and enqueues whatever can take an
+ * instance and has no entry yet. Run after recovery (and it opens the polls),
+ * and whenever a scheduler replaces another. Never waits, so it cannot
+ * deadlock. Returns how many entries were added.
+ */
+import type { ServiceContext } from "./service-context.ts";
+
+export function refillQueue(context: ServiceContext): number {
+  let added = 0;
+  for (const jcb of context.cache.values()) added += jcb.refill();
+  context.flags.refilled = true;
+  if (added > 0) context.logger.info({ added }, "inbound queue refilled");
+  return added;
+}

@@ -1,0 +1,32 @@
+/**
+ * RegisterExecutionManager: the address must be an IPv4 or IPv6 literal
+ * ("invalid_argument" otherwise, spec §1.3); it is stored in canonical text.
+ * The new manager is known alive at once, so its first task registration needs
+ * no database call.
+ */
+import { isIP } from "node:net";
+import { invalidArgument } from "../core/errors.ts";
+import type { ServiceContext } from "./service-context.ts";
+
+export interface ExecutionManagerRegistration {
+  readonly executionManagerId: bigint;
+  readonly sessionId: bigint;
+}
+
+export async function registerExecutionManager(
+  context: ServiceContext,
+  ipAddress: string,
+): Promise<ExecutionManagerRegistration> {
+  const canonical = canonicalIp(ipAddress);
+  const executionManagerId = await context.store.registerExecutionManager(canonical);
+  context.pool.noteExecutionManagerAlive(executionManagerId);
+  return { executionManagerId, sessionId: context.sessionId };
+}
+
+/** The canonical text of an IP literal (IPv6 compressed and lower-case, as Rust's Display prints it). */
+export function canonicalIp(ipAddress: string): string {
+  const family = isIP(ipAddress);
+  if (family === 4) return ipAddress;
+  if (family === 6) return new URL(`http://[${ipAddress}]/`).hostname.slice(1, -1);
+  throw invalidArgument(`invalid IP address: ${JSON.stringify(ipAddress)}`);
+}

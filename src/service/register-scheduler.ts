@@ -1,0 +1,29 @@
+/**
+ * RegisterScheduler (spec §4.6): one scheduler at a time; registrations are
+ * serialised. A scheduler replacing another (any registration after the first
+ * of this process) triggers a refill of the inbound queue, because the
+ * previous one may have taken entries it will never dispatch; the first one
+ * after start-up does not (the start-up refill already ran).
+ */
+import { invalidArgument } from "../core/errors.ts";
+import { refillQueue } from "./refill-queue.ts";
+import type { ServiceContext } from "./service-context.ts";
+
+export interface SchedulerRegistration {
+  readonly schedulerId: bigint;
+  readonly sessionId: bigint;
+}
+
+export async function registerScheduler(context: ServiceContext, host: string, port: number): Promise<SchedulerRegistration> {
+  if (host === "") throw invalidArgument("host must not be empty");
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw invalidArgument(`port does not fit in \`u16\`: ${port}`);
+  return context.flags.schedulerMutex.run(async () => {
+    const schedulerId = await context.store.registerScheduler(host, port);
+    if (context.flags.schedulerRegistered) {
+      const added = refillQueue(context);
+      context.logger.info({ schedulerId, added }, "a scheduler replaced another: ready work resent");
+    }
+    context.flags.schedulerRegistered = true;
+    return { schedulerId, sessionId: context.sessionId };
+  });
+}

@@ -1,0 +1,26 @@
+/**
+ * ReportTaskFailure (spec §3.3): session fence → cached job → the job control
+ * block consumes a retry and re-enqueues the task, or fails the job with this
+ * message once retries are exhausted. Returns the job's state after the report.
+ */
+import { keyOfTaskId } from "../cache/task-key.ts";
+import type { TaskId } from "../core/ids.ts";
+import type { JobState } from "../core/job-state.ts";
+import { checkSession } from "./check-session.ts";
+import { findCachedJob } from "./find-cached-job.ts";
+import type { ServiceContext } from "./service-context.ts";
+
+export interface ReportTaskFailureRequest {
+  readonly sessionId: bigint;
+  readonly jobId: bigint;
+  readonly taskId: TaskId;
+  readonly taskInstanceId: bigint;
+  readonly executionManagerId: bigint;
+  readonly errorMessage: string;
+}
+
+export async function reportTaskFailure(context: ServiceContext, request: ReportTaskFailureRequest): Promise<JobState> {
+  checkSession(context, request.sessionId);
+  const jcb = findCachedJob(context, request.jobId);
+  return jcb.failInstance(keyOfTaskId(request.taskId), request.taskInstanceId, request.errorMessage);
+}

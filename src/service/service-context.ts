@@ -1,0 +1,38 @@
+/**
+ * Everything a use case needs, assembled once by {@link StorageService}. Use
+ * cases are plain functions of this context and their request.
+ */
+import type { JobCache } from "../cache/job-cache.ts";
+import type { JobCacheGc } from "../cache/job-cache-gc.ts";
+import type { JobEngine } from "../cache/job-engine.ts";
+import type { JobStore } from "../cache/job-store.ts";
+import type { AsyncMutex } from "../cache/async-mutex.ts";
+import type { SubmissionLimits } from "../core/job-submission.ts";
+import type { TaskGraphCache } from "../core/task-graph-cache.ts";
+import type { TaskInstancePool } from "../instances/task-instance-pool.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { InboundQueue } from "../queue/inbound-queue.ts";
+
+export interface ServiceContext {
+  readonly sessionId: bigint;
+  readonly store: JobStore;
+  readonly cache: JobCache;
+  readonly gc: JobCacheGc;
+  readonly queue: InboundQueue;
+  readonly pool: TaskInstancePool;
+  readonly engine: JobEngine;
+  readonly limits: SubmissionLimits;
+  readonly graphCache: TaskGraphCache;
+  readonly logger: Logger;
+  /** Mutable service-wide flags. */
+  readonly flags: ServiceFlags;
+}
+
+export interface ServiceFlags {
+  /** Polls are answered only after the first refill (after recovery). */
+  refilled: boolean;
+  /** Whether a scheduler registered during this process's lifetime. */
+  schedulerRegistered: boolean;
+  /** Serialises scheduler registrations (spec §1.4). */
+  readonly schedulerMutex: AsyncMutex;
+}

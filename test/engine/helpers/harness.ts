@@ -1,0 +1,154 @@
+/**
+ * A StorageService over a given store, ready for tests: queue refilled (polls
+ * open), timers started, one resource group, helpers to submit jobs and to run
+ * task instances by hand.
+ */
+import { randomUUID } from "node:crypto";
+import { isTerminal, type JobState } from "../../../src/core/job-state.ts";
+import { compressJobInputs } from "../../../src/core/job-submission.ts";
+import type { TaskGraph } from "../../../src/core/task-graph.ts";
+import type { TaskGraphBuilder } from "../../../src/core/task-graph-builder.ts";
+import { taskIndex, type TaskId } from "../../../src/core/ids.ts";
+import { encodeWireFrame } from "../../../src/core/wire-frame.ts";
+import type { JobStore } from "../../../src/cache/job-store.ts";
+import { silentLogger } from "../../../src/observability/logger.ts";
+import {
+  StorageService,
+  type ExecutionContext,
+  type StorageServiceConfig,
+  type StorageServiceHooks,
+} from "../../../src/service/storage-service.ts";
+
+let nextSession = 1000n;
+
+export interface HarnessOptions {
+  readonly config?: StorageServiceConfig;
+  readonly hooks?: StorageServiceHooks;
+  readonly now?: () => number;
+  /** Default true: refill (opens the polls) and start the timers. */
+  readonly ready?: boolean;
+}
+
+export interface SubmittedJob {
+  readonly jobId: bigint;
+  readonly graph: TaskGraph;
+  readonly inputs: Uint8Array[];
+}
+
+export class Harness {
+  readonly service: StorageService;
+  readonly sessionId: bigint;
+  resourceGroupId = 0n;
+  executionManagerId = 0n;
+
+  constructor(store: JobStore, options: HarnessOptions = {}) {
+    this.sessionId = nextSession++;
+    this.service = new StorageService({
+      store,
+      sessionId: this.sessionId,
+      logger: silentLogger(),
+      ...(options.config ? { config: options.config } : {}),
+      ...(options.hooks ? { hooks: options.hooks } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
+  }
+
+  static async create(store: JobStore, options: HarnessOptions = {}): Promise<Harness> {
+    const harness = new Harness(store, options);
+    if (options.ready !== false) {
+      harness.service.refillQueue();
+      harness.service.start();
+    }
+    harness.resourceGroupId = await harness.service.addResourceGroup(`rg-${randomUUID()}`, new Uint8Array([1, 2, 3]));
+    harness.executionManagerId = (await harness.service.registerExecutionManager("127.0.0.1")).executionManagerId;
+    return harness;
+  }
+
+  async close(): Promise<void> {
+    await this.service.stop();
+  }
+
+  /** Registers a job with one small payload per graph input (or the given ones). */
+  async submit(builder: TaskGraphBuilder, inputs?: Uint8Array[], payloadSize = 8): Promise<SubmittedJob> {
+    const graph = builder.build();
+    const jobInputs =
+      inputs ??
+      Array.from({ length: graph.graphInputCount }, (_, i) => {
+        const bytes = new Uint8Array(payloadSize);
+        new DataView(bytes.buffer).setUint32(0, i, true);
+        return bytes;
+      });
+    const jobId = await this.service.registerJob({
+      resourceGroupId: this.resourceGroupId,
+      compressedTaskGraph: builder.toCompressed(),
+      compressedInputs: compressJobInputs(jobInputs),
+    });
+    return { jobId, graph, inputs: jobInputs };
+  }
+
+  async submitAndStart(builder: TaskGraphBuilder, inputs?: Uint8Array[]): Promise<SubmittedJob> {
+    const job = await this.submit(builder, inputs);
+    await this.service.startJob(job.jobId);
+    return job;
+  }
+
+  register(jobId: bigint, taskId: TaskId | number, executionManagerId = this.executionManagerId): Promise<ExecutionContext> {
+    return this.service.registerTaskInstance({
+      sessionId: this.sessionId,
+      jobId,
+      taskId: typeof taskId === "number" ? taskIndex(taskId) : taskId,
+      executionManagerId,
+    });
+  }
+
+  succeed(jobId: bigint, taskId: TaskId | number, instanceId: bigint, outputs: Uint8Array[] | Uint8Array = []): Promise<JobState> {
+    return this.service.reportTaskSuccess({
+      sessionId: this.sessionId,
+      jobId,
+      taskId: typeof taskId === "number" ? taskIndex(taskId) : taskId,
+      taskInstanceId: instanceId,
+      executionManagerId: this.executionManagerId,
+      serializedOutputs: outputs instanceof Uint8Array ? outputs : encodeWireFrame(outputs),
+    });
+  }
+
+  fail(jobId: bigint, taskId: TaskId | number, instanceId: bigint, message = "injected failure"): Promise<JobState> {
+    return this.service.reportTaskFailure({
+      sessionId: this.sessionId,
+      jobId,
+      taskId: typeof taskId === "number" ? taskIndex(taskId) : taskId,
+      taskInstanceId: instanceId,
+      executionManagerId: this.executionManagerId,
+      errorMessage: message,
+    });
+  }
+
+  /** Polls a lane without waiting. */
+  async drain(lane: "task" | "commit" | "cleanup" = "task", maxItems = 10_000): Promise<TaskId[]> {
+    const { tasks } = await this.service.pollReadyTasks(lane, { maxItems, waitMs: 0 });
+    return tasks.map((t) => t.taskId);
+  }
+
+  async waitForState(jobId: bigint, predicate: (state: JobState) => boolean = isTerminal, timeoutMs = 30_000): Promise<JobState> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const state = await this.service.getJobState(jobId);
+      if (predicate(state)) return state;
+      if (Date.now() > deadline) throw new Error(`job ${jobId} still ${state} after ${timeoutMs} ms`);
+      await sleep(5);
+    }
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Resolves when `check()` is true (polled every few ms), or rejects after `timeoutMs`. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}

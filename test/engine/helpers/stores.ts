@@ -1,0 +1,52 @@
+/**
+ * Runs a suite once per JobStore (DECISIONS D13): on the in-memory store and
+ * on MariaDB (this file's own database on the run's shared server, migrated
+ * to the latest schema). `storeFixture(kind)` registers the hooks in the
+ * current `describe` and hands out the store.
+ */
+import { afterAll, beforeAll, beforeEach } from "vitest";
+import type { JobStore } from "../../../src/cache/job-store.ts";
+import { MariaDbJobStore } from "../../../src/cache/mariadb-job-store.ts";
+import { MemoryJobStore } from "../../../src/cache/memory-job-store.ts";
+import { createDb, type Db } from "../../../src/db/connection.ts";
+import { migrateToLatest } from "../../../src/db/migrate.ts";
+import { testDatabase } from "../../helpers/test-database.ts";
+
+export type StoreKind = "memory" | "mariadb";
+export const STORE_KINDS: readonly StoreKind[] = ["memory", "mariadb"];
+
+export interface StoreFixture {
+  readonly kind: StoreKind;
+  /** The store for the current test (a fresh one per test in memory; the file's database for MariaDB). */
+  readonly store: JobStore;
+  readonly db: Db | undefined;
+}
+
+export function storeFixture(kind: StoreKind): StoreFixture {
+  let store: JobStore | undefined;
+  let db: Db | undefined;
+  if (kind === "mariadb") {
+    beforeAll(async () => {
+      db = createDb({ url: await testDatabase("engine"), maxConnections: 16 });
+      await migrateToLatest(db);
+      store = new MariaDbJobStore(db);
+    });
+    afterAll(async () => {
+      await db?.destroy();
+    });
+  } else {
+    beforeEach(() => {
+      store = new MemoryJobStore();
+    });
+  }
+  return {
+    kind,
+    get store(): JobStore {
+      if (store === undefined) throw new Error("store used outside a test");
+      return store;
+    },
+    get db(): Db | undefined {
+      return db;
+    },
+  };
+}

@@ -1,0 +1,229 @@
+/**
+ * The inbound queue on its own (spec §7.3 and DECISIONS D7): FIFO per lane,
+ * one entry per task, stale entries skipped, long-poll with linger and wait,
+ * one arrival wakes one poller, caps clamp silently, put-back on abort.
+ * (The same behaviour through the service layer, on both stores, is in
+ * service.test.ts.)
+ */
+import { describe, expect, it } from "vitest";
+import { InboundQueue } from "../../src/queue/inbound-queue.ts";
+import { COMMIT_KEY, CLEANUP_KEY, type QueueSubject } from "../../src/queue/queue-subject.ts";
+import { EntryDeque } from "../../src/queue/entry-deque.ts";
+import { sleep } from "./helpers/harness.ts";
+
+class FakeJob implements QueueSubject {
+  readonly jobId: bigint;
+  readonly resourceGroupId = 1n;
+  readonly queued = new Set<number>();
+  readonly stale = new Set<number>();
+  constructor(jobId = 1n) {
+    this.jobId = jobId;
+  }
+  isQueued(key: number): boolean {
+    return this.queued.has(key);
+  }
+  setQueued(key: number, queued: boolean): void {
+    if (queued) this.queued.add(key);
+    else this.queued.delete(key);
+  }
+  canAcceptInstance(key: number): boolean {
+    return !this.stale.has(key);
+  }
+}
+
+const keys = (entries: { key: number }[]): number[] => entries.map((e) => e.key);
+
+describe("EntryDeque", () => {
+  it("keeps FIFO order across growth, shift and unshift", () => {
+    const deque = new EntryDeque<FakeJob>(2);
+    const job = new FakeJob();
+    for (let i = 0; i < 1000; i++) deque.push(job, i, i);
+    for (let i = 0; i < 500; i++) {
+      expect(deque.peekKey()).toBe(i);
+      deque.shift();
+    }
+    deque.unshift(job, -7, 0);
+    expect(deque.peekKey()).toBe(-7);
+    deque.shift();
+    for (let i = 1000; i < 3000; i++) deque.push(job, i, i);
+    const out: number[] = [];
+    while (deque.length > 0) {
+      out.push(deque.peekKey());
+      deque.shift();
+    }
+    expect(out).toEqual(Array.from({ length: 2500 }, (_, i) => i + 500));
+  });
+});
+
+describe("InboundQueue", () => {
+  it("answers maxItems 0 with nothing at once, and keeps lanes apart, FIFO", async () => {
+    const queue = new InboundQueue();
+    const job = new FakeJob();
+    queue.enqueue(job, 3);
+    queue.enqueue(job, 1);
+    queue.enqueue(job, COMMIT_KEY);
+    queue.enqueue(job, CLEANUP_KEY);
+    expect(await queue.poll("task", { maxItems: 0, waitMs: 1000 })).toEqual([]);
+    expect(keys(await queue.poll("task", { maxItems: 10, waitMs: 0 }))).toEqual([3, 1]);
+    expect(keys(await queue.poll("commit", { maxItems: 10, waitMs: 0 }))).toEqual([COMMIT_KEY]);
+    expect(keys(await queue.poll("cleanup", { maxItems: 10, waitMs: 0 }))).toEqual([CLEANUP_KEY]);
+  });
+
+  it("holds at most one entry per task, and a handed-out task may be queued again", async () => {
+    const queue = new InboundQueue();
+    const job = new FakeJob();
+    expect(queue.enqueue(job, 5)).toBe(true);
+    expect(queue.enqueue(job, 5)).toBe(false);
+    expect(queue.depth("task")).toBe(1);
+    expect(keys(await queue.poll("task", { maxItems: 10, waitMs: 0 }))).toEqual([5]);
+    expect(job.isQueued(5)).toBe(false);
+    expect(queue.enqueue(job, 5)).toBe(true);
+  });
+
+  it("skips stale entries at poll time", async () => {
+    const queue = new InboundQueue();
+    const job = new FakeJob();
+    for (const key of [1, 2, 3, 4]) queue.enqueue(job, key);
+    job.stale.add(2).add(3);
+    expect(keys(await queue.poll("task", { maxItems: 10, waitMs: 0 }))).toEqual([1, 4]);
+    expect(queue.depth("task")).toBe(0);
+    expect(job.queued.size).toBe(0);
+  });
+
+  it("returns as soon as maxItems arrived, in order (spec §7.3)", async () => {
+    const queue = new InboundQueue({ lingerMs: 1000 });
+    const job = new FakeJob();
+    const started = performance.now();
+    const poll = queue.poll("task", { maxItems: 4, waitMs: 10_000 });
+    for (const key of [10, 11, 12, 13]) {
+      await sleep(2);
+      queue.enqueue(job, key);
+    }
+    expect(keys(await poll)).toEqual([10, 11, 12, 13]);
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+
+  it("returns empty after the whole wait when nothing arrives", async () => {
+    const queue = new InboundQueue();
+    const started = performance.now();
+    expect(await queue.poll("task", { maxItems: 5, waitMs: 60 })).toEqual([]);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(55);
+  });
+
+  it("returns shortly after the first arrival, gathering what arrives during the linger", async () => {
+    const queue = new InboundQueue({ lingerMs: 30 });
+    const job = new FakeJob();
+    const started = performance.now();
+    const poll = queue.poll("task", { maxItems: 100, waitMs: 5_000 });
+    await sleep(20);
+    queue.enqueue(job, 1);
+    await sleep(5);
+    queue.enqueue(job, 2);
+    const got = await poll;
+    const elapsed = performance.now() - started;
+    expect(keys(got)).toEqual([1, 2]);
+    expect(elapsed).toBeGreaterThanOrEqual(45);
+    expect(elapsed).toBeLessThan(1_000);
+  });
+
+  it("wakes one waiting poller per arrival, not all of them", async () => {
+    const queue = new InboundQueue({ lingerMs: 1 });
+    const job = new FakeJob();
+    const results: number[][] = [];
+    const polls = Array.from({ length: 5 }, (_, i) =>
+      queue.poll("task", { maxItems: 10, waitMs: 300 }).then((r) => {
+        results[i] = keys(r);
+      }),
+    );
+    await sleep(10);
+    queue.enqueue(job, 42);
+    await sleep(30);
+    // Exactly the first poller (first come, first served) got it; the others still wait.
+    expect(results[0]).toEqual([42]);
+    expect(results.filter((r) => r !== undefined)).toHaveLength(1);
+    queue.enqueue(job, 43);
+    await sleep(30);
+    expect(results[1]).toEqual([43]);
+    expect(results.filter((r) => r !== undefined)).toHaveLength(2);
+    await Promise.all(polls);
+    expect(results.slice(2)).toEqual([[], [], []]);
+  });
+
+  it("spreads a burst over waiting pollers by their maxItems, each entry to one poller", async () => {
+    const queue = new InboundQueue({ lingerMs: 1 });
+    const job = new FakeJob();
+    const polls = Array.from({ length: 4 }, () => queue.poll("task", { maxItems: 3, waitMs: 500 }));
+    await sleep(5);
+    for (let key = 0; key < 10; key++) queue.enqueue(job, key);
+    const results = (await Promise.all(polls)).map(keys);
+    expect(results.flat().sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(results.map((r) => r.length)).toEqual([3, 3, 3, 1]);
+  });
+
+  it("clamps maxItems and waitMs above their caps silently and reports it", async () => {
+    const clamps: string[] = [];
+    const queue = new InboundQueue({
+      maxItemsCap: 3,
+      waitMsCap: 50,
+      onClamp: (lane, field, requested, cap) => clamps.push(`${lane}:${field}:${requested}->${cap}`),
+    });
+    const job = new FakeJob();
+    for (let key = 0; key < 5; key++) queue.enqueue(job, key);
+    expect(keys(await queue.poll("task", { maxItems: 2n ** 63n, waitMs: 0 }))).toEqual([0, 1, 2]);
+    const started = performance.now();
+    await queue.poll("commit", { maxItems: 1, waitMs: 10n ** 12n });
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(clamps).toEqual([`task:maxItems:${2n ** 63n}->3`, `commit:waitMs:${10n ** 12n}->50`]);
+  });
+
+  it("puts the entries of a poll whose caller went away back at the front", async () => {
+    const queue = new InboundQueue({ lingerMs: 200 });
+    const job = new FakeJob();
+    const controller = new AbortController();
+    const poll = queue.poll("task", { maxItems: 10, waitMs: 5_000, signal: controller.signal });
+    await sleep(5);
+    queue.enqueue(job, 1);
+    queue.enqueue(job, 2);
+    await sleep(10); // taken by the lingering poll
+    queue.enqueue(job, 3);
+    await sleep(5);
+    controller.abort();
+    expect(await poll).toEqual([]);
+    expect(keys(await queue.poll("task", { maxItems: 10, waitMs: 0 }))).toEqual([1, 2, 3]);
+  });
+
+  it("putBack skips tasks queued again meanwhile (no duplicates)", async () => {
+    const queue = new InboundQueue();
+    const job = new FakeJob();
+    queue.enqueue(job, 1);
+    queue.enqueue(job, 2);
+    const taken = await queue.poll("task", { maxItems: 10, waitMs: 0 });
+    queue.enqueue(job, 2);
+    queue.putBack(taken);
+    expect(keys(await queue.poll("task", { maxItems: 10, waitMs: 0 }))).toEqual([1, 2]);
+  });
+
+  it("reports depth and the age of the oldest entry per lane", async () => {
+    let now = 1_000;
+    const queue = new InboundQueue({ now: () => now });
+    const job = new FakeJob();
+    queue.enqueue(job, 1);
+    now += 250;
+    queue.enqueue(job, 2);
+    queue.enqueue(job, COMMIT_KEY);
+    now += 50;
+    const stats = queue.stats();
+    expect(stats.task).toMatchObject({ depth: 2, oldestAgeMs: 300 });
+    expect(stats.commit).toMatchObject({ depth: 1, oldestAgeMs: 50 });
+    expect(stats.cleanup).toMatchObject({ depth: 0, oldestAgeMs: 0 });
+  });
+
+  it("enqueues a million entries without waiting", () => {
+    const queue = new InboundQueue();
+    const job = { jobId: 1n, resourceGroupId: 1n, isQueued: () => false, setQueued: () => {}, canAcceptInstance: () => true };
+    const started = performance.now();
+    for (let i = 0; i < 1_000_000; i++) queue.enqueue(job, i);
+    expect(queue.depth("task")).toBe(1_000_000);
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+});

@@ -1,0 +1,187 @@
+/**
+ * The task-instance pool (spec §7.9, §4.5, §4.9 with DECISIONS D6): soft
+ * timeouts, dead execution managers, the up-front execution-manager check and
+ * its cache, prompt removal of instances of finished tasks — on both stores.
+ */
+import { describe, expect, it } from "vitest";
+import { isStorageError, unavailable } from "../../src/core/errors.ts";
+import { taskIndex } from "../../src/core/ids.ts";
+import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
+import { DeadlineHeap } from "../../src/instances/deadline-heap.ts";
+import { InstanceRecord, type InstanceHost } from "../../src/instances/instance-record.ts";
+import { FaultyStore } from "./helpers/faulty-store.ts";
+import { Harness, eventually, sleep } from "./helpers/harness.ts";
+import { seededRandom, testSeed } from "./helpers/seeded-random.ts";
+import { STORE_KINDS, storeFixture } from "./helpers/stores.ts";
+
+const out = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+describe("DeadlineHeap", () => {
+  it("pops records in deadline order", () => {
+    const random = seededRandom(testSeed("deadline heap"));
+    const host = {} as InstanceHost;
+    const heap = new DeadlineHeap();
+    const deadlines = Array.from({ length: 500 }, () => Math.floor(random() * 10_000));
+    deadlines.forEach((d, i) => heap.push(new InstanceRecord(BigInt(i), host, 0, 1n, 0, d)));
+    const popped: number[] = [];
+    for (let r = heap.pop(); r !== undefined; r = heap.pop()) popped.push(r.softDeadline);
+    expect(popped).toEqual([...deadlines].sort((a, b) => a - b));
+  });
+});
+
+for (const storeKind of STORE_KINDS) {
+  describe(`task-instance pool (${storeKind} store)`, () => {
+    const fixture = storeFixture(storeKind);
+
+    it("refuses a dead execution manager at registration, and an unknown one", async () => {
+      const faulty = new FaultyStore(fixture.store);
+      const h = await Harness.create(faulty.store, { config: { instances: { deadExecutionManagerCutoffMs: 200 } } });
+      const { jobId } = await h.submitAndStart(TaskGraphBuilder.independent(1, BYTES));
+      const em = (await h.service.registerExecutionManager("10.2.0.1")).executionManagerId;
+      await sleep(250);
+      // Keep the harness's own manager alive; reap the silent one.
+      await h.service.heartbeatExecutionManager(h.executionManagerId);
+      expect(await h.service.pool.reapDeadExecutionManagers()).toContain(em);
+      const error = await h.register(jobId, 0, em).catch((e: unknown) => e);
+      expect(isStorageError(error, "failed_precondition")).toBe(true);
+      expect((error as Error).message).toContain("dead");
+      expect(await h.service.heartbeatExecutionManager(em).catch((e: unknown) => (e as { kind: string }).kind)).toBe(
+        "failed_precondition",
+      );
+      // A brand-new service (restart) learns deadness from the store.
+      const fresh = await Harness.create(faulty.store);
+      const restarted = await fresh.submitAndStart(TaskGraphBuilder.independent(1, BYTES));
+      expect(await fresh.register(restarted.jobId, 0, em).catch((e: unknown) => (e as Error).message)).toContain("dead");
+      expect(await fresh.register(restarted.jobId, 0, 55_555_555n).catch((e: unknown) => (e as Error).message)).toContain(
+        "unknown execution manager",
+      );
+      await fresh.close();
+      await h.close();
+    });
+
+    it("checks an execution manager against the store once, then from its cache", async () => {
+      const faulty = new FaultyStore(fixture.store);
+      const first = await Harness.create(faulty.store);
+      const em = first.executionManagerId;
+      await first.close();
+      const h = await Harness.create(faulty.store); // a new process: em is not known alive yet
+      const { jobId } = await h.submitAndStart(TaskGraphBuilder.independent(3, BYTES));
+      const before = faulty.callsOf("executionManagerLiveness");
+      await h.register(jobId, 0, em);
+      await h.register(jobId, 1, em);
+      await h.register(jobId, 2, em);
+      expect(faulty.callsOf("executionManagerLiveness") - before).toBe(1);
+      await h.close();
+    });
+
+    it("re-enqueues each soft-timed-out instance's task once, keeps the instance, and lets a second one run", async () => {
+      const h = await Harness.create(fixture.store, { config: { instances: { softTimeoutCheckIntervalMs: 20 } } });
+      const policy = { maxNumInstances: 2, softTimeoutMs: 100, hardTimeoutMs: 5_000 };
+      const builder = new TaskGraphBuilder().tasksFrom(10, () => ({ inputs: [BYTES], outputs: [BYTES], policy }));
+      const { jobId } = await h.submitAndStart(builder);
+      expect(await h.drain()).toHaveLength(10);
+      const first = await Promise.all(Array.from({ length: 10 }, (_, i) => h.register(jobId, i)));
+      await sleep(350);
+      const requeued = await h.drain();
+      expect(requeued.length).toBe(10); // once per instance, although several checks ran
+      const tasks = h.service.liveInstances().filter((i) => i.jobId === jobId);
+      expect(tasks).toHaveLength(10);
+      expect(tasks.every((i) => i.softTimeoutHandled)).toBe(true);
+      // Speculative second instances; the first to succeed wins, the other is stale.
+      const second = await Promise.all(Array.from({ length: 10 }, (_, i) => h.register(jobId, i)));
+      for (let i = 0; i < 10; i++) {
+        const [winner, loser] = i % 2 === 0 ? [first[i]!, second[i]!] : [second[i]!, first[i]!];
+        await h.succeed(jobId, i, winner.taskInstanceId, [out(`r${i}`)]);
+        expect(await h.succeed(jobId, i, loser.taskInstanceId, [out("late")]).catch((e: unknown) => (e as { kind: string }).kind)).toBe(
+          "failed_precondition",
+        );
+      }
+      expect(await h.service.getJobState(jobId)).toBe("Succeeded");
+      expect(h.service.liveInstances().filter((i) => i.jobId === jobId)).toEqual([]);
+      await h.close();
+    });
+
+    it("does not re-enqueue a soft-timed-out task that cannot take another instance", async () => {
+      const h = await Harness.create(fixture.store, { config: { instances: { softTimeoutCheckIntervalMs: 20 } } });
+      const policy = { maxNumInstances: 1, softTimeoutMs: 100, hardTimeoutMs: 5_000 };
+      const { jobId } = await h.submitAndStart(new TaskGraphBuilder().task({ inputs: [BYTES], outputs: [BYTES], policy }));
+      await h.drain();
+      await h.register(jobId, 0);
+      await sleep(250);
+      expect(await h.drain()).toEqual([]);
+      await h.close();
+    });
+
+    it("evicts a dead execution manager's instances and re-enqueues their tasks without consuming retries", async () => {
+      const h = await Harness.create(fixture.store, {
+        config: { instances: { deadExecutionManagerCutoffMs: 300, reapIntervalMs: 50 } },
+      });
+      const { jobId } = await h.submitAndStart(TaskGraphBuilder.independent(10, BYTES));
+      await h.drain();
+      const doomed = (await h.service.registerExecutionManager("10.3.0.1")).executionManagerId;
+      const beat = setInterval(() => void h.service.heartbeatExecutionManager(h.executionManagerId), 50);
+      try {
+        const doomedInstances = await Promise.all(Array.from({ length: 5 }, (_, i) => h.register(jobId, i, doomed)));
+        const healthy = await Promise.all(Array.from({ length: 5 }, (_, i) => h.register(jobId, i + 5)));
+        await eventually(() => h.service.queueStats().task.depth === 5, 5_000, "dead manager's tasks re-enqueued");
+        expect((await h.drain()).map((t) => (t.kind === "index" ? t.index : -1)).sort()).toEqual([0, 1, 2, 3, 4]);
+        expect(h.service.jobTasks(jobId).slice(0, 5).every((t) => t.state === "Ready" && t.retriesLeft === 0)).toBe(true);
+        // The dead manager's late report is stale; healthy instances are untouched.
+        const late = await h.succeed(jobId, 0, doomedInstances[0]!.taskInstanceId, [out("late")]).catch((e: unknown) => e);
+        expect(isStorageError(late, "failed_precondition")).toBe(true);
+        for (let i = 0; i < 5; i++) await h.succeed(jobId, i + 5, healthy[i]!.taskInstanceId, [out("ok")]);
+        for (let i = 0; i < 5; i++) {
+          const again = await h.register(jobId, i);
+          await h.succeed(jobId, i, again.taskInstanceId, [out("ok")]);
+        }
+        expect(await h.service.getJobState(jobId)).toBe("Succeeded");
+      } finally {
+        clearInterval(beat);
+        await h.close();
+      }
+    });
+
+    it("drops instances of finished tasks and jobs at once: nothing is re-enqueued later", async () => {
+      const h = await Harness.create(fixture.store, { config: { instances: { softTimeoutCheckIntervalMs: 20 } } });
+      const policy = { maxNumInstances: 2, softTimeoutMs: 100, hardTimeoutMs: 5_000 };
+      const builder = new TaskGraphBuilder().tasksFrom(10, () => ({ inputs: [BYTES], outputs: [BYTES], policy }));
+      const { jobId } = await h.submitAndStart(builder);
+      await h.drain();
+      const em = (await h.service.registerExecutionManager("10.4.0.1")).executionManagerId;
+      await Promise.all(Array.from({ length: 10 }, (_, i) => h.register(jobId, i, em)));
+      expect(h.service.liveInstances()).toHaveLength(10);
+      expect(await h.service.cancelJob(jobId)).toBe("Cancelled");
+      expect(h.service.liveInstances()).toHaveLength(0);
+      await sleep(200); // past every soft deadline
+      h.service.pool.evictExecutionManagers([em]);
+      expect(await h.drain()).toEqual([]);
+      await h.close();
+    });
+
+    it("does not reap anybody while the database was unreachable within the cutoff (D6)", async () => {
+      const faulty = new FaultyStore(fixture.store);
+      const h = await Harness.create(faulty.store, {
+        config: { instances: { deadExecutionManagerCutoffMs: 200, reapIntervalMs: 1_000_000 } },
+      });
+      const em = (await h.service.registerExecutionManager("10.5.0.1")).executionManagerId;
+      faulty.failNext("heartbeatExecutionManager", () => unavailable("database down (injected)"));
+      expect(await h.service.heartbeatExecutionManager(em).catch((e: unknown) => (e as { kind: string }).kind)).toBe("unavailable");
+      await sleep(100);
+      expect(await h.service.pool.reapDeadExecutionManagers()).toEqual([]);
+      expect(faulty.callsOf("reapDeadExecutionManagers")).toBe(0);
+      await sleep(150);
+      expect(await h.service.pool.reapDeadExecutionManagers()).toContain(em);
+      await h.close();
+    });
+
+    it("lists live instances for inspection", async () => {
+      const h = await Harness.create(fixture.store);
+      const { jobId } = await h.submitAndStart(TaskGraphBuilder.independent(2, BYTES));
+      const a = await h.register(jobId, 1);
+      expect(h.service.liveInstances()).toEqual([
+        expect.objectContaining({ taskInstanceId: a.taskInstanceId, jobId, taskId: taskIndex(1), executionManagerId: h.executionManagerId }),
+      ]);
+      await h.close();
+    });
+  });
+}
