@@ -232,6 +232,12 @@ describe("withTransaction on a real MariaDB", () => {
     }
   });
 
+  it("every pooled connection runs in UTC, so TIMESTAMPs read back as the right instants", async () => {
+    const { rows } = await sql<{ zone: string; now: Date }>`SELECT @@session.time_zone AS zone, CURRENT_TIMESTAMP(3) AS now`.execute(db);
+    expect(rows[0]!.zone).toBe("+00:00");
+    expect(Math.abs(rows[0]!.now.getTime() - Date.now())).toBeLessThan(5_000);
+  });
+
   it("a pooled connection killed by the server is replaced, for reads and writes", async () => {
     const single = createDb({ url, maxConnections: 1 });
     try {

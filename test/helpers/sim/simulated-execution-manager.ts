@@ -192,7 +192,10 @@ export class SimulatedExecutionManager {
     this.log.starts.set(key, attempt + 1);
     const outcome = this.#options.behaviour({ jobId: assignment.jobId, key, taskFunc: context.tdlContext?.taskFunc ?? "", attempt, emId: this.emId });
     if (outcome.kind === "vanish") return;
-    if (outcome.delayMs) await sleep(outcome.delayMs);
+    if (outcome.delayMs) {
+      await abortableSleep(outcome.delayMs, this.#abort.signal);
+      if (this.#abort.signal.aborted) return; // stopped mid-task: the outcome is never reported
+    }
 
     const base = {
       jobId: assignment.jobId,
@@ -226,6 +229,18 @@ export class SimulatedExecutionManager {
     this.#inflightReports.add(tracked);
     void tracked.finally(() => this.#inflightReports.delete(tracked));
   }
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
 }
 
 /**

@@ -1,0 +1,69 @@
+/**
+ * Ceiling 1: no-op unary gRPC calls per second over loopback, with the same
+ * number of callers as W1's submitters, plus the latency of one caller alone
+ * (the floor under any dispatch latency, W3's baseline).
+ */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { SessionManagementService } from "../../src/gen/storage/storage_pb.ts";
+import { createPromiseClient } from "../../src/grpc/adapter.ts";
+import { now, round, summarizeLatencies, type LatencySummary } from "../lib/stats.ts";
+
+export interface NoopCeiling {
+  readonly concurrency: number;
+  readonly callsPerSecond: number;
+  readonly calls: number;
+  readonly durationMs: number;
+  readonly latencyAtConcurrency: LatencySummary;
+  readonly singleCallerLatency: LatencySummary;
+}
+
+export async function measureNoopGrpc(options: { concurrency: number; durationMs: number }): Promise<NoopCeiling> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL("./noop-grpc-server.ts", import.meta.url))], { stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = "";
+      child.stdout.on("data", (chunk: Buffer) => {
+        out += chunk.toString();
+        const match = /^(\d+)\n/.exec(out);
+        if (match) resolve(Number(match[1]));
+      });
+      child.once("exit", (code) => reject(new Error(`no-op server exited with ${code}`)));
+    });
+    const client = createPromiseClient(SessionManagementService, `127.0.0.1:${port}`);
+    try {
+      // Warm-up: connection, JIT.
+      await drive(client, options.concurrency, Math.min(1_000, options.durationMs / 2));
+      const loaded = await drive(client, options.concurrency, options.durationMs);
+      const single = await drive(client, 1, Math.min(2_000, options.durationMs / 2));
+      return {
+        concurrency: options.concurrency,
+        callsPerSecond: round(loaded.calls / (loaded.elapsedMs / 1000), 1),
+        calls: loaded.calls,
+        durationMs: round(loaded.elapsedMs),
+        latencyAtConcurrency: summarizeLatencies(loaded.latencies),
+        singleCallerLatency: summarizeLatencies(single.latencies),
+      };
+    } finally {
+      client.close();
+    }
+  } finally {
+    child.kill("SIGTERM");
+  }
+}
+
+async function drive(client: ReturnType<typeof createPromiseClient<(typeof SessionManagementService)["method"]>>, concurrency: number, durationMs: number) {
+  const latencies: number[] = [];
+  const start = now();
+  const end = start + durationMs;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (now() < end) {
+        const t0 = now();
+        await client.getSession({});
+        latencies.push(now() - t0);
+      }
+    }),
+  );
+  return { calls: latencies.length, elapsedMs: now() - start, latencies };
+}

@@ -1,0 +1,46 @@
+/**
+ * The sizes of a run. `full` is what the README quotes (under 15 minutes on
+ * this 2-core machine); `smoke` is the seconds-long version CI runs. Every
+ * workload has a count cap and a time cap, so each stops by itself.
+ */
+export interface Profile {
+  readonly mode: "full" | "smoke";
+  /** Submitters in W1 (every system) and callers of the no-op gRPC ceiling. */
+  readonly concurrency: number;
+  /** Jobs worked at once: spider-storage's 4 EMs × 4, the peers' worker concurrency. */
+  readonly workers: number;
+  /** Durable-commit ceiling connections (the server's default pool size). */
+  readonly dbConnections: number;
+  readonly ceilingMs: number;
+  readonly w1: { readonly jobs: number; readonly warmup: number; readonly timeLimitMs: number };
+  readonly w2: { readonly flatTasks: number; readonly dagLayers: number; readonly dagWidth: number; readonly dagFanIn: number; readonly timeLimitMs: number };
+  readonly w3: { readonly jobs: number; readonly timeLimitMs: number };
+  readonly w4: { readonly sizes: readonly number[]; readonly terminalJobs: number; readonly servingTimeoutMs: number };
+  readonly w5: { readonly tasks: number; readonly tasksPerJob: number };
+}
+
+export const FULL: Profile = {
+  mode: "full",
+  concurrency: 32,
+  workers: 16,
+  dbConnections: 16,
+  ceilingMs: 3_000,
+  w1: { jobs: 5_000, warmup: 300, timeLimitMs: 40_000 },
+  w2: { flatTasks: 10_000, dagLayers: 10, dagWidth: 1_000, dagFanIn: 25, timeLimitMs: 120_000 },
+  w3: { jobs: 2_000, timeLimitMs: 30_000 },
+  w4: { sizes: [1_000, 10_000, 100_000], terminalJobs: 1_000_000, servingTimeoutMs: 120_000 },
+  w5: { tasks: 100_000, tasksPerJob: 1_000 },
+};
+
+export const SMOKE: Profile = {
+  mode: "smoke",
+  concurrency: 32,
+  workers: 16,
+  dbConnections: 16,
+  ceilingMs: 500,
+  w1: { jobs: 200, warmup: 20, timeLimitMs: 5_000 },
+  w2: { flatTasks: 300, dagLayers: 3, dagWidth: 50, dagFanIn: 5, timeLimitMs: 15_000 },
+  w3: { jobs: 60, timeLimitMs: 5_000 },
+  w4: { sizes: [100], terminalJobs: 2_000, servingTimeoutMs: 60_000 },
+  w5: { tasks: 2_000, tasksPerJob: 500 },
+};

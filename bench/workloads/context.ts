@@ -1,0 +1,10 @@
+/** What run.ts hands every workload: the sizes of this mode, the durable MariaDB, a run id and a logger. */
+import type { PrivateMariaDb } from "../../test/helpers/mariadb.ts";
+import type { Profile } from "../lib/profile.ts";
+
+export interface BenchContext {
+  readonly profile: Profile;
+  readonly mariadb: PrivateMariaDb;
+  readonly runId: string;
+  log(line: string): void;
+}

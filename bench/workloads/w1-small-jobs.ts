@@ -1,0 +1,76 @@
+/**
+ * W1 small jobs on spider-storage: N one-task jobs through the closed-loop
+ * driver every W1 system shares. One job: RegisterJob → StartJob → the
+ * scheduler polls the task → an execution manager registers an instance and
+ * reports success → the job is Succeeded. Completion is observed when that
+ * ReportTaskSuccess is answered OK (the job's terminal state is committed by
+ * then); a sample of jobs is checked with GetJobState afterwards.
+ */
+import { addResourceGroup, compressInputs } from "../../test/helpers/sim/cluster.ts";
+import { singleTask } from "../../test/helpers/sim/job-shapes.ts";
+import { JobState } from "../../src/gen/storage/storage_pb.ts";
+import { closedLoop, CompletionWaiters, type ClosedLoopResult } from "../lib/closed-loop.ts";
+import { MiB, RssSampler } from "../lib/proc.ts";
+import { round } from "../lib/stats.ts";
+import type { BenchContext } from "./context.ts";
+import { DEFAULT_CLUSTER, hookPolls, hookReports, startCluster, startSpiderServer } from "./spider.ts";
+
+export interface W1Result extends ClosedLoopResult {
+  readonly concurrency: number;
+  readonly workers: number;
+  readonly verifiedSucceeded: number;
+  readonly verifiedSample: number;
+  readonly serverPeakRssMiB: number;
+  readonly protocolErrors: readonly string[];
+}
+
+export async function runW1(ctx: BenchContext): Promise<W1Result> {
+  const { w1 } = ctx.profile;
+  const handle = await startSpiderServer(ctx.mariadb, `bench_w1_${ctx.runId}`);
+  const cluster = await startCluster(handle.server.address);
+  const sampler = new RssSampler(handle.server.child.pid!, 100);
+  try {
+    const clients = cluster.clients;
+    const resourceGroupId = await addResourceGroup(clients);
+    const waiters = new CompletionWaiters<bigint>();
+    hookReports(cluster, { onAcked: (e) => waiters.complete(e.jobId) });
+    hookPolls(cluster);
+    const job = singleTask();
+    const graph = job.builder.toCompressed();
+    const inputs = compressInputs(job.inputs);
+    const jobIds: bigint[] = [];
+    const runJob = async () => {
+      const { jobId } = await clients.jobs.registerJob({ resourceGroupId, compressedSerializedTaskGraph: graph, compressedSerializedInputs: inputs });
+      jobIds.push(jobId);
+      const done = waiters.wait(jobId);
+      await clients.jobs.startJob({ jobId });
+      await done;
+    };
+    await closedLoop({ total: w1.warmup, concurrency: ctx.profile.concurrency, timeLimitMs: 30_000 }, runJob);
+    jobIds.length = 0;
+    const result = await closedLoop({ total: w1.jobs, concurrency: ctx.profile.concurrency, timeLimitMs: w1.timeLimitMs }, runJob);
+
+    // Every completion seen must be a Succeeded job in the database's eyes too.
+    const step = Math.max(1, Math.floor(jobIds.length / 500));
+    let verified = 0;
+    let sample = 0;
+    for (let i = 0; i < jobIds.length; i += step) {
+      sample++;
+      const { state } = await clients.jobs.getJobState({ jobId: jobIds[i]! });
+      if (state === JobState.SUCCEEDED) verified++;
+    }
+    return {
+      ...result,
+      concurrency: ctx.profile.concurrency,
+      workers: DEFAULT_CLUSTER.executionManagers * DEFAULT_CLUSTER.concurrencyPerManager,
+      verifiedSucceeded: verified,
+      verifiedSample: sample,
+      serverPeakRssMiB: round(sampler.peakRssBytes / MiB, 1),
+      protocolErrors: [...cluster.log.protocolErrors.slice(0, 10), ...cluster.scheduler.errors.slice(0, 10)],
+    };
+  } finally {
+    sampler.stop();
+    await cluster.stop();
+    await handle.stop();
+  }
+}

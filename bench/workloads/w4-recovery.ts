@@ -1,0 +1,170 @@
+/**
+ * W4 recovery. For each size (plus 0, the fixed start-up cost beside the same
+ * terminal rows): insert the non-terminal jobs (w4-dataset.ts), then
+ *   - raw scan (the baseline): a mysql2 streaming SELECT of exactly the rows
+ *     recovery needs — the jobs query of Spider's recovery (spec §5: the six
+ *     columns of every Ready/Running/CommitReady/CleanupReady job) and every
+ *     checkpoint row — from a new connection, timed to the last row; run
+ *     before and after the server, and the faster of the two is the baseline;
+ *   - the server: spawned as `node src/cli/main.ts serve` on that database;
+ *     time from spawn to the first GetSession answered OK (polled every 5 ms;
+ *     every RPC answers UNAVAILABLE until SERVING), VmHWM at that moment (peak
+ *     RSS during start-up and recovery) and VmRSS right after; then a poll
+ *     checks that recovered Running jobs' tasks are dispatched.
+ * The database stays up throughout (its buffer pool is equally warm for the
+ * scan and the server), as when only the storage service restarts.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { createConnection as createCallbackConnection } from "mysql2";
+import { ServerProcess } from "../../test/helpers/server-process.ts";
+import { connectStorage } from "../../test/helpers/sim/storage-clients.ts";
+import { MiB, readMemory, RssSampler } from "../lib/proc.ts";
+import { now, round, sleep } from "../lib/stats.ts";
+import type { BenchContext } from "./context.ts";
+import { openW4Database, resetAndInsert, type InsertedNonTerminal, type W4Database } from "./w4-dataset.ts";
+import { SERVER_ENV } from "./spider.ts";
+
+export interface RawScan {
+  readonly ms: number;
+  readonly jobRows: number;
+  readonly checkpointRows: number;
+  readonly bytes: number;
+}
+
+export interface W4Size {
+  readonly nonTerminalJobs: number;
+  readonly inserted: InsertedNonTerminal;
+  readonly rawScanMs: number;
+  readonly rawScans: readonly RawScan[];
+  readonly status: "serving" | "error";
+  readonly error?: string;
+  readonly toServingMs?: number;
+  readonly peakRssMiB?: number;
+  readonly rssAfterMiB?: number;
+  readonly rssAfter1sMiB?: number;
+  readonly peakOverAfter?: number;
+  readonly recoveredTasksPolled?: number;
+}
+
+export interface W4Result {
+  readonly terminalJobs: number;
+  readonly datasetBuiltNow: boolean;
+  readonly datasetOpenMs: number;
+  readonly sizes: readonly W4Size[];
+}
+
+export async function runW4(ctx: BenchContext): Promise<W4Result> {
+  const { w4 } = ctx.profile;
+  const db = await openW4Database(w4.terminalJobs, ctx.log);
+  try {
+    const sizes: W4Size[] = [];
+    for (const size of [0, ...w4.sizes]) {
+      ctx.log(`W4: ${size.toLocaleString("en-US")} non-terminal jobs beside ${w4.terminalJobs.toLocaleString("en-US")} terminal`);
+      sizes.push(await runSize(ctx, db, size));
+    }
+    await resetAndInsert(db, 0);
+    return { terminalJobs: w4.terminalJobs, datasetBuiltNow: db.builtNow, datasetOpenMs: db.buildMs, sizes };
+  } finally {
+    await db.stop();
+  }
+}
+
+async function runSize(ctx: BenchContext, db: W4Database, size: number): Promise<W4Size> {
+  const inserted = await resetAndInsert(db, size);
+  const scans: RawScan[] = [await rawScan(db.databaseUrl)];
+  const measured = await measureServerStart(db.databaseUrl, ctx.profile.w4.servingTimeoutMs, size > 0);
+  scans.push(await rawScan(db.databaseUrl));
+  return { nonTerminalJobs: size, inserted, rawScanMs: Math.min(...scans.map((s) => s.ms)), rawScans: scans, ...measured };
+}
+
+function rawScan(databaseUrl: string): Promise<RawScan> {
+  return new Promise((resolve, reject) => {
+    const t0 = now();
+    const connection = createCallbackConnection({ uri: databaseUrl, supportBigNumbers: true, bigNumberStrings: true });
+    let jobRows = 0;
+    let checkpointRows = 0;
+    let bytes = 0;
+    const size = (row: Record<string, unknown>) => {
+      for (const value of Object.values(row)) if (Buffer.isBuffer(value)) bytes += value.length;
+    };
+    const fail = (error: Error) => {
+      connection.destroy();
+      reject(error);
+    };
+    connection
+      .query(
+        `SELECT id, resource_group_id, state, compressed_serialized_task_graph, compressed_serialized_job_inputs, serialized_job_outputs
+         FROM jobs WHERE state IN ('Ready', 'Running', 'CommitReady', 'CleanupReady')`,
+      )
+      .stream()
+      .on("data", (row: Record<string, unknown>) => {
+        jobRows++;
+        size(row);
+      })
+      .on("error", fail)
+      .on("end", () => {
+        connection
+          .query("SELECT job_id, task_index, outputs FROM task_checkpoints")
+          .stream()
+          .on("data", (row: Record<string, unknown>) => {
+            checkpointRows++;
+            size(row);
+          })
+          .on("error", fail)
+          .on("end", () => {
+            const ms = round(now() - t0);
+            connection.end();
+            resolve({ ms, jobRows, checkpointRows, bytes });
+          });
+      });
+  });
+}
+
+async function measureServerStart(databaseUrl: string, timeoutMs: number, expectTasks: boolean): Promise<Omit<W4Size, "nonTerminalJobs" | "inserted" | "rawScanMs" | "rawScans">> {
+  const t0 = now();
+  const server = await ServerProcess.start({ databaseUrl, env: { ...SERVER_ENV, SPIDER_STORAGE_RUNTIME__GC__ENABLED: "false" } });
+  const pid = server.child.pid!;
+  const sampler = new RssSampler(pid, 10);
+  const clients = connectStorage(server.address);
+  try {
+    let servingAt: number | undefined;
+    while (now() - t0 < timeoutMs) {
+      if (!server.running) return { status: "error", error: `server exited before serving: ${server.logs.slice(-2_000)}` };
+      try {
+        await clients.sessions.getSession({}, { deadlineMs: 1_000 });
+        servingAt = now();
+        break;
+      } catch (error) {
+        const code = (error as grpc.ServiceError).code;
+        if (code !== grpc.status.UNAVAILABLE && code !== grpc.status.DEADLINE_EXCEEDED) {
+          return { status: "error", error: `GetSession: ${(error as Error).message}` };
+        }
+        await sleep(5);
+      }
+    }
+    const atServing = readMemory(pid);
+    sampler.stop();
+    if (servingAt === undefined || !atServing) return { status: "error", error: `not serving after ${timeoutMs} ms: ${server.logs.slice(-2_000)}` };
+    await sleep(1_000);
+    const later = readMemory(pid);
+    let recoveredTasksPolled = 0;
+    if (expectTasks) {
+      const response = await clients.queue.pollReadyTasks({ maxItems: 100n, waitMs: 1_000n }, { deadlineMs: 10_000 });
+      recoveredTasksPolled = response.tasks?.tasks.length ?? 0;
+    }
+    const peak = Math.max(atServing.hwmBytes, sampler.peakRssBytes);
+    return {
+      status: "serving",
+      toServingMs: round(servingAt - t0),
+      peakRssMiB: round(peak / MiB, 1),
+      rssAfterMiB: round(atServing.rssBytes / MiB, 1),
+      ...(later ? { rssAfter1sMiB: round(later.rssBytes / MiB, 1) } : {}),
+      peakOverAfter: round(peak / atServing.rssBytes, 3),
+      recoveredTasksPolled,
+    };
+  } finally {
+    sampler.stop();
+    clients.close();
+    await server.stop();
+  }
+}

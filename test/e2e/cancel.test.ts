@@ -1,0 +1,93 @@
+/** CancelJob in every job state, with and without a cleanup task, through the real server. */
+import * as grpc from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { JobState } from "../../src/gen/storage/storage_pb.ts";
+import { startE2e, type E2eEnvironment } from "../helpers/e2e-server.ts";
+import { addResourceGroup, registerJob, submitJob, waitForJobs } from "../helpers/sim/cluster.ts";
+import { singleTask } from "../helpers/sim/job-shapes.ts";
+import { sleep } from "../helpers/sim/simulated-scheduler.ts";
+import type { Behaviour } from "../helpers/sim/simulated-execution-manager.ts";
+
+/** Tasks of jobs in `held` take 60 s (they stay Running); commit tasks of jobs in `heldCommit` too. */
+const held = new Set<bigint>();
+const heldCommit = new Set<bigint>();
+const behaviour: Behaviour = (context) => {
+  const isCommit = context.key.endsWith("/commit");
+  if ((isCommit && heldCommit.has(context.jobId)) || (!isCommit && !context.key.endsWith("/cleanup") && held.has(context.jobId))) {
+    return { kind: "succeed", delayMs: 60_000 };
+  }
+  return { kind: "succeed" };
+};
+
+async function waitForState(env: E2eEnvironment, jobId: bigint, state: JobState, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const current = (await env.cluster.clients.jobs.getJobState({ jobId })).state;
+    if (current === state) return;
+    if (Date.now() > deadline) throw new Error(`job ${jobId} is ${JobState[current]}, expected ${JobState[state]}`);
+    await sleep(20);
+  }
+}
+
+describe("CancelJob in every state", () => {
+  let env: E2eEnvironment;
+  let rg: bigint;
+  beforeAll(async () => {
+    env = await startE2e({ cluster: { executionManagers: 4, concurrency: 4, behaviour } });
+    rg = await addResourceGroup(env.cluster.clients);
+  });
+  afterAll(async () => env?.stop());
+
+  for (const cleanup of [false, true]) {
+    describe(cleanup ? "with a cleanup task" : "without a cleanup task", () => {
+      it("Ready → Cancelled (nothing ran, so no cleanup)", async () => {
+        const jobId = await registerJob(env.cluster.clients, rg, singleTask({ cleanup }));
+        expect((await env.cluster.clients.jobs.cancelJob({ jobId })).state).toBe(JobState.CANCELLED);
+        await sleep(200);
+        expect(env.cluster.log.starts.get(`${jobId}/cleanup`)).toBeUndefined();
+        await expect(env.cluster.clients.jobs.startJob({ jobId })).rejects.toMatchObject({ code: grpc.status.FAILED_PRECONDITION });
+      });
+
+      it(`Running → ${cleanup ? "CleanupReady → cleanup runs → Cancelled" : "Cancelled"}`, async () => {
+        const job = singleTask({ cleanup });
+        const jobId = await registerJob(env.cluster.clients, rg, job);
+        held.add(jobId);
+        await env.cluster.clients.jobs.startJob({ jobId });
+        await sleep(100);
+        const state = (await env.cluster.clients.jobs.cancelJob({ jobId })).state;
+        expect(state).toBe(cleanup ? JobState.CLEANUP_READY : JobState.CANCELLED);
+        expect((await waitForJobs(env.cluster.clients, [jobId])).get(jobId)).toBe("Cancelled");
+        expect(env.cluster.log.starts.get(`${jobId}/cleanup`)).toBe(cleanup ? 1 : undefined);
+      });
+
+      it(`CommitReady → ${cleanup ? "CleanupReady → Cancelled" : "Cancelled"}`, async () => {
+        const job = singleTask({ cleanup, commit: true });
+        const jobId = await registerJob(env.cluster.clients, rg, job);
+        heldCommit.add(jobId);
+        await env.cluster.clients.jobs.startJob({ jobId });
+        await waitForState(env, jobId, JobState.COMMIT_READY);
+        const state = (await env.cluster.clients.jobs.cancelJob({ jobId })).state;
+        expect(state).toBe(cleanup ? JobState.CLEANUP_READY : JobState.CANCELLED);
+        expect((await waitForJobs(env.cluster.clients, [jobId])).get(jobId)).toBe("Cancelled");
+      });
+    });
+  }
+
+  it("is idempotent on CleanupReady and terminal jobs, and NOT_FOUND for an unknown job", async () => {
+    const done = await submitJob(env.cluster.clients, rg, singleTask());
+    await waitForJobs(env.cluster.clients, [done]);
+    expect((await env.cluster.clients.jobs.cancelJob({ jobId: done })).state).toBe(JobState.SUCCEEDED);
+
+    const cleaning = await registerJob(env.cluster.clients, rg, singleTask({ cleanup: true, cleanupPolicy: { maxNumRetry: 0 } }));
+    held.add(cleaning);
+    heldCommit.add(cleaning);
+    await env.cluster.clients.jobs.startJob({ jobId: cleaning });
+    await sleep(100);
+    const first = await env.cluster.clients.jobs.cancelJob({ jobId: cleaning });
+    const second = await env.cluster.clients.jobs.cancelJob({ jobId: cleaning });
+    expect(first.state).toBe(JobState.CLEANUP_READY);
+    expect([JobState.CLEANUP_READY, JobState.CANCELLED]).toContain(second.state);
+
+    await expect(env.cluster.clients.jobs.cancelJob({ jobId: 987_654_321n })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+  });
+});

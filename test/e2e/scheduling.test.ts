@@ -1,0 +1,93 @@
+/**
+ * Dispatch across schedulers and execution managers through the real server: a
+ * replacing scheduler gets the work its predecessor took and never dispatched;
+ * a soft timeout lets a second instance run (max_num_instances 2); a dead
+ * execution manager's task runs elsewhere without consuming a retry.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ServerProcess } from "../helpers/server-process.ts";
+import { addResourceGroup, jobOutputs, oracleOutputs, SimulatedCluster, submitJob, waitForJobs } from "../helpers/sim/cluster.ts";
+import { flat, singleTask } from "../helpers/sim/job-shapes.ts";
+import { SimulatedScheduler, sleep } from "../helpers/sim/simulated-scheduler.ts";
+import { testDatabase } from "../helpers/test-database.ts";
+
+describe("scheduling through the real server", () => {
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await ServerProcess.start({
+      databaseUrl: await testDatabase("sched"),
+      env: { SPIDER_STORAGE_RUNTIME__TASK_INSTANCE_POOL__EXECUTION_MANAGER_STALE_CUTOFF_SEC: "2" },
+    });
+    await server.waitServing();
+  });
+  afterAll(async () => server?.stop());
+
+  it("a replacing scheduler receives the ready work the previous one consumed", async () => {
+    const first = new SimulatedScheduler(server.address);
+    await first.start();
+    const rg = await addResourceGroup(first.clients);
+    const job = flat(20, { seed: 21 });
+    const jobId = await submitJob(first.clients, rg, job);
+    const deadline = Date.now() + 10_000;
+    while (first.polled < 20 && Date.now() < deadline) await sleep(10);
+    expect(first.polled).toBe(20);
+    await first.stop(); // it took all 20 entries and will never dispatch them
+
+    const cluster = await new SimulatedCluster(server.address, { executionManagers: 2 }).start();
+    try {
+      expect((await waitForJobs(cluster.clients, [jobId], 20_000)).get(jobId)).toBe("Succeeded");
+      expect(await jobOutputs(cluster.clients, jobId)).toEqual(oracleOutputs(job));
+      const schedulers = await cluster.clients.schedulers.getSchedulers({});
+      expect(schedulers.schedulers?.schedulers.map((s) => s.schedulerId)).toEqual([cluster.scheduler.schedulerId]);
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  it("a soft timeout re-enqueues the task and a second instance finishes it (max_num_instances 2)", async () => {
+    let firstRun = true;
+    const cluster = await new SimulatedCluster(server.address, {
+      executionManagers: 2,
+      concurrency: 2,
+      // The first instance is slow (20 s); the speculative second one is quick.
+      behaviour: () => {
+        const slow = firstRun;
+        firstRun = false;
+        return slow ? { kind: "succeed", delayMs: 20_000 } : { kind: "succeed" };
+      },
+    }).start();
+    try {
+      const rg = await addResourceGroup(cluster.clients);
+      const job = singleTask({ seed: 22, policy: { maxNumInstances: 2, softTimeoutMs: 300, hardTimeoutMs: 60_000 } });
+      const started = Date.now();
+      const jobId = await submitJob(cluster.clients, rg, job);
+      expect((await waitForJobs(cluster.clients, [jobId], 15_000)).get(jobId)).toBe("Succeeded");
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(cluster.log.starts.get(`${jobId}/0`)).toBe(2);
+      expect(await jobOutputs(cluster.clients, jobId)).toEqual(oracleOutputs(job));
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  it("a dead execution manager's task runs on another one without consuming a retry", async () => {
+    const cluster = new SimulatedCluster(server.address, { executionManagers: 0 });
+    await cluster.start();
+    try {
+      // This EM takes the task and then goes silent (no report, no heartbeat).
+      const doomed = await cluster.addExecutionManager(() => ({ kind: "vanish" }));
+      const rg = await addResourceGroup(cluster.clients);
+      const job = singleTask({ seed: 23 }); // no retries: a consumed retry would fail the job
+      const jobId = await submitJob(cluster.clients, rg, job);
+      const deadline = Date.now() + 10_000;
+      while (!cluster.log.starts.has(`${jobId}/0`) && Date.now() < deadline) await sleep(10);
+      await doomed.stop();
+      await cluster.addExecutionManager(() => ({ kind: "succeed" }));
+      expect((await waitForJobs(cluster.clients, [jobId], 20_000)).get(jobId)).toBe("Succeeded");
+      expect(cluster.log.starts.get(`${jobId}/0`)).toBe(2);
+      expect(await jobOutputs(cluster.clients, jobId)).toEqual(oracleOutputs(job));
+    } finally {
+      await cluster.stop();
+    }
+  });
+});
