@@ -16,11 +16,11 @@ import { POSTGRES_URL, type PeerHarness, type PeerOptions } from "./harness.ts";
 
 export async function createPgBoss(options: PeerOptions): Promise<PeerHarness> {
   const schema = `pgboss_bench_${options.runId.replace(/[^a-z0-9_]/gi, "_")}`;
-  const boss = new PgBoss({ connectionString: withSynchronousCommit(POSTGRES_URL), schema, useListenNotify: true, max: 20 } as never);
+  const boss = new PgBoss({ connectionString: withSynchronousCommit(POSTGRES_URL), schema, useListenNotify: true, max: 20 });
   boss.on("error", (error: Error) => console.error(`pg-boss error: ${error.message}`));
   await boss.start();
   const queue = "bench_w1";
-  await boss.createQueue(queue, { notify: true } as never);
+  await boss.createQueue(queue, { notify: true });
 
   const waiters = new CompletionWaiters<string>();
   const db = boss.getDb() as { executeSql(text: string, values?: unknown[]): Promise<unknown> };
@@ -35,7 +35,7 @@ export async function createPgBoss(options: PeerOptions): Promise<PeerHarness> {
 
   const workers = Math.max(1, Math.round(options.workerConcurrency / 16));
   for (let i = 0; i < workers; i++) {
-    await boss.work(queue, { batchSize: 25, pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5 } as never, async (jobs: { data: { i: number } }[]) => ({ ok: true, n: jobs.length }));
+    await boss.work<{ i: number }>(queue, { batchSize: 25, pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5 }, async (jobs) => ({ ok: true, n: jobs.length }));
   }
 
   return {
@@ -48,7 +48,7 @@ export async function createPgBoss(options: PeerOptions): Promise<PeerHarness> {
       await waiters.wait(id);
     },
     async close() {
-      await boss.stop({ graceful: true, timeout: 5_000 } as never);
+      await boss.stop({ graceful: true, timeout: 5_000 });
       const { Client } = (await import("pg")).default;
       const client = new Client({ connectionString: POSTGRES_URL });
       await client.connect();

@@ -16,12 +16,19 @@ export interface SpiderServerHandle {
   stop(): Promise<void>;
 }
 
-/** Quiet logs: the bench measures the service, not its log volume. */
-export const SERVER_ENV = { SPIDER_STORAGE_LOG_LEVEL: "warn" };
+/**
+ * The server's environment: quiet logs (the bench measures the service, not
+ * its log volume), and with `--cpu-prof` a V8 CPU profile of each server
+ * process written to BENCH_CPU_PROF_DIR when it exits.
+ */
+export function serverEnv(): Record<string, string> {
+  const dir = process.env["BENCH_CPU_PROF_DIR"];
+  return { SPIDER_STORAGE_LOG_LEVEL: "warn", ...(dir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` } : {}) };
+}
 
 export async function startSpiderServer(mariadb: PrivateMariaDb, database: string, options: { env?: Record<string, string>; args?: string[] } = {}): Promise<SpiderServerHandle> {
   const databaseUrl = await mariadb.createDatabase(database);
-  const server = await ServerProcess.start({ databaseUrl, env: { ...SERVER_ENV, ...options.env }, ...(options.args ? { args: options.args } : {}) });
+  const server = await ServerProcess.start({ databaseUrl, env: { ...serverEnv(), ...options.env }, ...(options.args ? { args: options.args } : {}) });
   try {
     await server.waitServing(120_000);
   } catch (error) {

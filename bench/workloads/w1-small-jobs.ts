@@ -10,6 +10,7 @@ import { addResourceGroup, compressInputs } from "../../test/helpers/sim/cluster
 import { singleTask } from "../../test/helpers/sim/job-shapes.ts";
 import { JobState } from "../../src/gen/storage/storage_pb.ts";
 import { closedLoop, CompletionWaiters, type ClosedLoopResult } from "../lib/closed-loop.ts";
+import { perUnit, readStatus, type StatusCounters } from "../lib/mariadb-status.ts";
 import { MiB, RssSampler } from "../lib/proc.ts";
 import { round } from "../lib/stats.ts";
 import type { BenchContext } from "./context.ts";
@@ -21,6 +22,8 @@ export interface W1Result extends ClosedLoopResult {
   readonly verifiedSucceeded: number;
   readonly verifiedSample: number;
   readonly serverPeakRssMiB: number;
+  /** MariaDB statements and log fsyncs per completed job (all clients: the server and nothing else). */
+  readonly databasePerJob: StatusCounters;
   readonly protocolErrors: readonly string[];
 }
 
@@ -48,7 +51,9 @@ export async function runW1(ctx: BenchContext): Promise<W1Result> {
     };
     await closedLoop({ total: w1.warmup, concurrency: ctx.profile.concurrency, timeLimitMs: 30_000 }, runJob);
     jobIds.length = 0;
+    const statusBefore = await readStatus(ctx.mariadb.serverUrl);
     const result = await closedLoop({ total: w1.jobs, concurrency: ctx.profile.concurrency, timeLimitMs: w1.timeLimitMs }, runJob);
+    const databasePerJob = perUnit(statusBefore, await readStatus(ctx.mariadb.serverUrl), result.completed);
 
     // Every completion seen must be a Succeeded job in the database's eyes too.
     const step = Math.max(1, Math.floor(jobIds.length / 500));
@@ -66,6 +71,7 @@ export async function runW1(ctx: BenchContext): Promise<W1Result> {
       verifiedSucceeded: verified,
       verifiedSample: sample,
       serverPeakRssMiB: round(sampler.peakRssBytes / MiB, 1),
+      databasePerJob,
       protocolErrors: [...cluster.log.protocolErrors.slice(0, 10), ...cluster.scheduler.errors.slice(0, 10)],
     };
   } finally {

@@ -9,6 +9,8 @@
 import { addResourceGroup, compressInputs } from "../../test/helpers/sim/cluster.ts";
 import { flat, layered, rng, type JobSpec } from "../../test/helpers/sim/job-shapes.ts";
 import { JobState } from "../../src/gen/storage/storage_pb.ts";
+import { jobStateFromProto } from "../../src/grpc/convert.ts";
+import { perUnit, readStatus, type StatusCounters } from "../lib/mariadb-status.ts";
 import { MiB, RssSampler } from "../lib/proc.ts";
 import { now, round, sleep } from "../lib/stats.ts";
 import type { BenchContext } from "./context.ts";
@@ -26,6 +28,8 @@ export interface W2Case {
   readonly polls: number;
   readonly nonEmptyPolls: number;
   readonly serverPeakRssMiB: number;
+  /** MariaDB statements and log fsyncs per task reported, from StartJob to Succeeded. */
+  readonly databasePerTask: StatusCounters;
   readonly timedOut: boolean;
   readonly protocolErrors: readonly string[];
 }
@@ -65,6 +69,7 @@ async function runCase(ctx: BenchContext, key: string, shape: string, job: JobSp
     });
     const t1 = now();
     const pollsBefore = { ...polls };
+    const statusBefore = await readStatus(ctx.mariadb.serverUrl);
     await clients.jobs.startJob({ jobId });
     const deadline = t1 + ctx.profile.w2.timeLimitMs;
     let state: JobState = JobState.RUNNING;
@@ -74,13 +79,14 @@ async function runCase(ctx: BenchContext, key: string, shape: string, job: JobSp
       await sleep(20);
     }
     const t2 = now();
+    const databasePerTask = perUnit(statusBefore, await readStatus(ctx.mariadb.serverUrl), reported);
     const timedOut = state !== JobState.SUCCEEDED && state !== JobState.FAILED && state !== JobState.CANCELLED;
     const runMs = t2 - t1;
     const pollCalls = polls.nonEmptyPolls - pollsBefore.nonEmptyPolls;
     return {
       shape,
       tasks,
-      state: JobState[state] ?? String(state),
+      state: jobStateFromProto(state),
       registerMs: round(t1 - t0),
       runMs: round(runMs),
       // A job that did not finish is credited only with the tasks it got through.
@@ -90,6 +96,7 @@ async function runCase(ctx: BenchContext, key: string, shape: string, job: JobSp
       polls: polls.polls - pollsBefore.polls,
       nonEmptyPolls: pollCalls,
       serverPeakRssMiB: round(sampler.peakRssBytes / MiB, 1),
+      databasePerTask,
       timedOut,
       protocolErrors: [...cluster.log.protocolErrors.slice(0, 10), ...cluster.scheduler.errors.slice(0, 10)],
     };

@@ -27,7 +27,7 @@ import { expectedJobOutputs, runTaskFunction } from "../../test/helpers/sim/orac
 import { connectStorage } from "../../test/helpers/sim/storage-clients.ts";
 import { ServerProcess } from "../../test/helpers/server-process.ts";
 import { now, round } from "../lib/stats.ts";
-import { SERVER_ENV } from "./spider.ts";
+import { serverEnv } from "./spider.ts";
 
 const DATASET_VERSION = 1;
 const CHUNK = 100_000;
@@ -109,7 +109,7 @@ async function buildBase(serverUrl: string, databaseUrl: string, terminalJobs: n
   await admin.query("CREATE DATABASE IF NOT EXISTS spider");
   await admin.end();
   // The server's own migrations make the schema; a resource group through the real RPC.
-  const server = await ServerProcess.start({ databaseUrl, env: { ...SERVER_ENV } });
+  const server = await ServerProcess.start({ databaseUrl, env: { ...serverEnv() } });
   let resourceGroupId: bigint;
   try {
     await server.waitServing(120_000);

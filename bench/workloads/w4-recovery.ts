@@ -16,13 +16,15 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { createConnection as createCallbackConnection } from "mysql2";
+import { SessionManagementService } from "../../src/gen/storage/storage_pb.ts";
+import { createPromiseClient } from "../../src/grpc/adapter.ts";
 import { ServerProcess } from "../../test/helpers/server-process.ts";
 import { connectStorage } from "../../test/helpers/sim/storage-clients.ts";
 import { MiB, readMemory, RssSampler } from "../lib/proc.ts";
 import { now, round, sleep } from "../lib/stats.ts";
 import type { BenchContext } from "./context.ts";
 import { openW4Database, resetAndInsert, type InsertedNonTerminal, type W4Database } from "./w4-dataset.ts";
-import { SERVER_ENV } from "./spider.ts";
+import { serverEnv } from "./spider.ts";
 
 export interface RawScan {
   readonly ms: number;
@@ -44,6 +46,8 @@ export interface W4Size {
   readonly rssAfter1sMiB?: number;
   readonly peakOverAfter?: number;
   readonly recoveredTasksPolled?: number;
+  /** The server's own log lines up to SERVING, in ms after spawn (where the time went). */
+  readonly timeline?: readonly { readonly atMs: number; readonly msg: string }[];
 }
 
 export interface W4Result {
@@ -122,16 +126,25 @@ function rawScan(databaseUrl: string): Promise<RawScan> {
 
 async function measureServerStart(databaseUrl: string, timeoutMs: number, expectTasks: boolean): Promise<Omit<W4Size, "nonTerminalJobs" | "inserted" | "rawScanMs" | "rawScans">> {
   const t0 = now();
-  const server = await ServerProcess.start({ databaseUrl, env: { ...SERVER_ENV, SPIDER_STORAGE_RUNTIME__GC__ENABLED: "false" } });
+  const spawnedAt = Date.now();
+  // Info logs here (a handful of lines at start-up): they give the timeline of the phases.
+  const server = await ServerProcess.start({ databaseUrl, env: { ...serverEnv(), SPIDER_STORAGE_LOG_LEVEL: "info", SPIDER_STORAGE_RUNTIME__GC__ENABLED: "false" } });
   const pid = server.child.pid!;
   const sampler = new RssSampler(pid, 10);
   const clients = connectStorage(server.address);
+  // The probe reconnects every 5 ms: grpc-js's default backoff after a refused
+  // connection (1 s and growing) would otherwise be counted as recovery time.
+  const probe = createPromiseClient(SessionManagementService, server.address, undefined, {
+    "grpc.initial_reconnect_backoff_ms": 5,
+    "grpc.min_reconnect_backoff_ms": 5,
+    "grpc.max_reconnect_backoff_ms": 5,
+  });
   try {
     let servingAt: number | undefined;
     while (now() - t0 < timeoutMs) {
       if (!server.running) return { status: "error", error: `server exited before serving: ${server.logs.slice(-2_000)}` };
       try {
-        await clients.sessions.getSession({}, { deadlineMs: 1_000 });
+        await probe.getSession({}, { deadlineMs: 1_000 });
         servingAt = now();
         break;
       } catch (error) {
@@ -161,10 +174,28 @@ async function measureServerStart(databaseUrl: string, timeoutMs: number, expect
       ...(later ? { rssAfter1sMiB: round(later.rssBytes / MiB, 1) } : {}),
       peakOverAfter: round(peak / atServing.rssBytes, 3),
       recoveredTasksPolled,
+      timeline: timeline(server.logs, spawnedAt),
     };
   } finally {
     sampler.stop();
+    probe.close();
     clients.close();
     await server.stop();
   }
+}
+
+function timeline(logs: string, spawnedAt: number): { atMs: number; msg: string }[] {
+  const entries: { atMs: number; msg: string }[] = [];
+  for (const line of logs.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    try {
+      const record = JSON.parse(line) as { time?: string | number; msg?: string };
+      const at = typeof record.time === "number" ? record.time : Date.parse(String(record.time));
+      if (Number.isFinite(at) && record.msg) entries.push({ atMs: at - spawnedAt, msg: record.msg.slice(0, 120) });
+    } catch {
+      // not a log record
+    }
+    if (entries.length >= 40) break;
+  }
+  return entries;
 }

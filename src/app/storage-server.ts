@@ -2,12 +2,27 @@
  * Composes the running service and owns its life cycle (DECISIONS D2):
  * bind the port (NOT_SERVING) → connect to the database, retrying → take the
  * single-writer lease (phase "standby" while another server holds it) → migrate →
- * allocate the session → SERVING. Shutdown reverses it: stop taking calls,
- * drain in-flight calls with a deadline, close the pool.
+ * allocate the session → recover the job cache (phase "recovering", src/recovery)
+ * → refill the inbound queue → SERVING. Shutdown reverses it: stop taking
+ * calls, drain in-flight calls with a deadline, flush checkpoints, close the pool.
+ *
+ * Losing the lease while serving (a database restart drops its connection) is
+ * ridden through, not fatal: phase "reconnecting" (health NOT_SERVING), the
+ * pool is fenced so nothing is written without the lease, and RPCs still reach
+ * the engine, which answers from memory what it can and UNAVAILABLE for the
+ * rest — reports in particular must be heard, so their instances are dropped
+ * and their tasks re-enqueued (D6) rather than left Running. The lease is
+ * retaken with capped backoff; if the newest session is still ours nobody
+ * else wrote meanwhile, so the cache is still the truth and serving resumes
+ * with the same session. If another server holds the lease or started a newer
+ * session, this one must not resume: `onSuperseded` (serve exits 1).
  */
 import type { Db } from "../db/connection.ts";
 import { createDb } from "../db/connection.ts";
-import { acquireLease, type Lease } from "../db/lease.ts";
+import { acquireLease, LeaseHeldError, retakeLease, type Lease } from "../db/lease.ts";
+import { PoolFence } from "../db/pool-fence.ts";
+import type { FaultInjector } from "../db/fault-injection/fault-injector.ts";
+import { faultyPool } from "../db/fault-injection/faulty-pool.ts";
 import type { Config } from "../config/schema.ts";
 import { assertSchemaCurrent, migrateToLatest } from "../db/migrate.ts";
 import { allocateSession } from "../db/sessions.ts";
@@ -17,6 +32,13 @@ import { addStorageServices } from "../grpc/storage-services.ts";
 import { MariaDbJobStore } from "../cache/mariadb-job-store.ts";
 import { StorageService } from "../service/storage-service.ts";
 import { serviceConfigFrom } from "./service-config-from.ts";
+import { Operability } from "./operability.ts";
+import { withCheckpoints } from "../checkpoints/checkpoint-hooks.ts";
+import type { CheckpointWriter } from "../checkpoints/checkpoint-writer.ts";
+import { createCheckpointWriter } from "../checkpoints/create-checkpoint-writer.ts";
+import { readyJobLoader } from "../recovery/ready-job-loader.ts";
+import { recoverService } from "../recovery/recover-service.ts";
+import type { RecoveryReport } from "../recovery/recovery-report.ts";
 import type { Logger } from "../observability/logger.ts";
 
 export interface StorageServerOptions {
@@ -26,34 +48,68 @@ export interface StorageServerOptions {
   readonly databaseUrl: string | (() => Promise<string>);
   readonly migrate: boolean;
   readonly logger: Logger;
-  /** Called once if the single-writer lease is lost (D3); default: log fatal and stop. `serve` exits 1. */
-  readonly onLeaseLost?: (error: Error) => void;
+  /**
+   * Called once if another server took over the database while this one's
+   * lease was lost (D3): this server must not resume. Default: stop. `serve`
+   * exits 1 so a supervisor restarts it as a standby.
+   */
+  readonly onSuperseded?: (error: Error) => void;
+  /** Test-only database fault injection (SPIDER_STORAGE_FAULTS; src/db/fault-injection/). */
+  readonly faults?: FaultInjector;
 }
 
-export type Phase = "starting" | "connecting" | "standby" | "migrating" | "recovering" | "serving" | "stopping" | "stopped";
+export type Phase =
+  | "starting"
+  | "connecting"
+  | "standby"
+  | "migrating"
+  | "recovering"
+  | "serving"
+  /** The lease was lost while serving: writes fenced off until it is retaken. */
+  | "reconnecting"
+  | "stopping"
+  | "stopped";
 
 export class StorageServer {
   readonly #options: StorageServerOptions;
   readonly #logger: Logger;
   readonly #grpc: GrpcServer;
   readonly #abort = new AbortController();
-  #phase: Phase = "starting";
+  readonly #ops: Operability;
+  #phaseValue: Phase = "starting";
+  /** Every phase change also moves health (gRPC health service, /healthz) and the phase metric. */
+  get #phase(): Phase {
+    return this.#phaseValue;
+  }
+  set #phase(phase: Phase) {
+    this.#phaseValue = phase;
+    this.#ops.setPhase(phase);
+  }
   #db: Db | undefined;
+  /** Closed while the lease is lost: the pool then hands out no connection. */
+  readonly #fence = new PoolFence();
   #lease: Lease | undefined;
   #session: bigint = 0n;
   #boundPort = 0;
   #service: StorageService | undefined;
+  #checkpoints: CheckpointWriter | undefined;
+  #recovery: RecoveryReport | undefined;
 
   constructor(options: StorageServerOptions) {
     this.#options = options;
     this.#logger = options.logger;
+    this.#ops = new Operability({ config: options.config, logger: options.logger });
     this.#grpc = new GrpcServer({
       maxRequestBytes: options.config.runtime.limits.max_request_bytes,
       logger: options.logger,
-      readiness: { notServingReason: () => (this.#phase === "serving" ? undefined : this.#phase) },
+      observer: this.#ops.observeCall,
+      // "reconnecting" passes: the engine must hear reports during an outage (D6).
+      readiness: { notServingReason: () => (this.#phase === "serving" || this.#phase === "reconnecting" ? undefined : this.#phase) },
     });
-    // Handlers run only while serving (the gate above), when the service exists.
+    // Handlers run only while serving or reconnecting (the gate above), when the service exists.
     addStorageServices(this.#grpc, () => this.#service!);
+    // Health and reflection answer in every phase (not behind the gate).
+    this.#ops.addGrpcServices(this.#grpc.server);
   }
 
   get phase(): Phase {
@@ -69,16 +125,36 @@ export class StorageServer {
   get service(): StorageService | undefined {
     return this.#service;
   }
+  /** What restart recovery did (totals, quarantined jobs), once it is done. */
+  get recovery(): RecoveryReport | undefined {
+    return this.#recovery;
+  }
+  /** The task checkpoint writer (undefined when runtime.checkpoints.enabled is false). */
+  get checkpoints(): CheckpointWriter | undefined {
+    return this.#checkpoints;
+  }
+  /** Metrics (e.g. `operability.metrics.recoveryProgress(done, total)`), health, the metrics port. */
+  get operability(): Operability {
+    return this.#ops;
+  }
 
   async start(): Promise<void> {
     const { config } = this.#options;
-    this.#boundPort = await this.#grpc.bind(`${formatHost(config.host)}:${config.port}`);
-    this.#logger.info({ host: config.host, port: this.#boundPort }, "listening (not serving yet)");
+    await this.#ops.start();
+    this.#boundPort = await this.#grpc.bind(`${formatHost(config.host)}:${config.port}`, this.#ops.serverCredentials());
+    this.#logger.info({ host: config.host, port: this.#boundPort, tls: this.#ops.tlsMode }, "listening (not serving yet)");
 
     this.#phase = "connecting";
     const url = typeof this.#options.databaseUrl === "string" ? this.#options.databaseUrl : await this.#options.databaseUrl();
     this.#abort.signal.throwIfAborted();
-    const db = createDb({ url, maxConnections: config.runtime.db.max_connections });
+    const faults = this.#options.faults;
+    if (faults) this.#logger.warn({ seed: faults.seed }, "database fault injection is ON (SPIDER_STORAGE_FAULTS): for tests only");
+    const db = createDb({
+      url,
+      maxConnections: config.runtime.db.max_connections,
+      log: this.#ops.dbLog,
+      wrapPool: (pool) => this.#fence.wrap(faults ? faultyPool(pool, faults) : pool),
+    });
     this.#db = db;
     await waitForDatabase(db, { logger: this.#logger, signal: this.#abort.signal });
 
@@ -88,11 +164,7 @@ export class StorageServer {
       signal: this.#abort.signal,
       onWaiting: () => (this.#phase = "standby"),
     });
-    this.#lease.onLost((error) => {
-      if (this.#options.onLeaseLost) return this.#options.onLeaseLost(error);
-      this.#logger.fatal({ err: error }, "database lease lost: another server may be writing; stopping");
-      void this.stop();
-    });
+    this.#watchLease(url, this.#lease);
 
     this.#phase = "migrating";
     if (this.#options.migrate) {
@@ -103,14 +175,27 @@ export class StorageServer {
     }
 
     this.#session = await allocateSession(db);
+    const sessionLogger = this.#ops.bindSession(this.#session);
+    const checkpoints = createCheckpointWriter(db, config, sessionLogger);
+    this.#checkpoints = checkpoints;
     const service = new StorageService({
-      store: new MariaDbJobStore(db),
+      store: faults ? faults.scopeCalls(new MariaDbJobStore(db)) : new MariaDbJobStore(db),
       db,
       sessionId: this.#session,
       config: serviceConfigFrom(config),
-      logger: this.#logger,
+      logger: sessionLogger,
+      hooks: withCheckpoints({ ...this.#ops.serviceHooks(sessionLogger) }, checkpoints),
+      readyJobLoader: readyJobLoader(db, sessionLogger),
     });
     this.#service = service;
+    this.#ops.attach(service, db);
+
+    // D2: rebuild the cache from the database, paged; every RPC answers UNAVAILABLE meanwhile.
+    this.#phase = "recovering";
+    this.#recovery = await recoverService(service, db, config, sessionLogger, {
+      signal: this.#abort.signal,
+      onProgress: (done, total) => this.#ops.metrics.recoveryProgress(done, total),
+    });
 
     // D7: refill after the cache is whole and before any poll is answered.
     const refilled = service.refillQueue();
@@ -120,14 +205,84 @@ export class StorageServer {
     this.#logger.info({ session: this.#session, port: this.#boundPort }, "serving");
   }
 
+  #watchLease(url: string, lease: Lease): void {
+    lease.onLost((error) => {
+      if (this.#phase === "stopping" || this.#phase === "stopped") return;
+      this.#fence.close("the database lease was lost (the database restarted or is unreachable); reconnecting");
+      if (this.#phase === "serving") this.#phase = "reconnecting";
+      this.#logger.error(
+        { err: error, session: this.#session },
+        "database lease lost: writes are fenced off and RPCs that need the database answer UNAVAILABLE until it is retaken",
+      );
+      void this.#retakeLease(url, lease).catch((retakeError: unknown) => {
+        if (!this.#abort.signal.aborted) this.#superseded(retakeError instanceof Error ? retakeError : new Error(String(retakeError)));
+      });
+    });
+  }
+
+  /** Takes the lease back; resumes only if no other server ran meanwhile. */
+  async #retakeLease(url: string, lost: Lease): Promise<void> {
+    const signal = this.#abort.signal;
+    let lease: Lease;
+    let latest: bigint | undefined;
+    for (;;) {
+      try {
+        lease = await retakeLease(url, { logger: this.#logger, signal, previousConnectionId: lost.connectionId });
+      } catch (error) {
+        if (signal.aborted) return;
+        if (error instanceof LeaseHeldError) {
+          throw new Error(`another spider-storage took over the database while this server's lease was lost: ${error.message}`, { cause: error });
+        }
+        throw error;
+      }
+      try {
+        // CAST: the lease's connection reads BIGINT as a plain number.
+        const value = await lease.readValue("SELECT CAST(MAX(session_id) AS CHAR) FROM sessions");
+        latest = value === null || value === undefined ? undefined : BigInt(String(value));
+        break;
+      } catch (error) {
+        this.#logger.warn({ err: error }, "database lease retaken but the session check failed; retrying");
+        await lease.release();
+      }
+    }
+    if (signal.aborted) return void (await lease.release());
+    if (this.#session !== 0n && latest !== this.#session) {
+      await lease.release();
+      throw new Error(
+        `another spider-storage ran on this database while the lease was lost (newest session ${String(latest)}, ours ${this.#session}): its writes make this server's cache stale`,
+      );
+    }
+    this.#lease = lease;
+    this.#watchLease(url, lease);
+    this.#fence.open();
+    // D6: heartbeats refused during the outage must not make anyone dead; and
+    // re-offer ready work whose assignments may have been dropped meanwhile (D7).
+    this.#service?.pool.noteDbUnavailable();
+    if (this.#phase === "reconnecting") {
+      const refilled = this.#service?.refillQueue() ?? 0;
+      this.#phase = "serving";
+      this.#logger.info({ session: this.#session, refilled }, "database lease retaken: serving again with the same session");
+    } else {
+      this.#logger.info({ session: this.#session }, "database lease retaken during start-up");
+    }
+  }
+
+  #superseded(error: Error): void {
+    this.#logger.error({ err: error, session: this.#session }, "this server must not resume: it was superseded");
+    if (this.#options.onSuperseded) return this.#options.onSuperseded(error);
+    void this.stop();
+  }
+
   async stop(): Promise<void> {
     if (this.#phase === "stopped" || this.#phase === "stopping") return;
     this.#phase = "stopping";
     this.#abort.abort(new Error("server is stopping"));
     await this.#grpc.shutdown(this.#options.config.runtime.shutdown.deadline_ms);
     await this.#service?.stop();
+    await this.#checkpoints?.close(this.#options.config.runtime.shutdown.deadline_ms);
     await this.#db?.destroy();
     await this.#lease?.release();
+    await this.#ops.stop();
     this.#phase = "stopped";
     this.#logger.info("stopped");
   }

@@ -217,6 +217,11 @@ export class JobControlBlock implements QueueSubject, InstanceHost {
     return this.instances.size;
   }
 
+  /** Bytes of payload this job holds in memory: inputs and task outputs while Running, then the job outputs. */
+  get heldPayloadBytes(): number {
+    return (this.payloads === null ? 0 : this.payloadBytes) + (this.encodedOutputs?.length ?? 0);
+  }
+
   // ---------------------------------------------------------------------------
   // Job operations
 
@@ -387,11 +392,17 @@ export class JobControlBlock implements QueueSubject, InstanceHost {
     const live = this.liveOf(key) - 1;
     this.setLive(key, live);
     if (live === 0 && this.stateOf(key) === TASK_RUNNING) this.setState(key, TASK_READY);
-    if (this.canAcceptInstance(key)) this.engine.queue.enqueue(this, key);
+    if (this.canAcceptInstance(key)) {
+      this.engine.queue.enqueue(this, key);
+      this.engine.onTaskRequeued?.(this.jobId, key, "dead_execution_manager");
+    }
   }
 
   softTimeout(record: InstanceRecord): void {
-    if (this.instances.has(record) && this.canAcceptInstance(record.key)) this.engine.queue.enqueue(this, record.key);
+    if (this.instances.has(record) && this.canAcceptInstance(record.key)) {
+      this.engine.queue.enqueue(this, record.key);
+      this.engine.onTaskRequeued?.(this.jobId, record.key, "soft_timeout");
+    }
   }
 
   // ---------------------------------------------------------------------------
@@ -580,6 +591,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost {
       this.setRetries(key, retries - 1);
       if (this.liveOf(key) === 0) this.setState(key, TASK_READY);
       this.engine.queue.enqueue(this, key);
+      this.engine.onTaskRequeued?.(this.jobId, key, "retry");
       return this.jobState;
     }
     const from = this.jobState;
@@ -607,7 +619,10 @@ export class JobControlBlock implements QueueSubject, InstanceHost {
     if (isStorageError(error, "unavailable")) this.engine.pool.noteDbUnavailable();
     if (this.jobErrorFor(key) !== undefined) return;
     if (this.liveOf(key) === 0 && this.stateOf(key) === TASK_RUNNING) this.setState(key, TASK_READY);
-    if (this.canAcceptInstance(key)) this.engine.queue.enqueue(this, key);
+    if (this.canAcceptInstance(key)) {
+      this.engine.queue.enqueue(this, key);
+      this.engine.onTaskRequeued?.(this.jobId, key, "unapplied_report");
+    }
     this.engine.logger.warn(
       { err: error, jobId: this.jobId, task: formatTaskId(taskIdOfKey(key)) },
       "report not applied: the job transition could not be written; task re-enqueued without consuming a retry",

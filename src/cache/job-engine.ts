@@ -23,4 +23,13 @@ export interface JobEngine {
   onTaskSucceeded(jobId: bigint, taskIndex: number, outputs: Uint8Array): void;
   /** A cached job reached a terminal state (the cache GC starts its retention clock). */
   onJobTerminal(jcb: JobControlBlock): void;
+  /** A task was given back to the inbound queue, and why (metrics and logs; must not throw). */
+  onTaskRequeued?(jobId: bigint, taskKey: number, cause: RequeueCause): void;
 }
+
+/**
+ * Why a task went back to the queue: an instance passed its soft timeout; its
+ * execution manager was declared dead; a failed instance consumed a retry; a
+ * report could not be written to the database (D6, no retry consumed).
+ */
+export type RequeueCause = "soft_timeout" | "dead_execution_manager" | "retry" | "unapplied_report";

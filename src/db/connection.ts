@@ -2,7 +2,7 @@
  * Opens the database: a mysql2 pool under kysely. BIGINT columns (every id)
  * come back as `bigint`, never as a rounded number (DECISIONS D14).
  */
-import { CompiledQuery, Kysely, MysqlDialect } from "kysely";
+import { CompiledQuery, Kysely, MysqlDialect, type LogEvent, type MysqlPool } from "kysely";
 import { createPool, type PoolOptions, type TypeCastField, type TypeCastNext } from "mysql2";
 import type { DatabaseSchema } from "./schema.ts";
 
@@ -14,6 +14,13 @@ export interface DatabaseOptions {
   readonly maxConnections?: number;
   /** Seconds a connection attempt may take before it counts as refused. */
   readonly connectTimeoutMs?: number;
+  /** Hears about every statement and its duration (metrics: src/observability/db-metrics.ts). */
+  readonly log?: (event: LogEvent) => void;
+  /**
+   * Wraps the pool kysely draws connections from: the lease fence
+   * (src/db/pool-fence.ts) and test-only fault injection (src/db/fault-injection/).
+   */
+  readonly wrapPool?: (pool: MysqlPool) => MysqlPool;
 }
 
 function castBigint(field: TypeCastField, next: TypeCastNext): unknown {
@@ -55,8 +62,9 @@ export function createDb(options: DatabaseOptions): Db {
     multipleStatements: false,
   });
   return new Kysely<DatabaseSchema>({
+    ...(options.log ? { log: options.log } : {}),
     dialect: new MysqlDialect({
-      pool,
+      pool: options.wrapPool ? options.wrapPool(pool) : pool,
       // TIMESTAMPs travel as text in the session's time zone and mysql2 reads
       // them as UTC (`timezone: "Z"`): make the session UTC too, whatever the
       // server's zone, so Dates are right and no DST hour is ambiguous.

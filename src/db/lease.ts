@@ -12,8 +12,10 @@
  * Losing the lease (its connection dies, or a check finds the lock no longer
  * ours) is reported once through `onLost`. The lock may then already belong to
  * a standby, and this server's pool could still write: the caller must stop
- * writing at once. `serve` logs fatal and exits with code 1 so a supervisor
- * restarts it (it then waits as a standby or retakes the lease).
+ * writing at once. A database restart drops the lease's connection too, so the
+ * server fences its pool and calls {@link retakeLease}: it gets the lock back
+ * unless another server holds it (src/app/storage-server.ts decides whether it
+ * may resume).
  */
 import { createHash } from "node:crypto";
 import { createConnection, type Connection, type RowDataPacket } from "mysql2/promise";
@@ -44,10 +46,15 @@ export interface Lease {
   readonly connectionId: number;
   /** Registers a callback run once if the lease is lost (not after release()). */
   onLost(callback: (error: Error) => void): void;
+  /** Runs a read on the lease's own connection and returns the first column of its first row (checks that must not use the pool). */
+  readValue(sql: string, values?: readonly unknown[]): Promise<unknown>;
   release(): Promise<void>;
 }
 
 export class LeaseHeldError extends StorageError {
+  /** MariaDB connection id of the holder, when known. */
+  readonly holder: number | undefined;
+
   constructor(name: string, holder: number | undefined) {
     super(
       "unavailable",
@@ -55,6 +62,7 @@ export class LeaseHeldError extends StorageError {
         "stop it first (a running server applies migrations itself)",
     );
     this.name = "LeaseHeldError";
+    this.holder = holder;
   }
 }
 
@@ -180,6 +188,10 @@ function holdLease(connection: Connection, name: string, connectionId: number, o
       if (lostError) callback(lostError);
       else callbacks.push(callback);
     },
+    async readValue(sql, values = []) {
+      const [rows] = await connection.query<RowDataPacket[]>({ sql, timeout: 10_000, rowsAsArray: true }, [...values] as never[]);
+      return (rows[0] as unknown[] | undefined)?.[0];
+    },
     async release() {
       if (released) return;
       released = true;
@@ -193,6 +205,51 @@ function holdLease(connection: Connection, name: string, connectionId: number, o
       }
     },
   };
+}
+
+export interface RetakeOptions extends Omit<LeaseOptions, "wait" | "onWaiting"> {
+  /** The connection that held the lost lease: if MariaDB still shows it holding the lock, it is killed, not obeyed. */
+  readonly previousConnectionId?: number;
+  /** Backoff cap between attempts while the database is unreachable; default 1 s. */
+  readonly maxDelayMs?: number;
+}
+
+/**
+ * Takes back a lost lease: retries while the database is unreachable (capped
+ * backoff), and throws {@link LeaseHeldError} as soon as another server holds
+ * the lock — that server may already be writing. A lock still held by our own
+ * dead connection (the server has not noticed it is gone) is freed with KILL.
+ */
+export async function retakeLease(url: string, options: RetakeOptions): Promise<Lease> {
+  const { logger, signal } = options;
+  const maxDelay = options.maxDelayMs ?? 1_000;
+  let delay = 100;
+  for (let attempt = 1; ; attempt++) {
+    signal?.throwIfAborted();
+    try {
+      return await acquireLease(url, { ...options, wait: false });
+    } catch (error) {
+      signal?.throwIfAborted();
+      if (error instanceof LeaseHeldError) {
+        if (error.holder === undefined || error.holder !== options.previousConnectionId) throw error;
+        logger.warn({ connectionId: error.holder }, "database lease still held by this server's lost connection; killing it");
+        await killConnection(url, error.holder).catch((killError: unknown) => logger.warn({ err: killError }, "could not kill the lost lease connection"));
+      } else if (attempt === 1 || attempt % 10 === 0) {
+        logger.warn({ attempt, retryInMs: delay, err: error }, "database lease: database unreachable; retrying");
+      }
+      await sleep(delay, signal);
+      delay = Math.min(maxDelay, delay * 2);
+    }
+  }
+}
+
+async function killConnection(url: string, connectionId: number): Promise<void> {
+  const connection = await createConnection({ ...poolOptionsFromUrl(url), connectTimeout: 5_000 });
+  try {
+    await connection.query("KILL CONNECTION ?", [connectionId]);
+  } finally {
+    connection.destroy();
+  }
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {

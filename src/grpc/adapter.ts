@@ -4,10 +4,17 @@
  * `/storage.JobOrchestrationService/RegisterJob`, binary protobuf bodies), and
  * a map of async handlers becomes a grpc-js implementation. Also builds typed
  * promise clients, used by the CLI, the tests and the benchmarks.
+ *
+ * On the server side this is the one place every call passes through, so it
+ * also refuses requests above the configured size or that do not decode (as
+ * INVALID_ARGUMENT, DECISIONS D5, instead of grpc-js's RESOURCE_EXHAUSTED /
+ * INTERNAL) and reports each finished call (method, status, duration, response
+ * size) to an observer: metrics and request logging.
  */
 import { create, fromBinary, toBinary, type DescMessage, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import * as grpc from "@grpc/grpc-js";
+import { invalidArgument } from "../core/errors.ts";
 
 type UnaryMethods<S extends GenServiceMethods> = {
   [K in keyof S]: S[K]["methodKind"] extends "unary" ? K : never;
@@ -23,8 +30,32 @@ export type ServiceHandlers<S extends GenServiceMethods> = {
   [K in UnaryMethods<S>]: UnaryHandler<S[K]["input"], S[K]["output"]>;
 };
 
-/** grpc-js method definitions for every method of a protobuf-es service. */
-export function grpcServiceDefinition(service: DescService): grpc.ServiceDefinition {
+/**
+ * A request the server refused to decode: larger than the configured limit,
+ * or not a valid message. Handlers never see it; the implementation answers
+ * INVALID_ARGUMENT with its reason.
+ */
+export class RejectedRequest {
+  readonly reason: string;
+  constructor(reason: string) {
+    this.reason = reason;
+  }
+}
+
+export interface RequestLimit {
+  /** Requests above this many bytes are refused without being decoded. */
+  readonly maxBytes: number;
+  /** The configuration key, named in the refusal. */
+  readonly name: string;
+}
+
+/**
+ * grpc-js method definitions for every method of a protobuf-es service. With
+ * `requestLimit` (servers), a request above the limit or one that does not
+ * decode becomes a {@link RejectedRequest} instead of a decoding error.
+ */
+export function grpcServiceDefinition(service: DescService, options: { requestLimit?: RequestLimit } = {}): grpc.ServiceDefinition {
+  const limit = options.requestLimit;
   const definition: Record<string, grpc.MethodDefinition<any, any>> = {};
   for (const method of service.methods) {
     if (method.methodKind !== "unary") throw new Error(`${service.typeName}.${method.name}: only unary methods are supported`);
@@ -33,8 +64,22 @@ export function grpcServiceDefinition(service: DescService): grpc.ServiceDefinit
       requestStream: false,
       responseStream: false,
       requestSerialize: (message: MessageShape<DescMessage>) => Buffer.from(toBinary(method.input, message)),
-      requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
-      responseSerialize: (message: MessageShape<DescMessage>) => Buffer.from(toBinary(method.output, message)),
+      requestDeserialize:
+        limit === undefined
+          ? (bytes: Buffer) => fromBinary(method.input, bytes)
+          : (bytes: Buffer) => {
+              if (bytes.length > limit.maxBytes) {
+                return new RejectedRequest(`request of ${bytes.length} bytes is above the limit of ${limit.maxBytes} bytes (${limit.name})`);
+              }
+              try {
+                return fromBinary(method.input, bytes);
+              } catch (error) {
+                return new RejectedRequest(`request is not a valid ${method.input.typeName}: ${error instanceof Error ? error.message : String(error)}`);
+              }
+            },
+      // The server implementation hands over bytes it serialized itself (to learn their size).
+      responseSerialize: (message: MessageShape<DescMessage> | Uint8Array) =>
+        message instanceof Uint8Array ? asBuffer(message) : Buffer.from(toBinary(method.output, message)),
       responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
       originalName: method.name,
     };
@@ -42,15 +87,36 @@ export function grpcServiceDefinition(service: DescService): grpc.ServiceDefinit
   return definition;
 }
 
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** What the server learns about each finished call. */
+export interface CallOutcome {
+  /** `storage.JobOrchestrationService/RegisterJob`. */
+  readonly method: string;
+  readonly code: grpc.status;
+  readonly durationMs: number;
+  /** The decoded request (undefined when it was refused undecoded). */
+  readonly request: unknown;
+  /** Bytes of the response message (0 on error). */
+  readonly responseBytes: number;
+  /** The error a failed call threw. */
+  readonly error?: unknown;
+}
+
+export type CallObserver = (outcome: CallOutcome) => void;
+
 /**
  * Turns async handlers into a grpc-js implementation. A thrown error goes to
  * `toStatus`, which must turn anything into a status; a handler can never
- * crash the process.
+ * crash the process. `observe` (optional) hears about every finished call.
  */
 export function grpcImplementation<S extends GenServiceMethods>(
   service: GenService<S>,
   handlers: ServiceHandlers<S>,
   toStatus: (error: unknown, method: string) => Partial<grpc.StatusObject>,
+  observe?: CallObserver,
 ): grpc.UntypedServiceImplementation {
   const implementation: grpc.UntypedServiceImplementation = {};
   for (const method of service.methods) {
@@ -61,15 +127,41 @@ export function grpcImplementation<S extends GenServiceMethods>(
       call: grpc.ServerUnaryCall<MessageShape<DescMessage>, MessageShape<DescMessage>>,
       callback: grpc.sendUnaryData<MessageShape<DescMessage>>,
     ) => {
+      const startedAt = performance.now();
+      const request: unknown = call.request;
+      const fail = (error: unknown) => {
+        const status = toStatus(error, fullName);
+        observe?.({
+          method: fullName,
+          code: status.code ?? grpc.status.UNKNOWN,
+          durationMs: performance.now() - startedAt,
+          request: request instanceof RejectedRequest ? undefined : request,
+          responseBytes: 0,
+          error,
+        });
+        callback(status as grpc.ServiceError);
+      };
       let promise: Promise<MessageInitShape<DescMessage>>;
       try {
+        if (request instanceof RejectedRequest) throw invalidArgument(request.reason);
         promise = handler(call.request, call);
       } catch (error) {
         promise = Promise.reject(error);
       }
       promise.then(
-        (init) => callback(null, create(method.output, init)),
-        (error: unknown) => callback(toStatus(error, fullName) as grpc.ServiceError),
+        (init) => {
+          let bytes: Uint8Array;
+          try {
+            bytes = toBinary(method.output, create(method.output, init));
+          } catch (error) {
+            fail(error);
+            return;
+          }
+          observe?.({ method: fullName, code: grpc.status.OK, durationMs: performance.now() - startedAt, request, responseBytes: bytes.length });
+          // responseSerialize passes bytes through (see grpcServiceDefinition).
+          callback(null, bytes as unknown as MessageShape<DescMessage>);
+        },
+        fail,
       );
     };
   }

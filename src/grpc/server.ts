@@ -1,13 +1,21 @@
 /**
  * The gRPC server: one port for every service. Until the service is ready
  * (start-up, recovery, standby) every call answers UNAVAILABLE, which Spider's
- * clients retry (DECISIONS D2).
+ * clients retry (DECISIONS D2). Services added with `alwaysServing`, and the
+ * health and reflection services (added to `server` directly), answer at once.
+ *
+ * Request size (DECISIONS D5): grpc-js refuses a message above its
+ * `grpc.max_receive_message_length` with RESOURCE_EXHAUSTED before any of our
+ * code runs. So the transport limit is set to twice the configured limit (plus
+ * 1 MiB), and requests between the two are refused by the adapter with
+ * INVALID_ARGUMENT naming runtime.limits.max_request_bytes; only requests above
+ * the transport limit still get grpc-js's RESOURCE_EXHAUSTED.
  */
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import * as grpc from "@grpc/grpc-js";
 import { unavailable } from "../core/errors.ts";
 import type { Logger } from "../observability/logger.ts";
-import { grpcImplementation, grpcServiceDefinition, type ServiceHandlers, type UnaryHandler } from "./adapter.ts";
+import { grpcImplementation, grpcServiceDefinition, type CallObserver, type ServiceHandlers, type UnaryHandler } from "./adapter.ts";
 import { errorToStatus } from "./status.ts";
 
 export interface Readiness {
@@ -16,9 +24,20 @@ export interface Readiness {
 }
 
 export interface GrpcServerOptions {
+  /** runtime.limits.max_request_bytes. */
   readonly maxRequestBytes: number;
   readonly logger: Logger;
   readonly readiness: Readiness;
+  /** Hears about every finished call (metrics, request logging). */
+  readonly observer?: CallObserver;
+}
+
+/** The configuration key named when a request is too large. */
+export const MAX_REQUEST_BYTES_KEY = "runtime.limits.max_request_bytes";
+
+/** grpc-js's own receive limit: above the configured one, so the adapter can answer INVALID_ARGUMENT. */
+export function transportReceiveLimit(maxRequestBytes: number): number {
+  return Math.min(2 ** 31 - 1, 2 * maxRequestBytes + 1024 * 1024);
 }
 
 export class GrpcServer {
@@ -28,7 +47,7 @@ export class GrpcServer {
   constructor(options: GrpcServerOptions) {
     this.#options = options;
     this.server = new grpc.Server({
-      "grpc.max_receive_message_length": options.maxRequestBytes,
+      "grpc.max_receive_message_length": transportReceiveLimit(options.maxRequestBytes),
       "grpc.max_send_message_length": -1,
     });
   }
@@ -47,8 +66,8 @@ export class GrpcServer {
     }
     const logger = this.#options.logger;
     this.server.addService(
-      grpcServiceDefinition(service),
-      grpcImplementation(service, gated as ServiceHandlers<S>, (error, method) => errorToStatus(error, method, logger)),
+      grpcServiceDefinition(service, { requestLimit: { maxBytes: this.#options.maxRequestBytes, name: MAX_REQUEST_BYTES_KEY } }),
+      grpcImplementation(service, gated as ServiceHandlers<S>, (error, method) => errorToStatus(error, method, logger), this.#options.observer),
     );
   }
 

@@ -27,8 +27,8 @@ export function statusOfKind(kind: ErrorKind): grpc.status {
 export function errorToStatus(error: unknown, method: string, logger: Logger): Partial<grpc.StatusObject> {
   if (error instanceof StorageError) {
     const code = STATUS_OF_KIND[error.kind];
+    // Other refusals are logged once, with the request, by the call observer (src/app/operability.ts, at debug).
     if (code === grpc.status.INTERNAL) logger.error({ err: error, method }, "request failed with an internal error");
-    else logger.debug({ method, kind: error.kind, message: error.message }, "request refused");
     return { code, details: error.message };
   }
   logger.error({ err: error, method }, "unexpected error in request handler");

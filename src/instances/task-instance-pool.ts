@@ -36,6 +36,8 @@ export interface TaskInstancePoolOptions {
   readonly reapIntervalMs?: number;
   readonly now?: () => number;
   readonly logger?: Logger;
+  /** Execution managers were declared dead (a metric; must not throw). */
+  readonly onExecutionManagersDead?: (ids: readonly bigint[], evictedInstances: number) => void;
 }
 
 export const DEFAULT_SOFT_TIMEOUT_CHECK_INTERVAL_MS = 200;
@@ -55,6 +57,7 @@ export class TaskInstancePool {
   /** The pool's monotonic clock in milliseconds (soft deadlines, instance ages). */
   readonly now: () => number;
   private readonly logger: Logger | undefined;
+  private readonly onExecutionManagersDead: TaskInstancePoolOptions["onExecutionManagersDead"];
   private softTimer: NodeJS.Timeout | undefined;
   private reapTimer: NodeJS.Timeout | undefined;
   private reaping: Promise<void> | undefined;
@@ -67,6 +70,7 @@ export class TaskInstancePool {
     this.reapIntervalMs = options.reapIntervalMs ?? DEFAULT_REAP_INTERVAL_MS;
     this.now = options.now ?? (() => performance.now());
     this.logger = options.logger;
+    this.onExecutionManagersDead = options.onExecutionManagersDead;
   }
 
   start(): void {
@@ -218,6 +222,7 @@ export class TaskInstancePool {
     }
     if (ids.length > 0) {
       this.logger?.warn({ executionManagers: ids, instances: victims.length }, "execution managers dead; instances evicted");
+      this.onExecutionManagersDead?.(ids, victims.length);
     }
     return victims.length;
   }

@@ -2,17 +2,28 @@
  * CancelJob (DECISIONS D4, D5): Ready → Cancelled; Running or CommitReady →
  * CleanupReady (the cleanup task is enqueued) or Cancelled. A job already
  * CleanupReady or terminal answers its state, OK — the same whether it is
- * still cached or has left the cache.
+ * still cached or has left the cache. A Ready job that is not cached
+ * (recovery leaves those in the database) is loaded first.
  */
 import { isTerminal, type JobState } from "../core/job-state.ts";
 import { unavailable } from "../core/errors.ts";
 import type { ServiceContext } from "./service-context.ts";
 
 export async function cancelJob(context: ServiceContext, jobId: bigint): Promise<JobState> {
-  const jcb = context.cache.get(jobId);
-  if (jcb !== undefined) return jcb.cancel();
-  const state = await context.store.getJobState(jobId); // "not_found" for an unknown job
-  if (state === "CleanupReady" || isTerminal(state)) return state;
-  // Every live job is cached once recovery is done; this one is not loaded yet.
-  throw unavailable(`job ${jobId} is not loaded yet; retry`);
+  let jcb = context.cache.get(jobId);
+  if (jcb === undefined) {
+    let state = await context.store.getJobState(jobId); // "not_found" for an unknown job
+    if (state === "Ready" && context.loadReadyJob !== undefined) {
+      jcb = await context.loadReadyJob(jobId);
+      if (jcb === undefined) state = await context.store.getJobState(jobId); // quarantined or changed meanwhile
+    }
+    if (jcb === undefined) {
+      if (state === "CleanupReady" || isTerminal(state)) return state;
+      // Every Running, CommitReady and CleanupReady job is cached once recovery is done.
+      throw unavailable(`job ${jobId} is not loaded yet; retry`);
+    }
+  }
+  const state = await jcb.cancel();
+  context.logger.info({ jobId, state }, "job cancel requested");
+  return state;
 }

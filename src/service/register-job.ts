@@ -1,9 +1,11 @@
 /**
- * RegisterJob: validate the submission (src/core), insert the job in the
- * database (state Ready; an unknown resource group is "unauthenticated"),
- * then cache its control block. Nothing is enqueued until StartJob.
+ * RegisterJob: validate the submission (src/core), check its inputs against
+ * the per-job payload limit, insert the job in the database (state Ready; an
+ * unknown resource group is "unauthenticated"), then cache its control block.
+ * Nothing is enqueued until StartJob.
  */
 import { JobControlBlock } from "../cache/job-control-block.ts";
+import { invalidArgument } from "../core/errors.ts";
 import { validateJobSubmission } from "../core/job-submission.ts";
 import type { ServiceContext } from "./service-context.ts";
 
@@ -20,9 +22,19 @@ export async function registerJob(context: ServiceContext, request: RegisterJobR
     context.limits,
     context.graphCache,
   );
+  // The inputs are held in memory while the job runs: refuse them before anything is written.
+  let inputBytes = 0;
+  for (const input of inputs) inputBytes += input.length;
+  const limit = context.engine.maxPayloadBytesPerJob;
+  if (inputBytes > limit) {
+    throw invalidArgument(
+      `job inputs (${inputBytes} bytes) are above the limit of ${limit} bytes (runtime.limits.max_payload_bytes_per_job)`,
+    );
+  }
   const jobId = await context.store.insertJob(request.resourceGroupId, request.compressedTaskGraph, request.compressedInputs);
   context.cache.insert(
     new JobControlBlock({ jobId, resourceGroupId: request.resourceGroupId, graph, inputs, engine: context.engine }),
   );
+  context.logger.info({ jobId, resourceGroupId: request.resourceGroupId, tasks: graph.tasks.length }, "job registered");
   return jobId;
 }

@@ -4,7 +4,7 @@
  * message once retries are exhausted. Returns the job's state after the report.
  */
 import { keyOfTaskId } from "../cache/task-key.ts";
-import type { TaskId } from "../core/ids.ts";
+import { formatTaskId, type TaskId } from "../core/ids.ts";
 import type { JobState } from "../core/job-state.ts";
 import { checkSession } from "./check-session.ts";
 import { findCachedJob } from "./find-cached-job.ts";
@@ -22,5 +22,17 @@ export interface ReportTaskFailureRequest {
 export async function reportTaskFailure(context: ServiceContext, request: ReportTaskFailureRequest): Promise<JobState> {
   checkSession(context, request.sessionId);
   const jcb = findCachedJob(context, request.jobId);
-  return jcb.failInstance(keyOfTaskId(request.taskId), request.taskInstanceId, request.errorMessage);
+  const state = await jcb.failInstance(keyOfTaskId(request.taskId), request.taskInstanceId, request.errorMessage);
+  context.logger.info(
+    {
+      jobId: request.jobId,
+      task: formatTaskId(request.taskId),
+      taskInstanceId: request.taskInstanceId,
+      executionManagerId: request.executionManagerId,
+      error: request.errorMessage.slice(0, 1000),
+      jobState: state,
+    },
+    "task instance failed",
+  );
+  return state;
 }

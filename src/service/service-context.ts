@@ -3,6 +3,7 @@
  * cases are plain functions of this context and their request.
  */
 import type { JobCache } from "../cache/job-cache.ts";
+import type { JobControlBlock } from "../cache/job-control-block.ts";
 import type { JobCacheGc } from "../cache/job-cache-gc.ts";
 import type { JobEngine } from "../cache/job-engine.ts";
 import type { JobStore } from "../cache/job-store.ts";
@@ -26,6 +27,12 @@ export interface ServiceContext {
   readonly logger: Logger;
   /** Mutable service-wide flags. */
   readonly flags: ServiceFlags;
+  /**
+   * Loads and caches a Ready job that is not cached (recovery leaves
+   * never-started jobs in the database: src/recovery/ready-job-loader.ts);
+   * undefined when the job is no longer Ready. Absent: such jobs answer UNAVAILABLE.
+   */
+  readonly loadReadyJob?: (jobId: bigint) => Promise<JobControlBlock | undefined>;
 }
 
 export interface ServiceFlags {

@@ -10,8 +10,8 @@
 import { AsyncMutex } from "../cache/async-mutex.ts";
 import { JobCache } from "../cache/job-cache.ts";
 import { JobCacheGc } from "../cache/job-cache-gc.ts";
-import type { ExecutionContext } from "../cache/job-control-block.ts";
-import type { JobEngine } from "../cache/job-engine.ts";
+import type { ExecutionContext, JobControlBlock } from "../cache/job-control-block.ts";
+import type { JobEngine, RequeueCause } from "../cache/job-engine.ts";
 import type { JobStore, SchedulerRecord } from "../cache/job-store.ts";
 import type { JobState } from "../core/job-state.ts";
 import { TaskGraphCache } from "../core/task-graph-cache.ts";
@@ -84,6 +84,10 @@ export interface StorageServiceHooks {
   readonly onPollClamped?: (lane: Lane, field: "maxItems" | "waitMs", requested: number | bigint, cap: number) => void;
   /** A cached job reached a terminal state. */
   readonly onJobTerminal?: (jobId: bigint, state: JobState) => void;
+  /** A task went back to the inbound queue (metrics, logs). */
+  readonly onTaskRequeued?: (jobId: bigint, taskKey: number, cause: RequeueCause) => void;
+  /** Execution managers were declared dead; their instances were evicted (metrics). */
+  readonly onExecutionManagersDead?: (ids: readonly bigint[], evictedInstances: number) => void;
 }
 
 export interface StorageServiceDeps {
@@ -98,6 +102,19 @@ export interface StorageServiceDeps {
   readonly now?: () => number;
   /** Shared parsed task graphs (recovery may pass the same one). */
   readonly graphCache?: TaskGraphCache;
+  /**
+   * Builds the loader of uncached Ready jobs (src/recovery/ready-job-loader.ts),
+   * given what the JCBs share. Absent: StartJob/CancelJob of an uncached Ready job answer UNAVAILABLE.
+   */
+  readonly readyJobLoader?: (target: ReadyJobLoaderTarget) => (jobId: bigint) => Promise<JobControlBlock | undefined>;
+}
+
+/** What a loader of Ready jobs builds control blocks with. */
+export interface ReadyJobLoaderTarget {
+  readonly cache: JobCache;
+  readonly engine: JobEngine;
+  readonly limits: ResolvedServiceConfig["limits"];
+  readonly graphCache: TaskGraphCache;
 }
 
 export class StorageService {
@@ -136,6 +153,7 @@ export class StorageService {
       reapIntervalMs: config.reapIntervalMs,
       now,
       logger,
+      ...(hooks.onExecutionManagersDead ? { onExecutionManagersDead: hooks.onExecutionManagersDead } : {}),
     });
     this.gc = new JobCacheGc(this.cache, {
       retentionMs: config.retentionMs,
@@ -154,7 +172,9 @@ export class StorageService {
         gc.track(jcb.jobId);
         hooks.onJobTerminal?.(jcb.jobId, jcb.state);
       },
+      ...(hooks.onTaskRequeued ? { onTaskRequeued: hooks.onTaskRequeued } : {}),
     };
+    const graphCache = deps.graphCache ?? new TaskGraphCache();
     this.context = {
       sessionId: deps.sessionId,
       store: deps.store,
@@ -164,9 +184,12 @@ export class StorageService {
       pool: this.pool,
       engine: this.engine,
       limits: config.limits,
-      graphCache: deps.graphCache ?? new TaskGraphCache(),
+      graphCache,
       logger,
       flags: { refilled: false, schedulerRegistered: false, schedulerMutex: new AsyncMutex() },
+      ...(deps.readyJobLoader
+        ? { loadReadyJob: deps.readyJobLoader({ cache: this.cache, engine: this.engine, limits: config.limits, graphCache }) }
+        : {}),
     };
   }
 

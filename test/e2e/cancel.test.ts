@@ -2,6 +2,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobState } from "../../src/gen/storage/storage_pb.ts";
+import { jobStateFromProto } from "../../src/grpc/convert.ts";
 import { startE2e, type E2eEnvironment } from "../helpers/e2e-server.ts";
 import { addResourceGroup, registerJob, submitJob, waitForJobs } from "../helpers/sim/cluster.ts";
 import { singleTask } from "../helpers/sim/job-shapes.ts";
@@ -24,7 +25,7 @@ async function waitForState(env: E2eEnvironment, jobId: bigint, state: JobState,
   for (;;) {
     const current = (await env.cluster.clients.jobs.getJobState({ jobId })).state;
     if (current === state) return;
-    if (Date.now() > deadline) throw new Error(`job ${jobId} is ${JobState[current]}, expected ${JobState[state]}`);
+    if (Date.now() > deadline) throw new Error(`job ${jobId} is ${jobStateFromProto(current)}, expected ${jobStateFromProto(state)}`);
     await sleep(20);
   }
 }

@@ -6,15 +6,22 @@
  * `runtime.db.*`; with none of them, an embedded MariaDB in --data-dir, started
  * once the gRPC port is bound and stopped after the pool closes.
  *
- * Exit codes: 0 after a clean stop; 1 on a start-up failure or a lost database
- * lease (another server may be writing: exit at once and let the supervisor
- * restart us, D3); 2 on invalid configuration.
+ * Exit codes: 0 after a clean stop; 1 on a start-up failure, or when another
+ * server took over the database while this one's lease was lost (it must not
+ * resume: exit at once and let the supervisor restart us as a standby, D3); 2
+ * on invalid configuration. A lease lost to a database restart is ridden
+ * through without exiting (src/app/storage-server.ts).
+ *
+ * `SPIDER_STORAGE_FAULTS` (JSON, src/db/fault-injection/fault-plan.ts) turns on
+ * database fault injection — for tests only.
  */
 import type { Command } from "commander";
 import { StorageServer } from "../../app/storage-server.ts";
 import { ConfigError, redactConfig, resolveConfig, type LoadedConfig } from "../../config/load-config.ts";
 import { openDataDirDatabase, type EmbeddedDatabase } from "../../embedded/embedded-mariadb.ts";
 import { createLogger } from "../../observability/logger.ts";
+import { FaultInjector } from "../../db/fault-injection/fault-injector.ts";
+import { faultPlanFromEnv } from "../../db/fault-injection/fault-plan.ts";
 import { CliError } from "../cli-error.ts";
 
 interface ServeFlags {
@@ -74,11 +81,12 @@ export function addServeCommand(program: Command): void {
         databaseUrl,
         migrate: flags.migrate,
         logger,
-        onLeaseLost: (error) => {
-          logger.fatal({ err: error }, "database lease lost: another server may be writing; exiting with code 1");
+        onSuperseded: (error) => {
+          logger.fatal({ err: error }, "another server took over the database: exiting with code 1");
           logger.flush();
           process.exit(1);
         },
+        ...faultInjection(logger),
       });
 
       // Stop order (D2): the server (drain, close the pool, release the lease), then mariadbd.
@@ -105,4 +113,20 @@ export function addServeCommand(program: Command): void {
         throw new CliError(error instanceof Error ? error.message : String(error));
       }
     });
+}
+
+/** Test-only fault injection from SPIDER_STORAGE_FAULTS; a malformed value is a usage error. */
+function faultInjection(logger: ReturnType<typeof createLogger>): { faults?: FaultInjector } {
+  let plan;
+  try {
+    plan = faultPlanFromEnv(process.env);
+  } catch (error) {
+    throw new CliError((error as Error).message, 2);
+  }
+  if (plan === undefined) return {};
+  return {
+    faults: new FaultInjector(plan, {
+      onInjected: (fault) => logger.warn({ fault: fault.kind, operation: fault.operation, sql: fault.sql.slice(0, 120) }, "fault injected"),
+    }),
+  };
 }

@@ -20,6 +20,8 @@ export interface DeleteExpiredTerminalJobsOptions {
   readonly olderThanSeconds: number;
   /** Jobs per DELETE. Default 1000. */
   readonly batchSize?: number;
+  /** Stop after this many batches (the rest is left for the next call). Default: until none is left. */
+  readonly maxBatches?: number;
   /** Told after each batch. */
   readonly onProgress?: (progress: { readonly deletedInBatch: number; readonly deletedSoFar: number }) => void;
 }
@@ -33,7 +35,7 @@ export async function deleteExpiredTerminalJobs(db: Db, options: DeleteExpiredTe
   const retentionMicros = Math.round(options.olderThanSeconds * 1_000_000);
   const cutoff = sql<Date>`CURRENT_TIMESTAMP(3) - INTERVAL ${retentionMicros} MICROSECOND`;
   let deletedSoFar = 0;
-  for (;;) {
+  for (let batch = 0; batch < (options.maxBatches ?? Number.POSITIVE_INFINITY); batch++) {
     const candidates = await runStatement(db, { operation: "deleteExpiredTerminalJobs (select)", writes: false }, (connection) =>
       connection
         .selectFrom("jobs")

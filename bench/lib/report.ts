@@ -1,0 +1,367 @@
+/**
+ * Turns a run's raw figures (results.json) into the goal table
+ * (summary.json: one entry per goal — workload, metric, value, baseline,
+ * ratio, goal, met), its Markdown rendering (summary.md) and SVG charts.
+ * Every value and baseline comes from the same run; nothing is hard-coded
+ * except the goals themselves (issue 13).
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { CommitCeiling } from "../ceilings/mariadb-commits.ts";
+import type { NoopCeiling } from "../ceilings/noop-grpc.ts";
+import type { W1Result } from "../workloads/w1-small-jobs.ts";
+import type { W2Case } from "../workloads/w2-big-job.ts";
+import type { W3Result } from "../workloads/w3-dispatch-latency.ts";
+import type { W4Result } from "../workloads/w4-recovery.ts";
+import type { W5Result } from "../workloads/w5-memory.ts";
+import type { PeerName, PeerOutcome } from "./peers.ts";
+import { ratio, round } from "./stats.ts";
+import { formatNumber, renderBarChart } from "./svg.ts";
+
+export type Outcome<T> = { readonly status: "measured"; readonly result: T } | { readonly status: "skipped" | "error" | "not run"; readonly reason: string };
+
+export interface Results {
+  readonly meta: Record<string, unknown>;
+  readonly ceilings: { noopGrpc?: Outcome<NoopCeiling>; mariadbCommits?: Outcome<CommitCeiling> };
+  readonly peers: Partial<Record<PeerName, PeerOutcome>>;
+  readonly workloads: {
+    W1?: Outcome<W1Result>;
+    W2?: Outcome<{ flat: W2Case; dag: W2Case }>;
+    W3?: Outcome<W3Result>;
+    W4?: Outcome<W4Result>;
+    W5?: Outcome<W5Result>;
+  };
+}
+
+export interface GoalEntry {
+  readonly workload: string;
+  readonly metric: string;
+  readonly unit: string;
+  readonly value: number | null;
+  readonly baseline: number | null;
+  readonly baselineMetric: string;
+  readonly ratio: number | null;
+  readonly goal: string;
+  readonly met: boolean | null;
+  readonly status: "measured" | "skipped" | "error" | "not run";
+  readonly note?: string;
+}
+
+const PEER_LABEL: Record<PeerName, string> = { bullmq: "BullMQ", "graphile-worker": "graphile-worker", "pg-boss": "pg-boss" };
+
+function measured<T>(outcome: Outcome<T> | PeerOutcome | undefined): T | undefined {
+  return outcome?.status === "measured" ? (outcome.result as T) : undefined;
+}
+
+function why(outcome: { status: string; reason?: string } | undefined): { status: GoalEntry["status"]; note: string } {
+  if (!outcome) return { status: "not run", note: "not run (excluded by --only)" };
+  if (outcome.status === "measured") return { status: "measured", note: "" };
+  return { status: outcome.status as GoalEntry["status"], note: `${outcome.status}: ${outcome.reason ?? ""}`.slice(0, 300) };
+}
+
+function entry(e: Omit<GoalEntry, "ratio" | "met" | "status"> & { status?: GoalEntry["status"]; test: (value: number, ratio: number) => boolean; ratio?: number | null }): GoalEntry {
+  const r = e.ratio !== undefined ? e.ratio : e.value !== null && e.baseline !== null ? ratio(e.value, e.baseline) : null;
+  const complete = e.value !== null && Number.isFinite(e.value) && (e.status === undefined || e.status === "measured");
+  const { test, ...rest } = e;
+  return {
+    ...rest,
+    ratio: r,
+    met: complete ? test(e.value!, r ?? Number.NaN) : null,
+    status: e.status ?? (complete ? "measured" : "error"),
+  };
+}
+
+export function buildGoals(results: Results): GoalEntry[] {
+  const goals: GoalEntry[] = [];
+  const noop = measured<NoopCeiling>(results.ceilings.noopGrpc);
+  const w1 = measured<W1Result>(results.workloads.W1);
+
+  for (const peer of ["graphile-worker", "pg-boss"] as const) {
+    const outcome = results.peers[peer];
+    const peerResult = measured<{ jobsPerSecond: number }>(outcome);
+    const missing = !w1 ? why(results.workloads.W1) : !peerResult ? why(outcome) : undefined;
+    goals.push(
+      entry({
+        workload: "W1 small jobs",
+        metric: `jobs/s vs ${PEER_LABEL[peer]}`,
+        unit: "jobs/s",
+        value: w1?.jobsPerSecond ?? null,
+        baseline: peerResult?.jobsPerSecond ?? null,
+        baselineMetric: `${PEER_LABEL[peer]} jobs/s, same run, same driver`,
+        goal: `> 1× ${PEER_LABEL[peer]}`,
+        test: (_, r) => r > 1,
+        ...(missing ? { status: missing.status, note: missing.note } : {}),
+      }),
+    );
+  }
+
+  const w2 = measured<{ flat: W2Case; dag: W2Case }>(results.workloads.W2);
+  for (const key of ["flat", "dag"] as const) {
+    const c = w2?.[key];
+    const ceiling = noop && c ? round(noop.callsPerSecond / c.rpcsPerTask, 1) : null;
+    const missing = !w2 ? why(results.workloads.W2) : !noop ? why(results.ceilings.noopGrpc) : undefined;
+    const note = c ? `${c.tasks} tasks, ${c.rpcsPerTask} RPCs/task counted${c.timedOut ? ", TIMED OUT (credited with tasks done)" : ""}${c.state !== "Succeeded" ? `, job ended ${c.state}` : ""}` : undefined;
+    goals.push(
+      entry({
+        workload: "W2 one big job",
+        metric: `tasks/s, ${c?.shape ?? key}`,
+        unit: "tasks/s",
+        value: c?.tasksPerSecond ?? null,
+        baseline: ceiling,
+        baselineMetric: "no-op gRPC calls/s ÷ RPCs per task",
+        goal: "≥ 0.5× baseline",
+        test: (_, r) => r >= 0.5 && !c!.timedOut && c!.state === "Succeeded",
+        ...(missing ? { status: missing.status, note: missing.note } : note ? { note } : {}),
+      }),
+    );
+  }
+
+  const w3 = measured<W3Result>(results.workloads.W3);
+  for (const [key, label] of [
+    ["startToPoll", "p99 StartJob → task in a poll"],
+    ["parentToPoll", "p99 parent success → child in a poll"],
+  ] as const) {
+    const summary = w3?.[key];
+    const missing = !w3 ? why(results.workloads.W3) : undefined;
+    goals.push(
+      entry({
+        workload: "W3 dispatch latency",
+        metric: label,
+        unit: "ms",
+        value: summary?.p99Ms ?? null,
+        baseline: noop?.singleCallerLatency.p99Ms ?? null,
+        baselineMetric: "p99 of one no-op gRPC call (one caller)",
+        goal: "< 5 ms",
+        test: (value) => value < 5,
+        ...(missing ? { status: missing.status, note: missing.note } : w3 ? { note: `p50 ${summary!.p50Ms} ms at ${w3.offeredTasksPerSecond} tasks/s offered (½ W1 peak)` } : {}),
+      }),
+    );
+  }
+
+  const w4 = measured<W4Result>(results.workloads.W4);
+  if (!w4) {
+    const missing = why(results.workloads.W4);
+    goals.push(entry({ workload: "W4 recovery", metric: "time to SERVING", unit: "ms", value: null, baseline: null, baselineMetric: "raw mysql2 streaming scan", goal: "≤ 1.5× raw scan", test: () => false, status: missing.status, note: missing.note }));
+  } else {
+    const sized = w4.sizes.filter((s) => s.nonTerminalJobs > 0);
+    const largest = sized.at(-1);
+    for (const s of sized) {
+      const n = s.nonTerminalJobs.toLocaleString("en-US");
+      const recovered = s.status === "serving" && (s.recoveredTasksPolled ?? 0) > 0;
+      const failure = s.status !== "serving" ? { status: "error" as const, note: s.error ?? "server did not serve" } : undefined;
+      const notRecovered = !failure && !recovered ? "recovery not observed: no task of a recovered Running job was dispatched after SERVING" : undefined;
+      const beside = `beside ${w4.terminalJobs.toLocaleString("en-US")} terminal`;
+      goals.push(
+        entry({
+          workload: "W4 recovery",
+          metric: `time to SERVING, ${n} non-terminal jobs`,
+          unit: "ms",
+          value: s.toServingMs ?? null,
+          baseline: s.rawScanMs,
+          baselineMetric: "raw mysql2 streaming scan of the same rows",
+          goal: "≤ 1.5× raw scan",
+          test: (_, r) => r <= 1.5 && recovered,
+          ...(failure ?? { note: notRecovered ?? beside }),
+        }),
+      );
+      if (s === largest) {
+        goals.push(
+          entry({
+            workload: "W4 recovery",
+            metric: `time to SERVING, ${n} non-terminal jobs (absolute)`,
+            unit: "ms",
+            value: s.toServingMs ?? null,
+            baseline: s.rawScanMs,
+            baselineMetric: "raw mysql2 streaming scan of the same rows",
+            goal: "< 10 000 ms",
+            test: (value) => value < 10_000 && recovered,
+            ...(failure ?? { note: notRecovered ?? beside }),
+          }),
+        );
+      }
+      goals.push(
+        entry({
+          workload: "W4 recovery",
+          metric: `peak RSS during recovery, ${n} non-terminal jobs`,
+          unit: "MiB",
+          value: s.peakRssMiB ?? null,
+          baseline: s.rssAfterMiB ?? null,
+          baselineMetric: "RSS right after SERVING",
+          goal: "≤ 1.2× RSS right after",
+          test: (_, r) => r <= 1.2 && recovered,
+          ...(failure ?? { note: notRecovered ?? beside }),
+        }),
+      );
+    }
+  }
+
+  const w5 = measured<W5Result>(results.workloads.W5);
+  const w5Missing = !w5 ? why(results.workloads.W5) : undefined;
+  goals.push(
+    entry({
+      workload: "W5 memory",
+      metric: `RSS per cached Running task, payload excluded, ${w5 ? w5.tasks.toLocaleString("en-US") : "?"} tasks`,
+      unit: "bytes",
+      value: w5?.bytesPerTask ?? null,
+      baseline: w5?.graphJsonBytesPerTask ?? null,
+      baselineMetric: "task graph JSON bytes per task (what the client sent)",
+      goal: "< 1 KiB (1024 bytes)",
+      test: (value) => value < 1024 && w5!.allRunning,
+      ...(w5Missing ? { status: w5Missing.status, note: w5Missing.note } : { note: `RSS ${w5!.rssBeforeMiB} → ${w5!.rssAfterMiB} MiB` }),
+    }),
+  );
+  return goals;
+}
+
+function cell(x: number | null | undefined, unit = ""): string {
+  return x === null || x === undefined || !Number.isFinite(x) ? "—" : `${formatNumber(x)}${unit}`;
+}
+
+function metText(goal: GoalEntry): string {
+  if (goal.met === true) return "✅ met";
+  if (goal.met === false) return "❌ missed";
+  return goal.status;
+}
+
+export function renderMarkdown(results: Results, goals: GoalEntry[]): string {
+  const lines: string[] = [];
+  const meta = results.meta as { mode: string; startedAt: string; durationS: number; machine: Record<string, unknown>; loadavg1AtStart?: number; loadavg1AtEnd?: number };
+  lines.push(`# spider-storage benchmark — ${meta.mode} run, ${meta.startedAt}`);
+  lines.push("");
+  lines.push(`Machine: ${String(meta.machine["cpus"])} × ${String(meta.machine["cpuModel"])}, ${String(meta.machine["memoryGiB"])} GiB, Node ${String(meta.machine["node"])}, ${String(meta.machine["mariadb"])}. Run took ${meta.durationS} s; 1-minute load average ${meta.loadavg1AtStart ?? "?"} at the start, ${meta.loadavg1AtEnd ?? "?"} at the end (2 cores: anything above ~0.3 before the run means other work shared the machine; per-step figures in results.json).`);
+  lines.push("");
+  lines.push("## Goals");
+  lines.push("");
+  lines.push("| Workload | Metric | Value | Baseline (same run) | Ratio | Goal | Met |");
+  lines.push("|---|---|---:|---|---:|---|---|");
+  for (const g of goals) {
+    const baseline = g.baseline === null ? "—" : `${formatNumber(g.baseline)} (${g.baselineMetric})`;
+    lines.push(`| ${g.workload} | ${g.metric} | ${cell(g.value)} ${g.value === null ? "" : g.unit} | ${baseline} | ${cell(g.ratio)}${g.ratio === null ? "" : "×"} | ${g.goal} | ${metText(g)}${g.note ? ` — ${g.note.replace(/\|/g, "/").replace(/\n/g, " ")}` : ""} |`);
+  }
+  lines.push("");
+
+  lines.push("## W1 small jobs, every system (same closed-loop driver)");
+  lines.push("");
+  lines.push("| System | jobs/s | p50 ms | p99 ms | jobs | vs spider-storage | Completion observed at |");
+  lines.push("|---|---:|---:|---:|---:|---:|---|");
+  const w1 = measured<W1Result>(results.workloads.W1);
+  if (w1) lines.push(`| spider-storage | ${cell(w1.jobsPerSecond)} | ${cell(w1.latency.p50Ms)} | ${cell(w1.latency.p99Ms)} | ${w1.completed} | 1× | ReportTaskSuccess answered OK (job Succeeded) |`);
+  else lines.push(`| spider-storage | ${why(results.workloads.W1).note} | | | | | |`);
+  for (const peer of ["bullmq", "graphile-worker", "pg-boss"] as const) {
+    const outcome = results.peers[peer];
+    const r = measured<{ jobsPerSecond: number; completed: number; latency: { p50Ms: number; p99Ms: number }; completionSignal: string }>(outcome);
+    if (r) lines.push(`| ${PEER_LABEL[peer]} | ${cell(r.jobsPerSecond)} | ${cell(r.latency.p50Ms)} | ${cell(r.latency.p99Ms)} | ${r.completed} | ${w1 ? cell(ratio(r.jobsPerSecond, w1.jobsPerSecond)) + "×" : "—"} | ${r.completionSignal} |`);
+    else lines.push(`| ${PEER_LABEL[peer]} | ${why(outcome).note.replace(/\|/g, "/").replace(/\n/g, " ").slice(0, 200)} | | | | | |`);
+  }
+  if (w1?.databasePerJob) {
+    const d = w1.databasePerJob;
+    lines.push("");
+    lines.push(`spider-storage's database work per W1 job: ${d.Questions} statements (${d.Com_select} SELECT, ${d.Com_insert} INSERT, ${d.Com_update} UPDATE, ${d.Com_commit} COMMIT), ${d.Innodb_data_fsyncs} InnoDB data-file fsyncs (Innodb_data_fsyncs).`);
+  }
+  lines.push("");
+
+  lines.push("## Ceilings (same run)");
+  lines.push("");
+  const noop = measured<NoopCeiling>(results.ceilings.noopGrpc);
+  const commits = measured<CommitCeiling>(results.ceilings.mariadbCommits);
+  lines.push("| Ceiling | Rate | Latency p50 / p99 |");
+  lines.push("|---|---:|---|");
+  lines.push(noop ? `| No-op unary gRPC calls over loopback, ${noop.concurrency} callers | ${cell(noop.callsPerSecond)} calls/s | ${noop.latencyAtConcurrency.p50Ms} / ${noop.latencyAtConcurrency.p99Ms} ms (one caller: ${noop.singleCallerLatency.p50Ms} / ${noop.singleCallerLatency.p99Ms} ms) |` : `| No-op gRPC | ${why(results.ceilings.noopGrpc).note} | |`);
+  lines.push(commits ? `| Durable MariaDB commits (single-row INSERT, autocommit, flush_log_at_trx_commit=${commits.flushLogAtTrxCommit}), ${commits.connections} connections | ${cell(commits.commitsPerSecond)} commits/s | ${commits.latency.p50Ms} / ${commits.latency.p99Ms} ms |` : `| MariaDB commits | ${why(results.ceilings.mariadbCommits).note} | |`);
+  lines.push("");
+
+  const w4 = measured<W4Result>(results.workloads.W4);
+  if (w4) {
+    lines.push(`## W4 recovery detail (${w4.terminalJobs.toLocaleString("en-US")} terminal jobs beside)`);
+    lines.push("");
+    lines.push("| Non-terminal jobs | Checkpoints | Raw scan ms | Time to SERVING ms | Ratio | Peak RSS MiB | RSS after MiB | Recovered tasks polled |");
+    lines.push("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (const s of w4.sizes) {
+      lines.push(`| ${s.nonTerminalJobs.toLocaleString("en-US")} | ${s.inserted.checkpoints.toLocaleString("en-US")} | ${cell(s.rawScanMs)} | ${s.status === "serving" ? cell(s.toServingMs) : `error: ${(s.error ?? "").slice(0, 80)}`} | ${cell(ratio(s.toServingMs ?? Number.NaN, s.rawScanMs))}× | ${cell(s.peakRssMiB)} | ${cell(s.rssAfterMiB)} | ${s.recoveredTasksPolled ?? "—"} |`);
+    }
+    lines.push("");
+    lines.push("The 0 row is the fixed start-up cost (process start, connect, lease, migrations check) beside the same terminal rows.");
+    lines.push("");
+  }
+  const errors = Object.entries(results.workloads).filter(([, o]) => o && o.status === "error");
+  if (errors.length) {
+    lines.push("## Errors");
+    lines.push("");
+    for (const [name, o] of errors) lines.push(`- ${name}: ${(o as { reason: string }).reason.slice(0, 500)}`);
+    lines.push("");
+  }
+  return lines.join("\n");
+}
+
+export async function writeCharts(dir: string, results: Results): Promise<string[]> {
+  const written: string[] = [];
+  const write = async (name: string, svg: string) => {
+    await writeFile(join(dir, name), svg);
+    written.push(name);
+  };
+  const w1 = measured<W1Result>(results.workloads.W1);
+  const systems: { label: string; jobsPerSecond: number | null; p50: number | null; p99: number | null; note?: string }[] = [
+    { label: "spider-storage", jobsPerSecond: w1?.jobsPerSecond ?? null, p50: w1?.latency.p50Ms ?? null, p99: w1?.latency.p99Ms ?? null },
+  ];
+  for (const peer of ["bullmq", "graphile-worker", "pg-boss"] as const) {
+    const outcome = results.peers[peer];
+    const r = measured<{ jobsPerSecond: number; latency: { p50Ms: number; p99Ms: number } }>(outcome);
+    systems.push({ label: PEER_LABEL[peer], jobsPerSecond: r?.jobsPerSecond ?? null, p50: r?.latency.p50Ms ?? null, p99: r?.latency.p99Ms ?? null, note: outcome?.status ?? "not run" });
+  }
+  await write("w1-throughput.svg", renderBarChart({ title: "W1 small jobs: throughput", unit: "jobs/s, higher is better (durable stores, same closed-loop driver)", series: ["jobs/s"], bars: systems.map((s) => ({ label: s.label, values: [s.jobsPerSecond], ...(s.note && s.jobsPerSecond === null ? { note: s.note } : {}) })) }));
+  await write("w1-latency.svg", renderBarChart({ title: "W1 small jobs: end-to-end latency", unit: "ms from enqueue to completion observed, lower is better", series: ["p50", "p99"], bars: systems.map((s) => ({ label: s.label, values: [s.p50, s.p99], ...(s.note && s.p50 === null ? { note: s.note } : {}) })) }));
+
+  const w2 = measured<{ flat: W2Case; dag: W2Case }>(results.workloads.W2);
+  const noop = measured<NoopCeiling>(results.ceilings.noopGrpc);
+  if (w2 && noop) {
+    await write(
+      "w2-throughput.svg",
+      renderBarChart({
+        title: "W2 one big job: tasks/s",
+        unit: "measured vs goal (0.5 × no-op gRPC calls/s ÷ RPCs per task)",
+        series: ["measured", "goal"],
+        bars: [w2.flat, w2.dag].map((c) => ({ label: c.shape, values: [c.tasksPerSecond, round((0.5 * noop.callsPerSecond) / c.rpcsPerTask, 1)] })),
+      }),
+    );
+  }
+  const w3 = measured<W3Result>(results.workloads.W3);
+  if (w3) {
+    await write(
+      "w3-dispatch-latency.svg",
+      renderBarChart({
+        title: "W3 dispatch latency",
+        unit: `ms until the task is received in a poll, at ${w3.offeredTasksPerSecond} tasks/s (½ W1 peak)`,
+        series: ["p50", "p99"],
+        bars: [
+          { label: "StartJob → task polled", values: [w3.startToPoll.p50Ms, w3.startToPoll.p99Ms] },
+          { label: "parent success → child polled", values: [w3.parentToPoll.p50Ms, w3.parentToPoll.p99Ms] },
+        ],
+        goal: { value: 5, label: "goal: p99 < 5 ms" },
+      }),
+    );
+  }
+  const w4 = measured<W4Result>(results.workloads.W4);
+  if (w4) {
+    await write(
+      "w4-recovery.svg",
+      renderBarChart({
+        title: `W4 recovery beside ${w4.terminalJobs.toLocaleString("en-US")} terminal jobs`,
+        unit: "ms: process start → SERVING, vs a raw streaming scan of the same rows",
+        series: ["time to SERVING", "raw scan"],
+        bars: w4.sizes.map((s) => ({ label: `${s.nonTerminalJobs.toLocaleString("en-US")} non-terminal`, values: [s.toServingMs ?? null, s.rawScanMs], ...(s.status !== "serving" ? { note: "error" } : {}) })),
+      }),
+    );
+  }
+  return written;
+}
+
+export async function writeResults(dir: string, results: Results): Promise<{ goals: GoalEntry[]; files: string[] }> {
+  await mkdir(dir, { recursive: true });
+  const goals = buildGoals(results);
+  const json = (x: unknown) => JSON.stringify(x, (_, v) => (typeof v === "bigint" ? String(v) : v), 2) + "\n";
+  await writeFile(join(dir, "results.json"), json(results));
+  await writeFile(join(dir, "summary.json"), json({ meta: results.meta, goals }));
+  await writeFile(join(dir, "summary.md"), renderMarkdown(results, goals) + "\n");
+  const charts = await writeCharts(dir, results);
+  return { goals, files: ["results.json", "summary.json", "summary.md", ...charts] };
+}

@@ -1,0 +1,199 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench` — the benchmark suite (issue 13). Starts its own durable
+ * MariaDB (innodb_flush_log_at_trx_commit=1), measures the ceilings (no-op
+ * gRPC calls/s, durable commits/s), runs W1–W5 against the real server over
+ * real gRPC on loopback and W1 against the peers (bench/peers, D17), and
+ * writes results.json, summary.json, summary.md and SVG charts.
+ *
+ *   npm run bench                     full run → bench/results/ (< 15 min here)
+ *   npm run bench -- --smoke          seconds-long sizes → bench/results/raw/smoke/ (CI)
+ *   npm run bench -- --only W1,W3     some workloads → bench/results/raw/partial/
+ *   options: --out DIR, --no-peers, --cpu-prof (V8 CPU profiles of every
+ *   server process → bench/results/raw/profiles/, for chasing a missed goal)
+ *
+ * Exit code: 0 when every workload ran, whatever the goals say (a missed goal
+ * is data); 1 when a workload crashed (its error is in the results too); 2 on
+ * usage errors.
+ */
+import { cpus, loadavg, totalmem } from "node:os";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { createConnection } from "mysql2/promise";
+import { startMariaDb, type PrivateMariaDb } from "../test/helpers/mariadb.ts";
+import { measureMariaDbCommits } from "./ceilings/mariadb-commits.ts";
+import { measureNoopGrpc } from "./ceilings/noop-grpc.ts";
+import { ensurePeersInstalled, PEERS, runPeer } from "./lib/peers.ts";
+import { FULL, SMOKE, type Profile } from "./lib/profile.ts";
+import { writeResults, type Outcome, type Results } from "./lib/report.ts";
+import { now, round } from "./lib/stats.ts";
+import type { BenchContext } from "./workloads/context.ts";
+import { runW1 } from "./workloads/w1-small-jobs.ts";
+import { runW2 } from "./workloads/w2-big-job.ts";
+import { runW3 } from "./workloads/w3-dispatch-latency.ts";
+import { runW4 } from "./workloads/w4-recovery.ts";
+import { runW5 } from "./workloads/w5-memory.ts";
+
+const WORKLOADS = ["W1", "W2", "W3", "W4", "W5"] as const;
+type WorkloadName = (typeof WORKLOADS)[number];
+
+function usage(message: string): never {
+  process.stderr.write(`bench: ${message}\nusage: npm run bench [-- --smoke] [--only W1,W2,W3,W4,W5] [--no-peers] [--cpu-prof] [--out DIR]\n`);
+  process.exit(2);
+}
+
+if (Number(process.versions.node.split(".")[0]) < 24) {
+  process.stderr.write(`bench: needs Node 24 (found ${process.versions.node}); run it with \`npm run bench\` after \`npm ci\`, which brings Node 24 (DECISIONS D1)\n`);
+  process.exit(1);
+}
+
+let args: ReturnType<typeof parse>;
+function parse() {
+  return parseArgs({
+    options: {
+      smoke: { type: "boolean", default: false },
+      only: { type: "string" },
+      out: { type: "string" },
+      "no-peers": { type: "boolean", default: false },
+      "cpu-prof": { type: "boolean", default: false },
+    },
+  });
+}
+try {
+  args = parse();
+} catch (error) {
+  usage((error as Error).message);
+}
+
+const profile: Profile = args.values.smoke ? SMOKE : FULL;
+const only = args.values.only?.split(",").map((s) => s.trim().toUpperCase()).filter(Boolean);
+for (const name of only ?? []) if (!WORKLOADS.includes(name as WorkloadName)) usage(`unknown workload ${name} (known: ${WORKLOADS.join(", ")})`);
+const selected = new Set<WorkloadName>((only as WorkloadName[] | undefined) ?? WORKLOADS);
+const outDir =
+  args.values.out ??
+  fileURLToPath(new URL(args.values.smoke ? "./results/raw/smoke/" : only ? "./results/raw/partial/" : "./results/", import.meta.url));
+
+if (args.values["cpu-prof"]) {
+  process.env["BENCH_CPU_PROF_DIR"] = fileURLToPath(new URL("./results/raw/profiles/", import.meta.url));
+}
+
+const started = now();
+const log = (line: string) => process.stderr.write(`[bench ${((now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
+const runId = `${Date.now().toString(36)}`;
+let crashed = false;
+
+/** Each step's duration and the machine's 1-minute load average around it: other work on this 2-core machine skews every figure. */
+const steps: { step: string; seconds: number; loadavg1Before: number; loadavg1After: number }[] = [];
+
+async function attempt<T>(name: string, fn: () => Promise<T>): Promise<Outcome<T>> {
+  log(`${name}: start (load average ${loadavg()[0]!.toFixed(2)})`);
+  const t0 = now();
+  const loadBefore = round(loadavg()[0]!, 2);
+  const record = () => steps.push({ step: name, seconds: round((now() - t0) / 1000, 1), loadavg1Before: loadBefore, loadavg1After: round(loadavg()[0]!, 2) });
+  try {
+    const result = await fn();
+    record();
+    log(`${name}: done in ${((now() - t0) / 1000).toFixed(1)} s`);
+    return { status: "measured", result };
+  } catch (error) {
+    record();
+    crashed = true;
+    const reason = (error as Error).stack ?? String(error);
+    log(`${name}: CRASHED — ${reason}`);
+    return { status: "error", reason };
+  }
+}
+
+async function mariaDbVersion(mariadb: PrivateMariaDb): Promise<string> {
+  const connection = await createConnection({ uri: mariadb.serverUrl });
+  try {
+    const [rows] = (await connection.query("SELECT VERSION() AS v")) as unknown as [{ v: string }[]];
+    return `MariaDB ${rows[0]!.v}`;
+  } finally {
+    await connection.end();
+  }
+}
+
+log(`${profile.mode} run: ${[...selected].join(", ")}${args.values["no-peers"] ? " (no peers)" : ""} → ${outDir}`);
+const mariadb = await startMariaDb({ durable: true });
+const results: Results = {
+  meta: {
+    mode: profile.mode,
+    startedAt: new Date().toISOString(),
+    durationS: 0,
+    workloads: [...selected],
+    profile,
+    loadavg1AtStart: round(loadavg()[0]!, 2),
+    steps,
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? "unknown",
+      memoryGiB: round(totalmem() / 2 ** 30, 1),
+      node: process.versions.node,
+      mariadb: await mariaDbVersion(mariadb).catch(() => "MariaDB (version unknown)"),
+    },
+  },
+  ceilings: {},
+  peers: {},
+  workloads: {},
+};
+const ctx: BenchContext = { profile, mariadb, runId, log };
+
+try {
+  // Ceilings first: every ratio of W2 and W3 needs them, and they are cheap.
+  results.ceilings.noopGrpc = await attempt("ceiling: no-op gRPC", () => measureNoopGrpc({ concurrency: profile.concurrency, durationMs: profile.ceilingMs }));
+  results.ceilings.mariadbCommits = await attempt("ceiling: durable MariaDB commits", async () =>
+    measureMariaDbCommits(await mariadb.createDatabase(`bench_commits_${runId}`), { connections: profile.dbConnections, durationMs: profile.ceilingMs }),
+  );
+
+  let w1Rate: number | undefined;
+  if (selected.has("W1")) {
+    results.workloads.W1 = await attempt("W1 small jobs (spider-storage)", () => runW1(ctx));
+    if (results.workloads.W1.status === "measured") w1Rate = results.workloads.W1.result.jobsPerSecond;
+
+    if (args.values["no-peers"]) {
+      for (const peer of PEERS) results.peers[peer] = { status: "skipped", reason: "--no-peers" };
+    } else {
+      const installError = await ensurePeersInstalled(log);
+      for (const peer of PEERS) {
+        log(`W1 small jobs (${peer}): start (load average ${loadavg()[0]!.toFixed(2)})`);
+        const t0 = now();
+        const loadBefore = round(loadavg()[0]!, 2);
+        results.peers[peer] = await runPeer(peer, { jobs: profile.w1.jobs, concurrency: profile.concurrency, workers: profile.workers, timeLimitMs: profile.w1.timeLimitMs, warmup: profile.w1.warmup }, installError);
+        const outcome = results.peers[peer]!;
+        steps.push({ step: `W1 small jobs (${peer})`, seconds: round((now() - t0) / 1000, 1), loadavg1Before: loadBefore, loadavg1After: round(loadavg()[0]!, 2) });
+        log(`W1 small jobs (${peer}): ${outcome.status === "measured" ? `${outcome.result.jobsPerSecond} jobs/s` : `${outcome.status} — ${outcome.reason.slice(0, 300)}`}`);
+      }
+    }
+  }
+
+  if (selected.has("W2")) results.workloads.W2 = await attempt("W2 one big job", () => runW2(ctx));
+
+  if (selected.has("W3")) {
+    results.workloads.W3 = await attempt("W3 dispatch latency", async () => {
+      let rate = w1Rate;
+      if (rate === undefined) {
+        // W1 did not run (or crashed): calibrate its peak with a short W1 first.
+        log("W3: calibrating W1's peak with a short W1");
+        rate = (await runW1({ ...ctx, profile: { ...profile, w1: SMOKE.w1 }, runId: `${runId}cal` })).jobsPerSecond;
+      }
+      return runW3(ctx, rate);
+    });
+  }
+
+  if (selected.has("W5")) results.workloads.W5 = await attempt("W5 memory", () => runW5(ctx));
+  if (selected.has("W4")) results.workloads.W4 = await attempt("W4 recovery", () => runW4(ctx));
+} finally {
+  await mariadb.destroy().catch((error: Error) => log(`stopping MariaDB: ${error.message}`));
+}
+
+(results.meta as { durationS: number }).durationS = round((now() - started) / 1000, 1);
+(results.meta as { loadavg1AtEnd: number }).loadavg1AtEnd = round(loadavg()[0]!, 2);
+const { goals, files } = await writeResults(outDir, results);
+log(`wrote ${files.join(", ")} in ${outDir}`);
+for (const goal of goals) {
+  const verdict = goal.met === true ? "met   " : goal.met === false ? "MISSED" : goal.status.toUpperCase().padEnd(6);
+  log(`  ${verdict} ${goal.workload} — ${goal.metric}: ${goal.value ?? "—"} ${goal.unit} (baseline ${goal.baseline ?? "—"}, ratio ${goal.ratio ?? "—"}; goal ${goal.goal})`);
+}
+log(crashed ? "a workload crashed: exit 1" : "done (missed goals are data, not failures): exit 0");
+process.exit(crashed ? 1 : 0);

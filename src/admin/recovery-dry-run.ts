@@ -1,0 +1,185 @@
+/**
+ * `recover --dry-run`: what a restart would do with this database, without
+ * doing any of it. Pages through the recoverable jobs exactly as restart
+ * recovery does (src/recovery: keyset per state, the rows' blobs, a page's
+ * checkpoints in one query) and rebuilds each job with recovery's own
+ * `rebuildJob` against a throwaway engine, then drops it: nothing is written,
+ * quarantined, deleted or cached, and memory stays bounded by one page.
+ *
+ * It reports what the cache would hold (jobs per state, tasks, tasks restored
+ * from checkpoints, tasks that would run again, queue entries after the
+ * refill), which rows would be quarantined and why, which checkpoints would be
+ * discarded, how long the scan took (reading and decoding are most of what a
+ * restart spends; it also quarantines and deletes, usually a few rows) and an
+ * estimate of the memory the rebuilt cache would take: held payload bytes plus
+ * a per-task and per-job cost of the control blocks, plus the parsed graphs
+ * (one per distinct graph). The constants were measured on Node 24 (see
+ * ESTIMATE_* below); treat the figure as an estimate within a few tens of %.
+ */
+import { createHash } from "node:crypto";
+import type { JobEngine } from "../cache/job-engine.ts";
+import { MemoryJobStore } from "../cache/memory-job-store.ts";
+import type { SubmissionLimits } from "../core/job-submission.ts";
+import { TaskGraphCache, taskGraphWeight } from "../core/task-graph-cache.ts";
+import type { Db } from "../db/connection.ts";
+import { countJobsByState } from "../db/jobs/countJobsByState.ts";
+import { listJobsByState } from "../db/jobs/listJobsByState.ts";
+import { TaskInstancePool } from "../instances/task-instance-pool.ts";
+import { silentLogger } from "../observability/logger.ts";
+import { InboundQueue } from "../queue/inbound-queue.ts";
+import { readCheckpointsOfJobs } from "../recovery/page-checkpoints.ts";
+import { rebuildJob, recoveryLimits } from "../recovery/rebuild-job.ts";
+import { MAX_LISTED_QUARANTINES, RECOVERABLE_STATES, type QuarantinedJob, type RecoverableState } from "../recovery/recovery-report.ts";
+
+/** Bytes per task of a job control block (typed arrays, payload slots, task snapshot-free state). */
+export const ESTIMATE_BYTES_PER_TASK = 48;
+/** Bytes per job control block besides its tasks (the object, its maps, its termination tasks). */
+export const ESTIMATE_BYTES_PER_JOB = 1_500;
+/** Bytes per unit of parsed-graph weight (tasks + dependencies + 1), once per distinct graph. */
+export const ESTIMATE_BYTES_PER_GRAPH_WEIGHT = 400;
+
+export interface RecoveryDryRunOptions {
+  readonly pageSize: number;
+  /** The configured submission limits (recovery never applies tighter ones than the defaults). */
+  readonly limits: SubmissionLimits;
+  /** Also cache Ready jobs (the server does not: StartJob loads them). */
+  readonly cacheReadyJobs?: boolean;
+  /** After every job: rows handled so far, of `total`. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface RecoveryDryRunReport {
+  /** Rows in the recoverable states. */
+  readonly total: number;
+  readonly byState: Record<RecoverableState, number>;
+  /** Jobs the cache would hold, per state. */
+  readonly wouldCache: Record<RecoverableState, number>;
+  /** Valid Ready jobs left in the database until StartJob loads them. */
+  readonly deferredReady: number;
+  readonly quarantined: number;
+  /** The first rows that would be quarantined. */
+  readonly quarantinedJobs: QuarantinedJob[];
+  readonly tasks: {
+    /** Tasks of the jobs the cache would hold. */
+    readonly total: number;
+    readonly restoredFromCheckpoints: number;
+    /** Tasks of Running jobs that would run (again). */
+    readonly toRun: number;
+    /** Queue entries the refill would add. */
+    readonly readyAtStart: number;
+  };
+  readonly checkpoints: { readonly read: number; readonly used: number; readonly discarded: number; readonly corrupt: number };
+  /** Bytes of rows and checkpoints read. */
+  readonly bytesRead: number;
+  readonly distinctGraphs: number;
+  readonly estimatedMemoryBytes: number;
+  readonly pages: number;
+  readonly durationMs: number;
+  readonly rowsPerSecond: number;
+}
+
+/** A do-nothing engine: rebuilt blocks reference it, nothing is ever enqueued or timed. */
+function throwawayEngine(): JobEngine {
+  const store = new MemoryJobStore();
+  return {
+    store,
+    queue: new InboundQueue(),
+    pool: new TaskInstancePool(store),
+    logger: silentLogger(),
+    maxPayloadBytesPerJob: Number.MAX_SAFE_INTEGER,
+    onTaskSucceeded: () => {},
+    onJobTerminal: () => {},
+  };
+}
+
+export async function recoveryDryRun(db: Db, options: RecoveryDryRunOptions): Promise<RecoveryDryRunReport> {
+  const started = performance.now();
+  const graphCache = new TaskGraphCache(); // bounded, as the server's
+  const deps = { engine: throwawayEngine(), limits: recoveryLimits(options.limits), graphCache };
+  const counts = await countJobsByState(db);
+  const byState = Object.fromEntries(RECOVERABLE_STATES.map((s) => [s, counts[s]])) as Record<RecoverableState, number>;
+  const total = RECOVERABLE_STATES.reduce((sum, s) => sum + counts[s], 0);
+  const wouldCache: Record<RecoverableState, number> = { Ready: 0, Running: 0, CommitReady: 0, CleanupReady: 0 };
+  const quarantinedJobs: QuarantinedJob[] = [];
+  const graphWeights = new Map<string, number>();
+  let done = 0;
+  let quarantined = 0;
+  let deferredReady = 0;
+  let tasks = 0;
+  let restored = 0;
+  let toRun = 0;
+  let readyAtStart = 0;
+  let checkpointsRead = 0;
+  let discarded = 0;
+  let corrupt = 0;
+  let bytesRead = 0;
+  let blockBytes = 0;
+  let pages = 0;
+
+  for (const state of RECOVERABLE_STATES) {
+    if (counts[state] === 0) continue;
+    for (let afterId = 0n; ; ) {
+      const rows = await listJobsByState(db, { state, afterId, limit: options.pageSize, withBlobs: true });
+      if (rows.length === 0) break;
+      pages++;
+      const checkpoints = state === "Running" ? await readCheckpointsOfJobs(db, rows.map((row) => row.id)) : undefined;
+      for (const row of rows) {
+        bytesRead += row.compressedTaskGraph.length + row.compressedInputs.length + (row.outputs?.length ?? 0);
+        const jobCheckpoints = checkpoints?.get(row.id);
+        for (const frame of jobCheckpoints?.values() ?? []) {
+          checkpointsRead++;
+          bytesRead += frame.length;
+        }
+        const outcome = rebuildJob(row, jobCheckpoints, deps, { cacheReady: options.cacheReadyJobs ?? false });
+        if (outcome.kind === "quarantine") {
+          quarantined++;
+          if (quarantinedJobs.length < MAX_LISTED_QUARANTINES) quarantinedJobs.push({ jobId: row.id, state: row.state, reason: outcome.reason });
+        } else if (outcome.kind === "deferred") {
+          deferredReady++;
+        } else {
+          const jcb = outcome.jcb;
+          wouldCache[state]++;
+          tasks += jcb.taskCount;
+          restored += outcome.restoredTasks;
+          discarded += outcome.unusedCheckpoints.length;
+          corrupt += outcome.corruptCheckpoints;
+          if (state === "Running") {
+            const states = jcb.taskStateCounts();
+            toRun += jcb.taskCount - states.Succeeded;
+            readyAtStart += states.Ready;
+          } else if (state !== "Ready") {
+            readyAtStart += 1; // the commit or cleanup task
+          }
+          blockBytes += jcb.heldPayloadBytes + ESTIMATE_BYTES_PER_TASK * jcb.taskCount + ESTIMATE_BYTES_PER_JOB;
+          // One parsed graph per distinct graph (the server shares them too); keyed by content.
+          const key = createHash("sha256").update(row.compressedTaskGraph).digest("base64");
+          if (!graphWeights.has(key)) graphWeights.set(key, taskGraphWeight(jcb.graph));
+        }
+        done++;
+        options.onProgress?.(done, total);
+      }
+      if (rows.length < options.pageSize) break;
+      afterId = rows[rows.length - 1]!.id;
+    }
+  }
+
+  let graphBytes = 0;
+  for (const weight of graphWeights.values()) graphBytes += weight * ESTIMATE_BYTES_PER_GRAPH_WEIGHT;
+  const durationMs = performance.now() - started;
+  return {
+    total,
+    byState,
+    wouldCache,
+    deferredReady,
+    quarantined,
+    quarantinedJobs,
+    tasks: { total: tasks, restoredFromCheckpoints: restored, toRun, readyAtStart },
+    checkpoints: { read: checkpointsRead, used: restored, discarded, corrupt },
+    bytesRead,
+    distinctGraphs: graphWeights.size,
+    estimatedMemoryBytes: Math.round(blockBytes + graphBytes),
+    pages,
+    durationMs,
+    rowsPerSecond: (done * 1000) / Math.max(1, durationMs),
+  };
+}

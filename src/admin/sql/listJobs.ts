@@ -1,0 +1,39 @@
+/**
+ * `listJobs`: one page of jobs for `jobs list`, filtered by state, resource
+ * group and age (database clock), in id order. Keyset paging on the primary
+ * key: `id > afterId … ORDER BY id LIMIT n` (never a tuple comparison on the
+ * state ENUM, DECISIONS D8). Blobs are never read.
+ */
+import { sql } from "kysely";
+import type { JobState } from "../../core/job-state.ts";
+import type { Db } from "../../db/connection.ts";
+import { JOB_COLUMNS, toJobRow, type JobRow } from "../../db/jobs/job-row.ts";
+import { runStatement } from "../../db/run-statement.ts";
+
+export interface ListJobsFilter {
+  /** Any of these states; all states when empty. */
+  readonly states: readonly JobState[];
+  readonly resourceGroupId?: bigint;
+  /** Created at least this many ms ago (0: no bound). */
+  readonly olderThanMs: number;
+  /** Created at most this many ms ago (0: no bound). */
+  readonly newerThanMs: number;
+  readonly afterId: bigint;
+  readonly limit: number;
+}
+
+export async function listJobs(db: Db, filter: ListJobsFilter): Promise<JobRow[]> {
+  return runStatement(db, { operation: "listJobs", writes: false }, async (connection) => {
+    let query = connection.selectFrom("jobs").select(JOB_COLUMNS).where("id", ">", filter.afterId);
+    if (filter.states.length > 0) query = query.where("state", "in", filter.states);
+    if (filter.resourceGroupId !== undefined) query = query.where("resource_group_id", "=", filter.resourceGroupId);
+    if (filter.olderThanMs > 0) {
+      query = query.where("created_at", "<=", sql<Date>`CURRENT_TIMESTAMP(3) - INTERVAL ${filter.olderThanMs * 1000} MICROSECOND`);
+    }
+    if (filter.newerThanMs > 0) {
+      query = query.where("created_at", ">=", sql<Date>`CURRENT_TIMESTAMP(3) - INTERVAL ${filter.newerThanMs * 1000} MICROSECOND`);
+    }
+    const rows = await query.orderBy("id").limit(filter.limit).execute();
+    return rows.map((row) => toJobRow(row, false));
+  });
+}

@@ -1,0 +1,25 @@
+/** `usage`: per resource group, jobs by state and bytes stored (jobs and checkpoints). */
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { JOB_STATES } from "../core/job-state.ts";
+import type { Db } from "../db/connection.ts";
+import type { GetUsageResponseSchema } from "../gen/admin/admin_pb.ts";
+import { usageByResourceGroup } from "./sql/usageByResourceGroup.ts";
+
+export async function getUsage(db: Db): Promise<MessageInitShape<typeof GetUsageResponseSchema>> {
+  const rows = await usageByResourceGroup(db);
+  return {
+    resourceGroups: rows.map((row) => {
+      let jobs = 0;
+      for (const count of row.jobsByState.values()) jobs += count;
+      return {
+        resourceGroupId: row.resourceGroupId,
+        externalId: row.externalId,
+        jobsByState: JOB_STATES.map((state) => ({ state, count: BigInt(row.jobsByState.get(state) ?? 0) })),
+        jobs: BigInt(jobs),
+        jobBytes: BigInt(row.jobBytes),
+        checkpoints: BigInt(row.checkpoints),
+        checkpointBytes: BigInt(row.checkpointBytes),
+      };
+    }),
+  };
+}

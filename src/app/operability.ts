@@ -1,0 +1,211 @@
+/**
+ * Everything an operator looks at, wired in one place for the composition
+ * root (storage-server.ts): the server's health (gRPC health service, phase
+ * metric, HTTP /healthz), reflection, TLS credentials, Prometheus metrics and
+ * their HTTP endpoint, request logging at debug, and the engine's notable
+ * events as log lines and counters.
+ *
+ * storage-server.ts calls: the constructor; `observeCall` (given to GrpcServer);
+ * `addGrpcServices`; `serverCredentials`; `start` (metrics endpoint);
+ * `setPhase` on every phase change; `dbLog` (given to createDb);
+ * `serviceHooks` and `attach` once the engine exists; `stop` last.
+ * Restart recovery reports its progress with `metrics.recoveryProgress(done, total)`.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { taskIdOfKey } from "../cache/task-key.ts";
+import type { RequeueCause } from "../cache/job-engine.ts";
+import type { Config } from "../config/schema.ts";
+import { formatTaskId } from "../core/ids.ts";
+import { countJobsByState } from "../db/jobs/countJobsByState.ts";
+import type { Db } from "../db/connection.ts";
+import type { CallObserver, CallOutcome } from "../grpc/adapter.ts";
+import { GrpcHealth, HEALTH_SERVICE_DEFINITION } from "../grpc/health.ts";
+import { addReflection } from "../grpc/reflection.ts";
+import { serverCredentials, tlsMode, type TlsMode } from "../grpc/tls.ts";
+import { dbQueryLogger } from "../observability/db-metrics.ts";
+import { HealthState } from "../observability/health.ts";
+import type { Logger } from "../observability/logger.ts";
+import { startMetricsServer, type MetricsServer } from "../observability/metrics-server.ts";
+import { Metrics, type CacheSnapshot } from "../observability/metrics.ts";
+import type { StorageService, StorageServiceHooks } from "../service/storage-service.ts";
+
+/** The largest message Spider's Rust (tonic) clients decode by default (DECISIONS D15). */
+export const SPIDER_CLIENT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+
+const LIMIT_KEY = /runtime\.limits\.[a-z_]+/;
+
+export interface OperabilityOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+}
+
+export class Operability {
+  readonly metrics: Metrics;
+  readonly health = new HealthState();
+  readonly #config: Config;
+  readonly #baseLogger: Logger;
+  #logger: Logger;
+  readonly #grpcHealth: GrpcHealth;
+  #metricsServer: MetricsServer | undefined;
+
+  constructor(options: OperabilityOptions) {
+    this.#config = options.config;
+    this.#baseLogger = options.logger;
+    this.#logger = options.logger;
+    this.metrics = new Metrics({ processMetrics: options.config.runtime.metrics.enabled });
+    this.dbLog = dbQueryLogger(this.metrics);
+    this.health.subscribe((_status, phase) => this.metrics.setPhase(phase));
+    this.#grpcHealth = new GrpcHealth(this.health);
+  }
+
+  /** The server's phase changed (storage-server.ts). */
+  setPhase(phase: string): void {
+    this.health.setPhase(phase);
+  }
+
+  get tlsMode(): TlsMode {
+    return tlsMode(this.#config.runtime.tls);
+  }
+
+  /** Plaintext, TLS or mutual TLS, from runtime.tls.* (files read and checked now). */
+  serverCredentials(): grpc.ServerCredentials {
+    return serverCredentials(this.#config.runtime.tls);
+  }
+
+  /** Health and reflection: answered in every phase, outside the readiness gate. */
+  addGrpcServices(server: grpc.Server): void {
+    this.#grpcHealth.addToServer(server);
+    addReflection(server, [HEALTH_SERVICE_DEFINITION]);
+  }
+
+  /** Every finished gRPC call: metrics, the 4 MiB warning, limit refusals, the debug request line. */
+  readonly observeCall: CallObserver = (outcome) => {
+    const slash = outcome.method.indexOf("/");
+    const service = outcome.method.slice(0, slash);
+    const method = outcome.method.slice(slash + 1);
+    const code = grpc.status[outcome.code] ?? String(outcome.code);
+    this.metrics.observeRpc(service, method, code, outcome.durationMs / 1000);
+    if (outcome.responseBytes > SPIDER_CLIENT_MAX_RESPONSE_BYTES) {
+      this.metrics.largeResponse(service, method);
+      this.#logger.warn(
+        { method: outcome.method, bytes: outcome.responseBytes, limit: SPIDER_CLIENT_MAX_RESPONSE_BYTES, ...requestFields(outcome.request) },
+        "response above the 4 MiB Spider's clients accept: they will fail to decode it",
+      );
+    }
+    if (outcome.code === grpc.status.INVALID_ARGUMENT) {
+      const message = errorMessage(outcome);
+      const limit = message === undefined ? undefined : LIMIT_KEY.exec(message)?.[0];
+      if (limit !== undefined) {
+        this.metrics.limitRejected(limit);
+        this.#logger.info({ method: outcome.method, limit, error: message, ...requestFields(outcome.request) }, "request refused: limit exceeded");
+      }
+    }
+    if (this.#logger.isLevelEnabled("debug")) {
+      const error = outcome.code === grpc.status.OK ? undefined : errorMessage(outcome);
+      this.#logger.debug(
+        {
+          method: outcome.method,
+          code,
+          durationMs: Math.round(outcome.durationMs * 1000) / 1000,
+          responseBytes: outcome.responseBytes,
+          ...requestFields(outcome.request),
+          ...(error === undefined ? {} : { error }),
+        },
+        "request",
+      );
+    }
+  };
+
+  /** The session is allocated: every later line (requests, engine events) carries it. Returns that logger. */
+  bindSession(session: bigint): Logger {
+    // A string, as every id in the logs (D14): pino writes bindings without the log formatter.
+    this.#logger = this.#baseLogger.child({ session: String(session) });
+    return this.#logger;
+  }
+
+  /** The kysely `log` hook: database statement latency and errors. */
+  readonly dbLog: ReturnType<typeof dbQueryLogger>;
+
+  /** Engine hooks: metrics and one log line per notable event (the logger carries the session). */
+  serviceHooks(logger: Logger): StorageServiceHooks {
+    const metrics = this.metrics;
+    return {
+      onPollClamped: (lane, field) => metrics.pollClamped(lane, field),
+      onJobTerminal: (jobId, state) => {
+        metrics.jobTerminated(state);
+        logger.info({ jobId, state }, "job terminal");
+      },
+      onTaskRequeued: (jobId: bigint, taskKey: number, cause: RequeueCause) => {
+        metrics.taskRequeued(cause);
+        logger.info({ jobId, task: formatTaskId(taskIdOfKey(taskKey)), cause }, "task re-enqueued");
+      },
+      // The pool logs the deaths itself ("execution managers dead; instances evicted").
+      onExecutionManagersDead: (ids) => metrics.executionManagersDead(ids.length),
+    };
+  }
+
+  /** The engine exists: scrape-time sources for the cache, queue and database gauges. */
+  attach(service: StorageService, db: Db): void {
+    this.metrics.setSources({
+      cache: () => cacheSnapshot(service),
+      queue: () => service.queueStats(),
+      countJobsInDatabase: () => countJobsByState(db),
+    });
+  }
+
+  /** Starts the metrics endpoint when runtime.metrics.enabled. */
+  async start(): Promise<void> {
+    const settings = this.#config.runtime.metrics;
+    if (!settings.enabled || this.#metricsServer) return;
+    this.#metricsServer = await startMetricsServer({
+      host: settings.host,
+      port: settings.port,
+      metrics: this.metrics,
+      health: this.health,
+      logger: this.#logger,
+    });
+    this.#logger.info({ host: settings.host, port: this.#metricsServer.port }, "metrics endpoint listening (/metrics, /healthz)");
+  }
+
+  /** The metrics endpoint's port, when it runs. */
+  get metricsPort(): number | undefined {
+    return this.#metricsServer?.port;
+  }
+
+  async stop(): Promise<void> {
+    this.#grpcHealth.endWatches();
+    await this.#metricsServer?.close();
+    this.#metricsServer = undefined;
+  }
+}
+
+function cacheSnapshot(service: StorageService): CacheSnapshot {
+  const jobsByState: Record<string, number> = {};
+  let tasks = 0;
+  let payloadBytes = 0;
+  for (const jcb of service.cache.values()) {
+    jobsByState[jcb.state] = (jobsByState[jcb.state] ?? 0) + 1;
+    tasks += jcb.taskCount;
+    payloadBytes += jcb.heldPayloadBytes;
+  }
+  return { jobsByState, tasks, payloadBytes, liveTaskInstances: service.pool.size };
+}
+
+function errorMessage(outcome: CallOutcome): string | undefined {
+  return outcome.error instanceof Error ? outcome.error.message : outcome.error === undefined ? undefined : String(outcome.error);
+}
+
+/** Ids a request carries, for log lines: job, task, session, execution manager, instance, resource group. */
+function requestFields(request: unknown): Record<string, unknown> {
+  if (typeof request !== "object" || request === null) return {};
+  const r = request as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  if (typeof r["jobId"] === "bigint") out["jobId"] = r["jobId"];
+  const taskId = (r["taskId"] as { kind?: { case?: string; value?: unknown } } | undefined)?.kind;
+  if (taskId?.case !== undefined) out["task"] = taskId.case === "index" ? String(taskId.value) : taskId.case;
+  if (typeof r["sessionId"] === "bigint") out["requestSession"] = r["sessionId"];
+  if (typeof r["executionManagerId"] === "bigint") out["executionManagerId"] = r["executionManagerId"];
+  if (typeof r["taskInstanceId"] === "bigint") out["taskInstanceId"] = r["taskInstanceId"];
+  if (typeof r["resourceGroupId"] === "bigint") out["resourceGroupId"] = r["resourceGroupId"];
+  return out;
+}

@@ -1,0 +1,19 @@
+/**
+ * Wires the checkpoint writer into the engine's hooks: every regular task
+ * that succeeds is queued for checkpointing (DECISIONS D9), after whatever
+ * `onTaskSucceeded` hook was there already (metrics, logs).
+ */
+import type { StorageServiceHooks } from "../service/storage-service.ts";
+import type { CheckpointWriter } from "./checkpoint-writer.ts";
+
+export function withCheckpoints(hooks: StorageServiceHooks, writer: CheckpointWriter | undefined): StorageServiceHooks {
+  if (writer === undefined) return hooks;
+  const previous = hooks.onTaskSucceeded;
+  return {
+    ...hooks,
+    onTaskSucceeded: (jobId, taskIndex, outputs) => {
+      writer.enqueue(jobId, taskIndex, outputs);
+      previous?.(jobId, taskIndex, outputs);
+    },
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * The mysql2 pool under kysely, wrapped so the current call's fault (chosen by
+ * the {@link FaultInjector}) happens at the statement where it would happen in
+ * reality, with the driver's own error shapes:
+ *
+ * | fault | fires at | what really happens |
+ * |---|---|---|
+ * | unreachable | taking a connection | refused; nothing sent |
+ * | deadlock | a statement in a transaction, or an autocommit write | not run; in a transaction the server rolls it back (1213) |
+ * | lock_wait_timeout | same | not run (1205) |
+ * | lost_before_commit | a statement in a transaction | it runs, then the connection is destroyed (the server rolls the transaction back) |
+ * |  | an autocommit statement | the connection is destroyed before it is sent |
+ * | lost_during_commit | COMMIT, or an autocommit write | it runs (unless `applied: false`), then the connection is destroyed before the reply is read |
+ *
+ * Destroying the connection (not just failing the call) matters: the pool
+ * must drop it, and an open transaction must be rolled back by the server,
+ * exactly as after a real network failure.
+ */
+import type { MysqlPool, MysqlPoolConnection, MysqlQueryResult } from "kysely";
+import { connectionLostError, connectionRefusedError, deadlockError, lockWaitTimeoutError } from "./fault-errors.ts";
+import type { FaultInjector, PendingFault } from "./fault-injector.ts";
+
+type StatementKind = "begin" | "commit" | "rollback" | "set" | "read" | "write" | "other";
+
+const KINDS = new Map<string, StatementKind>([
+  ["select", "read"],
+  ["with", "read"],
+  ["show", "read"],
+  ["insert", "write"],
+  ["update", "write"],
+  ["delete", "write"],
+  ["replace", "write"],
+  ["begin", "begin"],
+  ["start", "begin"],
+  ["commit", "commit"],
+  ["rollback", "rollback"],
+  ["set", "set"],
+]);
+
+export function statementKind(sql: string): StatementKind {
+  const match = /^\s*([A-Za-z]+)/.exec(sql);
+  return KINDS.get(match?.[1]?.toLowerCase() ?? "") ?? "other";
+}
+
+/** Whether `fault` fires at a statement of `kind`, given whether a transaction is open. */
+function dueAt(fault: PendingFault, kind: StatementKind, inTransaction: boolean): boolean {
+  const data = kind === "read" || kind === "write";
+  switch (fault.kind) {
+    case "deadlock":
+    case "lock_wait_timeout":
+      return data && (inTransaction || kind === "write");
+    case "lost_before_commit":
+      return data;
+    case "lost_during_commit":
+      return inTransaction ? kind === "commit" : kind === "write";
+    case "unreachable":
+      return false;
+  }
+}
+
+type QueryCallback = (error: unknown, result: MysqlQueryResult) => void;
+
+/** Wraps `pool` so `injector`'s faults happen on its connections. */
+export function faultyPool(pool: MysqlPool, injector: FaultInjector): MysqlPool {
+  // One wrapper per raw connection: kysely keys its per-connection state on it.
+  const wrappers = new WeakMap<MysqlPoolConnection, MysqlPoolConnection>();
+  const inTransaction = new WeakSet<MysqlPoolConnection>();
+
+  const query = (raw: MysqlPoolConnection, sql: string, parameters: unknown, callback: QueryCallback | undefined) => {
+    const kind = statementKind(sql);
+    const open = inTransaction.has(raw);
+    if (kind === "begin") inTransaction.add(raw);
+    if (kind === "commit" || kind === "rollback") inTransaction.delete(raw);
+    const fault = callback === undefined ? undefined : injector.take((f) => dueAt(f, kind, open));
+    if (fault === undefined || callback === undefined) return raw.query(sql, parameters, callback);
+    injector.record(fault.kind, sql);
+    const fail = (error: Error) => process.nextTick(() => callback(error, []));
+    const lose = () => {
+      inTransaction.delete(raw);
+      raw.destroy();
+      fail(connectionLostError());
+    };
+    switch (fault.kind) {
+      case "deadlock":
+        // The server has rolled the whole transaction back.
+        if (open) raw.query("ROLLBACK", [], () => fail(deadlockError()));
+        else fail(deadlockError());
+        break;
+      case "lock_wait_timeout":
+        fail(lockWaitTimeoutError());
+        break;
+      case "lost_before_commit":
+        if (open) raw.query(sql, parameters, () => lose());
+        else lose();
+        break;
+      default: // lost_during_commit
+        if (fault.applied) raw.query(sql, parameters, () => lose());
+        else lose();
+        break;
+    }
+    return { stream: () => { throw new Error("streaming is not supported under fault injection"); } };
+  };
+
+  const wrap = (raw: MysqlPoolConnection): MysqlPoolConnection => {
+    let wrapper = wrappers.get(raw);
+    if (wrapper === undefined) {
+      wrapper = new Proxy(raw, {
+        get: (target, property) => {
+          if (property === "query") {
+            return (sql: string, parameters: unknown, callback?: QueryCallback) => query(target, sql, parameters, callback);
+          }
+          const value = Reflect.get(target, property, target) as unknown;
+          return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      wrappers.set(raw, wrapper);
+    }
+    return wrapper;
+  };
+
+  return {
+    getConnection(callback) {
+      const refused = injector.take((f) => f.kind === "unreachable");
+      if (refused !== undefined) {
+        injector.record("unreachable", "");
+        process.nextTick(() => callback(connectionRefusedError(), undefined as unknown as MysqlPoolConnection));
+        return;
+      }
+      pool.getConnection((error, connection) => callback(error, error ? connection : wrap(connection)));
+    },
+    end(callback) {
+      pool.end(callback);
+    },
+  };
+}

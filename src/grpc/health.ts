@@ -1,0 +1,92 @@
+/**
+ * gRPC health checking (grpc.health.v1.Health, from `grpc-health-check`) on
+ * the storage port: one status for "" (the whole server) and one per storage
+ * service, all following the server's {@link HealthState} (NOT_SERVING during
+ * start-up, standby, recovery and shutdown). Added to the grpc-js server
+ * directly, so it answers while the storage services still refuse calls.
+ *
+ * Watch streams never end by themselves; at shutdown they are told
+ * NOT_SERVING and then ended, so they do not hold the drain open.
+ */
+import type * as grpc from "@grpc/grpc-js";
+import { HealthImplementation, service as healthServiceDefinition, type ServingStatus } from "grpc-health-check";
+import {
+  ExecutionManagerLivenessService,
+  InboundQueueService,
+  JobOrchestrationService,
+  ResourceGroupManagementService,
+  SchedulerRegistrationService,
+  SessionManagementService,
+  TaskInstanceManagementService,
+} from "../gen/storage/storage_pb.ts";
+import type { HealthState } from "../observability/health.ts";
+
+/** The fully qualified names of the seven storage services. */
+export const STORAGE_SERVICE_NAMES: readonly string[] = [
+  JobOrchestrationService,
+  TaskInstanceManagementService,
+  InboundQueueService,
+  ResourceGroupManagementService,
+  ExecutionManagerLivenessService,
+  SchedulerRegistrationService,
+  SessionManagementService,
+].map((service) => service.typeName);
+
+/** The health service's own definition (its descriptors feed reflection). */
+export const HEALTH_SERVICE_DEFINITION = healthServiceDefinition as unknown as grpc.ServiceDefinition;
+
+type WatchCall = grpc.ServerWritableStream<unknown, unknown>;
+
+export class GrpcHealth {
+  readonly #implementation: HealthImplementation;
+  readonly #names: readonly string[];
+  readonly #watches = new Set<WatchCall>();
+  #status: ServingStatus = "NOT_SERVING";
+
+  constructor(health: HealthState, serviceNames: readonly string[] = STORAGE_SERVICE_NAMES) {
+    this.#names = ["", ...serviceNames];
+    this.#implementation = new HealthImplementation(Object.fromEntries(this.#names.map((name) => [name, "NOT_SERVING"])));
+    health.subscribe((status, phase) => {
+      this.#set(status);
+      if (phase === "stopping" || phase === "stopped") this.endWatches();
+    });
+  }
+
+  addToServer(server: grpc.Server): void {
+    this.#implementation.addToServer({
+      addService: (definition, implementation) => {
+        const watch = implementation["watch"] as ((call: WatchCall) => void) | undefined;
+        server.addService(definition as unknown as grpc.ServiceDefinition, {
+          ...(implementation as grpc.UntypedServiceImplementation),
+          ...(watch
+            ? {
+                watch: (call: WatchCall) => {
+                  this.#watches.add(call);
+                  call.once("cancelled", () => this.#watches.delete(call));
+                  watch(call);
+                },
+              }
+            : {}),
+        });
+      },
+    });
+  }
+
+  /** Ends every open Watch stream (they have been sent the current status). */
+  endWatches(): void {
+    for (const call of this.#watches) {
+      try {
+        call.end();
+      } catch {
+        // Already gone.
+      }
+    }
+    this.#watches.clear();
+  }
+
+  #set(status: ServingStatus): void {
+    if (status === this.#status) return;
+    this.#status = status;
+    for (const name of this.#names) this.#implementation.setStatus(name, status);
+  }
+}

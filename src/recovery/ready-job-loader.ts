@@ -1,0 +1,54 @@
+/**
+ * Loads a Ready job that is not cached (restart recovery leaves never-started
+ * jobs in the database) when StartJob or CancelJob needs it: reads its row,
+ * validates it as recovery does, builds its control block and caches it.
+ * Concurrent loads of one job share one read. A row that cannot be used is
+ * quarantined (Failed, "quarantined: …") and nothing is returned, as is the
+ * case for a job no longer Ready; "not_found" for an unknown job.
+ */
+import type { JobControlBlock } from "../cache/job-control-block.ts";
+import type { Db } from "../db/connection.ts";
+import { getJob } from "../db/jobs/getJob.ts";
+import { quarantineJob } from "../db/jobs/quarantineJob.ts";
+import type { Logger } from "../observability/logger.ts";
+import { rebuildJob, recoveryLimits } from "./rebuild-job.ts";
+import type { RecoveryTarget } from "./recover-jobs.ts";
+
+/** The job's cached control block if it is (now) Ready and cached, else undefined. */
+export type ReadyJobLoader = (jobId: bigint) => Promise<JobControlBlock | undefined>;
+
+/** For StorageServiceDeps.readyJobLoader: given the engine's cache and shared parts, the loader. */
+export function readyJobLoader(db: Db, logger: Logger): (target: RecoveryTarget) => ReadyJobLoader {
+  return (target) => {
+    const loading = new Map<bigint, Promise<JobControlBlock | undefined>>();
+    const deps = { engine: target.engine, limits: recoveryLimits(target.limits), ...(target.graphCache ? { graphCache: target.graphCache } : {}) };
+
+    const load = async (jobId: bigint): Promise<JobControlBlock | undefined> => {
+      const row = await getJob(db, jobId, { withBlobs: true });
+      if (row.state !== "Ready") return undefined;
+      const outcome = rebuildJob(row, undefined, deps, { cacheReady: true });
+      if (outcome.kind === "quarantine") {
+        await quarantineJob(db, jobId, outcome.reason);
+        logger.warn({ jobId, reason: outcome.reason }, "quarantined a Ready job that cannot be loaded: the job is Failed");
+        return undefined;
+      }
+      if (outcome.kind !== "rebuilt") return undefined;
+      const cached = target.cache.get(jobId);
+      if (cached !== undefined) return cached;
+      target.cache.insert(outcome.jcb);
+      logger.info({ jobId }, "Ready job loaded from the database");
+      return outcome.jcb;
+    };
+
+    return (jobId) => {
+      const cached = target.cache.get(jobId);
+      if (cached !== undefined) return Promise.resolve(cached);
+      let pending = loading.get(jobId);
+      if (pending === undefined) {
+        pending = load(jobId).finally(() => loading.delete(jobId));
+        loading.set(jobId, pending);
+      }
+      return pending;
+    };
+  };
+}

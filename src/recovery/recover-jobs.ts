@@ -1,0 +1,243 @@
+/**
+ * Restart recovery (spec §5, DECISIONS D2, D4, D8, D9): rebuilds the job
+ * cache from the database before the server serves.
+ *
+ * Pages through the jobs in Running, CommitReady, CleanupReady and Ready —
+ * keyset per state on `id` (D8), `pageSize` rows at a time with their blobs —
+ * and builds each page's job control blocks before reading further, so memory
+ * is bounded by (readAhead + 1) pages plus the live cache, never by the
+ * backlog. `readAhead` pages are read while the current one is built (the
+ * next page's query needs only the previous page's last id).
+ *
+ * Ready jobs are validated but, by default, not cached: a job that was never
+ * started holds nothing worth keeping in memory, and StartJob / CancelJob load
+ * it from the database when they need it (ready-job-loader.ts). A backlog of
+ * never-started jobs thus costs no memory at all.
+ *
+ * A row that cannot be used (see rebuild-job.ts) does not stop the start-up:
+ * its job is quarantined — Failed with an error message starting
+ * "quarantined: " (D4, actor "quarantine") — logged and counted.
+ *
+ * Nothing is enqueued here: the caller refills the queue once the cache is
+ * whole, then serves (D7).
+ */
+import type { JobCache } from "../cache/job-cache.ts";
+import type { JobEngine } from "../cache/job-engine.ts";
+import { isStorageError } from "../core/errors.ts";
+import type { SubmissionLimits } from "../core/job-submission.ts";
+import type { TaskGraphCache } from "../core/task-graph-cache.ts";
+import type { Db } from "../db/connection.ts";
+import { countJobsByState } from "../db/jobs/countJobsByState.ts";
+import type { JobRowWithBlobs } from "../db/jobs/job-row.ts";
+import { listJobsByState } from "../db/jobs/listJobsByState.ts";
+import { quarantineJob } from "../db/jobs/quarantineJob.ts";
+import type { Logger } from "../observability/logger.ts";
+import { deleteCheckpointsOfTasks, readCheckpointsOfJobs } from "./page-checkpoints.ts";
+import { rebuildJob, recoveryLimits } from "./rebuild-job.ts";
+import {
+  MAX_LISTED_QUARANTINES,
+  RECOVERABLE_STATES,
+  type QuarantinedJob,
+  type RecoverableState,
+  type RecoveryReport,
+} from "./recovery-report.ts";
+
+/** Where recovered jobs go: the engine's cache and what its JCBs share. */
+export interface RecoveryTarget {
+  readonly cache: JobCache;
+  readonly engine: JobEngine;
+  readonly limits: SubmissionLimits;
+  readonly graphCache?: TaskGraphCache;
+}
+
+export interface RecoverJobsOptions {
+  readonly db: Db;
+  readonly target: RecoveryTarget;
+  /** Rows per page (runtime.recovery.page_size). */
+  readonly pageSize: number;
+  /** Pages read ahead of the one being built (runtime.recovery.concurrency). Default 1. */
+  readonly readAhead?: number;
+  /** Also cache Ready jobs (Spider's behaviour). Default false: StartJob loads them. */
+  readonly cacheReadyJobs?: boolean;
+  readonly logger: Logger;
+  /** Called after every page (metrics). Must not throw. */
+  readonly onProgress?: (done: number, total: number, quarantined: number) => void;
+  /** Stops between pages (the server is stopping). */
+  readonly signal?: AbortSignal;
+  /** TEST ONLY: sleep after each page (see test-hooks.ts). */
+  readonly pageDelayMs?: number;
+  /** Progress is logged at info at most this often (and at the end). Default 1000 ms. */
+  readonly logIntervalMs?: number;
+}
+
+interface Page {
+  readonly rows: JobRowWithBlobs[];
+  readonly checkpoints: Map<bigint, Map<number, Uint8Array>> | undefined;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export async function recoverJobs(options: RecoverJobsOptions): Promise<RecoveryReport> {
+  const { db, target, logger, pageSize } = options;
+  const readAhead = Math.max(0, options.readAhead ?? 1);
+  const cacheReady = options.cacheReadyJobs ?? false;
+  const logIntervalMs = options.logIntervalMs ?? 1_000;
+  const deps = { engine: target.engine, limits: recoveryLimits(target.limits), ...(target.graphCache ? { graphCache: target.graphCache } : {}) };
+  const started = performance.now();
+
+  const counts = await countJobsByState(db);
+  const total = RECOVERABLE_STATES.reduce((sum, state) => sum + counts[state], 0);
+  logger.info(
+    { total, running: counts.Running, commitReady: counts.CommitReady, cleanupReady: counts.CleanupReady, ready: counts.Ready, pageSize, readAhead },
+    "recovery started",
+  );
+
+  const cached: Record<RecoverableState, number> = { Ready: 0, Running: 0, CommitReady: 0, CleanupReady: 0 };
+  const quarantinedJobs: QuarantinedJob[] = [];
+  let done = 0;
+  let deferredReady = 0;
+  let quarantined = 0;
+  let restoredTasks = 0;
+  let discardedCheckpoints = 0;
+  let corruptCheckpoints = 0;
+  let pages = 0;
+  let lastLog = started;
+
+  const progress = (final: boolean) => {
+    const now = performance.now();
+    const elapsedMs = now - started;
+    try {
+      options.onProgress?.(done, total, quarantined);
+    } catch (error) {
+      logger.error({ err: error }, "recovery progress callback failed");
+    }
+    const memory = process.memoryUsage();
+    const fields = {
+      done,
+      total,
+      quarantined,
+      cachedJobs: target.cache.size,
+      rate: Math.round((done * 1000) / Math.max(1, elapsedMs)),
+      elapsedMs: Math.round(elapsedMs),
+      heapUsedBytes: memory.heapUsed,
+      rssBytes: memory.rss,
+    };
+    logger.debug({ ...fields, page: pages }, "recovery page");
+    if (final || now - lastLog >= logIntervalMs) {
+      lastLog = now;
+      logger.info(fields, final ? "recovery finished" : "recovery progress");
+    }
+  };
+
+  for (const state of RECOVERABLE_STATES) {
+    if (counts[state] === 0) continue;
+    for await (const page of readPages(db, state, pageSize, readAhead)) {
+      options.signal?.throwIfAborted();
+      for (const row of page.rows) {
+        const outcome = rebuildJob(row, page.checkpoints?.get(row.id), deps, { cacheReady });
+        if (outcome.kind === "quarantine") {
+          if (await quarantine(db, row, outcome.reason, logger)) {
+            quarantined++;
+            if (quarantinedJobs.length < MAX_LISTED_QUARANTINES) quarantinedJobs.push({ jobId: row.id, state: row.state, reason: outcome.reason });
+          }
+        } else if (outcome.kind === "deferred") {
+          deferredReady++;
+        } else {
+          if (outcome.unusedCheckpoints.length > 0) {
+            // Before the job can run: its re-run tasks' new checkpoints must not be shadowed.
+            discardedCheckpoints += await deleteCheckpointsOfTasks(db, row.id, outcome.unusedCheckpoints);
+            corruptCheckpoints += outcome.corruptCheckpoints;
+            logger.info(
+              { jobId: row.id, discarded: outcome.unusedCheckpoints.length, corrupt: outcome.corruptCheckpoints, restored: outcome.restoredTasks },
+              "recovery discarded checkpoints it could not use; those tasks run again",
+            );
+          }
+          restoredTasks += outcome.restoredTasks;
+          target.cache.insert(outcome.jcb);
+          cached[state]++;
+          logger.trace({ jobId: row.id, state, restoredTasks: outcome.restoredTasks, tasks: outcome.jcb.taskCount }, "job recovered");
+        }
+        done++;
+      }
+      pages++;
+      progress(false);
+      if (options.pageDelayMs) await sleep(options.pageDelayMs);
+    }
+  }
+
+  const durationMs = performance.now() - started;
+  progress(true);
+  const report: RecoveryReport = {
+    total,
+    done,
+    cached,
+    deferredReady,
+    quarantined,
+    quarantinedJobs,
+    restoredTasks,
+    discardedCheckpoints,
+    corruptCheckpoints,
+    pages,
+    durationMs,
+    rate: (done * 1000) / Math.max(1, durationMs),
+  };
+  logger.info(
+    {
+      total,
+      cached,
+      deferredReady,
+      quarantined,
+      restoredTasks,
+      discardedCheckpoints,
+      corruptCheckpoints,
+      pages,
+      durationMs: Math.round(durationMs),
+      rate: Math.round(report.rate),
+    },
+    "recovery summary",
+  );
+  return report;
+}
+
+/** Fails the job with the reason; false if the row changed meanwhile (then it is not counted). */
+async function quarantine(db: Db, row: JobRowWithBlobs, reason: string, logger: Logger): Promise<boolean> {
+  try {
+    await quarantineJob(db, row.id, reason);
+  } catch (error) {
+    if (!isStorageError(error, "failed_precondition") && !isStorageError(error, "not_found")) throw error;
+    logger.warn({ err: error, jobId: row.id, state: row.state, reason }, "recovery could not quarantine a job: it changed meanwhile");
+    return false;
+  }
+  logger.warn({ jobId: row.id, state: row.state, reason }, "recovery quarantined a job it cannot use: the job is Failed");
+  return true;
+}
+
+/**
+ * The pages of one state, in id order, each with its Running jobs'
+ * checkpoints; up to `readAhead` pages are being read while the caller works
+ * on the current one.
+ */
+async function* readPages(db: Db, state: RecoverableState, pageSize: number, readAhead: number): AsyncGenerator<Page> {
+  const read = async (afterId: bigint): Promise<Page | null> => {
+    const rows = await listJobsByState(db, { state, afterId, limit: pageSize, withBlobs: true });
+    if (rows.length === 0) return null;
+    const checkpoints = state === "Running" ? await readCheckpointsOfJobs(db, rows.map((row) => row.id)) : undefined;
+    return { rows, checkpoints };
+  };
+  const after = (page: Page | null): Promise<Page | null> =>
+    page === null || page.rows.length < pageSize ? Promise.resolve(null) : read(page.rows[page.rows.length - 1]!.id);
+
+  const queue: Promise<Page | null>[] = [];
+  // A page read ahead may fail before it is awaited: mark it handled now (awaiting it still throws).
+  const push = (page: Promise<Page | null>) => {
+    page.catch(() => undefined);
+    queue.push(page);
+  };
+  push(read(0n));
+  while (queue.length > 0) {
+    while (queue.length < readAhead + 1) push(queue[queue.length - 1]!.then(after));
+    const page = await queue.shift()!;
+    if (page === null) return;
+    yield page;
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Restart recovery as the server runs it (DECISIONS D2: after the session is
+ * allocated, before the refill): the settings from `runtime.recovery.*`, the
+ * engine's cache as the target, the test-only page delay from the
+ * environment (test-hooks.ts).
+ */
+import type { Config } from "../config/schema.ts";
+import type { Db } from "../db/connection.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { StorageService } from "../service/storage-service.ts";
+import { recoverJobs } from "./recover-jobs.ts";
+import type { RecoveryReport } from "./recovery-report.ts";
+import { RECOVERY_PAGE_DELAY_ENV, testDelayMs } from "./test-hooks.ts";
+
+export interface RecoverServiceOptions {
+  readonly onProgress?: (done: number, total: number, quarantined: number) => void;
+  readonly signal?: AbortSignal;
+}
+
+export function recoverService(
+  service: StorageService,
+  db: Db,
+  config: Config,
+  logger: Logger,
+  options: RecoverServiceOptions = {},
+): Promise<RecoveryReport> {
+  const pageDelayMs = testDelayMs(RECOVERY_PAGE_DELAY_ENV);
+  if (pageDelayMs > 0) logger.warn({ pageDelayMs }, `${RECOVERY_PAGE_DELAY_ENV} is set: recovery sleeps after each page (tests only)`);
+  return recoverJobs({
+    db,
+    target: { cache: service.cache, engine: service.engine, limits: service.config.limits, graphCache: service.context.graphCache },
+    pageSize: config.runtime.recovery.page_size,
+    readAhead: config.runtime.recovery.concurrency,
+    logger,
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(pageDelayMs > 0 ? { pageDelayMs } : {}),
+  });
+}

@@ -1,0 +1,35 @@
+/**
+ * The operator's `jobs fail ID --reason …`: any non-terminal job → Failed
+ * with "failed by operator: <reason>" (DECISIONS D4 allows it from Ready too).
+ * The row is written first, under its lock; then the job leaves the cache
+ * (see reload-job.ts) and is answered from the database. A transition the old
+ * block was writing at the same time loses to ours at the row lock and adopts
+ * Failed. A job already terminal is refused with FAILED_PRECONDITION.
+ */
+import { failedPrecondition, isStorageError } from "../core/errors.ts";
+import type { JobState } from "../core/job-state.ts";
+import type { Db } from "../db/connection.ts";
+import { failJob } from "../db/jobs/failJob.ts";
+import { getJobState } from "../db/jobs/getJobState.ts";
+import { retireCachedJob } from "./reload-job.ts";
+import type { ServiceContext } from "./service-context.ts";
+
+export const OPERATOR_FAILURE_PREFIX = "failed by operator: ";
+
+export async function failJobByOperator(
+  context: ServiceContext,
+  db: Db,
+  jobId: bigint,
+  reason: string,
+): Promise<{ previousState: JobState; state: JobState }> {
+  let previousState: JobState;
+  try {
+    ({ from: previousState } = await failJob(db, jobId, OPERATOR_FAILURE_PREFIX + reason, "operator"));
+  } catch (error) {
+    if (!isStorageError(error, "failed_precondition")) throw error;
+    const state = await getJobState(db, jobId);
+    throw failedPrecondition(`job ${jobId} is already ${state}: only a job that has not ended can be failed`);
+  }
+  retireCachedJob(context, jobId);
+  return { previousState, state: "Failed" };
+}

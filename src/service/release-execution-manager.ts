@@ -1,0 +1,28 @@
+/**
+ * The operator's `em release ID` (graphile-worker's force_unlock_workers):
+ * declares an execution manager dead now instead of after the heartbeat
+ * cutoff. The row becomes Dead (its next heartbeat is refused, and Spider's
+ * execution manager then exits), and its live instances are evicted: their
+ * tasks go back to the queue without consuming a retry, exactly as when the
+ * sweep finds it silent. Already Dead: the eviction still runs (idempotent).
+ */
+import { isStorageError, notFound } from "../core/errors.ts";
+import type { Db } from "../db/connection.ts";
+import { markExecutionManagerDead } from "../db/execution-managers/markExecutionManagerDead.ts";
+import type { ServiceContext } from "./service-context.ts";
+
+export async function releaseExecutionManager(
+  context: ServiceContext,
+  db: Db,
+  executionManagerId: bigint,
+): Promise<{ wasAlive: boolean; releasedInstances: number }> {
+  let wasAlive: boolean;
+  try {
+    wasAlive = await markExecutionManagerDead(db, executionManagerId);
+  } catch (error) {
+    if (isStorageError(error, "illegal_execution_manager")) throw notFound(`execution manager ${executionManagerId} not found`);
+    throw error;
+  }
+  const releasedInstances = context.pool.evictExecutionManagers([executionManagerId]);
+  return { wasAlive, releasedInstances };
+}

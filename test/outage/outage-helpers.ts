@@ -1,0 +1,89 @@
+/**
+ * Small tools for the outage tests: who holds the single-writer lease, killing
+ * a MariaDB connection, waiting for a condition, reading a server's JSON log,
+ * and the newest session and dead execution managers straight from the tables.
+ */
+import { createConnection, type RowDataPacket } from "mysql2/promise";
+import { leaseName } from "../../src/db/lease.ts";
+import { poolOptionsFromUrl } from "../../src/db/connection.ts";
+import type { ServerProcess } from "../helpers/server-process.ts";
+
+async function withConnection<T>(url: string, fn: (connection: Awaited<ReturnType<typeof createConnection>>) => Promise<T>): Promise<T> {
+  const connection = await createConnection({ ...poolOptionsFromUrl(url), supportBigNumbers: true, bigNumberStrings: true });
+  try {
+    return await fn(connection);
+  } finally {
+    await connection.end();
+  }
+}
+
+/** The MariaDB connection id holding the lease of the database at `url`, if any. */
+export function leaseHolder(url: string): Promise<number | undefined> {
+  const database = poolOptionsFromUrl(url).database ?? "";
+  return withConnection(url, async (connection) => {
+    const [rows] = await connection.query<RowDataPacket[]>("SELECT IS_USED_LOCK(?) AS holder", [leaseName(database)]);
+    const holder = rows[0]?.["holder"] as number | string | null | undefined;
+    return holder === null || holder === undefined ? undefined : Number(holder);
+  });
+}
+
+export function killConnection(url: string, id: number): Promise<void> {
+  return withConnection(url, async (connection) => {
+    await connection.query(`KILL CONNECTION ${Number(id)}`);
+  });
+}
+
+/** Newest session, and how many execution managers are Dead. */
+export function tableFacts(url: string): Promise<{ latestSession: bigint; deadExecutionManagers: number }> {
+  return withConnection(url, async (connection) => {
+    const [sessions] = await connection.query<RowDataPacket[]>("SELECT CAST(MAX(session_id) AS CHAR) AS id FROM sessions");
+    const [dead] = await connection.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM execution_managers WHERE state = 'Dead'");
+    return { latestSession: BigInt(String(sessions[0]?.["id"] ?? 0)), deadExecutionManagers: Number(dead[0]?.["n"]) };
+  });
+}
+
+export async function waitFor(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 30_000, intervalMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/**
+ * Every JSON log entry of a server process from now on, by message (the
+ * process helper keeps only a tail of its log, and an outage logs a lot).
+ */
+export class LogWatcher {
+  readonly #entries = new Map<string, Record<string, unknown>[]>();
+  #partial = "";
+
+  constructor(server: ServerProcess) {
+    const take = (chunk: Buffer) => {
+      const lines = (this.#partial + chunk.toString()).split("\n");
+      this.#partial = lines.pop() ?? "";
+      for (const line of lines) {
+        if (!line.startsWith("{")) continue;
+        try {
+          const entry = JSON.parse(line) as Record<string, unknown>;
+          const message = String(entry["msg"]);
+          const list = this.#entries.get(message) ?? [];
+          if (list.length < 1_000) list.push(entry);
+          this.#entries.set(message, list);
+        } catch {
+          // not one of ours
+        }
+      }
+    };
+    server.child.stdout?.on("data", take);
+    server.child.stderr?.on("data", take);
+  }
+
+  entries(message: string): Record<string, unknown>[] {
+    return this.#entries.get(message) ?? [];
+  }
+
+  count(message: string): number {
+    return this.entries(message).length;
+  }
+}
