@@ -11,10 +11,12 @@
  * refill), which rows would be quarantined and why, which checkpoints would be
  * discarded, how long the scan took (reading and decoding are most of what a
  * restart spends; it also quarantines and deletes, usually a few rows) and an
- * estimate of the memory the rebuilt cache would take: held payload bytes plus
- * a per-task and per-job cost of the control blocks, plus the parsed graphs
- * (one per distinct graph). The constants were measured on Node 24 (see
- * ESTIMATE_* below); treat the figure as an estimate within a few tens of %.
+ * estimate of the memory the rebuilt cache would take: the payload bytes the
+ * blocks hold (with the whole buffer the job inputs were decompressed into,
+ * which their views keep alive), a per-task and per-job cost of the control
+ * blocks, and the parsed graphs (one per distinct graph). The constants were
+ * measured on Node 24 with `--expose-gc` (heap used before and after building
+ * 2000 blocks of 11- to 1001-task graphs); treat the figure as an estimate.
  */
 import { createHash } from "node:crypto";
 import type { JobEngine } from "../cache/job-engine.ts";
@@ -24,6 +26,7 @@ import { TaskGraphCache, taskGraphWeight } from "../core/task-graph-cache.ts";
 import type { Db } from "../db/connection.ts";
 import { countJobsByState } from "../db/jobs/countJobsByState.ts";
 import { listJobsByState } from "../db/jobs/listJobsByState.ts";
+import { decompressZstd } from "../core/zstd.ts";
 import { TaskInstancePool } from "../instances/task-instance-pool.ts";
 import { silentLogger } from "../observability/logger.ts";
 import { InboundQueue } from "../queue/inbound-queue.ts";
@@ -31,12 +34,12 @@ import { readCheckpointsOfJobs } from "../recovery/page-checkpoints.ts";
 import { rebuildJob, recoveryLimits } from "../recovery/rebuild-job.ts";
 import { MAX_LISTED_QUARANTINES, RECOVERABLE_STATES, type QuarantinedJob, type RecoverableState } from "../recovery/recovery-report.ts";
 
-/** Bytes per task of a job control block (typed arrays, payload slots, task snapshot-free state). */
-export const ESTIMATE_BYTES_PER_TASK = 48;
-/** Bytes per job control block besides its tasks (the object, its maps, its termination tasks). */
-export const ESTIMATE_BYTES_PER_JOB = 1_500;
-/** Bytes per unit of parsed-graph weight (tasks + dependencies + 1), once per distinct graph. */
-export const ESTIMATE_BYTES_PER_GRAPH_WEIGHT = 400;
+/** Heap bytes per task of a job control block (its typed arrays and payload slots, the input views). */
+export const ESTIMATE_BYTES_PER_TASK = 90;
+/** Heap bytes per job control block besides its tasks. */
+export const ESTIMATE_BYTES_PER_JOB = 2_500;
+/** Heap bytes per unit of parsed-graph weight (tasks + dependencies + 1), once per distinct graph. */
+export const ESTIMATE_BYTES_PER_GRAPH_WEIGHT = 250;
 
 export interface RecoveryDryRunOptions {
   readonly pageSize: number;
@@ -76,6 +79,19 @@ export interface RecoveryDryRunReport {
   readonly pages: number;
   readonly durationMs: number;
   readonly rowsPerSecond: number;
+}
+
+/**
+ * Bytes the decompressed inputs' buffer holds beyond the inputs themselves:
+ * the inputs are views into it, so all of it stays alive with the job.
+ */
+function inputBufferSlack(compressedInputs: Uint8Array, limits: SubmissionLimits): number {
+  try {
+    const frame = decompressZstd(compressedInputs, { maxOutputBytes: limits.maxDecompressedBytes });
+    return frame.buffer.byteLength - frame.byteLength + 4;
+  } catch {
+    return 0;
+  }
 }
 
 /** A do-nothing engine: rebuilt blocks reference it, nothing is ever enqueued or timed. */
@@ -150,7 +166,7 @@ export async function recoveryDryRun(db: Db, options: RecoveryDryRunOptions): Pr
           } else if (state !== "Ready") {
             readyAtStart += 1; // the commit or cleanup task
           }
-          blockBytes += jcb.heldPayloadBytes + ESTIMATE_BYTES_PER_TASK * jcb.taskCount + ESTIMATE_BYTES_PER_JOB;
+          blockBytes += jcb.heldPayloadBytes + inputBufferSlack(row.compressedInputs, deps.limits) + ESTIMATE_BYTES_PER_TASK * jcb.taskCount + ESTIMATE_BYTES_PER_JOB;
           // One parsed graph per distinct graph (the server shares them too); keyed by content.
           const key = createHash("sha256").update(row.compressedTaskGraph).digest("base64");
           if (!graphWeights.has(key)) graphWeights.set(key, taskGraphWeight(jcb.graph));

@@ -231,7 +231,8 @@ export class StorageServer {
       } catch (error) {
         if (signal.aborted) return;
         if (error instanceof LeaseHeldError) {
-          throw new Error(`another spider-storage took over the database while this server's lease was lost: ${error.message}`, { cause: error });
+          const holder = error.holder === undefined ? "" : ` (MariaDB connection ${error.holder} holds it now)`;
+          throw new Error(`another spider-storage took over the database while this server's lease was lost${holder}`, { cause: error });
         }
         throw error;
       }

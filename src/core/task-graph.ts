@@ -257,8 +257,9 @@ function readTermination(value: JsonValue, path: JsonPath, interner: Interner): 
     return null;
   }
   const [tdl, policy] = readStruct(value, "TerminationTaskDescriptor", TERMINATION_FIELDS, path, 1);
+  const tdlValue = requireField(tdl, "tdl_context", path);
   path.push("tdl_context");
-  const tdlContext = readTdlContext(requireField(tdl, "tdl_context", path), path, interner);
+  const tdlContext = readTdlContext(tdlValue, path, interner);
   path.pop();
   path.push("execution_policy");
   const rawPolicy = readPolicy(policy, path);

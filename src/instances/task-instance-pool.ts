@@ -62,6 +62,8 @@ export class TaskInstancePool {
   private reapTimer: NodeJS.Timeout | undefined;
   private reaping: Promise<void> | undefined;
   private lastDbUnavailableAt = Number.NEGATIVE_INFINITY;
+  /** A reap's outcome was unknown (connection lost during its COMMIT): see {@link reconcileDeadExecutionManagers}. */
+  private reconcilePending = false;
 
   constructor(store: LivenessStore, options: TaskInstancePoolOptions = {}) {
     this.store = store;
@@ -190,9 +192,12 @@ export class TaskInstancePool {
     this.reaping = (async () => {
       if (this.now() - this.lastDbUnavailableAt < this.deadExecutionManagerCutoffMs) return;
       try {
+        if (this.reconcilePending) await this.reconcileDeadExecutionManagers();
         reaped = await this.store.reapDeadExecutionManagers(this.deadExecutionManagerCutoffMs);
       } catch (error) {
         if (isStorageError(error, "unavailable")) this.noteDbUnavailable();
+        // The reap may have committed: managers may be Dead in the database, never to be reaped again.
+        if (isStorageError(error, "internal")) this.reconcilePending = true;
         this.logger?.warn({ err: error }, "reaping dead execution managers failed; will retry");
         return;
       }
@@ -201,6 +206,23 @@ export class TaskInstancePool {
       this.reaping = undefined;
     });
     return this.reaping.then(() => reaped);
+  }
+
+  /**
+   * After a reap whose outcome was unknown: asks the database about every
+   * manager this process still trusts (live instances, alive cache) and evicts
+   * the ones it shows Dead — reaping reports each only once, so without this
+   * their tasks would stay Running for ever.
+   */
+  private async reconcileDeadExecutionManagers(): Promise<void> {
+    const ids = new Set(this.aliveExecutionManagers);
+    for (const record of this.records.values()) ids.add(record.executionManagerId);
+    const dead: bigint[] = [];
+    for (const id of ids) {
+      if (!this.deadExecutionManagers.has(id) && (await this.store.executionManagerLiveness(id)) === "dead") dead.push(id);
+    }
+    this.reconcilePending = false;
+    if (dead.length > 0) this.evictExecutionManagers(dead);
   }
 
   /** Marks the given execution managers dead and evicts their instances. */

@@ -170,7 +170,7 @@ export class Metrics {
       help: "Regular tasks of the jobs in the job cache.",
       registers,
       collect() {
-        this.set(self.#cache().tasks ?? 0);
+        this.set(self.#cache()?.tasks ?? 0);
       },
     });
     new Gauge({
@@ -178,7 +178,7 @@ export class Metrics {
       help: "Bytes of payload the job cache holds: inputs and task outputs of running jobs, job outputs of committed ones.",
       registers,
       collect() {
-        this.set(self.#cache().payloadBytes ?? 0);
+        this.set(self.#cache()?.payloadBytes ?? 0);
       },
     });
     new Gauge({
@@ -186,7 +186,7 @@ export class Metrics {
       help: "Task instances registered and not yet reported, failed over or dropped.",
       registers,
       collect() {
-        this.set(self.#cache().liveTaskInstances ?? 0);
+        this.set(self.#cache()?.liveTaskInstances ?? 0);
       },
     });
 

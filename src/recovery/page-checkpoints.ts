@@ -23,7 +23,8 @@ export async function readCheckpointsOfJobs(db: Db, jobIds: readonly bigint[]): 
   for (const row of rows) {
     let tasks = byJob.get(row.job_id);
     if (tasks === undefined) byJob.set(row.job_id, (tasks = new Map()));
-    tasks.set(Number(row.task_index), new Uint8Array(row.outputs.buffer, row.outputs.byteOffset, row.outputs.byteLength));
+    // A copy: the driver's buffer is shared by the whole result, and restored outputs stay cached.
+    tasks.set(Number(row.task_index), new Uint8Array(row.outputs));
   }
   return byJob;
 }

@@ -83,7 +83,11 @@ export function rebuildJob(
   } catch (error) {
     return { kind: "quarantine", reason: `${state} job's stored task graph or inputs cannot be decoded: ${message(error)}` };
   }
-  const { graph, inputs } = submission;
+  const { graph } = submission;
+  // Decoded payloads are views into larger buffers (zlib's 64 KiB output
+  // chunk, the driver's packet): copy what the cache keeps, so a job holds its
+  // bytes and not a page's.
+  const inputs = state === "Running" || state === "Ready" ? compactCopy(submission.inputs) : submission.inputs;
   const init = { jobId: row.id, resourceGroupId: row.resourceGroupId, graph, inputs, engine: deps.engine };
   const rebuilt = (jcb: JobControlBlock, restoredTasks = 0, unusedCheckpoints: readonly number[] = [], corruptCheckpoints = 0): RebuildOutcome => ({
     kind: "rebuilt",
@@ -108,7 +112,7 @@ export function rebuildJob(
       } catch (error) {
         return { kind: "quarantine", reason: `CommitReady job's stored outputs cannot be decoded: ${message(error)}` };
       }
-      return rebuilt(JobControlBlock.recovered(init, "CommitReady", row.outputs));
+      return rebuilt(JobControlBlock.recovered(init, "CommitReady", new Uint8Array(row.outputs)));
     }
 
     case "CleanupReady":
@@ -136,6 +140,19 @@ export function rebuildJob(
       return rebuilt(jcb, restored, unused, corrupt);
     }
   }
+}
+
+/** The payloads copied into one buffer of their exact total size (views into it). */
+export function compactCopy(payloads: readonly Uint8Array[]): Uint8Array[] {
+  let total = 0;
+  for (const payload of payloads) total += payload.byteLength;
+  const buffer = new Uint8Array(total);
+  let offset = 0;
+  return payloads.map((payload) => {
+    buffer.set(payload, offset);
+    offset += payload.byteLength;
+    return buffer.subarray(offset - payload.byteLength, offset);
+  });
 }
 
 function isDecodable(frame: Uint8Array, outputCount: number): boolean {

@@ -120,9 +120,10 @@ export async function recoverJobs(options: RecoverJobsOptions): Promise<Recovery
       rate: Math.round((done * 1000) / Math.max(1, elapsedMs)),
       elapsedMs: Math.round(elapsedMs),
       heapUsedBytes: memory.heapUsed,
+      arrayBuffersBytes: memory.arrayBuffers,
       rssBytes: memory.rss,
     };
-    logger.debug({ ...fields, page: pages }, "recovery page");
+    if (!final) logger.debug({ ...fields, page: pages }, "recovery page");
     if (final || now - lastLog >= logIntervalMs) {
       lastLog = now;
       logger.info(fields, final ? "recovery finished" : "recovery progress");

@@ -36,7 +36,7 @@ export async function startInProcessServer(databaseUrl: string, env: Record<stri
     server,
     address: `127.0.0.1:${server.port}`,
     faults,
-    logTail: (count = 40) => lines.slice(-count).join("\n"),
+    logTail: (count = 30) => lines.slice(-count).map((line) => line.slice(0, 400)).join("\n"),
     stop: () => server.stop(),
   };
 }

@@ -9,7 +9,9 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { createDb, type Db } from "../../src/db/connection.ts";
 import { REAL_FAULT_KINDS, type FaultRule } from "../../src/db/fault-injection/fault-plan.ts";
-import { SimulatedCluster } from "../helpers/sim/cluster.ts";
+import { addResourceGroup, jobOutputs, oracleOutputs, SimulatedCluster, submitJob, waitForJobs } from "../helpers/sim/cluster.ts";
+import { flat } from "../helpers/sim/job-shapes.ts";
+import { waitFor } from "../outage/outage-helpers.ts";
 import type { Behaviour } from "../helpers/sim/simulated-execution-manager.ts";
 import { testDatabase } from "../helpers/test-database.ts";
 import { startInProcessServer, type InProcessServer } from "./in-process-server.ts";
@@ -97,4 +99,34 @@ describe("jobs under injected database faults", () => {
   it("every kind at 5% on every operation: heartbeats, liveness checks, reaping and job registration included", async () => {
     await scenario(baseSeed + 30, [{ kind: [...REAL_FAULT_KINDS, "unreachable"], rate: 0.05, exclude: ONE_OFF_REGISTRATIONS }], 24);
   });
+
+  it("a reap whose COMMIT's outcome is unknown still evicts the dead manager's instances", async () => {
+    workload = undefined;
+    env.faults.disable();
+    const victim = await cluster.addExecutionManager((context) => {
+      if (context.emId === victim.emId) victimTasks++;
+      return context.emId === victim.emId ? { kind: "vanish" } : { kind: "succeed" };
+    });
+    let victimTasks = 0;
+    onTestFailed(() => console.log(`faults: ${JSON.stringify([...env.faults.counts])}\n${env.logTail()}`));
+    const rg = await addResourceGroup(cluster.clients);
+    const job = flat(40, { seed: 77 });
+    const jobId = await submitJob(cluster.clients, rg, job);
+    await waitFor("the victim to take a task", () => victimTasks > 0);
+    // From now on every reap's COMMIT is lost after it took effect: the server never hears whom it declared dead.
+    env.faults.setPlan({ seed: 1, rules: [{ kind: "lost_during_commit", rate: 1, operations: ["reapDeadExecutionManagers"] }] });
+    await victim.stop({ waitForReports: false });
+    await waitFor("the database to show the victim dead", async () => (await deadManagers()).includes(victim.emId), 15_000);
+    env.faults.disable();
+    const states = await waitForJobs(cluster.clients, [jobId], 15_000);
+    expect(states.get(jobId)).toBe("Succeeded");
+    expect(await jobOutputs(cluster.clients, jobId)).toEqual(oracleOutputs(job));
+    expect(env.faults.countOf("lost_during_commit")).toBeGreaterThan(0);
+    cluster.executionManagers.splice(cluster.executionManagers.indexOf(victim), 1);
+  });
+
+  async function deadManagers(): Promise<bigint[]> {
+    const rows = await inspect.selectFrom("execution_managers").select("id").where("state", "=", "Dead").execute();
+    return rows.map((row) => BigInt(row.id));
+  }
 });

@@ -9,7 +9,8 @@
  *   NOT_SERVING and RPCs that need the database answer UNAVAILABLE; at the end
  *   every job is terminal with the oracle's outputs and no execution manager
  *   was declared dead, although the first outage outlasts the dead-manager
- *   cut-off (D6: unrecorded heartbeats never kill a manager).
+ *   cut-off (D6: unrecorded heartbeats never kill a manager);
+ * - SIGTERM while the database is down still stops the server cleanly.
  *
  * Randomised (outage timing, job mix): prints its seed; SPIDER_TEST_SEED
  * repeats it.
@@ -150,5 +151,22 @@ describe("MariaDB outages", () => {
       await cluster.stop();
     }
     expect((await server.stop()).code).toBe(0);
+  });
+
+  it("stops cleanly on SIGTERM while the database is down", async () => {
+    const url = await mariadb.createDatabase("stop_in_outage");
+    const server = await ServerProcess.start({ databaseUrl: url, env: { SPIDER_STORAGE_RUNTIME__SHUTDOWN__DEADLINE_MS: "3000" } });
+    servers.push(server);
+    const logs = new LogWatcher(server);
+    await server.waitServing();
+    await mariadb.process.kill();
+    try {
+      await waitFor("the server to notice the lost lease", () => logs.count(LEASE_LOST) === 1, 10_000);
+      const started = Date.now();
+      expect((await server.stop()).code).toBe(0);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await mariadb.process.start();
+    }
   });
 });

@@ -1,0 +1,81 @@
+/**
+ * While recovery runs the server is NOT_SERVING and every storage RPC answers
+ * UNAVAILABLE (which Spider's clients retry); progress is logged; once the
+ * cache is whole the queue is refilled and polls are answered. Recovery is
+ * slowed down with the test-only SPIDER_STORAGE_TEST_RECOVERY_PAGE_DELAY_MS.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { afterAll, describe, expect, it } from "vitest";
+import type { Db } from "../../src/db/connection.ts";
+import { HEALTH_SERVICE_DEFINITION } from "../../src/grpc/health.ts";
+import { RECOVERY_PAGE_DELAY_ENV } from "../../src/recovery/test-hooks.ts";
+import { ServerProcess } from "../helpers/server-process.ts";
+import { singleTask } from "../helpers/sim/job-shapes.ts";
+import { connectStorage } from "../helpers/sim/storage-clients.ts";
+import { grpcCode, insertJobs, LogCollector, ManualWorker, migratedDatabase, seedResourceGroup } from "./helpers/recovery-fixture.ts";
+
+function healthStatus(address: string): Promise<string> {
+  const Client = grpc.makeGenericClientConstructor(HEALTH_SERVICE_DEFINITION, "Health");
+  const client = new Client(address, grpc.credentials.createInsecure()) as unknown as {
+    check(request: { service: string }, options: grpc.CallOptions, callback: (error: grpc.ServiceError | null, response: { status: unknown }) => void): void;
+    close(): void;
+  };
+  return new Promise((resolve, reject) => {
+    client.check({ service: "" }, { deadline: Date.now() + 5_000 }, (error, response) => {
+      client.close();
+      if (error) reject(error);
+      else resolve(String(response.status));
+    });
+  });
+}
+
+describe("during recovery", () => {
+  let server: ServerProcess | undefined;
+  let db: Db | undefined;
+  afterAll(async () => {
+    await server?.kill();
+    await db?.destroy();
+  });
+
+  it("health is NOT_SERVING, RPCs (a poll included) answer UNAVAILABLE, progress is logged; then the refilled queue is served", async () => {
+    const migrated = await migratedDatabase("recovering");
+    db = migrated.db;
+    const rg = await seedResourceGroup(db);
+    const ids = await insertJobs(db, rg, Array.from({ length: 40 }, (_, i) => ({ state: "Running" as const, spec: singleTask({ seed: i }) })));
+
+    server = await ServerProcess.start({
+      databaseUrl: migrated.url,
+      env: { SPIDER_STORAGE_RUNTIME__RECOVERY__PAGE_SIZE: "4", [RECOVERY_PAGE_DELAY_ENV]: "300" },
+    });
+    const logs = new LogCollector(server);
+    await logs.waitFor((r) => r.msg === "recovery started");
+    const clients = connectStorage(server.address);
+    try {
+      const poll = await clients.queue.pollReadyTasks({ maxItems: 10n, waitMs: 0n }).catch((e: unknown) => e);
+      expect(grpcCode(poll)).toBe(grpc.status.UNAVAILABLE);
+      expect(String((poll as Error).message)).toMatch(/recovering/);
+      expect(grpcCode(await clients.sessions.getSession({}).catch((e: unknown) => e))).toBe(grpc.status.UNAVAILABLE);
+      expect(grpcCode(await clients.jobs.getJobState({ jobId: ids[0]! }).catch((e: unknown) => e))).toBe(grpc.status.UNAVAILABLE);
+      expect(await healthStatus(server.address)).toBe("NOT_SERVING");
+      const progress = await logs.waitFor((r) => r.msg === "recovery progress" && Number(r["done"]) < Number(r["total"]));
+      expect(progress).toMatchObject({ total: 40 });
+      expect(typeof progress["rate"]).toBe("number");
+      // Still recovering after that: the poll is still refused.
+      expect(grpcCode(await clients.queue.pollReadyTasks({ maxItems: 10n, waitMs: 0n }).catch((e: unknown) => e))).toBe(grpc.status.UNAVAILABLE);
+    } finally {
+      clients.close();
+    }
+
+    await server.waitServing();
+    expect(await healthStatus(server.address)).toBe("SERVING");
+    const pages = logs.withMessage("recovery progress").length + 1;
+    expect(pages).toBeGreaterThan(2);
+    const worker = await ManualWorker.connect(server.address);
+    try {
+      const entries = await worker.drain("pollReadyTasks");
+      expect(entries.map((e) => e.jobId).sort((a, b) => (a < b ? -1 : 1))).toEqual(ids);
+    } finally {
+      worker.close();
+    }
+  });
+});
