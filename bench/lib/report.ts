@@ -256,7 +256,8 @@ export function renderMarkdown(results: Results, goals: GoalEntry[]): string {
   if (w1?.databasePerJob) {
     const d = w1.databasePerJob;
     lines.push("");
-    lines.push(`spider-storage's database work per W1 job: ${d.Questions} statements (${d.Com_select} SELECT, ${d.Com_insert} INSERT, ${d.Com_update} UPDATE, ${d.Com_commit} COMMIT), ${d.Innodb_data_fsyncs} InnoDB data-file fsyncs (Innodb_data_fsyncs).`);
+    lines.push(`spider-storage's database work per W1 job: ${d.Questions} statements (${d.Com_select} SELECT, ${d.Com_insert} INSERT, ${d.Com_update} UPDATE, ${d.Com_commit} COMMIT), ${d.Innodb_data_fsyncs} InnoDB data-file fsyncs (Innodb_data_fsyncs).` +
+      (w1.cpu ? ` CPU during the measured loop: server ${w1.cpu.serverCpuPercent} %, bench process (submitters, scheduler, execution managers) ${w1.cpu.loadGeneratorCpuPercent} % of one core.` : ""));
   }
   lines.push("");
 
@@ -360,6 +361,48 @@ export async function writeCharts(dir: string, results: Results): Promise<string
   return written;
 }
 
+/**
+ * The README's "## Performance" section, from this run's results: written to
+ * readme-section.md beside summary.md, and pasted into README.md by hand
+ * after a full run (others edit the README too).
+ */
+export function renderReadmeSection(results: Results, goals: GoalEntry[]): string {
+  const meta = results.meta as { mode: string; startedAt: string; durationS: number; machine: Record<string, unknown>; loadavg1AtStart?: number; loadavg1AtEnd?: number };
+  const lines: string[] = [];
+  lines.push("## Performance");
+  lines.push("");
+  lines.push(
+    `Measured by \`npm run bench\` (${meta.mode} run of ${meta.startedAt.slice(0, 10)}, ${meta.durationS} s) on this project's machine: ${String(meta.machine["cpus"])} cores (${String(meta.machine["cpuModel"])}), ${String(meta.machine["memoryGiB"])} GiB, Node ${String(meta.machine["node"])}, ${String(meta.machine["mariadb"])}; 1-minute load average ${meta.loadavg1AtStart ?? "?"} at the start and ${meta.loadavg1AtEnd ?? "?"} at the end. ` +
+      "The server, MariaDB (`innodb_flush_log_at_trx_commit=1`), the simulated scheduler and execution managers (real gRPC on loopback) and the peers' stores all share those cores. " +
+      "Every figure is set against a baseline measured in the same run; how each is measured, and what \"completion\" means for each system, is in [bench/README.md](bench/README.md). Raw figures: [bench/results/](bench/results/) (`summary.json`, `results.json`, charts).",
+  );
+  lines.push("");
+  lines.push("| Workload | Metric | Value | Baseline (same run) | Ratio | Goal | Met |");
+  lines.push("|---|---|---:|---|---:|---|---|");
+  for (const g of goals) {
+    const baseline = g.baseline === null ? "—" : `${formatNumber(g.baseline)} (${g.baselineMetric})`;
+    lines.push(`| ${g.workload} | ${g.metric} | ${cell(g.value)} ${g.value === null ? "" : g.unit} | ${baseline} | ${cell(g.ratio)}${g.ratio === null ? "" : "×"} | ${g.goal} | ${metText(g)} |`);
+  }
+  lines.push("");
+  const md = renderMarkdown(results, goals);
+  const w1Table = md.slice(md.indexOf("## W1 small jobs"), md.indexOf("## Ceilings"));
+  const ceilings = md.slice(md.indexOf("## Ceilings"), md.includes("## W4 recovery detail") ? md.indexOf("## W4 recovery detail") : undefined);
+  lines.push(w1Table.replace("## W1 small jobs, every system (same closed-loop driver)", "### W1 small jobs, every system (same driver, same 16 jobs worked at once)").trimEnd());
+  lines.push("");
+  lines.push(ceilings.replace("## Ceilings (same run)", "### Ceilings (same run)").split("\n## ")[0]!.trimEnd());
+  lines.push("");
+  if (md.includes("## W4 recovery detail")) {
+    lines.push(md.slice(md.indexOf("## W4 recovery detail")).split("\n## ")[0]!.replace("## W4 recovery detail", "### W4 recovery detail").trimEnd());
+    lines.push("");
+  }
+  lines.push("![W1 throughput](bench/results/w1-throughput.svg)");
+  lines.push("![W1 latency](bench/results/w1-latency.svg)");
+  lines.push("![W2 throughput](bench/results/w2-throughput.svg)");
+  lines.push("![W3 dispatch latency](bench/results/w3-dispatch-latency.svg)");
+  lines.push("![W4 recovery](bench/results/w4-recovery.svg)");
+  return lines.join("\n") + "\n";
+}
+
 export async function writeResults(dir: string, results: Results): Promise<{ goals: GoalEntry[]; files: string[] }> {
   await mkdir(dir, { recursive: true });
   const goals = buildGoals(results);
@@ -367,6 +410,7 @@ export async function writeResults(dir: string, results: Results): Promise<{ goa
   await writeFile(join(dir, "results.json"), json(results));
   await writeFile(join(dir, "summary.json"), json({ meta: results.meta, goals }));
   await writeFile(join(dir, "summary.md"), renderMarkdown(results, goals) + "\n");
+  await writeFile(join(dir, "readme-section.md"), renderReadmeSection(results, goals));
   const charts = await writeCharts(dir, results);
-  return { goals, files: ["results.json", "summary.json", "summary.md", ...charts] };
+  return { goals, files: ["results.json", "summary.json", "summary.md", "readme-section.md", ...charts] };
 }

@@ -11,7 +11,7 @@ import { singleTask } from "../../test/helpers/sim/job-shapes.ts";
 import { JobState } from "../../src/gen/storage/storage_pb.ts";
 import { closedLoop, CompletionWaiters, type ClosedLoopResult } from "../lib/closed-loop.ts";
 import { perUnit, readStatus, type StatusCounters } from "../lib/mariadb-status.ts";
-import { MiB, RssSampler } from "../lib/proc.ts";
+import { CpuMeter, MiB, RssSampler } from "../lib/proc.ts";
 import { round } from "../lib/stats.ts";
 import type { BenchContext } from "./context.ts";
 import { DEFAULT_CLUSTER, hookPolls, hookReports, startCluster, startSpiderServer } from "./spider.ts";
@@ -24,6 +24,8 @@ export interface W1Result extends ClosedLoopResult {
   readonly serverPeakRssMiB: number;
   /** MariaDB statements and log fsyncs per completed job (all clients: the server and nothing else). */
   readonly databasePerJob: StatusCounters;
+  /** % of one core used by the server and by the bench process (submitters, scheduler, EMs) during the measured loop. */
+  readonly cpu: { serverCpuPercent: number; loadGeneratorCpuPercent: number };
   readonly protocolErrors: readonly string[];
 }
 
@@ -52,7 +54,9 @@ export async function runW1(ctx: BenchContext): Promise<W1Result> {
     await closedLoop({ total: w1.warmup, concurrency: ctx.profile.concurrency, timeLimitMs: 30_000 }, runJob);
     jobIds.length = 0;
     const statusBefore = await readStatus(ctx.mariadb.serverUrl);
+    const cpuMeter = new CpuMeter(handle.server.child.pid!);
     const result = await closedLoop({ total: w1.jobs, concurrency: ctx.profile.concurrency, timeLimitMs: w1.timeLimitMs }, runJob);
+    const cpu = cpuMeter.read();
     const databasePerJob = perUnit(statusBefore, await readStatus(ctx.mariadb.serverUrl), result.completed);
 
     // Every completion seen must be a Succeeded job in the database's eyes too.
@@ -72,6 +76,7 @@ export async function runW1(ctx: BenchContext): Promise<W1Result> {
       verifiedSample: sample,
       serverPeakRssMiB: round(sampler.peakRssBytes / MiB, 1),
       databasePerJob,
+      cpu,
       protocolErrors: [...cluster.log.protocolErrors.slice(0, 10), ...cluster.scheduler.errors.slice(0, 10)],
     };
   } finally {

@@ -11,7 +11,7 @@ import { flat, layered, rng, type JobSpec } from "../../test/helpers/sim/job-sha
 import { JobState } from "../../src/gen/storage/storage_pb.ts";
 import { jobStateFromProto } from "../../src/grpc/convert.ts";
 import { perUnit, readStatus, type StatusCounters } from "../lib/mariadb-status.ts";
-import { MiB, RssSampler } from "../lib/proc.ts";
+import { CpuMeter, MiB, RssSampler } from "../lib/proc.ts";
 import { now, round, sleep } from "../lib/stats.ts";
 import type { BenchContext } from "./context.ts";
 import { hookPolls, hookReports, startCluster, startSpiderServer } from "./spider.ts";
@@ -30,6 +30,8 @@ export interface W2Case {
   readonly serverPeakRssMiB: number;
   /** MariaDB statements and log fsyncs per task reported, from StartJob to Succeeded. */
   readonly databasePerTask: StatusCounters;
+  /** % of one core used by the server and by the bench process from StartJob to Succeeded. */
+  readonly cpu: { serverCpuPercent: number; loadGeneratorCpuPercent: number };
   readonly timedOut: boolean;
   readonly protocolErrors: readonly string[];
 }
@@ -70,6 +72,7 @@ async function runCase(ctx: BenchContext, key: string, shape: string, job: JobSp
     const t1 = now();
     const pollsBefore = { ...polls };
     const statusBefore = await readStatus(ctx.mariadb.serverUrl);
+    const cpuMeter = new CpuMeter(handle.server.child.pid!);
     await clients.jobs.startJob({ jobId });
     const deadline = t1 + ctx.profile.w2.timeLimitMs;
     let state: JobState = JobState.RUNNING;
@@ -79,6 +82,7 @@ async function runCase(ctx: BenchContext, key: string, shape: string, job: JobSp
       await sleep(20);
     }
     const t2 = now();
+    const cpu = cpuMeter.read();
     const databasePerTask = perUnit(statusBefore, await readStatus(ctx.mariadb.serverUrl), reported);
     const timedOut = state !== JobState.SUCCEEDED && state !== JobState.FAILED && state !== JobState.CANCELLED;
     const runMs = t2 - t1;
@@ -97,6 +101,7 @@ async function runCase(ctx: BenchContext, key: string, shape: string, job: JobSp
       nonEmptyPolls: pollCalls,
       serverPeakRssMiB: round(sampler.peakRssBytes / MiB, 1),
       databasePerTask,
+      cpu,
       timedOut,
       protocolErrors: [...cluster.log.protocolErrors.slice(0, 10), ...cluster.scheduler.errors.slice(0, 10)],
     };

@@ -95,7 +95,7 @@ function inputBufferSlack(compressedInputs: Uint8Array, limits: SubmissionLimits
 }
 
 /** A do-nothing engine: rebuilt blocks reference it, nothing is ever enqueued or timed. */
-function throwawayEngine(): JobEngine {
+export function throwawayEngine(): JobEngine {
   const store = new MemoryJobStore();
   return {
     store,

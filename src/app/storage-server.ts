@@ -39,6 +39,8 @@ import { createCheckpointWriter } from "../checkpoints/create-checkpoint-writer.
 import { readyJobLoader } from "../recovery/ready-job-loader.ts";
 import { recoverService } from "../recovery/recover-service.ts";
 import type { RecoveryReport } from "../recovery/recovery-report.ts";
+import type { RecoveryProgressView } from "../admin/admin-host.ts";
+import { AdminRuntime } from "../admin/admin-runtime.ts";
 import type { Logger } from "../observability/logger.ts";
 
 export interface StorageServerOptions {
@@ -94,6 +96,9 @@ export class StorageServer {
   #service: StorageService | undefined;
   #checkpoints: CheckpointWriter | undefined;
   #recovery: RecoveryReport | undefined;
+  #recoveryProgress: RecoveryProgressView | undefined;
+  /** The admin API, and the periodic terminal-job GC once serving. */
+  readonly #admin: AdminRuntime;
 
   constructor(options: StorageServerOptions) {
     this.#options = options;
@@ -108,6 +113,12 @@ export class StorageServer {
     });
     // Handlers run only while serving or reconnecting (the gate above), when the service exists.
     addStorageServices(this.#grpc, () => this.#service!);
+    // The admin API answers in every phase (status during recovery); each call checks what it needs.
+    this.#admin = new AdminRuntime(this.#grpc, {
+      config: options.config,
+      logger: options.logger,
+      server: { phase: () => this.#phase, session: () => this.#session, service: () => this.#service, db: () => this.#db, recoveryProgress: () => this.#recoveryProgress },
+    });
     // Health and reflection answer in every phase (not behind the gate).
     this.#ops.addGrpcServices(this.#grpc.server);
   }
@@ -128,6 +139,10 @@ export class StorageServer {
   /** What restart recovery did (totals, quarantined jobs), once it is done. */
   get recovery(): RecoveryReport | undefined {
     return this.#recovery;
+  }
+  /** Restart recovery's progress so far (the admin API's status), once it has begun. */
+  get recoveryProgress(): RecoveryProgressView | undefined {
+    return this.#recoveryProgress;
   }
   /** The task checkpoint writer (undefined when runtime.checkpoints.enabled is false). */
   get checkpoints(): CheckpointWriter | undefined {
@@ -192,10 +207,17 @@ export class StorageServer {
 
     // D2: rebuild the cache from the database, paged; every RPC answers UNAVAILABLE meanwhile.
     this.#phase = "recovering";
+    const recoveryStarted = performance.now();
     this.#recovery = await recoverService(service, db, config, sessionLogger, {
       signal: this.#abort.signal,
-      onProgress: (done, total) => this.#ops.metrics.recoveryProgress(done, total),
+      onProgress: (done, total, quarantined) => {
+        this.#ops.metrics.recoveryProgress(done, total);
+        const elapsedMs = performance.now() - recoveryStarted;
+        this.#recoveryProgress = { done: false, jobsLoaded: done, jobsTotal: total, jobsQuarantined: quarantined, elapsedMs };
+      },
     });
+    const report = this.#recovery;
+    this.#recoveryProgress = { done: true, jobsLoaded: report.done, jobsTotal: report.total, jobsQuarantined: report.quarantined, elapsedMs: report.durationMs };
 
     // D7: refill after the cache is whole and before any poll is answered.
     const refilled = service.refillQueue();
@@ -203,6 +225,7 @@ export class StorageServer {
     this.#logger.info({ refilled }, "inbound queue refilled");
     this.#phase = "serving";
     this.#logger.info({ session: this.#session, port: this.#boundPort }, "serving");
+    this.#admin.startGc(db);
   }
 
   #watchLease(url: string, lease: Lease): void {
@@ -280,6 +303,7 @@ export class StorageServer {
     this.#abort.abort(new Error("server is stopping"));
     await this.#grpc.shutdown(this.#options.config.runtime.shutdown.deadline_ms);
     await this.#service?.stop();
+    await this.#admin.stop();
     await this.#checkpoints?.close(this.#options.config.runtime.shutdown.deadline_ms);
     await this.#db?.destroy();
     await this.#lease?.release();

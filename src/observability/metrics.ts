@@ -100,7 +100,8 @@ export class Metrics {
   #currentPhase: string | undefined;
 
   /** One walk of the cache per scrape, shared by the gauges that read it. */
-  #cacheSnapshot: { at: number; value: CacheSnapshot | undefined } = { at: Number.NEGATIVE_INFINITY, value: undefined };
+  #cacheSnapshot: { scrape: number; at: number; value: CacheSnapshot | undefined } = { scrape: -1, at: Number.NEGATIVE_INFINITY, value: undefined };
+  #scrape = 0;
 
   #dbCounts: Readonly<Record<string, number>> | undefined;
   #dbCountsAt = Number.NEGATIVE_INFINITY;
@@ -248,7 +249,7 @@ export class Metrics {
     });
     this.#phase = new Gauge({
       name: METRIC_NAMES.phase,
-      help: "1 for the server's current phase (starting, connecting, standby, migrating, recovering, serving, stopping), 0 for phases it has left.",
+      help: "1 for the server's current phase (starting, connecting, standby, migrating, recovering, serving, reconnecting, stopping), 0 for phases it has left.",
       labelNames: ["phase"],
       registers,
     });
@@ -260,7 +261,7 @@ export class Metrics {
   /** Attaches the scrape-time sources (when the engine exists). */
   setSources(sources: MetricsSources): void {
     this.#sources = sources;
-    this.#cacheSnapshot = { at: Number.NEGATIVE_INFINITY, value: undefined };
+    this.#cacheSnapshot = { scrape: -1, at: Number.NEGATIVE_INFINITY, value: undefined };
     this.#dbCounts = undefined;
     this.#dbCountsAt = Number.NEGATIVE_INFINITY;
   }
@@ -325,13 +326,16 @@ export class Metrics {
 
   /** The exposition text (what /metrics answers). */
   exposition(): Promise<string> {
+    this.#scrape++;
     return this.registry.metrics();
   }
 
-  /** The cache snapshot, taken at most once per 100 ms (a scrape reads it from four gauges). */
+  /** The cache snapshot, taken once per scrape (four gauges read it), or when older than 100 ms. */
   #cache(): CacheSnapshot | undefined {
     const now = performance.now();
-    if (now - this.#cacheSnapshot.at > 100) this.#cacheSnapshot = { at: now, value: this.#sources.cache?.() };
+    if (this.#cacheSnapshot.scrape !== this.#scrape || now - this.#cacheSnapshot.at > 100) {
+      this.#cacheSnapshot = { scrape: this.#scrape, at: now, value: this.#sources.cache?.() };
+    }
     return this.#cacheSnapshot.value;
   }
 

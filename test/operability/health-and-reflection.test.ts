@@ -49,7 +49,7 @@ describe("health and reflection", () => {
   });
 
   it("maps every phase to its serving status (recovery included)", () => {
-    for (const phase of ["starting", "connecting", "standby", "migrating", "recovering", "stopping", "stopped"]) {
+    for (const phase of ["starting", "connecting", "standby", "migrating", "recovering", "reconnecting", "stopping", "stopped"]) {
       expect(servingStatusOf(phase), phase).toBe("NOT_SERVING");
     }
     expect(servingStatusOf("serving")).toBe("SERVING");
@@ -139,11 +139,10 @@ describe("health and reflection", () => {
       expect(await statuses(health)).toEqual(every("SERVING"));
       expect(await getSessionCode(standby.address)).toBe("OK");
 
-      // SIGTERM: NOT_SERVING first, the watch ends, and the drain is not held up by it.
-      const startedStop = Date.now();
+      // SIGTERM: NOT_SERVING first, then the server ends the watch itself (status OK), so the
+      // drain is not held up until its deadline and force-cancelled (which would be an error here).
       expect((await standby.stop()).code).toBe(0);
-      expect(Date.now() - startedStop).toBeLessThan(8_000);
-      expect(await watch.ended).not.toBe(grpc.status.DEADLINE_EXCEEDED);
+      expect(await watch.ended).toBe("end");
       expect(watch.statuses[0]).toBe("NOT_SERVING");
       expect(watch.statuses).toContain("SERVING");
       expect(watch.statuses.at(-1)).toBe("NOT_SERVING");

@@ -20,7 +20,8 @@ import { insertJobs, LogCollector, migratedDatabase, oracleTaskOutputsFrame, see
 
 const MiB = 1024 * 1024;
 const RUNNING = 3_000;
-const READY = Number(process.env["SCALE_READY"] ?? 1_500);
+/** SPIDER_TEST_SCALE_READY=8000 makes the Ready backlog larger (125 MiB), to watch memory plateau. */
+const READY = Number(process.env["SPIDER_TEST_SCALE_READY"] ?? 1_500);
 const READY_INPUT_BYTES = 16 * 1024;
 const PAGE_SIZE = 100;
 

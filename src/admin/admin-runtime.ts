@@ -1,0 +1,71 @@
+/**
+ * The admin side of a running server, in one object for storage-server.ts:
+ * adds the admin API to the gRPC server (answering in every phase, reading
+ * the server live through a {@link ServerView}) and runs the periodic
+ * terminal-job GC once the server serves (stopped before the pool closes).
+ */
+import type { Config } from "../config/schema.ts";
+import type { Db } from "../db/connection.ts";
+import { addAdminServices } from "../grpc/admin-service.ts";
+import type { GrpcServer } from "../grpc/server.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { StorageService } from "../service/storage-service.ts";
+import { VERSION } from "../cli/version.ts";
+import type { AdminHost, RecoveryProgressView } from "./admin-host.ts";
+import { adminSettingsFrom, type AdminSettings } from "./admin-settings.ts";
+import { GcScheduler } from "./gc-scheduler.ts";
+
+/** What the admin side reads of the server, live. */
+export interface ServerView {
+  phase(): string;
+  session(): bigint;
+  service(): StorageService | undefined;
+  db(): Db | undefined;
+  recoveryProgress(): RecoveryProgressView | undefined;
+}
+
+export class AdminRuntime implements AdminHost {
+  readonly #server: ServerView;
+  readonly #settings: AdminSettings;
+  readonly #logger: Logger;
+  readonly startedAt = Date.now();
+  #gc: GcScheduler | undefined;
+
+  constructor(grpc: GrpcServer, options: { config: Config; logger: Logger; server: ServerView }) {
+    this.#server = options.server;
+    this.#settings = adminSettingsFrom(options.config);
+    this.#logger = options.logger;
+    addAdminServices(grpc, { host: this, settings: this.#settings, logger: options.logger, version: VERSION });
+  }
+
+  get phase(): string {
+    return this.#server.phase();
+  }
+  get session(): bigint {
+    return this.#server.session();
+  }
+  get service(): StorageService | undefined {
+    return this.#server.service();
+  }
+  get db(): Db | undefined {
+    return this.#server.db();
+  }
+  get gcScheduler(): GcScheduler | undefined {
+    return this.#gc;
+  }
+  get recoveryProgress(): RecoveryProgressView | undefined {
+    return this.#server.recoveryProgress();
+  }
+
+  /** Starts the periodic GC (runtime.gc), once the server serves. */
+  startGc(db: Db): void {
+    if (this.#gc !== undefined) return;
+    this.#gc = new GcScheduler({ db, settings: this.#settings.gc, logger: this.#logger });
+    this.#gc.start();
+  }
+
+  /** Stops the GC, waiting for a run in progress (call before closing the pool). */
+  async stop(): Promise<void> {
+    await this.#gc?.stop();
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * The online commands' connection to a running server's admin API.
+ *
+ * - Address: `--server host:port` when given; else, with `--config`, the
+ *   file's host and port (a wildcard host becomes loopback); else
+ *   127.0.0.1:50051.
+ * - Token: `--token`, else SPIDER_STORAGE_RUNTIME__ADMIN__TOKEN, else the
+ *   config file's runtime.admin.token — sent as `authorization: Bearer …`.
+ * - Every call also sends `x-spider-operator: user@host` for the server's
+ *   audit log.
+ * - A failed call becomes a one-line CliError: INVALID_ARGUMENT exits 2
+ *   (usage), everything else 1; an unreachable server says so and names the
+ *   address.
+ */
+import { hostname, userInfo } from "node:os";
+import * as grpc from "@grpc/grpc-js";
+import type { Command } from "commander";
+import { ConfigError, resolveConfig } from "../config/load-config.ts";
+import { InspectionService, RepairService } from "../gen/admin/admin_pb.ts";
+import { OPERATOR_METADATA_KEY } from "../grpc/admin-auth.ts";
+import { createPromiseClient, type PromiseClient } from "../grpc/adapter.ts";
+import { CliError } from "./cli-error.ts";
+
+export const DEFAULT_SERVER = "127.0.0.1:50051";
+/** Most calls answer at once; verify and GC batches may take a while. */
+export const DEFAULT_DEADLINE_MS = 60_000;
+export const LONG_DEADLINE_MS = 30 * 60_000;
+
+export interface CallOptions {
+  readonly deadlineMs: number;
+  readonly metadata: grpc.Metadata;
+}
+
+export interface AdminConnection {
+  readonly address: string;
+  readonly inspection: PromiseClient<(typeof InspectionService)["method"]>;
+  readonly repair: PromiseClient<(typeof RepairService)["method"]>;
+  /** Runs one call with the token and operator metadata; turns failures into CliErrors. */
+  call<T>(fn: (options: CallOptions) => Promise<T>, deadlineMs?: number): Promise<T>;
+  close(): void;
+}
+
+interface GlobalFlags {
+  config?: string;
+  server?: string;
+  token?: string;
+}
+
+function operatorName(): string {
+  try {
+    return `${userInfo().username}@${hostname()}`;
+  } catch {
+    return `unknown@${hostname()}`;
+  }
+}
+
+/** The server address and admin token the online commands use (see the module comment). */
+export function adminTarget(command: Command): { address: string; token: string | undefined } {
+  const globals = command.optsWithGlobals<GlobalFlags>();
+  const explicitServer = command.getOptionValueSourceWithGlobals("server") === "cli";
+  let address = explicitServer ? globals.server! : DEFAULT_SERVER;
+  let token = globals.token ?? process.env["SPIDER_STORAGE_RUNTIME__ADMIN__TOKEN"];
+  if (globals.config !== undefined) {
+    try {
+      const { config } = resolveConfig({ env: process.env, configPath: globals.config });
+      if (!explicitServer) {
+        const host = config.host === "0.0.0.0" ? "127.0.0.1" : config.host === "::" ? "::1" : config.host;
+        address = `${host.includes(":") ? `[${host}]` : host}:${config.port}`;
+      }
+      token ??= config.runtime.admin.token;
+    } catch (error) {
+      if (error instanceof ConfigError) throw new CliError(error.message, 2);
+      throw error;
+    }
+  }
+  if (token === "") token = undefined;
+  return { address, token };
+}
+
+export function connectAdmin(command: Command): AdminConnection {
+  const { address, token } = adminTarget(command);
+  if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(address)) {
+    throw new CliError(`invalid --server "${address}": expected host:port`, 2);
+  }
+  const channelOptions = { "grpc.enable_retries": 0 };
+  const inspection = createPromiseClient(InspectionService, address, undefined, channelOptions);
+  const repair = createPromiseClient(RepairService, address, undefined, channelOptions);
+  const operator = operatorName();
+  return {
+    address,
+    inspection,
+    repair,
+    async call(fn, deadlineMs = DEFAULT_DEADLINE_MS) {
+      const metadata = new grpc.Metadata();
+      if (token !== undefined) metadata.set("authorization", `Bearer ${token}`);
+      metadata.set(OPERATOR_METADATA_KEY, operator);
+      try {
+        return await fn({ deadlineMs, metadata });
+      } catch (error) {
+        throw cliErrorOf(error, address, deadlineMs);
+      }
+    },
+    close() {
+      inspection.close();
+      repair.close();
+    },
+  };
+}
+
+/** One line for a failed admin call, with the exit code its status deserves. */
+export function cliErrorOf(error: unknown, address: string, deadlineMs: number): CliError {
+  if (error instanceof CliError) return error;
+  const status = error as Partial<grpc.ServiceError>;
+  if (typeof status.code !== "number") return new CliError(error instanceof Error ? error.message : String(error));
+  const details = status.details ?? status.message ?? "";
+  switch (status.code) {
+    case grpc.status.UNAVAILABLE:
+      if (/No connection established|ECONNREFUSED|Failed to connect|ENOTFOUND|EHOSTUNREACH|Name resolution failed/i.test(details)) {
+        return new CliError(`cannot reach a spider-storage server at ${address} (${details}); is it running? Use --server host:port`);
+      }
+      return new CliError(`server at ${address} is unavailable: ${details}`);
+    case grpc.status.DEADLINE_EXCEEDED:
+      return new CliError(`no answer from ${address} within ${Math.round(deadlineMs / 1000)} s`);
+    case grpc.status.UNIMPLEMENTED:
+      return new CliError(`the server at ${address} has no admin API (an older spider-storage, or another gRPC server?)`);
+    case grpc.status.INVALID_ARGUMENT:
+      return new CliError(details, 2);
+    default:
+      return new CliError(details === "" ? `admin call failed with status ${status.code}` : details);
+  }
+}

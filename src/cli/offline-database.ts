@@ -1,0 +1,79 @@
+/**
+ * The database of an offline command (the server down, or not needed): the
+ * configuration resolved as for `serve` (--database-url, environment, config
+ * file, else the embedded MariaDB of --data-dir), a small pool, and — for
+ * commands that write — the single-writer lease, taken without waiting
+ * (DECISIONS D3): while a server holds it, the command refuses and says to go
+ * through the server instead.
+ *
+ * Commands that work both ways go offline when the database is named on the
+ * command line (--database-url, --data-dir) or with --offline, and online
+ * (--server) otherwise.
+ */
+import type { Command } from "commander";
+import type { Config } from "../config/schema.ts";
+import { createDb, type Db } from "../db/connection.ts";
+import { acquireLease, LeaseHeldError } from "../db/lease.ts";
+import { DataDirLockedError } from "../embedded/data-dir-lock.ts";
+import { openDataDirDatabase, type EmbeddedDatabase } from "../embedded/embedded-mariadb.ts";
+import { createLogger, type Logger } from "../observability/logger.ts";
+import { CliError } from "./cli-error.ts";
+import { loadCliConfig } from "./commands/serve.ts";
+
+export interface OfflineContext {
+  readonly db: Db;
+  readonly config: Config;
+  readonly logger: Logger;
+}
+
+/** Whether a dual-mode command should work on the database directly. */
+export function isOffline(command: Command): boolean {
+  const flags = command.optsWithGlobals<{ databaseUrl?: string; dataDir?: string; offline?: boolean }>();
+  return flags.databaseUrl !== undefined || flags.dataDir !== undefined || flags.offline === true;
+}
+
+export async function withOfflineDatabase<T>(
+  command: Command,
+  options: { readonly write: boolean; readonly what: string },
+  fn: (context: OfflineContext) => Promise<T>,
+): Promise<T> {
+  const { config, warnings } = loadCliConfig(command);
+  const logger = createLogger({ level: config.log_level === "info" ? "warn" : config.log_level });
+  for (const warning of warnings) logger.warn(warning);
+  let embedded: EmbeddedDatabase | undefined;
+  try {
+    const target = config.database;
+    if (target.kind === "embedded") {
+      try {
+        embedded = await openDataDirDatabase(target.data_dir, { logger, socketDir: target.socket_dir, binDir: target.bin_dir });
+      } catch (error) {
+        if (error instanceof DataDirLockedError) {
+          throw new CliError(`${error.message}: a server is running on it; run \`spider-storage ${options.what}\` against it with --server instead`);
+        }
+        throw error;
+      }
+    }
+    const url = target.kind === "url" ? target.url : embedded!.url;
+    const lease = options.write
+      ? await acquireLease(url, { logger, wait: false }).catch((error: unknown) => {
+          if (error instanceof LeaseHeldError) {
+            throw new CliError(
+              `a spider-storage server holds this database's lease, so \`${options.what}\` must go through it: ` +
+                "run it without --database-url/--data-dir/--offline (it then talks to --server)",
+            );
+          }
+          throw error;
+        })
+      : undefined;
+    const db = createDb({ url, maxConnections: 2 });
+    try {
+      return await fn({ db, config, logger });
+    } finally {
+      await db.destroy();
+      await lease?.release();
+    }
+  } finally {
+    await embedded?.stop();
+    logger.flush();
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * The group-commit checkpoint writer on its own (a fake write function):
+ * batching by size and by time, strict order across batches, one flush at a
+ * time, retries with backoff that never block enqueue, the backlog cap
+ * (oldest jobs dropped), oversized outputs skipped, flush on close.
+ */
+import { describe, expect, it } from "vitest";
+import { CheckpointWriter, type CheckpointEntry } from "../../src/checkpoints/checkpoint-writer.ts";
+import { silentLogger } from "../../src/observability/logger.ts";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const bytes = (n: number) => new Uint8Array(n);
+
+function recorder(options: { failFirst?: number; delayMs?: number } = {}) {
+  const batches: CheckpointEntry[][] = [];
+  let failures = options.failFirst ?? 0;
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const write = async (entries: readonly CheckpointEntry[]) => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    try {
+      if (options.delayMs) await sleep(options.delayMs);
+      if (failures > 0) {
+        failures--;
+        throw new Error("database unreachable");
+      }
+      batches.push([...entries]);
+    } finally {
+      inFlight--;
+    }
+  };
+  return {
+    write,
+    batches,
+    written: () => batches.flat().map((e) => `${e.jobId}/${e.taskIndex}`),
+    maxInFlight: () => maxInFlight,
+  };
+}
+
+describe("CheckpointWriter", () => {
+  it("flushes a full batch at once and the rest after the interval, in enqueue order, one flush at a time", async () => {
+    const r = recorder({ delayMs: 5 });
+    const writer = new CheckpointWriter({ write: r.write, flushIntervalMs: 30, maxBatch: 4, logger: silentLogger() });
+    for (let i = 0; i < 10; i++) writer.enqueue(1n, i, bytes(1));
+    await sleep(15);
+    expect(r.written().length).toBeGreaterThanOrEqual(4); // full batches went without waiting for the interval
+    await sleep(80);
+    expect(r.written()).toEqual([...Array(10).keys()].map((i) => `1/${i}`));
+    expect(r.batches.every((b) => b.length <= 4)).toBe(true);
+    expect(r.maxInFlight()).toBe(1);
+    expect(writer.stats()).toMatchObject({ enqueued: 10, written: 10, pending: 0, pendingBytes: 0 });
+  });
+
+  it("groups what arrives during a flush into the next one", async () => {
+    const r = recorder({ delayMs: 20 });
+    const writer = new CheckpointWriter({ write: r.write, flushIntervalMs: 0, maxBatch: 100, logger: silentLogger() });
+    writer.enqueue(1n, 0, bytes(1));
+    for (let i = 1; i < 50; i++) writer.enqueue(BigInt(i % 3), i, bytes(1));
+    await writer.flush();
+    expect(r.batches.length).toBeLessThanOrEqual(3);
+    expect(r.written()).toHaveLength(50);
+  });
+
+  it("retries a failed flush with backoff, keeps order, and never blocks enqueue", async () => {
+    const r = recorder({ failFirst: 3 });
+    const writer = new CheckpointWriter({ write: r.write, flushIntervalMs: 1, maxBatch: 2, logger: silentLogger(), retryMinMs: 5, retryMaxMs: 20 });
+    const t0 = performance.now();
+    for (let i = 0; i < 6; i++) writer.enqueue(7n, i, bytes(1));
+    expect(performance.now() - t0).toBeLessThan(20);
+    await sleep(5);
+    for (let i = 6; i < 8; i++) writer.enqueue(7n, i, bytes(1));
+    await writer.flush();
+    expect(r.written()).toEqual([...Array(8).keys()].map((i) => `7/${i}`));
+    expect(writer.stats().failedFlushes).toBe(3);
+  });
+
+  it("over its cap, drops every pending checkpoint of the oldest jobs (never the batch being written)", async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const written: string[] = [];
+    const writer = new CheckpointWriter({
+      write: async (entries) => {
+        await gate;
+        for (const e of entries) written.push(`${e.jobId}/${e.taskIndex}`);
+      },
+      flushIntervalMs: 0,
+      maxBatch: 2,
+      maxPendingEntries: 10,
+      logger: silentLogger(),
+    });
+    writer.enqueue(1n, 0, bytes(1)); // the flush starts at once: 1/0 alone is in flight
+    for (let i = 1; i < 6; i++) writer.enqueue(1n, i, bytes(1)); // job 1 pending
+    for (let i = 0; i < 4; i++) writer.enqueue(2n, i, bytes(1));
+    expect(writer.stats().dropped).toBe(0);
+    writer.enqueue(3n, 0, bytes(1)); // 11 > 10: job 1's pending ones go
+    expect(writer.stats()).toMatchObject({ dropped: 5, pending: 6 });
+    release();
+    await writer.flush();
+    expect(written).toEqual(["1/0", "2/0", "2/1", "2/2", "2/3", "3/0"]);
+  });
+
+  it("skips outputs too large to checkpoint, and flushes what is pending on close (then takes no more)", async () => {
+    const r = recorder();
+    const writer = new CheckpointWriter({ write: r.write, flushIntervalMs: 60_000, maxBatch: 1000, maxEntryBytes: 10, logger: silentLogger() });
+    writer.enqueue(1n, 0, bytes(11));
+    writer.enqueue(1n, 1, bytes(10));
+    const stats = await writer.close(1_000);
+    expect(stats).toMatchObject({ skippedLarge: 1, written: 1, pending: 0 });
+    writer.enqueue(1n, 2, bytes(1));
+    expect(writer.stats().pending).toBe(0);
+    expect(r.written()).toEqual(["1/1"]);
+  });
+
+  it("gives up at the close deadline when the database stays unreachable", async () => {
+    const writer = new CheckpointWriter({
+      write: async () => {
+        throw new Error("down");
+      },
+      flushIntervalMs: 1,
+      maxBatch: 10,
+      logger: silentLogger(),
+      retryMinMs: 10,
+    });
+    writer.enqueue(1n, 0, bytes(1));
+    const t0 = performance.now();
+    const stats = await writer.close(150);
+    expect(performance.now() - t0).toBeLessThan(1_000);
+    expect(stats.pending).toBe(1);
+  });
+});
