@@ -116,7 +116,8 @@ export function cliErrorOf(error: unknown, address: string, deadlineMs: number):
   switch (status.code) {
     case grpc.status.UNAVAILABLE:
       if (/No connection established|ECONNREFUSED|Failed to connect|ENOTFOUND|EHOSTUNREACH|Name resolution failed/i.test(details)) {
-        return new CliError(`cannot reach a spider-storage server at ${address} (${details}); is it running? Use --server host:port`);
+        const cause = /(connect E[A-Z]+ \S+|getaddrinfo E[A-Z]+ \S+|Name resolution failed[^.]*)/.exec(details)?.[1]?.replace(/\.$/, "") ?? details;
+        return new CliError(`cannot reach a spider-storage server at ${address} (${cause}): is it running? Use --server host:port`);
       }
       return new CliError(`server at ${address} is unavailable: ${details}`);
     case grpc.status.DEADLINE_EXCEEDED:

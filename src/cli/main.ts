@@ -15,7 +15,8 @@ try {
 } catch (error) {
   if (error instanceof CommanderError) {
     // commander already printed the message; help and --version are not errors.
-    const ok = error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help";
+    // (A command group run without its subcommand prints its help with exitCode 1: a usage error.)
+    const ok = error.exitCode === 0 && (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help");
     // exitCode, not exit(): a piped stdout must be flushed before the process ends.
     process.exitCode = ok ? 0 : 2;
   } else if (error instanceof CliError) {

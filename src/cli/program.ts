@@ -1,7 +1,16 @@
 /** Assembles the commander program from one module per command. */
 import { Command } from "commander";
+import { addDoctorCommand } from "./commands/doctor.ts";
+import { addEmCommand } from "./commands/em.ts";
+import { addGcCommand } from "./commands/gc.ts";
+import { addJobsCommand } from "./commands/jobs.ts";
 import { addMigrateCommand } from "./commands/migrate.ts";
+import { addQueueCommand } from "./commands/queue.ts";
+import { addRecoverCommand } from "./commands/recover.ts";
 import { addServeCommand } from "./commands/serve.ts";
+import { addStatusCommand } from "./commands/status.ts";
+import { addUsageCommand } from "./commands/usage.ts";
+import { addVerifyCommand } from "./commands/verify.ts";
 import { VERSION } from "./version.ts";
 
 export function buildProgram(): Command {
@@ -19,5 +28,14 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   addServeCommand(program);
   addMigrateCommand(program);
+  addStatusCommand(program);
+  addJobsCommand(program);
+  addEmCommand(program);
+  addUsageCommand(program);
+  addDoctorCommand(program);
+  addRecoverCommand(program);
+  addVerifyCommand(program);
+  addQueueCommand(program);
+  addGcCommand(program);
   return program;
 }

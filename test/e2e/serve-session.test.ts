@@ -49,7 +49,10 @@ describe("spider-storage serve", () => {
       await mariadb.process.stop();
       const server = await ServerProcess.start({ databaseUrl });
       servers.push(server);
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const deadline = Date.now() + 30_000;
+      while (!server.logs.includes("database not reachable yet") && Date.now() < deadline && server.running) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       expect(server.running).toBe(true);
       expect(server.logs).toContain("database not reachable yet");
       await mariadb.process.start();
