@@ -11,14 +11,15 @@
  * - A failed call becomes a one-line CliError: INVALID_ARGUMENT exits 2
  *   (usage), everything else 1; an unreachable server says so and names the
  *   address.
+ *
+ * gRPC, the generated code and the configuration loader are imported when a
+ * connection is made, so that `--help` and offline commands start quickly.
  */
 import { hostname, userInfo } from "node:os";
-import * as grpc from "@grpc/grpc-js";
+import type * as grpc from "@grpc/grpc-js";
 import type { Command } from "commander";
-import { ConfigError, resolveConfig } from "../config/load-config.ts";
-import { InspectionService, RepairService } from "../gen/admin/admin_pb.ts";
-import { OPERATOR_METADATA_KEY } from "../grpc/admin-auth.ts";
-import { createPromiseClient, type PromiseClient } from "../grpc/adapter.ts";
+import type { InspectionService, RepairService } from "../gen/admin/admin_pb.ts";
+import type { PromiseClient } from "../grpc/adapter.ts";
 import { CliError } from "./cli-error.ts";
 
 export const DEFAULT_SERVER = "127.0.0.1:50051";
@@ -55,12 +56,13 @@ function operatorName(): string {
 }
 
 /** The server address and admin token the online commands use (see the module comment). */
-export function adminTarget(command: Command): { address: string; token: string | undefined } {
+export async function adminTarget(command: Command): Promise<{ address: string; token: string | undefined }> {
   const globals = command.optsWithGlobals<GlobalFlags>();
   const explicitServer = command.getOptionValueSourceWithGlobals("server") === "cli";
   let address = explicitServer ? globals.server! : DEFAULT_SERVER;
   let token = globals.token ?? process.env["SPIDER_STORAGE_RUNTIME__ADMIN__TOKEN"];
   if (globals.config !== undefined) {
+    const { ConfigError, resolveConfig } = await import("../config/load-config.ts");
     try {
       const { config } = resolveConfig({ env: process.env, configPath: globals.config });
       if (!explicitServer) {
@@ -77,11 +79,15 @@ export function adminTarget(command: Command): { address: string; token: string 
   return { address, token };
 }
 
-export function connectAdmin(command: Command): AdminConnection {
-  const { address, token } = adminTarget(command);
+export async function connectAdmin(command: Command): Promise<AdminConnection> {
+  const { address, token } = await adminTarget(command);
   if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(address)) {
     throw new CliError(`invalid --server "${address}": expected host:port`, 2);
   }
+  const grpcJs = await import("@grpc/grpc-js");
+  const { InspectionService, RepairService } = await import("../gen/admin/admin_pb.ts");
+  const { createPromiseClient } = await import("../grpc/adapter.ts");
+  const { OPERATOR_METADATA_KEY } = await import("../grpc/admin-auth.ts");
   const channelOptions = { "grpc.enable_retries": 0 };
   const inspection = createPromiseClient(InspectionService, address, undefined, channelOptions);
   const repair = createPromiseClient(RepairService, address, undefined, channelOptions);
@@ -91,13 +97,13 @@ export function connectAdmin(command: Command): AdminConnection {
     inspection,
     repair,
     async call(fn, deadlineMs = DEFAULT_DEADLINE_MS) {
-      const metadata = new grpc.Metadata();
+      const metadata = new grpcJs.Metadata();
       if (token !== undefined) metadata.set("authorization", `Bearer ${token}`);
       metadata.set(OPERATOR_METADATA_KEY, operator);
       try {
         return await fn({ deadlineMs, metadata });
       } catch (error) {
-        throw cliErrorOf(error, address, deadlineMs);
+        throw cliErrorOf(error, address, deadlineMs, grpcJs.status);
       }
     },
     close() {
@@ -108,23 +114,23 @@ export function connectAdmin(command: Command): AdminConnection {
 }
 
 /** One line for a failed admin call, with the exit code its status deserves. */
-export function cliErrorOf(error: unknown, address: string, deadlineMs: number): CliError {
+export function cliErrorOf(error: unknown, address: string, deadlineMs: number, codes: typeof grpc.status): CliError {
   if (error instanceof CliError) return error;
   const status = error as Partial<grpc.ServiceError>;
   if (typeof status.code !== "number") return new CliError(error instanceof Error ? error.message : String(error));
   const details = status.details ?? status.message ?? "";
   switch (status.code) {
-    case grpc.status.UNAVAILABLE:
+    case codes.UNAVAILABLE:
       if (/No connection established|ECONNREFUSED|Failed to connect|ENOTFOUND|EHOSTUNREACH|Name resolution failed/i.test(details)) {
         const cause = /(connect E[A-Z]+ \S+|getaddrinfo E[A-Z]+ \S+|Name resolution failed[^.]*)/.exec(details)?.[1]?.replace(/\.$/, "") ?? details;
         return new CliError(`cannot reach a spider-storage server at ${address} (${cause}): is it running? Use --server host:port`);
       }
       return new CliError(`server at ${address} is unavailable: ${details}`);
-    case grpc.status.DEADLINE_EXCEEDED:
+    case codes.DEADLINE_EXCEEDED:
       return new CliError(`no answer from ${address} within ${Math.round(deadlineMs / 1000)} s`);
-    case grpc.status.UNIMPLEMENTED:
+    case codes.UNIMPLEMENTED:
       return new CliError(`the server at ${address} has no admin API (an older spider-storage, or another gRPC server?)`);
-    case grpc.status.INVALID_ARGUMENT:
+    case codes.INVALID_ARGUMENT:
       return new CliError(details, 2);
     default:
       return new CliError(details === "" ? `admin call failed with status ${status.code}` : details);

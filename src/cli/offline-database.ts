@@ -12,13 +12,10 @@
  */
 import type { Command } from "commander";
 import type { Config } from "../config/schema.ts";
-import { createDb, type Db } from "../db/connection.ts";
-import { acquireLease, LeaseHeldError } from "../db/lease.ts";
-import { DataDirLockedError } from "../embedded/data-dir-lock.ts";
-import { openDataDirDatabase, type EmbeddedDatabase } from "../embedded/embedded-mariadb.ts";
-import { createLogger, type Logger } from "../observability/logger.ts";
+import type { Db } from "../db/connection.ts";
+import type { EmbeddedDatabase } from "../embedded/embedded-mariadb.ts";
+import type { Logger } from "../observability/logger.ts";
 import { CliError } from "./cli-error.ts";
-import { loadCliConfig } from "./commands/serve.ts";
 
 export interface OfflineContext {
   readonly db: Db;
@@ -37,6 +34,13 @@ export async function withOfflineDatabase<T>(
   options: { readonly write: boolean; readonly what: string },
   fn: (context: OfflineContext) => Promise<T>,
 ): Promise<T> {
+  // Imported here: the database modules are not needed to parse arguments or to go online.
+  const { loadCliConfig } = await import("./commands/serve.ts");
+  const { createDb } = await import("../db/connection.ts");
+  const { acquireLease, LeaseHeldError } = await import("../db/lease.ts");
+  const { DataDirLockedError } = await import("../embedded/data-dir-lock.ts");
+  const { openDataDirDatabase } = await import("../embedded/embedded-mariadb.ts");
+  const { createLogger } = await import("../observability/logger.ts");
   const { config, warnings } = loadCliConfig(command);
   const logger = createLogger({ level: config.log_level === "info" ? "warn" : config.log_level });
   for (const warning of warnings) logger.warn(warning);

@@ -35,7 +35,9 @@ export function compressZstd(data: Uint8Array, level?: number): Uint8Array<Array
   const options =
     level === undefined ? {} : { params: { [constants.ZSTD_c_compressionLevel]: level } };
   const out = zstdCompressSync(data, options);
-  return new Uint8Array(out.buffer as ArrayBuffer, out.byteOffset, out.byteLength);
+  const view = new Uint8Array(out.buffer as ArrayBuffer, out.byteOffset, out.byteLength);
+  // Small results may sit in Node's shared Buffer pool; give callers (who may keep them) their own memory.
+  return out.byteOffset === 0 && out.buffer.byteLength === out.byteLength ? view : view.slice();
 }
 
 /** One frame found in the input: [start, end), and its declared content size if any. */

@@ -76,6 +76,8 @@ interface Page {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Longest stretch of decoding without giving the event loop a turn. */
+const YIELD_EVERY_MS = 50;
 
 export async function recoverJobs(options: RecoverJobsOptions): Promise<RecoveryReport> {
   const { db, target, logger, pageSize } = options;
@@ -102,6 +104,7 @@ export async function recoverJobs(options: RecoverJobsOptions): Promise<Recovery
   let corruptCheckpoints = 0;
   let pages = 0;
   let lastLog = started;
+  let lastYield = started;
 
   const progress = (final: boolean) => {
     const now = performance.now();
@@ -135,6 +138,11 @@ export async function recoverJobs(options: RecoverJobsOptions): Promise<Recovery
     for await (const page of readPages(db, state, pageSize, readAhead)) {
       options.signal?.throwIfAborted();
       for (const row of page.rows) {
+        if (performance.now() - lastYield > YIELD_EVERY_MS) {
+          // Decoding is CPU work: let health checks and UNAVAILABLE answers through now and then.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          lastYield = performance.now();
+        }
         const outcome = rebuildJob(row, page.checkpoints?.get(row.id), deps, { cacheReady });
         if (outcome.kind === "quarantine") {
           if (await quarantine(db, row, outcome.reason, logger)) {

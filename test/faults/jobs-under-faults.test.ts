@@ -96,8 +96,9 @@ describe("jobs under injected database faults", () => {
     );
   });
 
-  it("every kind at 5% on every operation: heartbeats, liveness checks, reaping and job registration included", async () => {
-    await scenario(baseSeed + 30, [{ kind: [...REAL_FAULT_KINDS, "unreachable"], rate: 0.05, exclude: ONE_OFF_REGISTRATIONS }], 24);
+  it("every kind at 8% on every operation: heartbeats, liveness checks, reaping and job registration included", async () => {
+    const workload = await scenario(baseSeed + 30, [{ kind: [...REAL_FAULT_KINDS, "unreachable"], rate: 0.08, exclude: ONE_OFF_REGISTRATIONS }], 40);
+    expect(workload.jobs).toHaveLength(40);
   });
 
   it("a reap whose COMMIT's outcome is unknown still evicts the dead manager's instances", async () => {

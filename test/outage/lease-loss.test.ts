@@ -7,11 +7,15 @@
  * - a standby took the lease meanwhile: the server must not resume — it exits
  *   1, saying why, and the standby serves a newer session;
  * - the lease is free again but a newer session was started meanwhile
- *   (another server ran and went): the server exits 1 as well.
+ *   (another server ran and went): the server exits 1 as well;
+ * - retakeLease itself: our own stale connection is killed, another server's
+ *   lease is never taken.
  */
 import { sql } from "kysely";
 import { afterAll, describe, expect, it } from "vitest";
+import { pino } from "pino";
 import { createDb } from "../../src/db/connection.ts";
+import { acquireLease, LeaseHeldError, retakeLease } from "../../src/db/lease.ts";
 import { ServerProcess } from "../helpers/server-process.ts";
 import { SimulatedCluster } from "../helpers/sim/cluster.ts";
 import { testDatabase } from "../helpers/test-database.ts";
@@ -93,5 +97,38 @@ describe("lease lost while serving", () => {
     const message = String((logs.entries(SUPERSEDED)[0]?.["err"] as { message?: string } | undefined)?.message);
     expect(message).toContain(`newest session ${session + 1n}, ours ${session}`);
     expect(logs.count(RESUMED)).toBe(0);
+  });
+});
+
+describe("retakeLease", () => {
+  const logger = pino({ level: "silent" });
+
+  it("kills our own lost connection that MariaDB still shows holding the lock, and takes the lease", async () => {
+    const url = await testDatabase("lease_retake");
+    // The server gave this lease up for lost (say a check timed out) while MariaDB still has it.
+    const stale = await acquireLease(url, { logger });
+    const lease = await retakeLease(url, { logger, previousConnectionId: stale.connectionId });
+    try {
+      expect(lease.connectionId).not.toBe(stale.connectionId);
+      expect(await leaseHolder(url)).toBe(lease.connectionId);
+      expect(await lease.readValue("SELECT 40 + 2")).toBe(42);
+    } finally {
+      await lease.release();
+      await stale.release();
+    }
+  });
+
+  it("refuses a lease another server holds, and gives up waiting when aborted", async () => {
+    const url = await testDatabase("lease_retake");
+    const other = await acquireLease(url, { logger });
+    try {
+      await expect(retakeLease(url, { logger, previousConnectionId: -1 })).rejects.toBeInstanceOf(LeaseHeldError);
+    } finally {
+      await other.release();
+    }
+    const controller = new AbortController();
+    const unreachable = retakeLease("mysql://root@127.0.0.1:1/nowhere", { logger, signal: controller.signal });
+    setTimeout(() => controller.abort(new Error("stopping")), 300);
+    await expect(unreachable).rejects.toThrow("stopping");
   });
 });

@@ -6,11 +6,9 @@
  * while a server runs too) or through a running server (--server).
  * Exit 1 when a finding is an error (with --strict: also a warning).
  */
-import { create } from "@bufbuild/protobuf";
 import type { Command } from "commander";
 import { adminSettingsFrom } from "../../admin/admin-settings.ts";
-import { runDoctor } from "../../admin/doctor.ts";
-import { DoctorReportSchema, type DoctorReport } from "../../gen/admin/admin_pb.ts";
+import type { DoctorReport } from "../../gen/admin/admin_pb.ts";
 import { connectAdmin, LONG_DEADLINE_MS } from "../admin-client.ts";
 import { isOffline, withOfflineDatabase } from "../offline-database.ts";
 import { print, printJson, renderFields } from "../output.ts";
@@ -25,11 +23,14 @@ export function addDoctorCommand(program: Command): void {
       const json = command.optsWithGlobals<{ json?: boolean }>().json === true;
       let report: DoctorReport;
       if (isOffline(command)) {
+        const { create } = await import("@bufbuild/protobuf");
+        const { runDoctor } = await import("../../admin/doctor.ts");
+        const { DoctorReportSchema } = await import("../../gen/admin/admin_pb.ts");
         report = await withOfflineDatabase(command, { write: false, what: "doctor" }, async ({ db, config }) =>
           create(DoctorReportSchema, await runDoctor(db, { deadExecutionManagerCutoffMs: adminSettingsFrom(config).deadExecutionManagerCutoffMs })),
         );
       } else {
-        const admin = connectAdmin(command);
+        const admin = await connectAdmin(command);
         try {
           report = await admin.call((o) => admin.inspection.runDoctor({}, o), LONG_DEADLINE_MS);
         } finally {

@@ -16,7 +16,7 @@ export function addEmCommand(program: Command): void {
     .option("--state <state>", "only Alive or Dead ones")
     .action(async (flags: { state?: string }, command: Command) => {
       const json = command.optsWithGlobals<{ json?: boolean }>().json === true;
-      const admin = connectAdmin(command);
+      const admin = await connectAdmin(command);
       try {
         const answer = await admin.call((o) => admin.inspection.listExecutionManagers({ state: flags.state ?? "" }, o));
         if (json) return printJson(answer);
@@ -50,7 +50,7 @@ export function addEmCommand(program: Command): void {
     .option("--reason <text>", "why (logged)")
     .action(async (executionManagerId: bigint, flags: { reason?: string }, command: Command) => {
       const json = command.optsWithGlobals<{ json?: boolean }>().json === true;
-      const admin = connectAdmin(command);
+      const admin = await connectAdmin(command);
       try {
         const answer = await admin.call((o) => admin.repair.releaseExecutionManager({ executionManagerId, reason: flags.reason ?? "" }, o));
         if (json) return printJson(answer);

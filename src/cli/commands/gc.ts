@@ -9,8 +9,6 @@
 import type { Command } from "commander";
 import { adminSettingsFrom } from "../../admin/admin-settings.ts";
 import { auditWrite } from "../../admin/audit.ts";
-import { runGc } from "../../admin/gc.ts";
-import { createLogger } from "../../observability/logger.ts";
 import { connectAdmin, LONG_DEADLINE_MS } from "../admin-client.ts";
 import { parseDuration, parseInteger } from "../arguments.ts";
 import { isOffline, withOfflineDatabase } from "../offline-database.ts";
@@ -40,6 +38,8 @@ export function addGcCommand(program: Command): void {
       let remaining = 0;
       let olderThanSec = 0;
       if (isOffline(command)) {
+        const { runGc } = await import("../../admin/gc.ts");
+        const { createLogger } = await import("../../observability/logger.ts");
         await withOfflineDatabase(command, { write: flags.dryRun !== true, what: "gc" }, async ({ db, config }) => {
           const settings = adminSettingsFrom(config).gc;
           olderThanSec = olderThanSecFlag ?? settings.retentionSec;
@@ -62,7 +62,7 @@ export function addGcCommand(program: Command): void {
           }
         });
       } else {
-        const admin = connectAdmin(command);
+        const admin = await connectAdmin(command);
         try {
           const request = {
             ...(olderThanSecFlag === undefined ? {} : { olderThanSec: BigInt(Math.floor(olderThanSecFlag)) }),

@@ -33,7 +33,7 @@ export function addJobsListCommand(jobs: Command): void {
     .option("--all", "follow every page")
     .action(async (flags: ListFlags, command: Command) => {
       const json = command.optsWithGlobals<{ json?: boolean }>().json === true;
-      const admin = connectAdmin(command);
+      const admin = await connectAdmin(command);
       try {
         const jobs: JobSummary[] = [];
         let afterId = flags.after ?? 0n;

@@ -33,7 +33,7 @@ export function addJobsPayloadCommand(jobs: Command): void {
       const json = command.optsWithGlobals<{ json?: boolean }>().json === true;
       if (flags.get !== undefined && flags.dir !== undefined) throw new CliError("--get and --dir do not go together", 2);
       if (flags.out !== undefined && flags.get === undefined) throw new CliError("--out needs --get ITEM", 2);
-      const admin = connectAdmin(command);
+      const admin = await connectAdmin(command);
       try {
         if (flags.get !== undefined) {
           const item = flags.get;

@@ -8,8 +8,6 @@
 import type { Command } from "commander";
 import { adminSettingsFrom } from "../../admin/admin-settings.ts";
 import { auditWrite, type Actor } from "../../admin/audit.ts";
-import { offlineCancelJob, offlineFailJob, offlineRetryJob } from "../../admin/offline-repairs.ts";
-import { createLogger } from "../../observability/logger.ts";
 import { connectAdmin, LONG_DEADLINE_MS } from "../admin-client.ts";
 import { parseId } from "../arguments.ts";
 import { CliError } from "../cli-error.ts";
@@ -37,6 +35,7 @@ async function offline<T>(command: Command, what: string, action: string, reason
       // no user name: keep "unknown"
     }
     const actor: Actor = { kind: "offline", peer: "offline", operator };
+    const { createLogger } = await import("../../observability/logger.ts");
     const audit = createLogger({ level: "info" });
     auditWrite(audit, actor, action, reason, { result });
     audit.flush();
@@ -55,11 +54,12 @@ export function addJobsRepairCommands(jobs: Command): void {
       const reason = flags.reason ?? "";
       let result: { previousState: string; state: string };
       if (isOffline(command)) {
+        const { offlineCancelJob } = await import("../../admin/offline-repairs.ts");
         result = await offline(command, "jobs cancel", "job cancelled (offline)", reason, ({ db, config }) =>
           offlineCancelJob(db, jobId, adminSettingsFrom(config).limits),
         );
       } else {
-        const admin = connectAdmin(command);
+        const admin = await connectAdmin(command);
         try {
           result = await admin.call((o) => admin.repair.cancelJob({ jobId, reason }, o));
         } finally {
@@ -81,9 +81,10 @@ export function addJobsRepairCommands(jobs: Command): void {
       if (reason === "") throw new CliError("--reason must not be empty: it becomes the job's error message", 2);
       let result: { previousState: string; state: string };
       if (isOffline(command)) {
+        const { offlineFailJob } = await import("../../admin/offline-repairs.ts");
         result = await offline(command, "jobs fail", "job failed (offline)", reason, ({ db }) => offlineFailJob(db, jobId, reason));
       } else {
-        const admin = connectAdmin(command);
+        const admin = await connectAdmin(command);
         try {
           result = await admin.call((o) => admin.repair.failJob({ jobId, reason }, o));
         } finally {
@@ -101,7 +102,7 @@ export function addJobsRepairCommands(jobs: Command): void {
     .option("--release-instances", "first drop the job's live task instances (hung ones), without consuming retries")
     .option("--reason <text>", "why (logged)")
     .action(async (jobId: bigint, flags: ReasonFlags & { releaseInstances?: boolean }, command: Command) => {
-      const admin = connectAdmin(command);
+      const admin = await connectAdmin(command);
       try {
         const result = await admin.call((o) =>
           admin.repair.requeueJob({ jobId, releaseInstances: flags.releaseInstances === true, reason: flags.reason ?? "" }, o),
@@ -123,6 +124,7 @@ export function addJobsRepairCommands(jobs: Command): void {
     .action(async (jobId: bigint, flags: ReasonFlags, command: Command) => {
       const reason = flags.reason ?? "";
       if (isOffline(command)) {
+        const { offlineRetryJob } = await import("../../admin/offline-repairs.ts");
         const result = await offline(command, "jobs retry", "job retried (offline)", reason, ({ db, config }) =>
           offlineRetryJob(db, jobId, adminSettingsFrom(config).limits),
         );
@@ -132,7 +134,7 @@ export function addJobsRepairCommands(jobs: Command): void {
         );
         return;
       }
-      const admin = connectAdmin(command);
+      const admin = await connectAdmin(command);
       try {
         const result = await admin.call((o) => admin.repair.retryJob({ jobId, reason }, o), LONG_DEADLINE_MS);
         if (jsonFlag(command)) return printJson(result);

@@ -18,7 +18,7 @@ export function addJobsShowCommand(jobs: Command): void {
     .option("--task-state <state>", "list only tasks in this state (Pending, Ready, Running, Succeeded, Failed, Cancelled)")
     .action(async (jobId: bigint, flags: { tasks: number; taskState?: string }, command: Command) => {
       const json = command.optsWithGlobals<{ json?: boolean }>().json === true;
-      const admin = connectAdmin(command);
+      const admin = await connectAdmin(command);
       try {
         const shown = await admin.call((o) =>
           admin.inspection.getJob({ jobId, maxTasks: flags.tasks === 0 ? 1 : flags.tasks, taskState: flags.taskState ?? "" }, o),

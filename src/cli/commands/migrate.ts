@@ -7,11 +7,7 @@
  * it; on an embedded data directory in use, the data-dir lock refuses first.
  */
 import type { Command } from "commander";
-import { createDb } from "../../db/connection.ts";
-import { acquireLease, LeaseHeldError } from "../../db/lease.ts";
-import { migrateToLatest } from "../../db/migrate.ts";
-import { openDataDirDatabase, type EmbeddedDatabase } from "../../embedded/embedded-mariadb.ts";
-import { createLogger } from "../../observability/logger.ts";
+import type { EmbeddedDatabase } from "../../embedded/embedded-mariadb.ts";
 import { CliError } from "../cli-error.ts";
 import { loadCliConfig } from "./serve.ts";
 
@@ -20,6 +16,12 @@ export function addMigrateCommand(program: Command): void {
     .command("migrate")
     .description("apply pending schema migrations to the database")
     .action(async (_flags: unknown, command: Command) => {
+      // Imported here, so that other commands start without the database modules.
+      const { createDb } = await import("../../db/connection.ts");
+      const { acquireLease, LeaseHeldError } = await import("../../db/lease.ts");
+      const { migrateToLatest } = await import("../../db/migrate.ts");
+      const { openDataDirDatabase } = await import("../../embedded/embedded-mariadb.ts");
+      const { createLogger } = await import("../../observability/logger.ts");
       const globals = command.optsWithGlobals<{ json?: boolean }>();
       const { config, warnings } = loadCliConfig(command);
       const logger = createLogger({ level: config.log_level === "info" ? "warn" : config.log_level });

@@ -15,7 +15,7 @@ export function addQueueCommand(program: Command): void {
     .option("--reason <text>", "why (logged)")
     .action(async (flags: { reason?: string }, command: Command) => {
       const json = command.optsWithGlobals<{ json?: boolean }>().json === true;
-      const admin = connectAdmin(command);
+      const admin = await connectAdmin(command);
       try {
         const answer = await admin.call((o) => admin.repair.resendQueue({ reason: flags.reason ?? "" }, o));
         if (json) return printJson(answer);

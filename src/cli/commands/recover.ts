@@ -8,7 +8,7 @@
  */
 import type { Command } from "commander";
 import { adminSettingsFrom } from "../../admin/admin-settings.ts";
-import { recoveryDryRun } from "../../admin/recovery-dry-run.ts";
+import type { RecoveryDryRunReport } from "../../admin/recovery-dry-run.ts";
 import { parseInteger } from "../arguments.ts";
 import { CliError } from "../cli-error.ts";
 import { withOfflineDatabase } from "../offline-database.ts";
@@ -25,7 +25,8 @@ export function addRecoverCommand(program: Command): void {
     .action(async (flags: { dryRun?: boolean; pageSize?: number; cacheReadyJobs?: boolean }, command: Command) => {
       if (!flags.dryRun) throw new CliError("only `recover --dry-run` exists: a server recovers by itself when it starts", 2);
       const json = command.optsWithGlobals<{ json?: boolean }>().json === true;
-      const report = await withOfflineDatabase(command, { write: false, what: "recover --dry-run" }, async ({ db, config }) => {
+      const { recoveryDryRun } = await import("../../admin/recovery-dry-run.ts");
+      const report: RecoveryDryRunReport = await withOfflineDatabase(command, { write: false, what: "recover --dry-run" }, async ({ db, config }) => {
         let bar: ReturnType<typeof progressBar> | undefined;
         try {
           return await recoveryDryRun(db, {

@@ -16,7 +16,7 @@
  * database fault injection — for tests only.
  */
 import type { Command } from "commander";
-import { StorageServer } from "../../app/storage-server.ts";
+import type { StorageServer as StorageServerType } from "../../app/storage-server.ts";
 import { ConfigError, redactConfig, resolveConfig, type LoadedConfig } from "../../config/load-config.ts";
 import { openDataDirDatabase, type EmbeddedDatabase } from "../../embedded/embedded-mariadb.ts";
 import { createLogger } from "../../observability/logger.ts";
@@ -76,7 +76,9 @@ export function addServeCommand(program: Command): void {
               embedded = openDataDirDatabase(target.data_dir, { logger, socketDir: target.socket_dir, binDir: target.bin_dir });
               return (await embedded).url;
             };
-      const server = new StorageServer({
+      // Loaded here, not at the top: every other command (status, jobs, …) starts without the server's modules.
+      const { StorageServer } = await import("../../app/storage-server.ts");
+      const server: StorageServerType = new StorageServer({
         config,
         databaseUrl,
         migrate: flags.migrate,

@@ -15,7 +15,7 @@ export function addStatusCommand(program: Command): void {
     .description("show what a running server is doing (online: --server)")
     .action(async (_flags: unknown, command: Command) => {
       const json = command.optsWithGlobals<{ json?: boolean }>().json === true;
-      const admin = connectAdmin(command);
+      const admin = await connectAdmin(command);
       try {
         const status = await admin.call((o) => admin.inspection.getStatus({}, o));
         if (!status.serving) process.exitCode = 1;

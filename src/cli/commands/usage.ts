@@ -10,7 +10,7 @@ export function addUsageCommand(program: Command): void {
     .description("per resource group: jobs by state and bytes stored")
     .action(async (_flags: unknown, command: Command) => {
       const json = command.optsWithGlobals<{ json?: boolean }>().json === true;
-      const admin = connectAdmin(command);
+      const admin = await connectAdmin(command);
       try {
         const answer = await admin.call((o) => admin.inspection.getUsage({}, o), LONG_DEADLINE_MS);
         if (json) return printJson(answer);

@@ -16,7 +16,7 @@ export function addVerifyCommand(program: Command): void {
     .option("--reason <text>", "why (logged with --repair)")
     .action(async (flags: { repair?: boolean; reason?: string }, command: Command) => {
       const json = command.optsWithGlobals<{ json?: boolean }>().json === true;
-      const admin = connectAdmin(command);
+      const admin = await connectAdmin(command);
       try {
         const answer = await admin.call((o) => admin.repair.verify({ repair: flags.repair === true, reason: flags.reason ?? "" }, o), LONG_DEADLINE_MS);
         if (answer.disagreements.some((d) => !d.repaired)) process.exitCode = 1;

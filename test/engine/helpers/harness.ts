@@ -89,6 +89,7 @@ export class Harness {
   async submitAndStart(builder: TaskGraphBuilder, inputs?: Uint8Array[]): Promise<SubmittedJob> {
     const job = await this.submit(builder, inputs);
     await this.service.startJob(job.jobId);
+
     return job;
   }
 

@@ -10,6 +10,7 @@ import { MariaDbJobStore } from "../../../src/cache/mariadb-job-store.ts";
 import { MemoryJobStore } from "../../../src/cache/memory-job-store.ts";
 import { createDb, type Db } from "../../../src/db/connection.ts";
 import { migrateToLatest } from "../../../src/db/migrate.ts";
+import { addRetryListener } from "../../../src/db/retry-policy.ts";
 import { testDatabase } from "../../helpers/test-database.ts";
 
 export type StoreKind = "memory" | "mariadb";
@@ -26,12 +27,18 @@ export function storeFixture(kind: StoreKind): StoreFixture {
   let store: JobStore | undefined;
   let db: Db | undefined;
   if (kind === "mariadb") {
+    let unsubscribe: (() => void) | undefined;
     beforeAll(async () => {
+      // Retried database errors are rare here; say so when they happen (a slow test is then explained).
+      unsubscribe = addRetryListener(({ operation, attempt, errorClass }) =>
+        console.log(`[engine test] database retry: ${operation}, attempt ${attempt}, ${errorClass}`),
+      );
       db = createDb({ url: await testDatabase("engine"), maxConnections: 16 });
       await migrateToLatest(db);
       store = new MariaDbJobStore(db);
     });
     afterAll(async () => {
+      unsubscribe?.();
       await db?.destroy();
     });
   } else {

@@ -391,7 +391,7 @@ describe("execution policy", () => {
   });
 
   it("checks termination policies before the tasks", () => {
-    const graph = { ...small(), commit_task: { tdl_context: { package: "p", task_func: "f" }, execution_policy: policy(0, 0) } };
+    const graph = { ...small(), commit_task: { tdl_context: { package: "p", task_func: "f" }, execution_policy: policy(0, 0) } } as TaskGraphJson;
     withTaskField(graph, 1, "input_sources", [{ task_idx: 9, position: 0 }]);
     expectInvalid(() => parse(graph), "commit_task: invalid execution policy");
   });
@@ -616,6 +616,6 @@ describe("size and speed", () => {
     expect(graph.tasks[0]!.children).toHaveLength(20_000);
     expect(graph.tasks[20_001]!.parents).toHaveLength(20_000);
     expect(graph.graphOutputs).toEqual([{ taskIndex: 20_001, position: 0 }]);
-    expect(elapsed).toBeLessThan(2000);
+    expect(elapsed).toBeLessThan(5000); // ~100 ms unloaded; the bound only catches pathologies
   });
 });

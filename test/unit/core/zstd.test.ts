@@ -93,7 +93,7 @@ describe("bombs", () => {
       () => decompressZstd(bomb, { maxOutputBytes: DEFAULT_MAX_DECOMPRESSED_BYTES, what: "task graph", limitName: "runtime.limits.max_decompressed_bytes" }),
       "task graph decompresses to more than 67108864 bytes, above the limit of 67108864 bytes (runtime.limits.max_decompressed_bytes)",
     );
-    expect(performance.now() - started).toBeLessThan(50);
+    expect(performance.now() - started).toBeLessThan(200); // ~0 ms: nothing is decoded
   });
 
   it("stops 256 MiB of zeros without a declared size at the budget", () => {

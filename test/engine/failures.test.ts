@@ -1,0 +1,265 @@
+/**
+ * Failure handling end to end through the service layer, on both stores:
+ * retries and exhausted retries (GetJobError), dead execution managers with a
+ * short cutoff, soft timeouts with max_num_instances 2, reports whose job
+ * transition cannot be written (DECISIONS D6), unknown outcomes, cancel racing
+ * success, and two outcomes for one task racing.
+ */
+import { describe, expect, it } from "vitest";
+import { internal, isStorageError, unavailable } from "../../src/core/errors.ts";
+import { CLEANUP_TASK, COMMIT_TASK, taskIndex } from "../../src/core/ids.ts";
+import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
+import type { JobStore } from "../../src/cache/job-store.ts";
+import { FaultyStore } from "./helpers/faulty-store.ts";
+import { Harness, eventually, sleep } from "./helpers/harness.ts";
+import { seededRandom, testSeed } from "./helpers/seeded-random.ts";
+import { STORE_KINDS, storeFixture } from "./helpers/stores.ts";
+
+const out = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+async function kindOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    return `ok:${String(await promise)}`;
+  } catch (error) {
+    if (isStorageError(error)) return error.kind;
+    throw error;
+  }
+}
+
+const single = (policy = {}) => new TaskGraphBuilder().task({ inputs: [BYTES], outputs: [BYTES], policy });
+
+for (const storeKind of STORE_KINDS) {
+  describe(`failures (${storeKind} store)`, () => {
+    const fixture = storeFixture(storeKind);
+
+    it("retries max_num_retry times; failure number max_num_retry + 1 fails the task and the job", async () => {
+      const h = await Harness.create(fixture.store);
+      const ok = await h.submitAndStart(single({ maxNumRetry: 2 }));
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const i = await h.register(ok.jobId, 0);
+        expect(await h.fail(ok.jobId, 0, i.taskInstanceId, `attempt ${attempt}`)).toBe("Running");
+      }
+      const last = await h.register(ok.jobId, 0);
+      expect(await h.succeed(ok.jobId, 0, last.taskInstanceId, [out("done")])).toBe("Succeeded");
+
+      const bad = await h.submitAndStart(single({ maxNumRetry: 2 }));
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const i = await h.register(bad.jobId, 0);
+        expect(await h.fail(bad.jobId, 0, i.taskInstanceId, `attempt ${attempt}`)).toBe(attempt < 2 ? "Running" : "Failed");
+      }
+      expect(await h.service.getJobError(bad.jobId)).toBe("attempt 2");
+      expect(await fixture.store.getJobError(bad.jobId)).toBe("attempt 2");
+      expect(h.service.jobTasks(bad.jobId)[0]!.state).toBe("Failed");
+      await h.close();
+    });
+
+    it("commit and cleanup tasks have their own retries; exhausting them fails the job", async () => {
+      const h = await Harness.create(fixture.store);
+      const commitJob = await h.submitAndStart(single().commit({ policy: { maxNumRetry: 1 } }));
+      const t = await h.register(commitJob.jobId, 0);
+      await h.succeed(commitJob.jobId, 0, t.taskInstanceId, [out("v")]);
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const c = await h.register(commitJob.jobId, COMMIT_TASK);
+        await h.fail(commitJob.jobId, COMMIT_TASK, c.taskInstanceId, `commit attempt ${attempt}`);
+      }
+      expect(await h.service.getJobState(commitJob.jobId)).toBe("Failed");
+      expect(await h.service.getJobError(commitJob.jobId)).toBe("commit attempt 1");
+      const cleanupJob = await h.submitAndStart(single().cleanup());
+      await h.service.cancelJob(cleanupJob.jobId);
+      const c = await h.register(cleanupJob.jobId, CLEANUP_TASK);
+      expect(await h.fail(cleanupJob.jobId, CLEANUP_TASK, c.taskInstanceId, "cleanup broke")).toBe("Failed");
+      expect(await fixture.store.getJobState(cleanupJob.jobId)).toBe("Failed");
+      await h.close();
+    });
+
+    it("reassigns a dead execution manager's work (short cutoff) without consuming retries", async () => {
+      const h = await Harness.create(fixture.store, {
+        config: { instances: { deadExecutionManagerCutoffMs: 300, reapIntervalMs: 50 } },
+      });
+      const builder = new TaskGraphBuilder().tasksFrom(20, () => ({ inputs: [BYTES], outputs: [BYTES], policy: { maxNumRetry: 0 } }));
+      const { jobId } = await h.submitAndStart(builder);
+      const silent = (await h.service.registerExecutionManager("10.9.0.1")).executionManagerId;
+      const healthy = (await h.service.registerExecutionManager("10.9.0.2")).executionManagerId;
+      let running = true;
+      const heartbeat = (async () => {
+        while (running) {
+          await h.service.heartbeatExecutionManager(healthy);
+          await sleep(50);
+        }
+      })();
+      // The silent manager takes half the tasks and never reports.
+      const first = await h.drain();
+      for (const taskId of first.slice(0, 10)) await h.register(jobId, taskId, silent);
+      for (const taskId of first.slice(10)) {
+        const i = await h.register(jobId, taskId, healthy);
+        await h.succeed(jobId, taskId, i.taskInstanceId, [out("ok")]);
+      }
+      expect(await h.service.getJobState(jobId)).toBe("Running");
+      // Reaped after the cutoff: its tasks come back and the healthy manager finishes them.
+      const again: ReturnType<typeof taskIndex>[] = [];
+      await eventually(async () => {
+        again.push(...((await h.drain()) as ReturnType<typeof taskIndex>[]));
+        return again.length === 10;
+      }, 5_000, "the dead manager's tasks");
+      for (const taskId of again) {
+        const i = await h.register(jobId, taskId, healthy);
+        await h.succeed(jobId, taskId, i.taskInstanceId, [out("ok")]);
+      }
+      expect(await h.service.getJobState(jobId)).toBe("Succeeded");
+      running = false;
+      await heartbeat;
+      await h.close();
+    });
+
+    it("soft timeouts with max_num_instances 2: a speculative instance overtakes a hung one, whose late report is stale", async () => {
+      const h = await Harness.create(fixture.store, { config: { instances: { softTimeoutCheckIntervalMs: 25 } } });
+      const policy = { maxNumInstances: 2, softTimeoutMs: 150, hardTimeoutMs: 10_000 };
+      const builder = new TaskGraphBuilder().task({ inputs: [BYTES], outputs: [BYTES], policy }).task({ outputs: [BYTES], sources: [[0, 0]], policy });
+      const { jobId } = await h.submitAndStart(builder);
+      expect(await h.drain()).toEqual([taskIndex(0)]);
+      const hung = await h.register(jobId, 0);
+      const started = performance.now();
+      const polled = await h.service.pollReadyTasks("task", { maxItems: 1, waitMs: 2_000 });
+      expect(polled.tasks.map((t) => t.taskId)).toEqual([taskIndex(0)]);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(100);
+      const speculative = await h.register(jobId, 0);
+      await h.succeed(jobId, 0, speculative.taskInstanceId, [out("fast")]);
+      expect(await kindOf(h.succeed(jobId, 0, hung.taskInstanceId, [out("slow")]))).toBe("failed_precondition");
+      const child = await h.register(jobId, 1);
+      expect(await h.succeed(jobId, 1, child.taskInstanceId, [out("end")])).toBe("Succeeded");
+      await h.close();
+    });
+
+    describe("database unreachable while applying a report (D6)", () => {
+      const cases: { op: keyof JobStore; name: string }[] = [
+        { op: "commitJobOutputs", name: "the last task's success" },
+        { op: "failJob", name: "a failure that exhausts retries" },
+        { op: "succeedCommittedJob", name: "the commit task's success" },
+        { op: "finishCleanup", name: "the cleanup task's success" },
+      ];
+      for (const { op, name } of cases) {
+        it(`${name}: answers unavailable, re-enqueues the task, consumes no retry`, async () => {
+          const faulty = new FaultyStore(fixture.store);
+          const h = await Harness.create(faulty.store);
+          const builder = single({ maxNumRetry: 0 });
+          if (op === "succeedCommittedJob") builder.commit();
+          if (op === "finishCleanup") builder.cleanup();
+          const { jobId } = await h.submitAndStart(builder);
+          let taskId: ReturnType<typeof taskIndex> | typeof COMMIT_TASK = taskIndex(0);
+          let lane: "task" | "commit" | "cleanup" = "task";
+          if (op === "succeedCommittedJob") {
+            const t = await h.register(jobId, 0);
+            await h.succeed(jobId, 0, t.taskInstanceId, [out("v")]);
+            taskId = COMMIT_TASK;
+            lane = "commit";
+          } else if (op === "finishCleanup") {
+            await h.service.cancelJob(jobId);
+            taskId = CLEANUP_TASK;
+            lane = "cleanup";
+          }
+          await h.drain(lane);
+          const before = await h.service.getJobState(jobId);
+          faulty.failNext(op, () => unavailable("database down (injected)"));
+          const instance = await h.register(jobId, taskId);
+          const report =
+            op === "failJob"
+              ? h.fail(jobId, taskId, instance.taskInstanceId, "final failure")
+              : h.succeed(jobId, taskId, instance.taskInstanceId, [out("v")]);
+          expect(await kindOf(report)).toBe("unavailable");
+          expect(await h.service.getJobState(jobId)).toBe(before);
+          expect(await fixture.store.getJobState(jobId)).toBe(before);
+          expect(await h.drain(lane)).toEqual([taskId]);
+          expect(h.service.liveInstances().filter((i) => i.jobId === jobId)).toEqual([]);
+          // Once the database is back, a new instance's report applies (the retry budget of 0 was not touched).
+          const again = await h.register(jobId, taskId);
+          const after =
+            op === "failJob"
+              ? await h.fail(jobId, taskId, again.taskInstanceId, "final failure")
+              : await h.succeed(jobId, taskId, again.taskInstanceId, [out("v")]);
+          expect(after).toBe({ commitJobOutputs: "Succeeded", failJob: "Failed", succeedCommittedJob: "Succeeded", finishCleanup: "Cancelled" }[op as string]);
+          expect(await fixture.store.getJobState(jobId)).toBe(after);
+          await h.close();
+        });
+      }
+
+      it("StartJob and CancelJob answer unavailable and change nothing", async () => {
+        const faulty = new FaultyStore(fixture.store);
+        const h = await Harness.create(faulty.store);
+        const { jobId } = await h.submit(single());
+        faulty.failNext("startJob", () => unavailable("database down (injected)"));
+        expect(await kindOf(h.service.startJob(jobId))).toBe("unavailable");
+        expect(await h.service.getJobState(jobId)).toBe("Ready");
+        expect(await h.drain()).toEqual([]);
+        expect(await h.service.startJob(jobId)).toBe("Running");
+        faulty.failNext("cancelJob", () => unavailable("database down (injected)"));
+        expect(await kindOf(h.service.cancelJob(jobId))).toBe("unavailable");
+        expect(await h.service.getJobState(jobId)).toBe("Running");
+        expect(await h.service.cancelJob(jobId)).toBe("Cancelled");
+        await h.close();
+      });
+    });
+
+    it("an unknown outcome that did commit is recognised by reading the row back", async () => {
+      const faulty = new FaultyStore(fixture.store);
+      const h = await Harness.create(faulty.store);
+      const { jobId } = await h.submitAndStart(single());
+      const i = await h.register(jobId, 0);
+      // The write happens, then the connection is "lost during COMMIT".
+      await fixture.store.commitJobOutputs(jobId, new Uint8Array([0, 1, 0, 0, 0, 1, 0, 0, 0, 118]), false);
+      faulty.failNext("commitJobOutputs", () => internal("connection lost during COMMIT; outcome unknown (injected)"));
+      expect(await h.succeed(jobId, 0, i.taskInstanceId, [out("v")])).toBe("Succeeded");
+      expect(await h.service.getJobState(jobId)).toBe("Succeeded");
+      await h.close();
+    });
+
+    it("cancel racing the last success ends consistently, in memory and in the store", async () => {
+      const seed = testSeed(`cancel vs success (${storeKind})`);
+      const random = seededRandom(seed);
+      const seen = new Set<string>();
+      const h = await Harness.create(fixture.store);
+      for (let round = 0; round < 20; round++) {
+        const builder = single();
+        if (random() < 0.5) builder.cleanup();
+        const { jobId } = await h.submitAndStart(builder);
+        const i = await h.register(jobId, 0);
+        const first = random() < 0.5;
+        const [cancel, success] = first
+          ? await Promise.all([kindOf(h.service.cancelJob(jobId)), kindOf(h.succeed(jobId, 0, i.taskInstanceId, [out("v")]))])
+          : (await Promise.all([kindOf(h.succeed(jobId, 0, i.taskInstanceId, [out("v")])), kindOf(h.service.cancelJob(jobId))])).reverse();
+        const state = await h.service.getJobState(jobId);
+        expect(await fixture.store.getJobState(jobId)).toBe(state);
+        if (success === "ok:Succeeded") {
+          expect(state).toBe("Succeeded");
+          expect(cancel).toBe("ok:Succeeded");
+        } else {
+          expect(success).toBe("failed_precondition");
+          expect(["Cancelled", "CleanupReady"]).toContain(state);
+          expect(cancel).toBe(`ok:${state}`);
+        }
+        seen.add(state);
+      }
+      console.log(`[engine test] cancel vs success (${storeKind}): ${[...seen].join(", ")}`);
+      await h.close();
+    });
+
+    it("two outcomes for one task never both win", async () => {
+      const h = await Harness.create(fixture.store);
+      for (let round = 0; round < 10; round++) {
+        const { jobId } = await h.submitAndStart(
+          new TaskGraphBuilder()
+            .task({ inputs: [BYTES], outputs: [BYTES], policy: { maxNumInstances: 2 } })
+            .task({ inputs: [BYTES], outputs: [BYTES] }),
+        );
+        const [a, b] = await Promise.all([h.register(jobId, 0), h.register(jobId, 0)]);
+        const results = await Promise.all([
+          kindOf(h.succeed(jobId, 0, a.taskInstanceId, [out("a")])),
+          kindOf(h.succeed(jobId, 0, b.taskInstanceId, [out("b")])),
+          kindOf(h.fail(jobId, 0, a.taskInstanceId)),
+        ]);
+        expect(results.filter((r) => r.startsWith("ok")).length).toBe(1);
+        expect(h.service.jobTasks(jobId)[0]).toMatchObject({ state: "Succeeded", liveInstances: 0 });
+      }
+      await h.close();
+    });
+  });
+}
