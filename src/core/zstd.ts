@@ -110,7 +110,10 @@ export function decompressZstd(data: Uint8Array, options: DecompressOptions): Ui
     outputs.push(new Uint8Array(decoded.buffer as ArrayBuffer, decoded.byteOffset, decoded.byteLength));
   }
   if (outputs.length === 1) {
-    return outputs[0]!;
+    const only = outputs[0]!;
+    // zlib may hand back a view into a larger pooled buffer; callers keep job
+    // inputs for the life of a job, so never pin more than twice the data.
+    return only.buffer.byteLength > 2 * only.byteLength + 64 ? only.slice() : only;
   }
   const joined = new Uint8Array(total);
   let offset = 0;
