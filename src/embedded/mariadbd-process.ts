@@ -66,9 +66,12 @@ export async function initialiseDataDir(dataDir: string, options: { binDir?: str
   await mkdir(parent, { recursive: true });
   await removeAbandonedInstalls(dataDir);
   const staging = `${dataDir}.init-${process.pid}`;
+  // A private temporary directory: concurrent bootstraps sharing /tmp were seen to fail.
+  const scratch = `${staging}.tmp`;
   await rm(staging, { recursive: true, force: true });
   try {
     await mkdir(staging);
+    await mkdir(scratch, { recursive: true });
     await run(installer, [
       "--no-defaults",
       `--datadir=${staging}`,
@@ -76,11 +79,13 @@ export async function initialiseDataDir(dataDir: string, options: { binDir?: str
       "--skip-test-db",
       "--skip-name-resolve",
       ...(process.getuid?.() === 0 ? ["--user=root"] : []),
-    ]);
+    ], { ...process.env, TMPDIR: scratch });
+    await rm(scratch, { recursive: true, force: true });
     if (existsSync(dataDir)) await rmdir(dataDir);
     await rename(staging, dataDir);
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
+    await rm(scratch, { recursive: true, force: true });
     throw error;
   }
 }
@@ -187,9 +192,9 @@ function socketAccepts(path: string): Promise<boolean> {
   });
 }
 
-function run(command: string, args: string[]): Promise<void> {
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env });
     let output = "";
     child.stdout?.on("data", (c: Buffer) => (output += c.toString()));
     child.stderr?.on("data", (c: Buffer) => (output += c.toString()));
