@@ -2,9 +2,10 @@
  * `jobs show ID`: a job's row (state, timestamps, error), a summary of its
  * graph, every task's state with its live instances and retries left, and its
  * checkpoints. Task states come from the cache when the job is cached (every
- * live job is); for a job that has left the cache they are derived: all
- * Succeeded for a Succeeded job, otherwise Succeeded where a checkpoint exists
- * and "unknown" elsewhere.
+ * job the server drives is); for a job that is not cached (terminal and
+ * past the cache's retention, or never started) they are derived: all
+ * Succeeded for a Succeeded job, otherwise Succeeded where a checkpoint
+ * exists, and "not started" (Ready job) or "unknown" elsewhere.
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { taskIdOfKey } from "../cache/task-key.ts";
@@ -110,17 +111,18 @@ export async function showJob(
   } else if (graph !== undefined) {
     response.tasksSource = "database (not cached: states derived from the job's state and its checkpoints)";
     const succeeded = row.state === "Succeeded";
+    const unknown = row.state === "Ready" ? "not started" : "unknown";
     for (let i = 0; i < graph.tasks.length; i++) {
       all.push({
         task: String(i),
-        state: succeeded || checkpointed.has(i) ? "Succeeded" : "unknown",
+        state: succeeded || checkpointed.has(i) ? "Succeeded" : unknown,
         checkpointed: checkpointed.has(i),
         ...describe(i),
       });
     }
-    if (graph.commitTask) all.push({ task: "commit", state: succeeded ? "Succeeded" : "unknown", ...describe(COMMIT_KEY) });
+    if (graph.commitTask) all.push({ task: "commit", state: succeeded ? "Succeeded" : unknown, ...describe(COMMIT_KEY) });
     if (graph.cleanupTask) {
-      all.push({ task: "cleanup", state: row.state === "Cancelled" ? "Succeeded or not needed" : "unknown", ...describe(CLEANUP_KEY) });
+      all.push({ task: "cleanup", state: row.state === "Cancelled" ? "Succeeded or not needed" : unknown, ...describe(CLEANUP_KEY) });
     }
   } else {
     response.tasksSource = "none (the graph does not decode)";

@@ -7,7 +7,7 @@
  * |---|---|---|
  * | state-mismatch | a cached job's state differs from its row | rebuild the job from its row (reload-job.ts) |
  * | missing-row | a cached live job has no row | drop it from the cache |
- * | not-cached | a live row (Ready … CleanupReady) is not cached | load it (reload-job.ts) |
+ * | not-cached | a Running, CommitReady or CleanupReady row is not cached | load it (reload-job.ts) |
  * | outputs-missing | a CommitReady/Succeeded row has no outputs | Succeeded: copy the cache's outputs back; CommitReady: none (fail the job) |
  * | ready-not-queued | a Ready task with no live instance has no queue entry | refill the job's entries |
  * | orphaned-instance | a live instance belongs to no cached job | forget it |
@@ -22,7 +22,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { JobControlBlock } from "../cache/job-control-block.ts";
 import { taskIdOfKey } from "../cache/task-key.ts";
 import { formatTaskId } from "../core/ids.ts";
-import { isTerminal, NON_TERMINAL_STATES } from "../core/job-state.ts";
+import { isTerminal, type JobState } from "../core/job-state.ts";
 import type { Db } from "../db/connection.ts";
 import { listExecutionManagers } from "../db/execution-managers/listExecutionManagers.ts";
 import { listJobsByState } from "../db/jobs/listJobsByState.ts";
@@ -52,6 +52,8 @@ export interface VerifyOptions {
 }
 
 const PAGE = 1000;
+/** The states in which a job must be cached, because the server drives it. */
+const DRIVEN_STATES: readonly JobState[] = ["Running", "CommitReady", "CleanupReady"];
 const MAX_TASKS_NAMED = 10;
 
 export async function verify(service: StorageService, db: Db, options: VerifyOptions): Promise<MessageInitShape<typeof VerifyResponseSchema>> {
@@ -87,9 +89,10 @@ export async function verify(service: StorageService, db: Db, options: VerifyOpt
     });
   }
 
-  // 2. Live rows that are not cached.
+  // 2. Live rows that are not cached. Not Ready ones: recovery leaves never-started jobs in the
+  // database until StartJob or CancelJob loads them (src/recovery/ready-job-loader.ts).
   let databaseJobsChecked = 0;
-  for (const state of NON_TERMINAL_STATES) {
+  for (const state of DRIVEN_STATES) {
     for (let afterId = 0n; ; ) {
       const page = await listJobsByState(db, { state, afterId, limit: PAGE });
       databaseJobsChecked += page.length;
@@ -108,7 +111,7 @@ export async function verify(service: StorageService, db: Db, options: VerifyOpt
           recheck: async () => {
             if (service.cache.get(row.id) !== undefined) return undefined;
             const now = (await jobStatesByIds(db, [row.id])).get(row.id);
-            return now === undefined || isTerminal(now.state) ? undefined : { ...found, database: now.state };
+            return now === undefined || !DRIVEN_STATES.includes(now.state) ? undefined : { ...found, database: now.state };
           },
           repair: async () => {
             const reloaded = await reloadJob(context, db, row.id);

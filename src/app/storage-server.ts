@@ -17,6 +17,7 @@
  * with the same session. If another server holds the lease or started a newer
  * session, this one must not resume: `onSuperseded` (serve exits 1).
  */
+import { setTimeout as delay } from "node:timers/promises";
 import type { Db } from "../db/connection.ts";
 import { createDb } from "../db/connection.ts";
 import { acquireLease, LeaseHeldError, retakeLease, type Lease } from "../db/lease.ts";
@@ -267,6 +268,7 @@ export class StorageServer {
       } catch (error) {
         this.#logger.warn({ err: error }, "database lease retaken but the session check failed; retrying");
         await lease.release();
+        await delay(200, undefined, { signal }).catch(() => undefined);
       }
     }
     if (signal.aborted) return void (await lease.release());

@@ -248,13 +248,18 @@ export class JobControlBlock implements QueueSubject, InstanceHost {
       const from = this.jobState;
       const target = cancelTarget(from, this.cleanup !== null);
       if (target === undefined) return from;
-      await this.persist(target, () => this.engine.store.cancelJob(this.jobId, this.cleanup !== null));
+      let stored: JobState = target;
+      await this.persist(target, async () => {
+        stored = await this.engine.store.cancelJob(this.jobId, this.cleanup !== null);
+      });
       if (this.state !== from) return this.state;
-      this.cancelTasks(false);
-      this.jobState = target;
-      this.payloads = null;
-      if (target === "CleanupReady") this.engine.queue.enqueue(this, CLEANUP_KEY);
-      else this.becameTerminal();
+      if (stored !== target) {
+        // The database's cancel is idempotent: it answered a state it already had.
+        this.engine.logger.error({ jobId: this.jobId, cached: from, stored }, "cancel: the database had another state");
+        this.adopt(stored);
+        return this.state;
+      }
+      this.adopt(target);
       return target;
     });
   }
@@ -633,8 +638,8 @@ export class JobControlBlock implements QueueSubject, InstanceHost {
    * Writes a job transition. When the outcome is unknown ("internal") or the
    * database refuses it ("failed_precondition"), reads the row back: if it
    * shows `target` the transition happened after all; if it shows a terminal
-   * state, memory adopts it (the caller sees the changed job state);
-   * otherwise the error stands.
+   * or CleanupReady state, memory adopts it (the caller sees the changed job
+   * state); otherwise the error stands.
    */
   private async persist(target: JobState, write: () => Promise<unknown>): Promise<void> {
     try {
@@ -656,18 +661,37 @@ export class JobControlBlock implements QueueSubject, InstanceHost {
         { err: error, jobId: this.jobId, cached: this.jobState, stored, target },
         "the database disagrees with the cached job state",
       );
-      if (isTerminal(stored) && !isTerminal(this.jobState)) {
-        this.cancelTasks(true);
-        this.jobState = stored;
-        this.payloads = null;
+      if (isTerminal(stored) || stored === "CleanupReady") {
         if (stored === "Succeeded") {
           this.encodedOutputs = await this.engine.store.getJobOutputs(this.jobId).catch(() => null);
         }
-        this.becameTerminal();
-        return;
+        if (this.adopt(stored)) return;
       }
       throw error;
     }
+  }
+
+  /**
+   * Memory takes a cancelled or terminal state the database holds (after a
+   * cancel, or when reading back a refused or unknown write). Returns false
+   * (changing nothing) for any other state, or when memory is already terminal.
+   */
+  private adopt(stored: JobState): boolean {
+    if (isTerminal(this.jobState)) return false;
+    if (stored === "CleanupReady") {
+      if (this.cleanup === null || this.jobState === "CleanupReady") return false;
+      this.cancelTasks(false);
+      this.jobState = "CleanupReady";
+      this.payloads = null;
+      this.engine.queue.enqueue(this, CLEANUP_KEY);
+      return true;
+    }
+    if (!isTerminal(stored)) return false;
+    this.cancelTasks(true);
+    this.jobState = stored;
+    this.payloads = null;
+    this.becameTerminal();
+    return true;
   }
 
   private becameTerminal(): void {

@@ -20,13 +20,14 @@ import { getJobState } from "../db/jobs/getJobState.ts";
 import { insertJob } from "../db/jobs/insertJob.ts";
 import { startJob } from "../db/jobs/startJob.ts";
 import { succeedCommittedJob } from "../db/jobs/succeedCommittedJob.ts";
+import { readCheckpoints } from "../db/checkpoints/readCheckpoints.ts";
+import { writeCheckpoints } from "../db/checkpoints/writeCheckpoints.ts";
 import { addResourceGroup } from "../db/resource-groups/addResourceGroup.ts";
 import { verifyResourceGroup } from "../db/resource-groups/verifyResourceGroup.ts";
 import { listSchedulers } from "../db/schedulers/listSchedulers.ts";
 import { registerScheduler } from "../db/schedulers/registerScheduler.ts";
 import type { ExecutionManagerLiveness } from "../instances/task-instance-pool.ts";
 import type { JobStore, SchedulerRecord, TaskCheckpoint } from "./job-store.ts";
-import { readCheckpoints, writeCheckpoints } from "./mariadb-checkpoints.ts";
 
 export class MariaDbJobStore implements JobStore {
   readonly db: Db;
@@ -113,11 +114,12 @@ export class MariaDbJobStore implements JobStore {
     return rows.map((row) => ({ schedulerId: row.id, host: row.host, port: row.port }));
   }
 
-  writeCheckpoints(checkpoints: readonly TaskCheckpoint[]): Promise<void> {
-    return writeCheckpoints(this.db, checkpoints);
+  async writeCheckpoints(checkpoints: readonly TaskCheckpoint[]): Promise<void> {
+    await writeCheckpoints(this.db, checkpoints);
   }
 
-  readCheckpoints(jobId: bigint): Promise<TaskCheckpoint[]> {
-    return readCheckpoints(this.db, jobId);
+  async readCheckpoints(jobId: bigint): Promise<TaskCheckpoint[]> {
+    const frames = await readCheckpoints(this.db, jobId);
+    return [...frames].map(([taskIndex, outputs]) => ({ jobId, taskIndex, outputs }));
   }
 }

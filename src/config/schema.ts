@@ -260,7 +260,8 @@ export const configSchema = z.object({
     tls: tlsSchema,
     admin: section({
       token: optionalKey(text(), {
-        description: "Bearer token required by the admin service; without it, the admin service is off.",
+        description:
+          "Bearer token every admin API call must carry (`authorization: Bearer <token>`; the CLI's --token); without it, the admin API serves loopback callers only.",
         defaultText: "none",
         secret: true,
       }),

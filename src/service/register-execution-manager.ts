@@ -27,6 +27,12 @@ export async function registerExecutionManager(
 export function canonicalIp(ipAddress: string): string {
   const family = isIP(ipAddress);
   if (family === 4) return ipAddress;
-  if (family === 6) return new URL(`http://[${ipAddress}]/`).hostname.slice(1, -1);
+  if (family === 6) {
+    try {
+      return new URL(`http://[${ipAddress}]/`).hostname.slice(1, -1);
+    } catch {
+      // A zone id ("fe80::1%eth0") passes isIP but is no address literal in Spider's sense.
+    }
+  }
   throw invalidArgument(`invalid IP address: ${JSON.stringify(ipAddress)}`);
 }

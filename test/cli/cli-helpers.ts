@@ -4,6 +4,8 @@
  * code, stdout and stderr; and small helpers the CLI test files share.
  */
 import { spawn } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expect } from "vitest";
 import { createDb, type Db } from "../../src/db/connection.ts";
 import { CLI_MAIN, REPO_ROOT } from "../helpers/server-process.ts";
@@ -16,8 +18,11 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/** Node's on-disk compile cache halves the CLI's start-up (most of it is compiling TypeScript modules). */
+const COMPILE_CACHE = join(tmpdir(), "spider-storage-test-compile-cache");
+
 export async function runCli(args: readonly string[], options: { env?: Record<string, string | undefined>; timeoutMs?: number } = {}): Promise<CliResult> {
-  const env: Record<string, string | undefined> = { ...process.env, ...options.env };
+  const env: Record<string, string | undefined> = { NODE_COMPILE_CACHE: COMPILE_CACHE, ...process.env, ...options.env };
   if (options.env?.["SPIDER_STORAGE_RUNTIME__ADMIN__TOKEN"] === undefined) delete env["SPIDER_STORAGE_RUNTIME__ADMIN__TOKEN"];
   const child = spawn(process.execPath, [CLI_MAIN, ...args], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";

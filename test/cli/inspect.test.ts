@@ -4,7 +4,7 @@
  * how bad arguments, unknown ids and an unreachable server are reported.
  */
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServerProcess } from "../helpers/server-process.ts";
@@ -35,7 +35,8 @@ describe("the commands that look", () => {
   const succeededJob = flat(3, { seed: 301 });
 
   beforeAll(async () => {
-    server = await ServerProcess.start({ databaseUrl: await testDatabase("cli_inspect") });
+    // On every interface, so a caller from another address can be refused (no token is configured).
+    server = await ServerProcess.start({ databaseUrl: await testDatabase("cli_inspect"), args: ["--host", "0.0.0.0"] });
     session = await server.waitServing();
     cli = (...args) => runCli(["--server", server.address, ...args]);
     cluster = await new SimulatedCluster(server.address, { executionManagers: 2, concurrency: 2, behaviour }).start();
@@ -201,6 +202,9 @@ describe("the commands that look", () => {
       runCli(["--server", "not an address", "status"]),
     ]);
     cases.forEach(([, code, message], i) => expectCleanFailure(results[i]!, code, message));
+    // Without a token, callers from a non-loopback address are refused.
+    const external = Object.values(networkInterfaces()).flat().find((i) => i && !i.internal && i.family === "IPv4");
+    if (external) expectCleanFailure(await runCli(["--server", `${external.address}:${server.port}`, "status"]), 1, /callers from other hosts .* need a token/);
     expectCleanFailure(results[cases.length]!, 1, /cannot reach a spider-storage server at 127\.0\.0\.1:1/);
     expectCleanFailure(results[cases.length + 1]!, 2, /invalid --server/);
   });

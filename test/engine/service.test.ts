@@ -58,13 +58,13 @@ for (const storeKind of STORE_KINDS) {
       expect(await h.drain()).toEqual([taskIndex(0)]);
       const unknown = 987_654_321n;
       for (const call of [
-        h.service.startJob(unknown),
-        h.service.cancelJob(unknown),
-        h.service.getJobState(unknown),
-        h.service.getJobOutputs(unknown),
-        h.service.getJobError(unknown),
+        () => h.service.startJob(unknown),
+        () => h.service.cancelJob(unknown),
+        () => h.service.getJobState(unknown),
+        () => h.service.getJobOutputs(unknown),
+        () => h.service.getJobError(unknown),
       ]) {
-        expect(await kindOf(call)).toBe("not_found");
+        expect(await kindOf(call())).toBe("not_found");
       }
       await h.close();
     });
@@ -125,12 +125,12 @@ for (const storeKind of STORE_KINDS) {
       const stale = h.sessionId - 1n;
       const base = { sessionId: stale, jobId, taskId: taskIndex(0), executionManagerId: h.executionManagerId };
       const calls = [
-        h.service.registerTaskInstance(base),
-        h.service.reportTaskSuccess({ ...base, taskInstanceId: i.taskInstanceId, serializedOutputs: out("garbage") }),
-        h.service.reportTaskFailure({ ...base, taskInstanceId: i.taskInstanceId, errorMessage: "x" }),
+        () => h.service.registerTaskInstance(base),
+        () => h.service.reportTaskSuccess({ ...base, taskInstanceId: i.taskInstanceId, serializedOutputs: out("garbage") }),
+        () => h.service.reportTaskFailure({ ...base, taskInstanceId: i.taskInstanceId, errorMessage: "x" }),
       ];
       for (const call of calls) {
-        const error = await call.catch((e: unknown) => e);
+        const error = await call().catch((e: unknown) => e);
         expect(isStorageError(error, "stale_session")).toBe(true);
         expect((error as Error).message).toBe(`stale session; current storage session is ${h.sessionId}`);
       }
@@ -278,6 +278,16 @@ for (const storeKind of STORE_KINDS) {
       }
       expect(ids).toEqual([1n, 2n]);
       await service.stop();
+    });
+
+    it("stop() ends pending polls with empty answers and stops the timers", async () => {
+      const h = await Harness.create(fixture.store);
+      const started = performance.now();
+      const poll = h.service.pollReadyTasks("task", { maxItems: 10, waitMs: 30_000 });
+      await sleep(10);
+      await h.close();
+      expect((await poll).tasks).toEqual([]);
+      expect(performance.now() - started).toBeLessThan(5_000);
     });
 
     it("calls the checkpoint hook for each succeeded regular task, children released at once", async () => {

@@ -11,6 +11,9 @@ import { adminSettingsFrom } from "../../admin/admin-settings.ts";
 import type { DoctorReport } from "../../gen/admin/admin_pb.ts";
 import { connectAdmin, LONG_DEADLINE_MS } from "../admin-client.ts";
 import { isOffline, withOfflineDatabase } from "../offline-database.ts";
+
+/** The doctor lists at most this many job ids per finding (src/admin/doctor.ts). */
+const SAMPLE_SIZE = 20;
 import { print, printJson, renderFields } from "../output.ts";
 
 export function addDoctorCommand(program: Command): void {
@@ -54,7 +57,7 @@ export function addDoctorCommand(program: Command): void {
       }
       for (const finding of report.findings) {
         print(`${finding.severity.toUpperCase()} ${finding.check}: ${finding.message}`);
-        if (finding.jobIds.length > 0) print(`  jobs: ${finding.jobIds.join(", ")}${finding.count > BigInt(finding.jobIds.length) && finding.check !== "orphaned-checkpoints" ? ", …" : ""}`);
+        if (finding.jobIds.length > 0) print(`  jobs: ${finding.jobIds.join(", ")}${finding.jobIds.length >= SAMPLE_SIZE ? ", …" : ""}`);
         if (finding.fix !== "") print(`  fix: ${finding.fix}`);
       }
       print();
