@@ -24,12 +24,12 @@ import { taskIdOfKey } from "../cache/task-key.ts";
 import { formatTaskId } from "../core/ids.ts";
 import { isTerminal, type JobState } from "../core/job-state.ts";
 import type { Db } from "../db/connection.ts";
-import { listExecutionManagers } from "../db/execution-managers/listExecutionManagers.ts";
 import { listJobsByState } from "../db/jobs/listJobsByState.ts";
 import type { DisagreementSchema, VerifyResponseSchema } from "../gen/admin/admin_pb.ts";
 import type { InstanceRecord } from "../instances/instance-record.ts";
 import { reloadJob, retireCachedJob } from "../service/reload-job.ts";
 import type { StorageService } from "../service/storage-service.ts";
+import { deadExecutionManagersAmong } from "./sql/deadExecutionManagersAmong.ts";
 import { jobStatesByIds, type JobStateRow } from "./sql/jobStatesByIds.ts";
 import { restoreJobOutputs } from "./sql/restoreJobOutputs.ts";
 
@@ -147,8 +147,9 @@ export async function verify(service: StorageService, db: Db, options: VerifyOpt
   }
 
   // 4. Live instances of jobs that are not cached, or of dead execution managers.
-  const dead = new Set((await listExecutionManagers(db, { state: "Dead" })).map((em) => em.id));
-  for (const record of [...service.pool.liveInstances()]) {
+  const instances = [...service.pool.liveInstances()];
+  const dead = await deadExecutionManagersAmong(db, [...new Set(instances.map((record) => record.executionManagerId))]);
+  for (const record of instances) {
     const found = compareInstance(service, record, dead);
     if (found === undefined) continue;
     candidates.push({

@@ -224,7 +224,7 @@ export const configSchema = z.object({
     job_cache_gc: jobCacheGcSchema,
     recovery: section({
       page_size: key(integer(1, 100_000), 500, { description: "Jobs read per page during restart recovery." }),
-      concurrency: key(integer(1, 64), 4, { description: "Pages of jobs recovered in parallel." }),
+      concurrency: key(integer(1, 64), 4, { description: "Pages of jobs read ahead from the database while one page is being rebuilt." }),
     }),
     checkpoints: section({
       enabled: key(boolean(), true, { description: "Write task checkpoints (outputs of finished tasks of running jobs)." }),
@@ -237,7 +237,7 @@ export const configSchema = z.object({
         defaultText: "67108864 (64 MiB)",
       }),
       max_decompressed_bytes: key(integer(1024, INT32_MAX), 64 * MiB, {
-        description: "Largest task graph after decompression.",
+        description: "Most bytes a task graph, or a job's inputs, may decompress to (the zstd budget).",
         defaultText: "67108864 (64 MiB)",
       }),
       max_tasks_per_job: key(integer(1), 1_000_000, { description: "Most tasks in one job." }),

@@ -7,7 +7,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, rmdir } from "node:fs/promises";
+import { createHash } from "node:crypto";
 import { createConnection } from "node:net";
+import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { isProcessAlive } from "./process-info.ts";
 
@@ -124,9 +126,14 @@ export class MariaDbProcess {
     const binary = findMariaDbBinary("mariadbd", this.options.binDir);
     if (!binary) throw new Error(MARIADB_MISSING_MESSAGE);
     const { dataDir, socket, port } = this.options;
+    // Each server gets its own tmpdir: mariadbd deletes `#sql*` files it finds
+    // in its tmpdir, so servers sharing /tmp break each other's temporary tables.
+    const privateTmp = join(tmpdir(), `mariadbd-${createHash("sha256").update(dataDir).digest("hex").slice(0, 16)}`);
+    await mkdir(privateTmp, { recursive: true });
     const args = [
       "--no-defaults",
       `--datadir=${dataDir}`,
+      `--tmpdir=${privateTmp}`,
       `--socket=${socket}`,
       `--pid-file=${join(dataDir, "mariadbd.pid")}`,
       `--log-error=${this.options.logFile ?? join(dataDir, "mariadbd.err")}`,

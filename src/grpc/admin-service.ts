@@ -166,8 +166,8 @@ export function addAdminServices(server: GrpcServer, options: AdminServiceOption
       },
       runGc: async (request, call) => {
         const actor = actorOf(call);
+        requireServing(host); // writes only while this server serves (and so holds the lease)
         const db = requireDb(host);
-        if (host.phase !== "serving") requireServing(host); // writes only while this server holds the lease and serves
         const olderThanSec = request.olderThanSec === undefined ? settings.gc.retentionSec : Number(request.olderThanSec);
         const result = await runGc(db, {
           olderThanSec,
