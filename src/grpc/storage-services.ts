@@ -93,6 +93,12 @@ export function addStorageServices(server: GrpcServer, serviceOf: () => StorageS
 
   const poll = (lane: QueueLane) => async (request: PollReadyTasksRequest, call: grpc.ServerUnaryCall<PollReadyTasksRequest, unknown>) => {
     const result = await service().pollReadyTasks(lane, { maxItems: request.maxItems, waitMs: request.waitMs, signal: callSignal(call) });
+    if (call.cancelled && result.tasks.length > 0) {
+      // The caller went away while the answer was being made: give the entries
+      // back rather than lose them until the next refill.
+      service().returnUndeliveredTasks(result.tasks);
+      return { tasks: { sessionId: result.sessionId, tasks: [] } };
+    }
     return {
       tasks: {
         sessionId: result.sessionId,
