@@ -18,6 +18,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { REAL_FAULT_KINDS, type FaultKind, type FaultPlan, type FaultRule } from "./fault-plan.ts";
+import { seededRandom } from "../../core/seeded-random.ts";
 
 /** A fault chosen for one call, waiting for its statement. */
 export interface PendingFault {
@@ -74,7 +75,7 @@ export class FaultInjector {
     this.#rules = plan.rules;
     this.#matched = plan.rules.map(() => 0);
     this.#seed = plan.seed ?? Math.floor(Math.random() * 2 ** 31);
-    this.#random = mulberry32(this.#seed);
+    this.#random = seededRandom(this.#seed);
     this.#enabled = true;
   }
 
@@ -158,14 +159,3 @@ export class FaultInjector {
   }
 }
 
-/** A small seeded generator (mulberry32). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

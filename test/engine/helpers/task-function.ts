@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import type { TaskGraph } from "../../../src/core/task-graph.ts";
+import { expectedJobOutputs } from "../../helpers/sim/oracle.ts";
 
 export function taskOutputs(taskFunc: string, inputs: readonly Uint8Array[], count: number, size = 16): Uint8Array[] {
   const outputs: Uint8Array[] = [];
@@ -25,14 +26,7 @@ export function taskOutputs(taskFunc: string, inputs: readonly Uint8Array[], cou
   return outputs;
 }
 
+/** The job's expected outputs with this file's task function (payloads of `size` bytes). */
 export function expectedOutputs(graph: TaskGraph, jobInputs: readonly Uint8Array[], size = 16): Uint8Array[] {
-  const outputs: Uint8Array[][] = [];
-  for (const task of graph.tasks) {
-    const inputs =
-      task.inputSources === null
-        ? jobInputs.slice(task.graphInputOffset, task.graphInputOffset + task.inputCount)
-        : task.inputSources.map((source) => outputs[source.taskIndex]![source.position]!);
-    outputs.push(taskOutputs(task.tdlContext.taskFunc, inputs, task.outputCount, size));
-  }
-  return graph.graphOutputs.map((source) => outputs[source.taskIndex]![source.position]!);
+  return expectedJobOutputs(graph, jobInputs, (taskFunc, inputs, count) => taskOutputs(taskFunc, inputs, count, size));
 }

@@ -5,6 +5,7 @@
  * to produce, and `expectedJobOutputs` gives the oracle's answer.
  */
 import { BYTES, TaskGraphBuilder, type PolicyOptions } from "../../../src/core/task-graph-builder.ts";
+import { seededRandom } from "../../../src/core/seeded-random.ts";
 import { simTaskFunc } from "./simulated-execution-manager.ts";
 
 export interface JobSpec {
@@ -65,17 +66,8 @@ export function flat(count: number, options: ShapeOptions = {}): JobSpec {
   return finish(builder, count, options);
 }
 
-/** A deterministic PRNG (mulberry32) so shapes are reproducible from a seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic PRNG, so shapes are reproducible from a seed. */
+export const rng = seededRandom;
 
 /** `layers` × `width` tasks; each task after the first layer reads `fanIn` random outputs of the previous layer. */
 export function layered(layers: number, width: number, fanIn: number, random: () => number, options: ShapeOptions = {}): JobSpec {

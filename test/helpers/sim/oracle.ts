@@ -24,15 +24,18 @@ export function runTaskFunction(taskFunc: string, inputs: readonly Uint8Array[],
   return outputs;
 }
 
+/** A task function: outputs from the function name, the inputs and the output count. */
+export type TaskFunction = (taskFunc: string, inputs: readonly Uint8Array[], outputCount: number) => Uint8Array[];
+
 /** Expected job outputs: run every task in index order (sources always name earlier tasks). */
-export function expectedJobOutputs(graph: TaskGraph, jobInputs: readonly Uint8Array[]): Uint8Array[] {
+export function expectedJobOutputs(graph: TaskGraph, jobInputs: readonly Uint8Array[], run: TaskFunction = runTaskFunction): Uint8Array[] {
   const outputs: Uint8Array[][] = [];
   for (const task of graph.tasks) {
     const inputs =
       task.inputSources === null
         ? jobInputs.slice(task.graphInputOffset, task.graphInputOffset + task.inputCount)
         : task.inputSources.map((source) => outputs[source.taskIndex]![source.position]!);
-    outputs.push(runTaskFunction(task.tdlContext.taskFunc, inputs, task.outputCount));
+    outputs.push(run(task.tdlContext.taskFunc, inputs, task.outputCount));
   }
   return graph.graphOutputs.map((source) => outputs[source.taskIndex]![source.position]!);
 }
