@@ -18,6 +18,7 @@ import type * as grpc from "@grpc/grpc-js";
 import { ReflectionService } from "@grpc/reflection";
 import { file_common_common } from "../gen/common/common_pb.ts";
 import { file_storage_storage } from "../gen/storage/storage_pb.ts";
+import { file_admin_admin } from "../gen/admin/admin_pb.ts";
 
 type PackageDefinition = ConstructorParameters<typeof ReflectionService>[0];
 
@@ -52,11 +53,12 @@ function reflectionDefinitions(): grpc.ServiceDefinition[] {
   return definitions;
 }
 
-/** Adds reflection over the storage protocol and the given extra services (e.g. health). */
+/** Adds reflection over the storage protocol, the admin API and the given extra services (e.g. health). */
 export function addReflection(server: grpc.Server, extraServices: readonly grpc.ServiceDefinition[] = []): void {
   const packageDefinition: PackageDefinition = {
     "common.descriptors": descriptorsEntry([fileBytes(file_common_common)]),
     "storage.descriptors": descriptorsEntry([fileBytes(file_storage_storage)]),
+    "admin.descriptors": descriptorsEntry([fileBytes(file_admin_admin)]),
   };
   [...extraServices, ...reflectionDefinitions()].forEach((definition, i) => {
     packageDefinition[`extra.${i}.descriptors`] = descriptorsEntry(descriptorsOf(definition));

@@ -97,7 +97,11 @@ describe("health and reflection", () => {
 
       const services = await reflection.listServices();
       expect(services).toEqual(
-        [...STORAGE_SERVICE_NAMES, "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"].sort(),
+        [
+          ...STORAGE_SERVICE_NAMES,
+          "spider_storage.admin.v1.InspectionService",
+          "spider_storage.admin.v1.RepairService",
+          "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"].sort(),
       );
       // The descriptors are whole: the service, its methods, and the file it imports.
       const files = await reflection.fileContainingSymbol("storage.JobOrchestrationService");
