@@ -45,6 +45,34 @@ interface GlobalFlags {
   config?: string;
   server?: string;
   token?: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+/** Plaintext, or TLS trusting --tls-ca (with a client certificate for mutual TLS). */
+async function channelCredentials(command: Command) {
+  const flags = command.optsWithGlobals<GlobalFlags>();
+  const ca = flags.tlsCa ?? process.env["SPIDER_STORAGE_TLS_CA"];
+  const grpcJs = await import("@grpc/grpc-js");
+  if (ca === undefined || ca === "") {
+    if (flags.tlsCert || flags.tlsKey) throw new CliError("--tls-cert and --tls-key need --tls-ca", 2);
+    return grpcJs.credentials.createInsecure();
+  }
+  if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) throw new CliError("--tls-cert and --tls-key go together", 2);
+  const { readFileSync } = await import("node:fs");
+  const read = (path: string, what: string) => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new CliError(`cannot read ${what} ${path}: ${(error as Error).message}`, 2);
+    }
+  };
+  return grpcJs.credentials.createSsl(
+    read(ca, "--tls-ca"),
+    flags.tlsKey ? read(flags.tlsKey, "--tls-key") : null,
+    flags.tlsCert ? read(flags.tlsCert, "--tls-cert") : null,
+  );
 }
 
 function operatorName(): string {
@@ -89,8 +117,9 @@ export async function connectAdmin(command: Command): Promise<AdminConnection> {
   const { createPromiseClient } = await import("../grpc/adapter.ts");
   const { OPERATOR_METADATA_KEY } = await import("../grpc/admin-auth.ts");
   const channelOptions = { "grpc.enable_retries": 0 };
-  const inspection = createPromiseClient(InspectionService, address, undefined, channelOptions);
-  const repair = createPromiseClient(RepairService, address, undefined, channelOptions);
+  const credentials = await channelCredentials(command);
+  const inspection = createPromiseClient(InspectionService, address, credentials, channelOptions);
+  const repair = createPromiseClient(RepairService, address, credentials, channelOptions);
   const operator = operatorName();
   return {
     address,

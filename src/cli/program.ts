@@ -23,6 +23,9 @@ export function buildProgram(): Command {
     .option("--data-dir <path>", "data directory of the embedded MariaDB")
     .option("--server <host:port>", "address of a running server, for online commands", "127.0.0.1:50051")
     .option("--token <token>", "admin token, for online commands")
+    .option("--tls-ca <file>", "CA certificate to trust when the server has TLS on (env SPIDER_STORAGE_TLS_CA)")
+    .option("--tls-cert <file>", "client certificate, for a server with mutual TLS")
+    .option("--tls-key <file>", "client key, for a server with mutual TLS")
     .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .showHelpAfterError();

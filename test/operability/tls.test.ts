@@ -9,7 +9,8 @@ import { readFileSync } from "node:fs";
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectStorage } from "../helpers/sim/storage-clients.ts";
-import { ServerProcess } from "../helpers/server-process.ts";
+import { spawnSync } from "node:child_process";
+import { CLI_MAIN, REPO_ROOT, ServerProcess } from "../helpers/server-process.ts";
 import { testDatabase } from "../helpers/test-database.ts";
 import { generatePki, HealthClientWrapper, UNREACHABLE_DATABASE_URL, waitFor, type TestPki } from "./helpers.ts";
 
@@ -65,6 +66,16 @@ describe("TLS on the gRPC port", () => {
     servers.push(server);
     await waitFor(() => server.logs.includes('"msg":"serving"'), 30_000, "serving");
     expect(server.logs).toMatch(/"tls":"mutual-tls"/);
+
+    // The operator CLI reaches the admin API over the same mutual TLS.
+    const cli = spawnSync(process.execPath, [CLI_MAIN, "status", "--json", "--server", server.address, "--tls-ca", pki.caCert, "--tls-cert", pki.clientCert, "--tls-key", pki.clientKey], {
+      cwd: REPO_ROOT,
+      encoding: "utf8",
+    });
+    expect(cli.status, cli.stderr).toBe(0);
+    expect(JSON.parse(cli.stdout)).toMatchObject({ phase: "serving" });
+    const plainCli = spawnSync(process.execPath, [CLI_MAIN, "status", "--server", server.address], { cwd: REPO_ROOT, encoding: "utf8" });
+    expect(plainCli.status).toBe(1);
 
     const good = connectStorage(server.address, trusting({ key: pki.clientKey, cert: pki.clientCert }));
     const noCert = connectStorage(server.address, trusting());
