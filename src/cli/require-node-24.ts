@@ -13,4 +13,8 @@ if (major < 24) {
   );
   process.exit(1);
 }
+// Cache compiled code between runs: the commands load their modules lazily, so
+// most of the program benefits (the cache lives in the OS temp directory).
+const nodeModule = await import("node:module");
+nodeModule.enableCompileCache?.();
 export {};
