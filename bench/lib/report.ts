@@ -258,6 +258,10 @@ export function renderMarkdown(results: Results, goals: GoalEntry[]): string {
     lines.push("");
     lines.push(`spider-storage's database work per W1 job: ${d.Questions} statements (${d.Com_select} SELECT, ${d.Com_insert} INSERT, ${d.Com_update} UPDATE, ${d.Com_commit} COMMIT), ${d.Innodb_data_fsyncs} InnoDB data-file fsyncs (Innodb_data_fsyncs).` +
       (w1.cpu ? ` CPU during the measured loop: server ${w1.cpu.serverCpuPercent} %, bench process (submitters, scheduler, execution managers) ${w1.cpu.loadGeneratorCpuPercent} % of one core.` : ""));
+    if (w1.phases) {
+      lines.push("");
+      lines.push("Where a spider-storage W1 job's time goes (p50 / p99 ms): " + Object.entries(w1.phases).map(([name, p]) => `${name} ${p.p50Ms} / ${p.p99Ms}`).join(", ") + ".");
+    }
   }
   lines.push("");
 
