@@ -25,9 +25,9 @@ export const FULL: Profile = {
   workers: 16,
   dbConnections: 16,
   ceilingMs: 3_000,
-  w1: { jobs: 5_000, warmup: 300, timeLimitMs: 40_000 },
+  w1: { jobs: 15_000, warmup: 500, timeLimitMs: 60_000 },
   w2: { flatTasks: 10_000, dagLayers: 10, dagWidth: 1_000, dagFanIn: 25, timeLimitMs: 120_000 },
-  w3: { jobs: 2_000, timeLimitMs: 30_000 },
+  w3: { jobs: 4_000, timeLimitMs: 40_000 },
   w4: { sizes: [1_000, 10_000, 100_000], terminalJobs: 1_000_000, servingTimeoutMs: 120_000 },
   w5: { tasks: 100_000, tasksPerJob: 1_000 },
 };
