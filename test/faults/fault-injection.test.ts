@@ -116,11 +116,14 @@ describe("faults injected into real database calls", () => {
     expect(await store.getJobState(job)).toBe("Ready");
   });
 
+  // cancelJob runs an explicit transaction (lock, check, update, COMMIT); the
+  // engine's single-source moves (startJob, …) are one autocommit UPDATE with
+  // no separate COMMIT to lose.
   it("connection lost before COMMIT: the server rolls back, the transaction is retried and applied once", async () => {
     const job = await seedJob(plain, rg);
-    only({ kind: "lost_before_commit", nth: 1, operations: ["startJob"] });
-    await store.startJob(job);
-    expect(await store.getJobState(job)).toBe("Running");
+    only({ kind: "lost_before_commit", nth: 1, operations: ["cancelJob"] });
+    expect(await store.cancelJob(job, false)).toBe("Cancelled");
+    expect(await store.getJobState(job)).toBe("Cancelled");
     expect(retries.map((r) => r.errorClass)).toEqual(["connection_lost"]);
   });
 
@@ -175,15 +178,14 @@ describe("faults injected into real database calls", () => {
   });
 
   it("leaves the pool healthy: destroyed connections are replaced and no transaction leaks into the next user", async () => {
-    only({ rate: 0.5, kind: ["lost_before_commit", "lost_during_commit", "deadlock"], operations: ["startJob"] });
+    only({ rate: 0.5, kind: ["lost_before_commit", "lost_during_commit", "deadlock"], operations: ["cancelJob"] });
     const jobs = await Promise.all(Array.from({ length: 30 }, () => seedJob(plain, rg)));
-    const results = await Promise.allSettled(jobs.map((job) => store.startJob(job)));
+    const results = await Promise.allSettled(jobs.map((job) => store.cancelJob(job, false)));
     injector.disable();
     for (const [i, result] of results.entries()) {
       const state = await store.getJobState(jobs[i]!);
-      if (result.status === "fulfilled") expect(state).toBe("Running");
-      else expect((result.reason as StorageError).kind).toBe("internal"); // lost during COMMIT; applied
-      if (result.status === "rejected") expect(state).toBe("Running");
+      if (result.status === "rejected") expect((result.reason as StorageError).kind).toBe("internal"); // lost during COMMIT; applied
+      expect(state).toBe("Cancelled");
     }
     expect(injector.injected).toBeGreaterThan(5);
   });
