@@ -68,8 +68,13 @@ export function createDb(options: DatabaseOptions): Db {
       // TIMESTAMPs travel as text in the session's time zone and mysql2 reads
       // them as UTC (`timezone: "Z"`): make the session UTC too, whatever the
       // server's zone, so Dates are right and no DST hour is ambiguous.
+      //
+      // Our transactions lock one row for a few statements, so a lock wait of
+      // seconds means something is wrong: give up after 5 s (the server's 50 s
+      // default would hold a request, and its job, for nearly a minute) and let
+      // the D8 retry rule decide.
       onCreateConnection: async (connection) => {
-        await connection.executeQuery(CompiledQuery.raw("SET time_zone = '+00:00'"));
+        await connection.executeQuery(CompiledQuery.raw("SET time_zone = '+00:00', innodb_lock_wait_timeout = 5"));
       },
     }),
   });

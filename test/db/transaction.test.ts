@@ -238,6 +238,11 @@ describe("withTransaction on a real MariaDB", () => {
     expect(Math.abs(rows[0]!.now.getTime() - Date.now())).toBeLessThan(5_000);
   });
 
+  it("every pooled connection gives up a lock wait after 5 s, not the server's 50 s", async () => {
+    const { rows } = await sql<{ timeout: bigint }>`SELECT @@session.innodb_lock_wait_timeout AS timeout`.execute(db);
+    expect(Number(rows[0]!.timeout)).toBe(5);
+  });
+
   it("a pooled connection killed by the server is replaced, for reads and writes", async () => {
     const single = createDb({ url, maxConnections: 1 });
     try {
