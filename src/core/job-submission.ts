@@ -50,13 +50,7 @@ export function validateJobSubmission(
   limits: SubmissionLimits = DEFAULT_SUBMISSION_LIMITS,
   cache?: TaskGraphCache,
 ): ValidatedJobSubmission {
-  const decodeOptions = {
-    maxDecompressedBytes: limits.maxDecompressedBytes,
-    limitName: SUBMISSION_LIMIT_NAMES.maxDecompressedBytes,
-  };
-  const graph =
-    cache === undefined ? decodeTaskGraph(compressedGraph, decodeOptions) : cache.decode(compressedGraph, decodeOptions);
-  checkGraphLimits(graph, limits);
+  const graph = decodeGraphWithinLimits(compressedGraph, limits, cache);
 
   const inputs = decodeWireFrame(
     decompressZstd(compressedInputs, {
@@ -67,15 +61,40 @@ export function validateJobSubmission(
     "job inputs",
   );
 
-  if (graph.tasks.length === 0) {
-    throw invalidArgument("task graph must contain at least one task");
-  }
+  checkNotEmpty(graph);
   if (inputs.length !== graph.graphInputCount) {
     throw invalidArgument(
       `task graph input size mismatch: expected ${graph.graphInputCount}, got ${inputs.length}`,
     );
   }
   return Object.freeze({ graph, inputs });
+}
+
+/**
+ * The graph half of {@link validateJobSubmission}, for callers that need no
+ * inputs (recovery of CommitReady and CleanupReady jobs, whose inputs are
+ * never read again): decode, size limits, not empty.
+ */
+export function validateTaskGraph(compressedGraph: Uint8Array, limits: SubmissionLimits = DEFAULT_SUBMISSION_LIMITS, cache?: TaskGraphCache): TaskGraph {
+  const graph = decodeGraphWithinLimits(compressedGraph, limits, cache);
+  checkNotEmpty(graph);
+  return graph;
+}
+
+function decodeGraphWithinLimits(compressedGraph: Uint8Array, limits: SubmissionLimits, cache: TaskGraphCache | undefined): TaskGraph {
+  const decodeOptions = {
+    maxDecompressedBytes: limits.maxDecompressedBytes,
+    limitName: SUBMISSION_LIMIT_NAMES.maxDecompressedBytes,
+  };
+  const graph = cache === undefined ? decodeTaskGraph(compressedGraph, decodeOptions) : cache.decode(compressedGraph, decodeOptions);
+  checkGraphLimits(graph, limits);
+  return graph;
+}
+
+function checkNotEmpty(graph: TaskGraph): void {
+  if (graph.tasks.length === 0) {
+    throw invalidArgument("task graph must contain at least one task");
+  }
 }
 
 /** Throws when the graph is larger than this service accepts. */

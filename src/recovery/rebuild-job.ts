@@ -23,7 +23,8 @@
  */
 import { JobControlBlock } from "../cache/job-control-block.ts";
 import type { JobEngine } from "../cache/job-engine.ts";
-import { DEFAULT_SUBMISSION_LIMITS, validateJobSubmission, type SubmissionLimits, type ValidatedJobSubmission } from "../core/job-submission.ts";
+import { DEFAULT_SUBMISSION_LIMITS, validateJobSubmission, validateTaskGraph, type SubmissionLimits, type ValidatedJobSubmission } from "../core/job-submission.ts";
+import type { TaskGraph } from "../core/task-graph.ts";
 import type { TaskGraphCache } from "../core/task-graph-cache.ts";
 import { decodeTaskOutputs } from "../core/task-outputs.ts";
 import { decodeWireFrame } from "../core/wire-frame.ts";
@@ -63,6 +64,9 @@ export function recoveryLimits(configured: SubmissionLimits): SubmissionLimits {
   };
 }
 
+/** Stands in for the inputs of a job that will never read them. */
+const NO_INPUT = new Uint8Array(0);
+
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -77,17 +81,27 @@ export function rebuildJob(
   if (state !== "Ready" && state !== "Running" && state !== "CommitReady" && state !== "CleanupReady") {
     return { kind: "quarantine", reason: `job in state ${state} is not recoverable` };
   }
-  let submission: ValidatedJobSubmission;
+  // Only Ready and Running jobs read their inputs again; CommitReady and
+  // CleanupReady jobs run just their commit or cleanup task, so their inputs
+  // are not decompressed (at restart that is most of the work per job).
+  const needsInputs = state === "Running" || state === "Ready";
+  let graph: TaskGraph;
+  let inputs: Uint8Array[];
   try {
-    submission = validateJobSubmission(row.compressedTaskGraph, row.compressedInputs, deps.limits, deps.graphCache);
+    if (needsInputs) {
+      const submission: ValidatedJobSubmission = validateJobSubmission(row.compressedTaskGraph, row.compressedInputs, deps.limits, deps.graphCache);
+      graph = submission.graph;
+      // Decoded payloads are views into larger buffers (zlib's 64 KiB output
+      // chunk, the driver's packet): copy what the cache keeps, so a job holds
+      // its bytes and not a page's.
+      inputs = compactCopy(submission.inputs);
+    } else {
+      graph = validateTaskGraph(row.compressedTaskGraph, deps.limits, deps.graphCache);
+      inputs = new Array<Uint8Array>(graph.graphInputCount).fill(NO_INPUT);
+    }
   } catch (error) {
     return { kind: "quarantine", reason: `${state} job's stored task graph or inputs cannot be decoded: ${message(error)}` };
   }
-  const { graph } = submission;
-  // Decoded payloads are views into larger buffers (zlib's 64 KiB output
-  // chunk, the driver's packet): copy what the cache keeps, so a job holds its
-  // bytes and not a page's.
-  const inputs = state === "Running" || state === "Ready" ? compactCopy(submission.inputs) : submission.inputs;
   const init = { jobId: row.id, resourceGroupId: row.resourceGroupId, graph, inputs, engine: deps.engine };
   const rebuilt = (jcb: JobControlBlock, restoredTasks = 0, unusedCheckpoints: readonly number[] = [], corruptCheckpoints = 0): RebuildOutcome => ({
     kind: "rebuilt",
