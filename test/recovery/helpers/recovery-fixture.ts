@@ -14,11 +14,10 @@ import type { JobState } from "../../../src/core/job-state.ts";
 import type { TaskId } from "../../../src/gen/common/common_pb.ts";
 import { seedResourceGroup } from "../../db/db-fixture.ts";
 import type { ServerProcess } from "../../helpers/server-process.ts";
-import { compressInputs } from "../../helpers/sim/cluster.ts";
+import { compressInputs, withRetry } from "../../helpers/sim/cluster.ts";
 import { expectedJobOutputs, runTaskFunction } from "../../helpers/sim/oracle.ts";
 import type { JobSpec } from "../../helpers/sim/job-shapes.ts";
 import { outputCountOf } from "../../helpers/sim/simulated-execution-manager.ts";
-import { retriable, sleep } from "../../helpers/sim/simulated-scheduler.ts";
 import { connectStorage, type StorageClients } from "../../helpers/sim/storage-clients.ts";
 import { testDatabase } from "../../helpers/test-database.ts";
 
@@ -236,17 +235,7 @@ export class ManualWorker {
 }
 
 /** Retries a call while the server answers UNAVAILABLE (starting, recovering). */
-export async function retrying<T>(fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (error) {
-      if (!retriable(error) || Date.now() > deadline) throw error;
-      await sleep(50);
-    }
-  }
-}
+export const retrying = withRetry;
 
 export function grpcCode(error: unknown): number | undefined {
   return typeof error === "object" && error !== null && "code" in error ? (error as grpc.ServiceError).code : undefined;
