@@ -38,6 +38,14 @@ describe("round trips", () => {
     expect(decompressZstd(compressZstd(new Uint8Array()), { maxOutputBytes: 0 })).toEqual(new Uint8Array());
   });
 
+  it("gives a small result its own memory, not a view pinning zlib's larger output buffer", () => {
+    // Job inputs live as long as their job: 17 bytes must not hold 64 KiB.
+    const small = utf8("seventeen bytes!!");
+    const out = decompressZstd(compressZstd(small), { maxOutputBytes: MiB });
+    expect(out).toEqual(small);
+    expect(out.buffer.byteLength).toBeLessThanOrEqual(2 * small.byteLength + 64);
+  });
+
   it("exports the 64 MiB default budget", () => {
     expect(DEFAULT_MAX_DECOMPRESSED_BYTES).toBe(64 * MiB);
   });
