@@ -1,6 +1,13 @@
-/** AddResourceGroup: a new group with its password; a taken name is "already_exists". */
+/**
+ * AddResourceGroup: a new group with its password; a taken name is
+ * "already_exists"; an empty or over-long name, or an over-long password, is
+ * "invalid_argument" before any hashing, whatever the store.
+ */
+import { checkResourceGroupName, checkResourceGroupPassword } from "../db/resource-groups/resource-group-limits.ts";
 import type { ServiceContext } from "./service-context.ts";
 
-export function addResourceGroup(context: ServiceContext, externalId: string, password: Uint8Array): Promise<bigint> {
+export async function addResourceGroup(context: ServiceContext, externalId: string, password: Uint8Array): Promise<bigint> {
+  checkResourceGroupName(externalId);
+  checkResourceGroupPassword(password);
   return context.store.addResourceGroup(externalId, password);
 }

@@ -1,3 +1,4 @@
+import { createHash, scryptSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../src/db/connection.ts";
 import { addResourceGroup } from "../../src/db/resource-groups/addResourceGroup.ts";
@@ -8,6 +9,12 @@ import { migratedDb } from "./db-fixture.ts";
 import { expectStorageError } from "./expect-storage-error.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
+
+/** A hash in the form stored before the NUL fix: scrypt over the raw password bytes. */
+function legacyHash(password: Uint8Array): string {
+  const salt = Buffer.from("fedcba9876543210");
+  return ["scrypt", 16384, 8, 1, salt.toString("base64"), scryptSync(password, salt, 32, { N: 16384, r: 8, p: 1 }).toString("base64")].join("$");
+}
 
 describe("resource groups", () => {
   let db: Db;
@@ -57,7 +64,7 @@ describe("resource groups", () => {
     const rows = await db.selectFrom("resource_groups").select(["id", "password_hash"]).where("id", "in", [a, b]).execute();
     const hashes = rows.map((row) => row.password_hash.toString("latin1"));
     for (const hash of hashes) {
-      expect(hash).toMatch(/^scrypt\$16384\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+      expect(hash).toMatch(/^scrypt-sha256\$16384\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
       expect(hash).not.toContain("the same password");
       expect(Buffer.from(hash, "latin1").indexOf(Buffer.from(password))).toBe(-1);
     }
@@ -115,6 +122,69 @@ describe("resource groups", () => {
       "internal",
       /unreadable password hash/,
     );
+  });
+
+  it("passwords that differ only by trailing NUL bytes are different passwords", async () => {
+    // scrypt keys an HMAC, and HMAC zero-pads short keys: fed raw, "pw" and "pw\0" derive the same hash.
+    const pw = await addResourceGroup(db, { externalId: "nul-pw", password: bytes("pw") });
+    await expectStorageError(verifyResourceGroup(db, { resourceGroupId: pw, password: bytes("pw\0") }), "unauthenticated");
+    await expectStorageError(verifyResourceGroup(db, { resourceGroupId: pw, password: bytes("pw\0\0\0") }), "unauthenticated");
+    const withNul = await addResourceGroup(db, { externalId: "nul-pw0", password: bytes("pw\0") });
+    await expectStorageError(verifyResourceGroup(db, { resourceGroupId: withNul, password: bytes("pw") }), "unauthenticated");
+    await verifyResourceGroup(db, { resourceGroupId: withNul, password: bytes("pw\0") });
+    const empty = await addResourceGroup(db, { externalId: "nul-empty", password: new Uint8Array(0) });
+    await expectStorageError(verifyResourceGroup(db, { resourceGroupId: empty, password: new Uint8Array(1) }), "unauthenticated");
+    await verifyResourceGroup(db, { resourceGroupId: empty, password: new Uint8Array(0) });
+    // HMAC also replaces keys over 64 bytes by their SHA-256: a long password and its digest are different passwords.
+    const long = bytes("p".repeat(100));
+    const longId = await addResourceGroup(db, { externalId: "nul-long", password: long });
+    const digest = new Uint8Array(createHash("sha256").update(long).digest());
+    await expectStorageError(verifyResourceGroup(db, { resourceGroupId: longId, password: digest }), "unauthenticated");
+  });
+
+  it("a hash stored before the NUL fix still verifies, and the next successful verify re-hashes it", async () => {
+    const legacy = legacyHash(bytes("old-pw"));
+    const result = await db.insertInto("resource_groups").values({ external_id: "legacy", password_hash: Buffer.from(legacy, "latin1") }).executeTakeFirstOrThrow();
+    const id = result.insertId!;
+    const storedHash = async () =>
+      (await db.selectFrom("resource_groups").select("password_hash").where("id", "=", id).executeTakeFirstOrThrow()).password_hash.toString("latin1");
+    await expectStorageError(verifyResourceGroup(db, { resourceGroupId: id, password: bytes("wrong") }), "unauthenticated");
+    expect(await storedHash()).toBe(legacy);
+    await verifyResourceGroup(db, { resourceGroupId: id, password: bytes("old-pw") });
+    const upgraded = await storedHash();
+    expect(upgraded).not.toBe(legacy);
+    expect(upgraded).toMatch(/^scrypt-sha256\$16384\$8\$1\$/);
+    await verifyResourceGroup(db, { resourceGroupId: id, password: bytes("old-pw") });
+    // The old ambiguity is gone with the old hash.
+    await expectStorageError(verifyResourceGroup(db, { resourceGroupId: id, password: bytes("old-pw\0") }), "unauthenticated");
+  });
+
+  it("a hash stored before the NUL fix is not re-hashed from a password ending in NUL (it cannot tell which one was set)", async () => {
+    const legacy = legacyHash(bytes("amb"));
+    const result = await db.insertInto("resource_groups").values({ external_id: "legacy-nul", password_hash: Buffer.from(legacy, "latin1") }).executeTakeFirstOrThrow();
+    const id = result.insertId!;
+    // The old scheme accepts both; re-hashing from "amb\0" would lock out the owner of "amb".
+    await verifyResourceGroup(db, { resourceGroupId: id, password: bytes("amb\0") });
+    const row = await db.selectFrom("resource_groups").select("password_hash").where("id", "=", id).executeTakeFirstOrThrow();
+    expect(row.password_hash.toString("latin1")).toBe(legacy);
+    await verifyResourceGroup(db, { resourceGroupId: id, password: bytes("amb") });
+  });
+
+  it("VerifyResourceGroup refuses a password over 2048 bytes before any hashing", async () => {
+    const id = await addResourceGroup(db, { externalId: "verify-cap", password: bytes("pw") });
+    await expectStorageError(
+      verifyResourceGroup(db, { resourceGroupId: id, password: new Uint8Array(2049) }),
+      "invalid_argument",
+      "resource group password is longer than 2048 bytes",
+    );
+    await expectStorageError(verifyResourceGroup(db, { resourceGroupId: id, password: new Uint8Array(2048) }), "unauthenticated");
+  });
+
+  it("AddResourceGroup refuses an empty name and stores nothing", async () => {
+    const before = await db.selectFrom("resource_groups").select(db.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+    await expectStorageError(addResourceGroup(db, { externalId: "", password: bytes("pw") }), "invalid_argument", "resource group name is empty");
+    const after = await db.selectFrom("resource_groups").select(db.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+    expect(Number(after.n)).toBe(Number(before.n));
   });
 
   it("the hash format verifies with its own parameters and rejects tampering", async () => {
