@@ -12,6 +12,7 @@
  *   re-enqueued without consuming a retry. While the database has been
  *   unreachable within the last cutoff, nobody is reaped: heartbeats that could
  *   not be recorded must not make an execution manager dead (DECISIONS D6).
+ *   Starting counts as such an outage: the first cutoff after start reaps nobody.
  * - Execution managers are checked up front at registration: unknown or dead
  *   ids are refused. Known-alive ids are cached so a registration costs no
  *   database call; the cache is invalidated by reaping.
@@ -77,6 +78,11 @@ export class TaskInstancePool {
 
   start(): void {
     if (this.softTimer) return;
+    // Heartbeats refused before the pool started (the server was down, draining,
+    // migrating or recovering) were never recorded: start with the grace that
+    // follows an outage, or the first sweep kills every manager whose next
+    // heartbeat has not landed yet (D6).
+    this.noteDbUnavailable();
     this.softTimer = setInterval(() => this.checkSoftTimeouts(), this.softTimeoutCheckIntervalMs);
     this.softTimer.unref();
     this.reapTimer = setInterval(() => void this.reapDeadExecutionManagers(), this.reapIntervalMs);

@@ -174,6 +174,27 @@ for (const storeKind of STORE_KINDS) {
       await h.close();
     });
 
+    it("gives execution managers a full cutoff after the pool starts before reaping anyone (a restart longer than the cutoff)", async () => {
+      const cutoff = 200;
+      const config = { instances: { deadExecutionManagerCutoffMs: cutoff, reapIntervalMs: 1_000_000 } };
+      // The server that registered the manager goes away; the manager keeps trying to heartbeat, refused meanwhile.
+      const before = await Harness.create(fixture.store, { config });
+      const em = (await before.service.registerExecutionManager("10.5.0.2")).executionManagerId;
+      await before.close();
+      await sleep(cutoff + 100); // its last recorded heartbeat is now older than the cutoff
+      let clock = 0;
+      const faulty = new FaultyStore(fixture.store);
+      const h = await Harness.create(faulty.store, { config, now: () => clock });
+      expect(await h.service.pool.reapDeadExecutionManagers()).toEqual([]);
+      clock = cutoff - 1;
+      expect(await h.service.pool.reapDeadExecutionManagers()).toEqual([]);
+      expect(faulty.callsOf("reapDeadExecutionManagers")).toBe(0);
+      // Once a full cutoff has passed since start, a manager that never heartbeat again is dead.
+      clock = cutoff;
+      expect(await h.service.pool.reapDeadExecutionManagers()).toContain(em);
+      await h.close();
+    });
+
     it("lists live instances for inspection", async () => {
       const h = await Harness.create(fixture.store);
       const { jobId } = await h.submitAndStart(TaskGraphBuilder.independent(2, BYTES));
