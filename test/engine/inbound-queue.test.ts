@@ -227,3 +227,133 @@ describe("InboundQueue", () => {
     expect(performance.now() - started).toBeLessThan(2_000);
   });
 });
+
+describe("InboundQueue: waiting polls are capped", () => {
+  /** Whether `promise` settled within a few microtask turns (no timer, no clock). */
+  async function settledAtOnce(promise: Promise<unknown>): Promise<boolean> {
+    let settled = false;
+    void promise.then(() => (settled = true));
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    return settled;
+  }
+
+  it("a poll beyond max_waiting_polls answers at once, empty, and is counted", async () => {
+    const refused: string[] = [];
+    const queue = new InboundQueue({ maxWaitingPolls: 2, onWaitRefused: (lane) => refused.push(lane) });
+    const first = queue.poll("task", { maxItems: 1, waitMs: 60_000 });
+    const second = queue.poll("commit", { maxItems: 1, waitMs: 60_000 });
+    // Under the cap a poll waits (this is what the third one would do without the cap).
+    expect(await settledAtOnce(first)).toBe(false);
+    const third = queue.poll("task", { maxItems: 1, waitMs: 60_000 });
+    expect(await settledAtOnce(third)).toBe(true);
+    expect(await third).toEqual([]);
+    expect(refused).toEqual(["task"]);
+    expect(queue.stats().task).toMatchObject({ waitingPollers: 1, waitRefusedPolls: 1 });
+    // The waiting ones are served as before, and their leaving makes room again.
+    const job = new FakeJob();
+    queue.enqueue(job, 7);
+    expect(keys(await first)).toEqual([7]);
+    const fourth = queue.poll("task", { maxItems: 1, waitMs: 60_000 });
+    expect(await settledAtOnce(fourth)).toBe(false);
+    queue.close();
+    expect(await second).toEqual([]);
+    expect(await fourth).toEqual([]);
+  });
+
+  it("a poll over the cap still takes what is queued when nobody waits on its lane", async () => {
+    const queue = new InboundQueue({ maxWaitingPolls: 1 });
+    const waiting = queue.poll("commit", { maxItems: 1, waitMs: 60_000 });
+    const job = new FakeJob();
+    queue.enqueue(job, 4);
+    expect(keys(await queue.poll("task", { maxItems: 5, waitMs: 60_000 }))).toEqual([4]);
+    queue.close();
+    await waiting;
+  });
+
+  it("pollers leave in any order and the rest are still served first come, first served", async () => {
+    const queue = new InboundQueue({ lingerMs: 0 });
+    const controllers = Array.from({ length: 100 }, () => new AbortController());
+    const polls = controllers.map((c) => queue.poll("task", { maxItems: 1, waitMs: 60_000, signal: c.signal }));
+    for (let i = 0; i < 100; i += 2) controllers[i]!.abort();
+    expect(queue.stats().task.waitingPollers).toBe(50);
+    const job = new FakeJob();
+    for (let key = 0; key < 50; key++) queue.enqueue(job, key);
+    const results = await Promise.all(polls);
+    expect(results.filter((_, i) => i % 2 === 0).every((r) => r.length === 0)).toBe(true);
+    expect(results.filter((_, i) => i % 2 === 1).map((r) => keys(r)[0])).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+});
+
+describe("InboundQueue: entries handed out and never claimed are offered again", () => {
+  function setup(reofferAfterMs = 30_000) {
+    let now = 0;
+    const reoffered: string[] = [];
+    const queue = new InboundQueue({
+      now: () => now,
+      reofferUnclaimedAfterMs: reofferAfterMs,
+      onReoffered: (subject, key) => reoffered.push(`${subject.jobId}/${key}`),
+    });
+    return { queue, reoffered, advance: (ms: number) => (now += ms) };
+  }
+
+  it("re-enqueues a task polled but not registered once the re-offer time has passed, and reports it", async () => {
+    const { queue, reoffered, advance } = setup();
+    const job = new FakeJob(5n);
+    queue.enqueue(job, 1);
+    queue.enqueue(job, COMMIT_KEY);
+    expect(keys(await queue.poll("task", { maxItems: 10, waitMs: 0 }))).toEqual([1]);
+    expect(keys(await queue.poll("commit", { maxItems: 10, waitMs: 0 }))).toEqual([COMMIT_KEY]);
+    expect(queue.stats().task.unclaimed).toBe(1);
+    advance(29_999);
+    expect(queue.reofferUnclaimed()).toBe(0);
+    expect(queue.depth("task")).toBe(0);
+    advance(1);
+    expect(queue.reofferUnclaimed()).toBe(2);
+    expect(reoffered).toEqual(["5/1", `5/${COMMIT_KEY}`]);
+    expect(queue.stats().task).toMatchObject({ depth: 1, unclaimed: 0 });
+    expect(keys(await queue.poll("task", { maxItems: 10, waitMs: 0 }))).toEqual([1]);
+  });
+
+  it("never re-offers a claimed task, one that cannot take an instance, or one queued again meanwhile", async () => {
+    const { queue, reoffered, advance } = setup(1_000);
+    const job = new FakeJob(9n);
+    for (let key = 0; key < 4; key++) queue.enqueue(job, key);
+    expect(keys(await queue.poll("task", { maxItems: 10, waitMs: 0 }))).toEqual([0, 1, 2, 3]);
+    queue.claim(job, 0); // registered
+    job.stale.add(1); // its job was cancelled, say
+    queue.enqueue(job, 2); // a soft timeout queued it again
+    advance(1_000);
+    // Task 3 proves the sweep runs: it is re-offered; the others are not.
+    expect(queue.reofferUnclaimed()).toBe(1);
+    expect(reoffered).toEqual(["9/3"]);
+    expect(keys(await queue.poll("task", { maxItems: 10, waitMs: 0 }))).toEqual([2, 3]);
+  });
+
+  it("forgets entries a vanished poller gave back, and restarts the clock when a task is handed out again", async () => {
+    const { queue, reoffered, advance } = setup(1_000);
+    const job = new FakeJob(3n);
+    queue.enqueue(job, 1);
+    queue.enqueue(job, 2);
+    const taken = await queue.poll("task", { maxItems: 10, waitMs: 0 });
+    queue.putBack(taken.filter((entry) => entry.key === 1));
+    advance(600);
+    expect(keys(await queue.poll("task", { maxItems: 10, waitMs: 0 }))).toEqual([1]); // handed out again at 600
+    queue.enqueue(job, 2);
+    expect(keys(await queue.poll("task", { maxItems: 10, waitMs: 0 }))).toEqual([2]); // and 2 at 600 too
+    advance(999);
+    expect(queue.reofferUnclaimed()).toBe(0);
+    advance(1);
+    expect(queue.reofferUnclaimed()).toBe(2);
+    expect(reoffered).toEqual(["3/1", "3/2"]);
+  });
+
+  it("re-offers nothing when the re-offer time is 0 (off)", async () => {
+    const { queue, advance } = setup(0);
+    const job = new FakeJob();
+    queue.enqueue(job, 1);
+    await queue.poll("task", { maxItems: 10, waitMs: 0 });
+    expect(queue.stats().task.unclaimed).toBe(0);
+    advance(1e9);
+    expect(queue.reofferUnclaimed()).toBe(0);
+  });
+});
