@@ -4,7 +4,7 @@
  * `spider-storage --config PATH` works unchanged (DECISIONS D11).
  * Exit codes: 0 ok, 1 failure, 2 usage.
  */
-import "./require-node-24.ts";
+import "./require-node-24.js";
 import { CommanderError } from "commander";
 import { buildProgram } from "./program.ts";
 import { CliError } from "./cli-error.ts";

@@ -1,15 +1,18 @@
 /**
- * Imported first by the CLI: refuses Node older than 24. npm falls back to
- * the system Node when the pinned `node` package was not installed (for
- * example `npm ci --ignore-scripts`), and older Nodes either cannot strip
- * TypeScript types or strip them differently (DECISIONS D1).
+ * Imported first by the entry (./spider-storage.js) and by main.ts: refuses
+ * Node older than 24. Plain JavaScript, so any Node can load it and say why
+ * (Node 20 cannot even load a `.ts` file). npm runs `npm start` on the Node 24
+ * that `npm ci` installs into node_modules (the `node` dev dependency); a
+ * production install (`npm ci --omit=dev`) has no such Node and runs on the
+ * system's, which must then be 24 or newer (DECISIONS D1). npm also falls back
+ * to the system Node when install scripts were skipped (`--ignore-scripts`).
  */
 const major = Number(process.versions.node.split(".")[0]);
 if (major < 24) {
   process.stderr.write(
     `spider-storage needs Node.js 24 or newer; this is ${process.version} (${process.execPath}).\n` +
-      `Run it through npm (\`npm start\`), which uses the Node 24 that \`npm ci\` installs into node_modules, ` +
-      `or put node_modules/.bin first on PATH.\n`,
+      "`npm ci && npm start` uses the Node 24 that `npm ci` installs into node_modules (a dev dependency); " +
+      "a production install (`npm ci --omit=dev`) runs on the system's Node, which must be 24 or newer.\n",
   );
   process.exit(1);
 }
