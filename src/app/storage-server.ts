@@ -251,7 +251,7 @@ export class StorageServer {
     let latest: bigint | undefined;
     for (;;) {
       try {
-        lease = await retakeLease(url, { logger: this.#logger, signal, previousConnectionId: lost.connectionId });
+        lease = await retakeLease(url, { logger: this.#logger, signal, previous: lost });
       } catch (error) {
         if (signal.aborted) return;
         if (error instanceof LeaseHeldError) {

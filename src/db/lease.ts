@@ -16,8 +16,16 @@
  * server fences its pool and calls {@link retakeLease}: it gets the lock back
  * unless another server holds it (src/app/storage-server.ts decides whether it
  * may resume).
+ *
+ * Connection ids alone do not say who holds the lock: MariaDB numbers
+ * connections from 1 again after a restart, so the id our lost lease had may
+ * now be another server's lease connection. The lease connection therefore
+ * also holds a second lock with a random name, its identity: a holder is our
+ * own (lost) connection only if it holds that identity lock too, and only then
+ * may a retake KILL it. A restart frees every lock, so after one the identity
+ * is held by nobody and nothing is killed.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { createConnection, type Connection, type RowDataPacket } from "mysql2/promise";
 import { StorageError } from "../core/errors.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -44,6 +52,8 @@ export interface Lease {
   readonly name: string;
   /** MariaDB connection id holding it. */
   readonly connectionId: number;
+  /** The name of a lock only this lease's connection holds: who it is, across database restarts (see the module comment). */
+  readonly identity: string;
   /** Registers a callback run once if the lease is lost (not after release()). */
   onLost(callback: (error: Error) => void): void;
   /** Runs a read on the lease's own connection and returns the first column of its first row (checks that must not use the pool). */
@@ -126,11 +136,19 @@ export async function acquireLease(url: string, options: LeaseOptions): Promise<
   } finally {
     signal?.removeEventListener("abort", onAbort);
   }
-  const [[idRow]] = await connection.query<RowDataPacket[]>("SELECT CONNECTION_ID() AS id");
-  const connectionId = Number(idRow?.["id"]);
+  const identity = `spider-storage-lease-holder:${randomBytes(16).toString("hex")}`;
+  let connectionId: number;
+  try {
+    const [[idRow]] = await connection.query<RowDataPacket[]>("SELECT CONNECTION_ID() AS id, GET_LOCK(?, 0) AS got", [identity]);
+    if (idRow?.["got"] !== 1) throw new Error(`GET_LOCK(${identity}) returned ${String(idRow?.["got"])}`);
+    connectionId = Number(idRow["id"]);
+  } catch (error) {
+    connection.destroy();
+    throw error;
+  }
   if (announced) logger.info({ lease: name, connectionId }, "database lease taken over: no longer standby");
   else logger.debug({ lease: name, connectionId }, "database lease taken");
-  return holdLease(connection, name, connectionId, options);
+  return holdLease(connection, name, connectionId, identity, options);
 }
 
 async function lockHolder(connection: Connection, name: string): Promise<number | undefined> {
@@ -143,7 +161,7 @@ async function lockHolder(connection: Connection, name: string): Promise<number 
   }
 }
 
-function holdLease(connection: Connection, name: string, connectionId: number, options: LeaseOptions): Lease {
+function holdLease(connection: Connection, name: string, connectionId: number, identity: string, options: LeaseOptions): Lease {
   const callbacks: ((error: Error) => void)[] = [];
   let lostError: Error | undefined;
   let released = false;
@@ -184,6 +202,7 @@ function holdLease(connection: Connection, name: string, connectionId: number, o
   return {
     name,
     connectionId,
+    identity,
     onLost(callback) {
       if (lostError) callback(lostError);
       else callbacks.push(callback);
@@ -208,8 +227,11 @@ function holdLease(connection: Connection, name: string, connectionId: number, o
 }
 
 export interface RetakeOptions extends Omit<LeaseOptions, "wait" | "onWaiting"> {
-  /** The connection that held the lost lease: if MariaDB still shows it holding the lock, it is killed, not obeyed. */
-  readonly previousConnectionId?: number;
+  /**
+   * The lost lease: if MariaDB shows its very connection (same id and holding
+   * its identity lock) still holding the lock, that connection is killed, not obeyed.
+   */
+  readonly previous?: Pick<Lease, "connectionId" | "identity">;
   /** Backoff cap between attempts while the database is unreachable; default 1 s. */
   readonly maxDelayMs?: number;
 }
@@ -218,7 +240,9 @@ export interface RetakeOptions extends Omit<LeaseOptions, "wait" | "onWaiting"> 
  * Takes back a lost lease: retries while the database is unreachable (capped
  * backoff), and throws {@link LeaseHeldError} as soon as another server holds
  * the lock — that server may already be writing. A lock still held by our own
- * dead connection (the server has not noticed it is gone) is freed with KILL.
+ * dead connection (the server has not noticed it is gone) is freed with KILL;
+ * a holder that merely has the same connection id (after a database restart)
+ * is another server.
  */
 export async function retakeLease(url: string, options: RetakeOptions): Promise<Lease> {
   const { logger, signal } = options;
@@ -231,9 +255,15 @@ export async function retakeLease(url: string, options: RetakeOptions): Promise<
     } catch (error) {
       signal?.throwIfAborted();
       if (error instanceof LeaseHeldError) {
-        if (error.holder === undefined || error.holder !== options.previousConnectionId) throw error;
-        logger.warn({ connectionId: error.holder }, "database lease still held by this server's lost connection; killing it");
-        await killConnection(url, error.holder).catch((killError: unknown) => logger.warn({ err: killError }, "could not kill the lost lease connection"));
+        const previous = options.previous;
+        if (error.holder === undefined || previous === undefined || error.holder !== previous.connectionId) throw error;
+        // Kills only a holder that also holds the lost lease's identity lock: our own connection, not a namesake.
+        const killed = await killOwnConnection(url, previous).catch((killError: unknown) => {
+          logger.warn({ err: killError }, "could not kill the lost lease connection");
+          return true;
+        });
+        if (!killed) throw error;
+        logger.warn({ connectionId: error.holder }, "database lease was still held by this server's lost connection; killed it");
       } else if (attempt === 1 || attempt % 10 === 0) {
         logger.warn({ attempt, retryInMs: delay, err: error }, "database lease: database unreachable; retrying");
       }
@@ -243,10 +273,16 @@ export async function retakeLease(url: string, options: RetakeOptions): Promise<
   }
 }
 
-async function killConnection(url: string, connectionId: number): Promise<void> {
+/** KILLs the lost lease's connection if it is still alive (it holds its identity lock); false if it is not. */
+async function killOwnConnection(url: string, previous: Pick<Lease, "connectionId" | "identity">): Promise<boolean> {
   const connection = await createConnection({ ...poolOptionsFromUrl(url), connectTimeout: 5_000 });
   try {
-    await connection.query("KILL CONNECTION ?", [connectionId]);
+    const [rows] = await connection.query<RowDataPacket[]>("SELECT IS_USED_LOCK(?) AS holder", [previous.identity]);
+    const holder = rows[0]?.["holder"] as number | string | null | undefined;
+    if (holder === null || holder === undefined || Number(holder) !== previous.connectionId) return false;
+    // Connection ids only repeat after a restart, which would also have freed the identity lock.
+    await connection.query("KILL CONNECTION ?", [previous.connectionId]);
+    return true;
   } finally {
     connection.destroy();
   }

@@ -107,7 +107,7 @@ describe("retakeLease", () => {
     const url = await testDatabase("lease_retake");
     // The server gave this lease up for lost (say a check timed out) while MariaDB still has it.
     const stale = await acquireLease(url, { logger });
-    const lease = await retakeLease(url, { logger, previousConnectionId: stale.connectionId });
+    const lease = await retakeLease(url, { logger, previous: stale });
     try {
       expect(lease.connectionId).not.toBe(stale.connectionId);
       expect(await leaseHolder(url)).toBe(lease.connectionId);
@@ -122,7 +122,7 @@ describe("retakeLease", () => {
     const url = await testDatabase("lease_retake");
     const other = await acquireLease(url, { logger });
     try {
-      await expect(retakeLease(url, { logger, previousConnectionId: -1 })).rejects.toBeInstanceOf(LeaseHeldError);
+      await expect(retakeLease(url, { logger })).rejects.toBeInstanceOf(LeaseHeldError);
     } finally {
       await other.release();
     }
