@@ -13,7 +13,10 @@
  * through without exiting (src/app/storage-server.ts).
  *
  * `SPIDER_STORAGE_FAULTS` (JSON, src/db/fault-injection/fault-plan.ts) turns on
- * database fault injection — for tests only.
+ * database fault injection — for tests only: it is honoured only beside
+ * `SPIDER_STORAGE_ENABLE_TEST_FAULTS=1`, and otherwise ignored with an error
+ * line in the log (the server still starts: a stray variable must not stop
+ * production).
  */
 import type { Command } from "commander";
 import type { StorageServer as StorageServerType } from "../../app/storage-server.ts";
@@ -21,7 +24,7 @@ import { ConfigError, redactConfig, resolveConfig, type LoadedConfig } from "../
 import { openDataDirDatabase, type EmbeddedDatabase } from "../../embedded/embedded-mariadb.ts";
 import { createLogger } from "../../observability/logger.ts";
 import { FaultInjector } from "../../db/fault-injection/fault-injector.ts";
-import { faultPlanFromEnv } from "../../db/fault-injection/fault-plan.ts";
+import { ENABLE_FAULTS_ENV, FAULTS_ENV, faultPlanFromEnv, testFaultsEnabled } from "../../db/fault-injection/fault-plan.ts";
 import { CliError } from "../cli-error.ts";
 
 interface ServeFlags {
@@ -119,6 +122,12 @@ export function addServeCommand(program: Command): void {
 
 /** Test-only fault injection from SPIDER_STORAGE_FAULTS; a malformed value is a usage error. */
 function faultInjection(logger: ReturnType<typeof createLogger>): { faults?: FaultInjector } {
+  if (!testFaultsEnabled(process.env)) {
+    if ((process.env[FAULTS_ENV] ?? "").trim() !== "") {
+      logger.error(`${FAULTS_ENV} is set but ignored: database fault injection is for tests only (they set ${ENABLE_FAULTS_ENV}=1)`);
+    }
+    return {};
+  }
   let plan;
   try {
     plan = faultPlanFromEnv(process.env);

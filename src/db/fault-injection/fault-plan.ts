@@ -18,6 +18,8 @@
  * The server process reads a plan from `SPIDER_STORAGE_FAULTS` (JSON), for
  * tests only: `{"seed":7,"rate":0.05}` is one rule over every operation with
  * the four kinds seen in production; `{"seed":7,"rules":[…]}` gives rules.
+ * It honours the plan only when `SPIDER_STORAGE_ENABLE_TEST_FAULTS=1` is set
+ * too (tests set both), so a stray variable never breaks a production server.
  */
 import { z } from "zod";
 
@@ -29,6 +31,13 @@ export const REAL_FAULT_KINDS: readonly FaultKind[] = ["deadlock", "lock_wait_ti
 
 /** The environment variable the server process reads its plan from (tests only). */
 export const FAULTS_ENV = "SPIDER_STORAGE_FAULTS";
+/** Set to 1 by tests; without it the server ignores {@link FAULTS_ENV}. */
+export const ENABLE_FAULTS_ENV = "SPIDER_STORAGE_ENABLE_TEST_FAULTS";
+
+/** Whether `env` allows fault injection: only a test sets {@link ENABLE_FAULTS_ENV} to 1. */
+export function testFaultsEnabled(env: NodeJS.ProcessEnv): boolean {
+  return env[ENABLE_FAULTS_ENV] === "1";
+}
 
 export interface FaultRule {
   /** The fault a picked call gets; with several, one is drawn per call. Default {@link REAL_FAULT_KINDS}. */
