@@ -71,6 +71,7 @@ export const METRIC_NAMES = {
   recoveryJobsDone: "spider_storage_recovery_jobs_done",
   recoveryJobsTotal: "spider_storage_recovery_jobs_total",
   phase: "spider_storage_phase",
+  unhandledRejections: "spider_storage_unhandled_rejections_total",
 } as const;
 
 interface RpcChildren {
@@ -97,6 +98,7 @@ export class Metrics {
   readonly #recoveryDone: Gauge;
   readonly #recoveryTotal: Gauge;
   readonly #phase: Gauge<"phase">;
+  readonly #unhandledRejections: Counter;
   #currentPhase: string | undefined;
 
   /** One walk of the cache per scrape, shared by the gauges that read it. */
@@ -247,6 +249,11 @@ export class Metrics {
       help: "Jobs the restart recovery of this process has to recover (0 before it starts).",
       registers,
     });
+    this.#unhandledRejections = new Counter({
+      name: METRIC_NAMES.unhandledRejections,
+      help: "Promise rejections nothing handled: each is a bug, logged with its stack; the server keeps serving.",
+      registers,
+    });
     this.#phase = new Gauge({
       name: METRIC_NAMES.phase,
       help: "1 for the server's current phase (starting, connecting, standby, migrating, recovering, serving, reconnecting, stopping), 0 for phases it has left.",
@@ -300,6 +307,10 @@ export class Metrics {
 
   taskRequeued(cause: string): void {
     this.#taskRequeues.inc({ cause });
+  }
+
+  unhandledRejection(): void {
+    this.#unhandledRejections.inc();
   }
 
   executionManagersDead(count: number): void {
