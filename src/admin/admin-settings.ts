@@ -27,6 +27,8 @@ export function adminSettingsFrom(config: Config): AdminSettings {
       maxDecompressedBytes: limits.max_decompressed_bytes,
       maxTasks: limits.max_tasks_per_job,
       maxDependencies: limits.max_dependencies_per_job,
+      maxZstdFrames: limits.max_zstd_frames,
+      maxTaskGraphValues: limits.max_task_graph_values,
     },
     gc: { enabled: gc.enabled, retentionSec: gc.retention_sec, intervalSec: gc.interval_sec, batchSize: gc.batch_size },
     deadExecutionManagerCutoffMs: pool.execution_manager_stale_cutoff_sec * 1000,

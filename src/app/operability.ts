@@ -32,7 +32,15 @@ import type { StorageService, StorageServiceHooks } from "../service/storage-ser
 /** The largest message Spider's Rust (tonic) clients decode by default (DECISIONS D15). */
 export const SPIDER_CLIENT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
-const LIMIT_KEY = /runtime\.limits\.[a-z_]+/;
+/**
+ * A limit refusal names its key last, in parentheses: "… (runtime.limits.max_tasks_per_job)".
+ * Only the end of the message is read, and only keys of the configuration count,
+ * so text a caller sent (quoted earlier in a message) can never become a label.
+ */
+const TRAILING_LIMIT_KEY = /\((runtime\.limits\.[a-z_]+)\)$/;
+
+/** The longest error message a request log line carries. */
+const MAX_LOGGED_ERROR_CHARS = 1024;
 
 export interface OperabilityOptions {
   readonly config: Config;
@@ -56,7 +64,11 @@ export class Operability {
     this.dbLog = dbQueryLogger(this.metrics);
     this.health.subscribe((_status, phase) => this.metrics.setPhase(phase));
     this.#grpcHealth = new GrpcHealth(this.health);
+    this.#limitKeys = new Set(Object.keys(options.config.runtime.limits).map((key) => `runtime.limits.${key}`));
   }
+
+  /** Every runtime.limits.* key: the only values the limit-refusal metric's label takes. */
+  readonly #limitKeys: ReadonlySet<string>;
 
   /** The server's phase changed (storage-server.ts). */
   setPhase(phase: string): void {
@@ -94,7 +106,8 @@ export class Operability {
     }
     if (outcome.code === grpc.status.INVALID_ARGUMENT) {
       const message = errorMessage(outcome);
-      const limit = message === undefined ? undefined : LIMIT_KEY.exec(message)?.[0];
+      const named = message === undefined ? undefined : TRAILING_LIMIT_KEY.exec(message)?.[1];
+      const limit = named !== undefined && this.#limitKeys.has(named) ? named : undefined;
       if (limit !== undefined) {
         this.metrics.limitRejected(limit);
         this.#logger.info({ method: outcome.method, limit, error: message, ...requestFields(outcome.request) }, "request refused: limit exceeded");
@@ -191,8 +204,12 @@ function cacheSnapshot(service: StorageService): CacheSnapshot {
   return { jobsByState, tasks, payloadBytes, liveTaskInstances: service.pool.size };
 }
 
+/** The call's error message for a log line, at most MAX_LOGGED_ERROR_CHARS long. */
 function errorMessage(outcome: CallOutcome): string | undefined {
-  return outcome.error instanceof Error ? outcome.error.message : outcome.error === undefined ? undefined : String(outcome.error);
+  const message = outcome.error instanceof Error ? outcome.error.message : outcome.error === undefined ? undefined : String(outcome.error);
+  return message === undefined || message.length <= MAX_LOGGED_ERROR_CHARS
+    ? message
+    : `${message.slice(0, MAX_LOGGED_ERROR_CHARS)}… (${message.length} characters, cut)`;
 }
 
 /** Ids a request carries, for log lines: job, task, session, execution manager, instance, resource group. */

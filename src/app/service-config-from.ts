@@ -9,12 +9,17 @@ export function serviceConfigFrom(config: Config): StorageServiceConfig {
       maxDecompressedBytes: limits.max_decompressed_bytes,
       maxTasks: limits.max_tasks_per_job,
       maxDependencies: limits.max_dependencies_per_job,
+      maxTaskGraphValues: limits.max_task_graph_values,
+      maxZstdFrames: limits.max_zstd_frames,
       maxPayloadBytesPerJob: limits.max_payload_bytes_per_job,
+      maxResponseBytes: limits.max_response_bytes,
     },
     queue: {
       lingerMs: config.runtime.queue.linger_ms,
       maxItemsCap: limits.max_poll_items,
       waitMsCap: limits.max_poll_wait_ms,
+      maxWaitingPolls: limits.max_waiting_polls,
+      reofferUnclaimedAfterMs: config.runtime.queue.reoffer_unclaimed_after_ms,
     },
     instances: {
       deadExecutionManagerCutoffMs: pool.execution_manager_stale_cutoff_sec * 1000,

@@ -30,6 +30,8 @@ export interface JobEngine {
 /**
  * Why a task went back to the queue: an instance passed its soft timeout; its
  * execution manager was declared dead; a failed instance consumed a retry; a
- * report could not be written to the database (D6, no retry consumed).
+ * report could not be written to the database (D6, no retry consumed); a
+ * poll handed it out and nobody registered it in time; its instance was
+ * withdrawn because the RegisterTaskInstance answer never reached its caller.
  */
-export type RequeueCause = "soft_timeout" | "dead_execution_manager" | "retry" | "unapplied_report";
+export type RequeueCause = "soft_timeout" | "dead_execution_manager" | "retry" | "unapplied_report" | "unclaimed_poll" | "undelivered_instance";

@@ -31,7 +31,8 @@ export interface KeyMeta {
   readonly secret?: boolean;
 }
 
-const MiB = 1024 * 1024;
+const KiB = 1024;
+const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
 const INT32_MAX = 2 ** 31 - 1;
 
@@ -150,6 +151,10 @@ const dbSchema = section({
     description: "Size of the connection pool (also used with database_url and the embedded MariaDB).",
     spider: "required",
   }),
+  statement_timeout_ms: key(integer(100, 3_600_000), 30_000, {
+    description:
+      "Client-side limit on one database statement: past it the statement fails and its connection is dropped, so a black-holed database (partition, frozen server) answers UNAVAILABLE instead of hanging. Migrations are exempt.",
+  }),
   credentials: credentialsSchema,
 });
 
@@ -240,17 +245,45 @@ export const configSchema = z.object({
         description: "Most bytes a task graph, or a job's inputs, may decompress to (the zstd budget).",
         defaultText: "67108864 (64 MiB)",
       }),
-      max_tasks_per_job: key(integer(1), 1_000_000, { description: "Most tasks in one job." }),
-      max_dependencies_per_job: key(integer(1), 50_000_000, { description: "Most dependency edges in one job." }),
+      max_tasks_per_job: key(integer(1), 10_000, {
+        description: "Most tasks in one job (sized so the largest graph accepted blocks the server well under 50 ms).",
+      }),
+      max_dependencies_per_job: key(integer(1), 100_000, { description: "Most dependency edges in one job." }),
+      max_task_graph_values: key(integer(1), 300_000, {
+        description: "Most JSON values (objects, arrays, strings, numbers) in a task graph, counted before it is parsed.",
+      }),
+      max_zstd_frames: key(integer(1, 1_000_000), 64, {
+        description: "Most zstd frames in a compressed task graph or compressed job inputs (Spider's clients send one).",
+      }),
       max_payload_bytes_per_job: key(integer(1), GiB, {
         description: "Most bytes of inputs and outputs one job may hold.",
         defaultText: "1073741824 (1 GiB)",
       }),
       max_poll_items: key(integer(1, 1_000_000), 10_000, { description: "Most tasks one poll of the inbound queue returns." }),
       max_poll_wait_ms: key(integer(0, 3_600_000), 60_000, { description: "Longest a poll may wait for ready work." }),
+      max_waiting_polls: key(integer(1, 1_000_000), 1_024, {
+        description: "Most polls waiting for ready work at once (all lanes); a poll beyond it answers at once without waiting, counted in a metric.",
+      }),
+      max_response_bytes: key(integer(1024, INT32_MAX), 4 * MiB, {
+        description:
+          "Largest answer sent (RegisterTaskInstance, GetJobOutputs); Spider's clients read at most 4 MiB. A larger one is refused, naming this key; a task whose inputs can never fit fails its job.",
+        defaultText: "4194304 (4 MiB)",
+      }),
+      max_control_request_bytes: key(integer(1024, INT32_MAX), 64 * KiB, {
+        description:
+          "Largest request of the RPCs that carry no payload (polls, heartbeats, registrations, state queries); only RegisterJob, ReportTaskSuccess and ReportTaskFailure may reach max_request_bytes.",
+        defaultText: "65536 (64 KiB)",
+      }),
+      max_concurrent_streams: key(integer(1, INT32_MAX), 1_000, {
+        description: "Most calls in flight on one client connection (HTTP/2 max_concurrent_streams); clients queue the rest.",
+      }),
     }),
     queue: section({
       linger_ms: key(integer(0, 10_000), 2, { description: "How long a poll lingers to gather more ready tasks once it has one." }),
+      reoffer_unclaimed_after_ms: key(integer(0, 86_400_000), 30_000, {
+        description:
+          "A ready task handed out by a poll and not registered (RegisterTaskInstance) within this time is offered again; 0: never. The protocol has no owner for a poll, so a poller that vanishes would otherwise hold its tasks until a restart.",
+      }),
     }),
     metrics: section({
       enabled: key(boolean(), false, { description: "Serve Prometheus metrics over HTTP at /metrics." }),

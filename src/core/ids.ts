@@ -28,14 +28,19 @@ export function taskIndex(index: number): TaskId {
 }
 
 /**
- * Converts a wire task index to a number. Indices beyond 2^32 cannot name a
- * task of any graph we accept, so they are rejected here rather than rounded.
+ * The index of a task that no graph has: wire indices beyond the largest
+ * graph (up to 2^64 − 1, all valid `u64`s) become this. As every index that
+ * names no task, it is then refused by the job (FAILED_PRECONDITION, DECISIONS
+ * D5) — after the session and job checks, which come first.
  */
+export const NO_SUCH_TASK_INDEX = 0xffff_ffff;
+
+/** Converts a wire task index (a u64) to a number, keeping every index no graph has beyond any graph. */
 export function taskIndexFromWire(index: bigint): TaskId {
-  if (index < 0n || index > 0xffff_ffffn) {
-    throw invalidArgument(`task index ${index} is out of range`);
+  if (index < 0n) {
+    throw invalidArgument(`task index ${index} is negative`);
   }
-  return taskIndex(Number(index));
+  return taskIndex(index > BigInt(NO_SUCH_TASK_INDEX) ? NO_SUCH_TASK_INDEX : Number(index));
 }
 
 /** Display form, as Spider prints it: "3", "commit", "cleanup". */

@@ -10,9 +10,10 @@
  * them.
  *
  * Speed: the common document has no duplicates, no such numbers and no
- * `\u` escapes. A single allocation-free scan checks that, and then the
- * native `JSON.parse` builds the value (several times faster than a parser in
- * JS). Only documents the scan flags go through the JS parser here.
+ * `\u` escapes. A single allocation-free scan checks that (and the nesting
+ * and the number of values, before anything is built), and then the native
+ * `JSON.parse` builds the value (several times faster than a parser in JS).
+ * Only documents the scan flags go through the JS parser here.
  */
 import { invalidArgument, type StorageError } from "./errors.ts";
 
@@ -75,23 +76,45 @@ const CH_RBRACKET = 0x5d;
 const CH_LBRACE = 0x7b;
 const CH_RBRACE = 0x7d;
 
+/** Bounds checked by the scan before anything is built. */
+export interface StrictJsonLimits {
+  /** Most values (objects, arrays, strings, numbers, literals; keys not counted). Default: unbounded. */
+  readonly maxValues?: number;
+  /** The configuration key behind `maxValues`, named in the error. */
+  readonly limitName?: string;
+}
+
 /**
  * Parses `text` as one JSON value. Throws StorageError("invalid_argument")
  * naming `what`, the problem and the line and column.
+ *
+ * An allocation-free scan runs first, so nothing is built for a document that
+ * is too deep (it goes to our parser, which stops at the 128th level) or has
+ * more values than `limits.maxValues` (refused by the scan itself): what
+ * JSON.parse builds is bounded by the limits, not by the text's length.
  */
-export function parseStrictJson(text: string, what = "JSON document"): JsonValue {
+export function parseStrictJson(text: string, what = "JSON document", limits: StrictJsonLimits = {}): JsonValue {
   if (!text.isWellFormed()) {
     throw invalidArgument(`${what} is not valid JSON: it contains an unpaired UTF-16 surrogate`);
   }
-  let value: unknown;
+  const maxValues = limits.maxValues ?? Number.POSITIVE_INFINITY;
+  const verdict = scan(text, maxValues);
+  if (verdict === TOO_MANY_VALUES) {
+    throw invalidArgument(
+      `${what} has more than ${maxValues} JSON values, above the limit of ${maxValues}` +
+        (limits.limitName === undefined ? "" : ` (${limits.limitName})`),
+    );
+  }
+  if (verdict === NEEDS_STRICT_PARSE) {
+    return new Parser(text, what).parseDocument();
+  }
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text) as JsonValue;
   } catch (error) {
     // Our parser words the error (with line and column); it cannot accept what JSON.parse rejects.
     new Parser(text, what).parseDocument();
     throw invalidArgument(`${what} is not valid JSON: ${(error as Error).message}`, error);
   }
-  return needsStrictParse(text) ? new Parser(text, what).parseDocument() : (value as JsonValue);
 }
 
 /** Parses with the JS parser only (no JSON.parse fast path). For tests. */
@@ -101,14 +124,23 @@ export function parseStrictJsonSlowPath(text: string, what = "JSON document"): J
 
 const MAX_SCAN_KEYS = 16;
 
+/** The scan's verdicts. */
+const FAST_PATH_OK = 0;
+const NEEDS_STRICT_PARSE = 1;
+const TOO_MANY_VALUES = 2;
+type ScanVerdict = typeof FAST_PATH_OK | typeof NEEDS_STRICT_PARSE | typeof TOO_MANY_VALUES;
+
 /**
- * True when valid JSON `text` has anything JSON.parse would misrepresent: a
- * duplicate key (or an object with more keys than the scan tracks), a key
- * with an escape, a `\u` escape anywhere (lone surrogates), a number that is
- * not a short integer literal, or nesting beyond the limit. Allocates nothing
- * per token.
+ * One pass over `text`, allocating nothing per token, before anything is
+ * parsed. TOO_MANY_VALUES as soon as more than `maxValues` values are seen
+ * (whether or not the text is valid JSON). NEEDS_STRICT_PARSE when JSON.parse
+ * would misrepresent the text or must not be trusted with it: a duplicate key
+ * (or an object with more keys than the scan tracks), a key with an escape, a
+ * `\u` escape anywhere (lone surrogates), a number that is not a short
+ * integer literal, nesting beyond the limit, or unbalanced brackets. Our
+ * parser then reads it (and words any error). Otherwise FAST_PATH_OK.
  */
-function needsStrictParse(text: string): boolean {
+function scan(text: string, maxValues: number): ScanVerdict {
   const n = text.length;
   const slots = MAX_JSON_NESTING + 2;
   const isObject = new Uint8Array(slots);
@@ -119,6 +151,8 @@ function needsStrictParse(text: string): boolean {
   // states, it made this loop thousands of times slower.)
   let depth = 0;
   let expectKey = false;
+  let values = 0;
+  let strict = false;
   let i = 0;
   while (i < n) {
     const c = text.charCodeAt(i);
@@ -133,7 +167,7 @@ function needsStrictParse(text: string): boolean {
         }
         if (d === CH_BACKSLASH) {
           if (text.charCodeAt(j + 1) === 0x75) {
-            return true; // \u: may be a lone surrogate, which JSON.parse accepts
+            strict = true; // \u: may be a lone surrogate, which JSON.parse accepts
           }
           escaped = true;
           j += 2;
@@ -145,24 +179,31 @@ function needsStrictParse(text: string): boolean {
         expectKey = false;
         const count = keyCount[depth]!;
         if (escaped || count >= MAX_SCAN_KEYS) {
-          return true;
-        }
-        const length = j - start;
-        const base = depth * MAX_SCAN_KEYS;
-        for (let k = 0; k < count; k += 1) {
-          if (keyLength[base + k] === length && sameChars(text, keyStart[base + k]!, start, length)) {
-            return true;
+          strict = true;
+        } else if (!strict) {
+          const length = j - start;
+          const base = depth * MAX_SCAN_KEYS;
+          for (let k = 0; k < count; k += 1) {
+            if (keyLength[base + k] === length && sameChars(text, keyStart[base + k]!, start, length)) {
+              strict = true;
+              break;
+            }
           }
+          keyStart[base + count] = start;
+          keyLength[base + count] = length;
+          keyCount[depth] = count + 1;
         }
-        keyStart[base + count] = start;
-        keyLength[base + count] = length;
-        keyCount[depth] = count + 1;
+      } else if (++values > maxValues) {
+        return TOO_MANY_VALUES;
       }
       i = j + 1;
     } else if (c === CH_LBRACE || c === CH_LBRACKET) {
+      if (++values > maxValues) {
+        return TOO_MANY_VALUES;
+      }
       depth += 1;
       if (depth > MAX_JSON_NESTING) {
-        return true;
+        return NEEDS_STRICT_PARSE; // our parser stops at this level, having built only what encloses it
       }
       isObject[depth] = c === CH_LBRACE ? 1 : 0;
       keyCount[depth] = 0;
@@ -170,11 +211,18 @@ function needsStrictParse(text: string): boolean {
       i += 1;
     } else if (c === CH_RBRACE || c === CH_RBRACKET) {
       depth -= 1;
+      if (depth < 0) {
+        return NEEDS_STRICT_PARSE; // unbalanced: our parser words the error
+      }
+      expectKey = false;
       i += 1;
     } else if (c === CH_COMMA) {
       expectKey = isObject[depth] === 1;
       i += 1;
     } else if (c === CH_MINUS || (c >= CH_0 && c <= CH_9)) {
+      if (++values > maxValues) {
+        return TOO_MANY_VALUES;
+      }
       const start = i;
       i += 1;
       while (i < n) {
@@ -186,16 +234,18 @@ function needsStrictParse(text: string): boolean {
       }
       const d = text.charCodeAt(i);
       if (d === CH_DOT || d === 0x65 || d === 0x45 || i - start > MAX_EXACT_INTEGER_LITERAL) {
-        return true;
-      }
-      if (c === CH_MINUS && i - start === 2 && text.charCodeAt(start + 1) === CH_0) {
-        return true; // -0 is a float to serde_json
+        strict = true;
+      } else if (c === CH_MINUS && i - start === 2 && text.charCodeAt(start + 1) === CH_0) {
+        strict = true; // -0 is a float to serde_json
       }
     } else {
+      if ((c === 0x74 || c === 0x66 || c === 0x6e) && ++values > maxValues) {
+        return TOO_MANY_VALUES; // true, false, null
+      }
       i += 1;
     }
   }
-  return false;
+  return strict ? NEEDS_STRICT_PARSE : FAST_PATH_OK;
 }
 
 function sameChars(text: string, a: number, b: number, length: number): boolean {

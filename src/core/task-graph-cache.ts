@@ -8,8 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { invalidArgument } from "./errors.ts";
-import { parseTaskGraphJson, type DecodeTaskGraphOptions, type TaskGraph } from "./task-graph.ts";
-import { decompressZstd } from "./zstd.ts";
+import { decompressTaskGraph, parseTaskGraphJson, type DecodeTaskGraphOptions, type TaskGraph } from "./task-graph.ts";
 
 export interface TaskGraphCacheOptions {
   /** Most graphs kept. Default 1024. */
@@ -65,12 +64,8 @@ export class TaskGraphCache {
       return entry.graph;
     }
     this.missCount += 1;
-    const json = decompressZstd(compressed, {
-      maxOutputBytes: options.maxDecompressedBytes,
-      what: "task graph",
-      limitName: options.limitName,
-    });
-    const graph = parseTaskGraphJson(json);
+    const json = decompressTaskGraph(compressed, options);
+    const graph = parseTaskGraphJson(json, options);
     this.insert(key, { graph, jsonBytes: json.length, weight: taskGraphWeight(graph) });
     return graph;
   }

@@ -23,6 +23,7 @@ import {
   readUnsigned,
   requireField,
 } from "./json-fields.ts";
+import { MAX_QUOTED_CHARS, quoteInput } from "./quote-input.ts";
 import { checkTaskGraphSchemaVersion } from "./schema-version.ts";
 import { decodeUtf8Strict, duplicateKeysOf, isJsonObject, parseStrictJson, type JsonValue } from "./strict-json.ts";
 import { TypeInterner, type CanonicalType } from "./type-descriptor.ts";
@@ -93,10 +94,21 @@ const SOURCE_FIELDS = ["task_idx", "position"];
 
 const EMPTY: readonly number[] = Object.freeze([]);
 
+/** Bounds on the graph's JSON text, checked by a scan before anything is built. */
+export interface TaskGraphJsonLimits {
+  /** Most JSON values (objects, arrays, strings, numbers, literals). */
+  readonly maxJsonValues?: number;
+  /** The configuration key behind `maxJsonValues`, named in the error. */
+  readonly jsonValuesLimitName?: string;
+}
+
 /** Parses and validates the (decompressed) task graph JSON. */
-export function parseTaskGraphJson(json: string | Uint8Array): TaskGraph {
+export function parseTaskGraphJson(json: string | Uint8Array, limits: TaskGraphJsonLimits = {}): TaskGraph {
   const text = typeof json === "string" ? json : decodeUtf8Strict(json, "task graph");
-  const root = parseStrictJson(text, "task graph");
+  const root = parseStrictJson(text, "task graph", {
+    ...(limits.maxJsonValues === undefined ? {} : { maxValues: limits.maxJsonValues }),
+    ...(limits.jsonValuesLimitName === undefined ? {} : { limitName: limits.jsonValuesLimitName }),
+  });
   try {
     return buildTaskGraph(root);
   } catch (error) {
@@ -107,21 +119,31 @@ export function parseTaskGraphJson(json: string | Uint8Array): TaskGraph {
   }
 }
 
-export interface DecodeTaskGraphOptions {
+export interface DecodeTaskGraphOptions extends TaskGraphJsonLimits {
   /** Budget for the decompressed JSON. */
   readonly maxDecompressedBytes: number;
   /** The configuration key behind the budget, named in the error when it is exceeded. */
   readonly limitName?: string;
+  /** Most zstd frames; default DEFAULT_MAX_ZSTD_FRAMES. */
+  readonly maxZstdFrames?: number;
+  /** The configuration key behind `maxZstdFrames`, named in the error. */
+  readonly zstdFramesLimitName?: string;
+}
+
+/** Decompresses a `compressed_serialized_task_graph` under the budget and frame cap. */
+export function decompressTaskGraph(compressed: Uint8Array, options: DecodeTaskGraphOptions): Uint8Array<ArrayBuffer> {
+  return decompressZstd(compressed, {
+    maxOutputBytes: options.maxDecompressedBytes,
+    what: "task graph",
+    ...(options.limitName === undefined ? {} : { limitName: options.limitName }),
+    ...(options.maxZstdFrames === undefined ? {} : { maxFrames: options.maxZstdFrames }),
+    ...(options.zstdFramesLimitName === undefined ? {} : { framesLimitName: options.zstdFramesLimitName }),
+  });
 }
 
 /** Decompresses (under the budget) and parses a `compressed_serialized_task_graph`. */
 export function decodeTaskGraph(compressed: Uint8Array, options: DecodeTaskGraphOptions): TaskGraph {
-  const json = decompressZstd(compressed, {
-    maxOutputBytes: options.maxDecompressedBytes,
-    what: "task graph",
-    ...(options.limitName === undefined ? {} : { limitName: options.limitName }),
-  });
-  return parseTaskGraphJson(json);
+  return parseTaskGraphJson(decompressTaskGraph(compressed, options), options);
 }
 
 // ---------------------------------------------------------------------------
@@ -201,7 +223,9 @@ function buildTaskGraph(root: JsonValue): TaskGraph {
   for (const key of Object.keys(root)) {
     const index = (TOP_LEVEL_FIELDS as readonly string[]).indexOf(key);
     if (index < 0) {
-      throw invalidArgument(`unknown field \`${key}\` at the top level, expected one of ${expected}`);
+      // serde's wording for a short key; a long one is quoted in part (never echoed whole).
+      const named = key.length <= MAX_QUOTED_CHARS ? `\`${key}\`` : quoteInput(key);
+      throw invalidArgument(`unknown field ${named} at the top level, expected one of ${expected}`);
     }
     const value = root[key]!;
     if (index === 0) {

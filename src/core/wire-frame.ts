@@ -42,12 +42,26 @@ export function encodeWireFrame(payloads: readonly Uint8Array[]): Uint8Array<Arr
   return out;
 }
 
+/** What {@link decodeWireFrame} must find, checked from the header before any payload is read. */
+export interface WireFrameExpectation {
+  /** The payload count the caller needs; any other count fails before a single view is built. */
+  readonly count: number;
+  /** The error for a different count. */
+  readonly mismatch: (count: number) => Error;
+}
+
 /**
  * Splits a wire frame into its payloads. `what` names the buffer in errors
- * ("job inputs", "task outputs"). A huge count in a small buffer fails after
- * at most length/4 steps and allocates nothing up front.
+ * ("job inputs", "task outputs"). The count header is checked before any
+ * payload is read against `expected` when given, so a count the caller cannot
+ * use costs nothing; otherwise a huge count in a small buffer fails after at
+ * most length/4 steps and allocates nothing up front.
  */
-export function decodeWireFrame<B extends ArrayBufferLike>(bytes: Uint8Array<B>, what = "wire frame"): Uint8Array<B>[] {
+export function decodeWireFrame<B extends ArrayBufferLike>(
+  bytes: Uint8Array<B>,
+  what = "wire frame",
+  expected?: WireFrameExpectation,
+): Uint8Array<B>[] {
   if (bytes.length < 4) {
     throw invalidArgument(
       `${what}: buffer too small for the payload count header (${bytes.length} bytes, need 4)`,
@@ -55,6 +69,9 @@ export function decodeWireFrame<B extends ArrayBufferLike>(bytes: Uint8Array<B>,
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const count = view.getUint32(0, true);
+  if (expected !== undefined && count !== expected.count) {
+    throw expected.mismatch(count);
+  }
   const payloads: Uint8Array<B>[] = [];
   let pos = 4;
   for (let i = 0; i < count; i += 1) {

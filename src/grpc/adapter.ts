@@ -74,7 +74,8 @@ export function grpcServiceDefinition(service: DescService, options: { requestLi
               try {
                 return fromBinary(method.input, bytes);
               } catch (error) {
-                return new RejectedRequest(`request is not a valid ${method.input.typeName}: ${error instanceof Error ? error.message : String(error)}`);
+                const reason = error instanceof Error ? error.message : String(error);
+                return new RejectedRequest(`request is not a valid ${method.input.typeName}: ${reason.length > 200 ? `${reason.slice(0, 200)}…` : reason}`);
               }
             },
       // The server implementation hands over bytes it serialized itself (to learn their size).
@@ -109,8 +110,11 @@ export type CallObserver = (outcome: CallOutcome) => void;
 
 /**
  * Turns async handlers into a grpc-js implementation. A thrown error goes to
- * `toStatus`, which must turn anything into a status; a handler can never
- * crash the process. `observe` (optional) hears about every finished call.
+ * `toStatus`, which should turn anything into a status; a handler can never
+ * crash the process: should `toStatus`, `observe` or grpc-js itself throw
+ * while answering (as grpc-js does for details it cannot encode), the call
+ * is answered with a short generic status instead. `observe` (optional)
+ * hears about every finished call.
  */
 export function grpcImplementation<S extends GenServiceMethods>(
   service: GenService<S>,
@@ -129,17 +133,42 @@ export function grpcImplementation<S extends GenServiceMethods>(
     ) => {
       const startedAt = performance.now();
       const request: unknown = call.request;
+      let answered = false;
+      const answerGeneric = (code: grpc.status) => {
+        if (answered) return;
+        answered = true;
+        try {
+          callback({ code, details: GENERIC_FAILURE_DETAILS } as grpc.ServiceError);
+        } catch {
+          // The call is gone (cancelled, stream closed): nobody to answer.
+        }
+      };
       const fail = (error: unknown) => {
-        const status = toStatus(error, fullName);
-        observe?.({
-          method: fullName,
-          code: status.code ?? grpc.status.UNKNOWN,
-          durationMs: performance.now() - startedAt,
-          request: request instanceof RejectedRequest ? undefined : request,
-          responseBytes: 0,
-          error,
-        });
-        callback(status as grpc.ServiceError);
+        let status: Partial<grpc.StatusObject>;
+        try {
+          status = toStatus(error, fullName);
+        } catch {
+          status = { code: grpc.status.INTERNAL, details: GENERIC_FAILURE_DETAILS };
+        }
+        try {
+          observe?.({
+            method: fullName,
+            code: status.code ?? grpc.status.UNKNOWN,
+            durationMs: performance.now() - startedAt,
+            request: request instanceof RejectedRequest ? undefined : request,
+            responseBytes: 0,
+            error,
+          });
+        } catch {
+          // An observer's failure must not keep the caller from its answer.
+        }
+        try {
+          answered = true;
+          callback(status as grpc.ServiceError);
+        } catch {
+          answered = false;
+          answerGeneric(status.code ?? grpc.status.INTERNAL);
+        }
       };
       let promise: Promise<MessageInitShape<DescMessage>>;
       try {
@@ -157,9 +186,19 @@ export function grpcImplementation<S extends GenServiceMethods>(
             fail(error);
             return;
           }
-          observe?.({ method: fullName, code: grpc.status.OK, durationMs: performance.now() - startedAt, request, responseBytes: bytes.length });
-          // responseSerialize passes bytes through (see grpcServiceDefinition).
-          callback(null, bytes as unknown as MessageShape<DescMessage>);
+          try {
+            observe?.({ method: fullName, code: grpc.status.OK, durationMs: performance.now() - startedAt, request, responseBytes: bytes.length });
+          } catch {
+            // As in fail: the answer still goes out.
+          }
+          try {
+            answered = true;
+            // responseSerialize passes bytes through (see grpcServiceDefinition).
+            callback(null, bytes as unknown as MessageShape<DescMessage>);
+          } catch {
+            answered = false;
+            answerGeneric(grpc.status.INTERNAL);
+          }
         },
         fail,
       );
@@ -167,6 +206,9 @@ export function grpcImplementation<S extends GenServiceMethods>(
   }
   return implementation;
 }
+
+/** What a call is answered with when its own status could not be sent. */
+export const GENERIC_FAILURE_DETAILS = "storage service internal error";
 
 /** A typed promise client: one async function per unary method. */
 export type PromiseClient<S extends GenServiceMethods> = {

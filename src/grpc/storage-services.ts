@@ -4,7 +4,6 @@
  * answer; status codes come from the single mapping in status.ts.
  */
 import * as grpc from "@grpc/grpc-js";
-import { isIP } from "node:net";
 import { invalidArgument } from "../core/errors.ts";
 import {
   ExecutionManagerLivenessService,
@@ -124,7 +123,6 @@ export function addStorageServices(server: GrpcServer, serviceOf: () => StorageS
 
   server.addService(ExecutionManagerLivenessService, {
     registerExecutionManager: async (request) => {
-      if (isIP(request.ipAddress) === 0) throw invalidArgument(`invalid IP address: ${JSON.stringify(request.ipAddress)}`);
       const registration = await service().registerExecutionManager(request.ipAddress);
       return { registration };
     },

@@ -23,7 +23,7 @@
  */
 import { JobControlBlock } from "../cache/job-control-block.ts";
 import type { JobEngine } from "../cache/job-engine.ts";
-import { DEFAULT_SUBMISSION_LIMITS, validateJobSubmission, validateTaskGraph, type SubmissionLimits, type ValidatedJobSubmission } from "../core/job-submission.ts";
+import { STORED_JOB_LIMITS, validateJobSubmission, validateTaskGraph, type SubmissionLimits, type ValidatedJobSubmission } from "../core/job-submission.ts";
 import type { TaskGraph } from "../core/task-graph.ts";
 import type { TaskGraphCache } from "../core/task-graph-cache.ts";
 import { decodeTaskOutputs } from "../core/task-outputs.ts";
@@ -54,13 +54,17 @@ export type RebuildOutcome =
 
 /**
  * The limits recovery decodes under: each the larger of the configured one and
- * the default, so lowering a limit never quarantines a job accepted before.
+ * STORED_JOB_LIMITS, so lowering a limit (or its default) never quarantines a
+ * job accepted before.
  */
 export function recoveryLimits(configured: SubmissionLimits): SubmissionLimits {
+  const floor = STORED_JOB_LIMITS;
   return {
-    maxDecompressedBytes: Math.max(configured.maxDecompressedBytes, DEFAULT_SUBMISSION_LIMITS.maxDecompressedBytes),
-    maxTasks: Math.max(configured.maxTasks, DEFAULT_SUBMISSION_LIMITS.maxTasks),
-    maxDependencies: Math.max(configured.maxDependencies, DEFAULT_SUBMISSION_LIMITS.maxDependencies),
+    maxDecompressedBytes: Math.max(configured.maxDecompressedBytes, floor.maxDecompressedBytes),
+    maxTasks: Math.max(configured.maxTasks, floor.maxTasks),
+    maxDependencies: Math.max(configured.maxDependencies, floor.maxDependencies),
+    maxZstdFrames: Math.max(configured.maxZstdFrames, floor.maxZstdFrames),
+    maxTaskGraphValues: Math.max(configured.maxTaskGraphValues, floor.maxTaskGraphValues),
   };
 }
 

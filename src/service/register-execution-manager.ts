@@ -6,6 +6,7 @@
  */
 import { isIP } from "node:net";
 import { invalidArgument } from "../core/errors.ts";
+import { quoteInput } from "../core/quote-input.ts";
 import type { ServiceContext } from "./service-context.ts";
 
 export interface ExecutionManagerRegistration {
@@ -23,8 +24,15 @@ export async function registerExecutionManager(
   return { executionManagerId, sessionId: context.sessionId };
 }
 
+/** The longest IP literal (an IPv6 address with an IPv4 tail), and the width of the database column. */
+export const MAX_IP_ADDRESS_CHARS = 45;
+
 /** The canonical text of an IP literal (IPv6 compressed and lower-case, as Rust's Display prints it). */
 export function canonicalIp(ipAddress: string): string {
+  // Length first: nothing below looks at more than this many characters.
+  if (ipAddress.length > MAX_IP_ADDRESS_CHARS) {
+    throw invalidArgument(`invalid IP address: ${quoteInput(ipAddress)} is longer than any IP literal (${MAX_IP_ADDRESS_CHARS} characters)`);
+  }
   const family = isIP(ipAddress);
   if (family === 4) return ipAddress;
   if (family === 6) {
@@ -34,5 +42,5 @@ export function canonicalIp(ipAddress: string): string {
       // A zone id ("fe80::1%eth0") passes isIP but is no address literal in Spider's sense.
     }
   }
-  throw invalidArgument(`invalid IP address: ${JSON.stringify(ipAddress)}`);
+  throw invalidArgument(`invalid IP address: ${quoteInput(ipAddress)}`);
 }

@@ -6,6 +6,7 @@
  * after start-up does not (the start-up refill already ran).
  */
 import { invalidArgument } from "../core/errors.ts";
+import { hostFits, MAX_SCHEDULER_HOST_CHARS } from "../db/schedulers/registerScheduler.ts";
 import { refillQueue } from "./refill-queue.ts";
 import type { ServiceContext } from "./service-context.ts";
 
@@ -16,6 +17,8 @@ export interface SchedulerRegistration {
 
 export async function registerScheduler(context: ServiceContext, host: string, port: number): Promise<SchedulerRegistration> {
   if (host === "") throw invalidArgument("host must not be empty");
+  // Before anything copies it (the database column holds 255 characters).
+  if (!hostFits(host)) throw invalidArgument(`host is longer than ${MAX_SCHEDULER_HOST_CHARS} characters (${host.length} UTF-16 units)`);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw invalidArgument(`port does not fit in \`u16\`: ${port}`);
   return context.flags.schedulerMutex.run(async () => {
     const schedulerId = await context.store.registerScheduler(host, port);

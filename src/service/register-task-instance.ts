@@ -3,10 +3,23 @@
  * manager known and alive (unknown or dead: "failed_precondition", checked up
  * front so no instance is ever tracked for a manager we cannot watch) → the
  * job control block registers the instance and builds its context.
+ *
+ * The instance exists before its answer leaves, so an answer nobody will read
+ * must not leave it behind — with the default max_num_instances of 1 the task
+ * would stay Running for as long as the execution manager heartbeats:
+ * - the caller went away (cancelled, deadline passed; `signal` aborted): the
+ *   instance is withdrawn and the task queued again, no retry consumed;
+ * - the answer would exceed runtime.limits.max_response_bytes (Spider's
+ *   clients read at most 4 MiB): refused before it is built, FAILED_PRECONDITION
+ *   (Spider's execution manager drops the assignment and carries on; on
+ *   RESOURCE_EXHAUSTED it would exit). A task's inputs never change, so the
+ *   attempt counts as failed: the job fails, naming the limit, once the
+ *   task's retries are spent.
  */
 import type { ExecutionContext } from "../cache/job-control-block.ts";
 import { keyOfTaskId } from "../cache/task-key.ts";
-import type { TaskId } from "../core/ids.ts";
+import { failedPrecondition, isStorageError, type StorageError } from "../core/errors.ts";
+import { formatTaskId, type TaskId } from "../core/ids.ts";
 import { checkSession } from "./check-session.ts";
 import { findCachedJob } from "./find-cached-job.ts";
 import type { ServiceContext } from "./service-context.ts";
@@ -16,7 +29,20 @@ export interface RegisterTaskInstanceRequest {
   readonly jobId: bigint;
   readonly taskId: TaskId;
   readonly executionManagerId: bigint;
+  /** Aborted when the caller went away: the instance, if registered, is withdrawn. */
+  readonly signal?: AbortSignal;
 }
+
+/** The configuration key named when an answer is too large. */
+export const MAX_RESPONSE_BYTES_KEY = "runtime.limits.max_response_bytes";
+
+/**
+ * Upper bound of the protobuf framing around the payload and the TDL strings
+ * in a RegisterTaskInstanceResponse: tags and length prefixes (≤ 6 bytes each
+ * for the response, context, TDL context, timeout policy, payload and both
+ * strings) plus three uint64 varints (≤ 11 bytes each).
+ */
+const ANSWER_FRAMING_BYTES = 7 * 6 + 3 * 11;
 
 export async function registerTaskInstance(
   context: ServiceContext,
@@ -25,5 +51,60 @@ export async function registerTaskInstance(
   checkSession(context, request.sessionId);
   const jcb = findCachedJob(context, request.jobId);
   await context.pool.checkExecutionManager(request.executionManagerId);
-  return jcb.registerInstance(keyOfTaskId(request.taskId), request.executionManagerId);
+  // Registered even when the caller has gone already: withdrawing below puts the task back in the queue.
+  const key = keyOfTaskId(request.taskId);
+  const execution = await jcb.registerInstance(key, request.executionManagerId);
+  context.queue.claim(jcb, key);
+
+  const bytes = answerBytes(execution);
+  if (bytes > context.maxResponseBytes) {
+    const reason = `task ${formatTaskId(request.taskId)} of job ${request.jobId}: its RegisterTaskInstance answer (${bytes} bytes with its inputs) is above the limit of ${context.maxResponseBytes} bytes (${MAX_RESPONSE_BYTES_KEY})`;
+    await failAttempt(context, jcb, key, execution.taskInstanceId, reason);
+    throw failedPrecondition(reason);
+  }
+  if (request.signal?.aborted) {
+    withdraw(context, execution.taskInstanceId);
+    throw callerGone(request.taskId);
+  }
+  return execution;
+}
+
+function answerBytes(execution: ExecutionContext): number {
+  return (
+    execution.serializedTaskIo.length +
+    Buffer.byteLength(execution.tdlContext.package) +
+    Buffer.byteLength(execution.tdlContext.taskFunc) +
+    ANSWER_FRAMING_BYTES
+  );
+}
+
+/** The attempt fails: a retry is consumed (task queued again) or, with none left, the job fails with `reason`. */
+async function failAttempt(
+  context: ServiceContext,
+  jcb: ReturnType<typeof findCachedJob>,
+  key: number,
+  instanceId: bigint,
+  reason: string,
+): Promise<void> {
+  try {
+    await jcb.failInstance(key, instanceId, reason);
+  } catch (error) {
+    // The instance went meanwhile (its job was cancelled, say), or the failure
+    // could not be written (D6: the task was queued again). Either way the
+    // refusal stands, and nothing is left Running.
+    if (!isStorageError(error)) throw error;
+    context.logger.warn({ err: error as StorageError, jobId: jcb.jobId, instanceId }, "oversized task answer: the attempt could not be failed");
+  }
+}
+
+/** Removes a live instance whose registration never reached its caller; its task goes back to the queue. */
+function withdraw(context: ServiceContext, instanceId: bigint): void {
+  const record = context.pool.get(instanceId);
+  if (record === undefined) return; // already gone (its job ended meanwhile)
+  context.pool.remove(record);
+  record.host.evictInstance(record);
+}
+
+function callerGone(taskId: TaskId): StorageError {
+  return failedPrecondition(`the caller went away before the answer was sent: task ${formatTaskId(taskId)} was not assigned`);
 }

@@ -4,7 +4,13 @@
  */
 import { DEFAULT_SUBMISSION_LIMITS, type SubmissionLimits } from "../core/job-submission.ts";
 import { DEFAULT_RETENTION_MS } from "../cache/job-cache-gc.ts";
-import { DEFAULT_LINGER_MS, DEFAULT_MAX_ITEMS_CAP, DEFAULT_WAIT_MS_CAP } from "../queue/inbound-queue.ts";
+import {
+  DEFAULT_LINGER_MS,
+  DEFAULT_MAX_ITEMS_CAP,
+  DEFAULT_MAX_WAITING_POLLS,
+  DEFAULT_REOFFER_UNCLAIMED_AFTER_MS,
+  DEFAULT_WAIT_MS_CAP,
+} from "../queue/inbound-queue.ts";
 import {
   DEFAULT_DEAD_EXECUTION_MANAGER_CUTOFF_MS,
   DEFAULT_REAP_INTERVAL_MS,
@@ -16,6 +22,8 @@ export interface StorageServiceConfig {
   readonly limits?: Partial<SubmissionLimits> & {
     /** Most bytes of inputs and task outputs one cached job may hold (runtime.limits.max_payload_bytes_per_job). */
     readonly maxPayloadBytesPerJob?: number;
+    /** Largest answer sent (runtime.limits.max_response_bytes); default 4 MiB, Spider's client limit. */
+    readonly maxResponseBytes?: number;
   };
   readonly queue?: {
     /** runtime.queue.linger_ms; default 2. */
@@ -24,6 +32,10 @@ export interface StorageServiceConfig {
     readonly maxItemsCap?: number;
     /** runtime.limits.max_poll_wait_ms; default 60 000. */
     readonly waitMsCap?: number;
+    /** runtime.limits.max_waiting_polls; default 1 024. */
+    readonly maxWaitingPolls?: number;
+    /** runtime.queue.reoffer_unclaimed_after_ms; default 30 000; 0: never. */
+    readonly reofferUnclaimedAfterMs?: number;
   };
   readonly instances?: {
     /** Soft-timeout check period; default 200. */
@@ -44,9 +56,12 @@ export interface StorageServiceConfig {
 export interface ResolvedServiceConfig {
   readonly limits: SubmissionLimits;
   readonly maxPayloadBytesPerJob: number;
+  readonly maxResponseBytes: number;
   readonly lingerMs: number;
   readonly maxItemsCap: number;
   readonly waitMsCap: number;
+  readonly maxWaitingPolls: number;
+  readonly reofferUnclaimedAfterMs: number;
   readonly softTimeoutCheckIntervalMs: number;
   readonly deadExecutionManagerCutoffMs: number;
   readonly reapIntervalMs: number;
@@ -55,15 +70,20 @@ export interface ResolvedServiceConfig {
 }
 
 export const DEFAULT_MAX_PAYLOAD_BYTES_PER_JOB = 1024 * 1024 * 1024;
+/** The largest message Spider's Rust (tonic) clients decode (DECISIONS D15). */
+export const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 export function resolveServiceConfig(config: StorageServiceConfig = {}): ResolvedServiceConfig {
-  const { maxPayloadBytesPerJob, ...limits } = config.limits ?? {};
+  const { maxPayloadBytesPerJob, maxResponseBytes, ...limits } = config.limits ?? {};
   return {
     limits: { ...DEFAULT_SUBMISSION_LIMITS, ...limits },
     maxPayloadBytesPerJob: maxPayloadBytesPerJob ?? DEFAULT_MAX_PAYLOAD_BYTES_PER_JOB,
+    maxResponseBytes: maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
     lingerMs: config.queue?.lingerMs ?? DEFAULT_LINGER_MS,
     maxItemsCap: config.queue?.maxItemsCap ?? DEFAULT_MAX_ITEMS_CAP,
     waitMsCap: config.queue?.waitMsCap ?? DEFAULT_WAIT_MS_CAP,
+    maxWaitingPolls: config.queue?.maxWaitingPolls ?? DEFAULT_MAX_WAITING_POLLS,
+    reofferUnclaimedAfterMs: config.queue?.reofferUnclaimedAfterMs ?? DEFAULT_REOFFER_UNCLAIMED_AFTER_MS,
     softTimeoutCheckIntervalMs: config.instances?.softTimeoutCheckIntervalMs ?? DEFAULT_SOFT_TIMEOUT_CHECK_INTERVAL_MS,
     deadExecutionManagerCutoffMs: config.instances?.deadExecutionManagerCutoffMs ?? DEFAULT_DEAD_EXECUTION_MANAGER_CUTOFF_MS,
     reapIntervalMs: config.instances?.reapIntervalMs ?? DEFAULT_REAP_INTERVAL_MS,

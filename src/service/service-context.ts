@@ -23,6 +23,8 @@ export interface ServiceContext {
   readonly pool: TaskInstancePool;
   readonly engine: JobEngine;
   readonly limits: SubmissionLimits;
+  /** Largest answer sent (runtime.limits.max_response_bytes): larger ones are refused before they are built. */
+  readonly maxResponseBytes: number;
   readonly graphCache: TaskGraphCache;
   readonly logger: Logger;
   /** Mutable service-wide flags. */

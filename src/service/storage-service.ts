@@ -80,6 +80,8 @@ export interface StorageServiceHooks {
    * checkpoint hook; children are released without waiting for it).
    */
   readonly onTaskSucceeded?: (jobId: bigint, taskIndex: number, outputs: Uint8Array) => void;
+  /** A poll could not wait: runtime.limits.max_waiting_polls were waiting (a metric). */
+  readonly onPollWaitRefused?: (lane: Lane) => void;
   /** A poll's maxItems or waitMs was above its cap and was clamped (a metric). */
   readonly onPollClamped?: (lane: Lane, field: "maxItems" | "waitMs", requested: number | bigint, cap: number) => void;
   /** A cached job reached a terminal state. */
@@ -144,8 +146,12 @@ export class StorageService {
       lingerMs: config.lingerMs,
       maxItemsCap: config.maxItemsCap,
       waitMsCap: config.waitMsCap,
+      maxWaitingPolls: config.maxWaitingPolls,
+      reofferUnclaimedAfterMs: config.reofferUnclaimedAfterMs,
       now,
       ...(hooks.onPollClamped ? { onClamp: hooks.onPollClamped } : {}),
+      ...(hooks.onPollWaitRefused ? { onWaitRefused: hooks.onPollWaitRefused } : {}),
+      ...(hooks.onTaskRequeued ? { onReoffered: (subject, key) => hooks.onTaskRequeued?.(subject.jobId, key, "unclaimed_poll") } : {}),
     });
     this.pool = new TaskInstancePool(deps.store, {
       softTimeoutCheckIntervalMs: config.softTimeoutCheckIntervalMs,
@@ -184,6 +190,7 @@ export class StorageService {
       pool: this.pool,
       engine: this.engine,
       limits: config.limits,
+      maxResponseBytes: config.maxResponseBytes,
       graphCache,
       logger,
       flags: { refilled: false, schedulerRegistered: false, schedulerMutex: new AsyncMutex() },
@@ -193,11 +200,12 @@ export class StorageService {
     };
   }
 
-  /** Starts the timers: soft timeouts, dead-execution-manager reaping, cache GC. */
+  /** Starts the timers: soft timeouts, dead-execution-manager reaping, cache GC, re-offers of unclaimed polls. */
   start(): void {
     if (this.started) return;
     this.started = true;
     this.pool.start();
+    this.queue.start();
     this.gc.start();
   }
 

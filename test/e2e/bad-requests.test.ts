@@ -91,7 +91,11 @@ describe("bad and unlucky requests", () => {
     await c.jobs.startJob({ jobId });
     await expectStatus(register(index(0n), { sessionId: session - 1n }), NOT_FOUND, /stale session/);
     await expectStatus(register(index(99n)), FAILED_PRECONDITION); // out of range
-    await expectStatus(register(index(1n << 40n)), INVALID_ARGUMENT); // cannot name a task
+    // Every u64 that names no task, up to 2^64 − 1, is out of range too (D5; Spider's u64 fits usize).
+    for (const huge of [1n << 32n, 1n << 40n, 1n << 63n, (1n << 64n) - 1n]) {
+      await expectStatus(register(index(huge)), FAILED_PRECONDITION, /out of range/);
+    }
+    await expectStatus(register(index(1n << 63n), { sessionId: session - 1n }), NOT_FOUND, /stale session/); // the session is checked first
     await expectStatus(register(index(3n)), FAILED_PRECONDITION); // Pending
     await expectStatus(register({ kind: { case: "commit", value: {} } }), FAILED_PRECONDITION); // no commit task
     await expectStatus(register({ kind: { case: "cleanup", value: {} } }), FAILED_PRECONDITION);

@@ -10,8 +10,21 @@ import { insertIdOf } from "../insert-id.ts";
 
 export const MAX_SCHEDULER_HOST_CHARS = 255;
 
+/**
+ * 1 to MAX_SCHEDULER_HOST_CHARS characters (code points, as the column counts
+ * them), decided from `length` (UTF-16 units) alone unless the answer depends
+ * on surrogate pairs: then at most 2 × the cap units are walked.
+ */
+export function hostFits(host: string): boolean {
+  if (host.length === 0 || host.length > 2 * MAX_SCHEDULER_HOST_CHARS) return false;
+  if (host.length <= MAX_SCHEDULER_HOST_CHARS) return true;
+  let chars = 0;
+  for (const _ of host) chars += 1;
+  return chars <= MAX_SCHEDULER_HOST_CHARS;
+}
+
 export async function registerScheduler(db: Db, host: string, port: number): Promise<bigint> {
-  if (host.length === 0 || [...host].length > MAX_SCHEDULER_HOST_CHARS) {
+  if (!hostFits(host)) {
     throw invalidArgument(`scheduler host must be 1 to ${MAX_SCHEDULER_HOST_CHARS} characters`);
   }
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw invalidArgument(`scheduler port ${port} is out of range`);

@@ -230,6 +230,8 @@ describe(`fuzzing decoders (CORE_FUZZ_SEED=${SEED})`, () => {
         maxDecompressedBytes: BUDGET,
         maxTasks: 100,
         maxDependencies: 100,
+        maxZstdFrames: 4,
+        maxTaskGraphValues: 10_000,
       });
     });
     expect(stats.rejected).toBeGreaterThan(0);

@@ -72,7 +72,13 @@ describe("limits", () => {
   const limits = (overrides: Partial<SubmissionLimits>): SubmissionLimits => ({ ...DEFAULT_SUBMISSION_LIMITS, ...overrides });
 
   it("has the documented defaults", () => {
-    expect(DEFAULT_SUBMISSION_LIMITS).toEqual({ maxDecompressedBytes: 64 * 1024 * 1024, maxTasks: 1_000_000, maxDependencies: 50_000_000 });
+    expect(DEFAULT_SUBMISSION_LIMITS).toEqual({
+      maxDecompressedBytes: 64 * 1024 * 1024,
+      maxTasks: 10_000,
+      maxDependencies: 100_000,
+      maxZstdFrames: 64,
+      maxTaskGraphValues: 300_000,
+    });
   });
 
   it("rejects more tasks than the limit, naming it", () => {

@@ -1,0 +1,154 @@
+/**
+ * Work handed out that never reaches anybody, on both stores (issue #16 F,
+ * #17 items 8 and 9): a polled task nobody registers is offered again after
+ * the re-offer time (injected clock); a registration whose caller went away
+ * is withdrawn; a RegisterTaskInstance or GetJobOutputs answer above
+ * runtime.limits.max_response_bytes is refused before it is built, and a
+ * task whose inputs can never fit fails its job instead of staying Running.
+ */
+import { randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import type { RequeueCause } from "../../src/cache/job-engine.ts";
+import { isStorageError, StorageError } from "../../src/core/errors.ts";
+import { COMMIT_TASK, taskIndex } from "../../src/core/ids.ts";
+import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
+import { Harness } from "./helpers/harness.ts";
+import { STORE_KINDS, storeFixture } from "./helpers/stores.ts";
+
+async function refusal(promise: Promise<unknown>): Promise<StorageError> {
+  const error = await promise.then(
+    () => {
+      throw new Error("expected a refusal");
+    },
+    (e: unknown) => e,
+  );
+  if (!isStorageError(error)) throw error;
+  return error;
+}
+
+const tasks = (count: number, maxNumRetry = 0, maxNumInstances = 1): TaskGraphBuilder =>
+  new TaskGraphBuilder().tasksFrom(count, () => ({ inputs: [BYTES], outputs: [BYTES], policy: { maxNumRetry, maxNumInstances } }));
+
+for (const storeKind of STORE_KINDS) {
+  describe(`undelivered work (${storeKind} store)`, () => {
+    const fixture = storeFixture(storeKind);
+
+    it("a polled task nobody registers is offered again after the re-offer time; a registered one is not", async () => {
+      let now = 0;
+      const requeues: string[] = [];
+      const h = await Harness.create(fixture.store, {
+        now: () => now,
+        ready: false, // no timers: the test runs the re-offer sweep itself
+        config: { queue: { reofferUnclaimedAfterMs: 30_000 } },
+        hooks: { onTaskRequeued: (jobId, key, cause: RequeueCause) => requeues.push(`${jobId}/${key}:${cause}`) },
+      });
+      h.service.refillQueue();
+      // Two instances allowed: a registered task could still take another, so only the claim keeps it from a re-offer.
+      const { jobId } = await h.submitAndStart(tasks(2, 0, 2));
+      expect(await h.drain()).toEqual([taskIndex(0), taskIndex(1)]);
+      await h.register(jobId, 0); // task 1 is never registered: its poller vanished
+      now += 29_999;
+      h.service.queue.reofferUnclaimed();
+      expect(await h.drain()).toEqual([]);
+      now += 1;
+      h.service.queue.reofferUnclaimed();
+      expect(await h.drain()).toEqual([taskIndex(1)]);
+      expect(requeues).toEqual([`${jobId}/1:unclaimed_poll`]);
+      await h.close();
+    });
+
+    it("a registration whose caller went away is withdrawn: the task is Ready and queued again, no retry consumed", async () => {
+      const h = await Harness.create(fixture.store);
+      const { jobId } = await h.submitAndStart(tasks(1)); // no retries: a consumed one would fail the job
+      expect(await h.drain()).toEqual([taskIndex(0)]);
+      const gone = new AbortController();
+      gone.abort();
+      const error = await refusal(
+        h.service.registerTaskInstance({ sessionId: h.sessionId, jobId, taskId: taskIndex(0), executionManagerId: h.executionManagerId, signal: gone.signal }),
+      );
+      expect(error.kind).toBe("failed_precondition");
+      expect(h.service.liveInstances()).toEqual([]);
+      expect(h.service.jobTasks(jobId)[0]).toMatchObject({ state: "Ready", liveInstances: 0 });
+      expect(await h.drain()).toEqual([taskIndex(0)]);
+      // And the task still runs to the end.
+      const context = await h.register(jobId, 0);
+      expect(await h.succeed(jobId, 0, context.taskInstanceId, [new Uint8Array([1])])).toBe("Succeeded");
+      await h.close();
+    });
+
+    it("a task whose inputs exceed max_response_bytes is refused (failed_precondition naming the limit) and its job fails", async () => {
+      const h = await Harness.create(fixture.store, { config: { limits: { maxResponseBytes: 4096 } } });
+      const { jobId } = await h.submitAndStart(tasks(1), [new Uint8Array(5000)]);
+      expect(await h.drain()).toEqual([taskIndex(0)]);
+      const error = await refusal(h.register(jobId, 0));
+      expect(error.kind).toBe("failed_precondition");
+      expect(error.message).toContain("runtime.limits.max_response_bytes");
+      expect(error.message.length).toBeLessThan(300);
+      expect(await h.service.getJobState(jobId)).toBe("Failed");
+      expect(await h.service.getJobError(jobId)).toContain("runtime.limits.max_response_bytes");
+      expect(h.service.liveInstances()).toEqual([]);
+      await h.close();
+    });
+
+    it("with retries left, each oversized attempt is refused and the job fails when they run out (never stays Running)", async () => {
+      const h = await Harness.create(fixture.store, { config: { limits: { maxResponseBytes: 4096 } } });
+      const { jobId } = await h.submitAndStart(tasks(1, 1), [new Uint8Array(5000)]);
+      let attempts = 0;
+      while ((await h.service.getJobState(jobId)) === "Running") {
+        expect(await h.drain()).toEqual([taskIndex(0)]);
+        expect((await refusal(h.register(jobId, 0))).kind).toBe("failed_precondition");
+        attempts++;
+        expect(attempts).toBeLessThanOrEqual(2);
+      }
+      expect(await h.service.getJobState(jobId)).toBe("Failed");
+      expect(h.service.liveInstances()).toEqual([]);
+      await h.close();
+    });
+
+    it("inputs that fit are answered as before, right up to the limit", async () => {
+      const h = await Harness.create(fixture.store, { config: { limits: { maxResponseBytes: 4096 } } });
+      const { jobId } = await h.submitAndStart(tasks(1), [new Uint8Array(3000)]);
+      const context = await h.register(jobId, 0);
+      expect(context.serializedTaskIo.length).toBeGreaterThan(3000);
+      await h.close();
+    });
+
+    it("a commit task whose input (the job outputs) exceeds max_response_bytes fails the job", async () => {
+      const h = await Harness.create(fixture.store, { config: { limits: { maxResponseBytes: 4096 } } });
+      const { jobId } = await h.submitAndStart(tasks(1).commit());
+      const context = await h.register(jobId, 0);
+      // Random bytes: the job outputs encoding compresses, and zeros would shrink below the limit.
+      expect(await h.succeed(jobId, 0, context.taskInstanceId, [randomBytes(5000)])).toBe("CommitReady");
+      expect(await h.drain("commit")).toEqual([COMMIT_TASK]);
+      const error = await refusal(h.register(jobId, COMMIT_TASK));
+      expect(error.kind).toBe("failed_precondition");
+      expect(error.message).toContain("runtime.limits.max_response_bytes");
+      expect(await h.service.getJobState(jobId)).toBe("Failed");
+      await h.close();
+    });
+
+    it("GetJobOutputs above max_response_bytes is refused with invalid_argument naming the limit, cached or not", async () => {
+      const h = await Harness.create(fixture.store, { config: { limits: { maxResponseBytes: 4096 } } });
+      const big = await h.submitAndStart(tasks(1));
+      const small = await h.submitAndStart(tasks(1));
+      for (const [job, size] of [
+        [big, 5000],
+        [small, 100],
+      ] as const) {
+        const context = await h.register(job.jobId, 0);
+        // Random bytes: the job outputs encoding compresses, and zeros would shrink below the limit.
+        expect(await h.succeed(job.jobId, 0, context.taskInstanceId, [randomBytes(size)])).toBe("Succeeded");
+      }
+      expect((await h.service.getJobOutputs(small.jobId)).length).toBeGreaterThan(100);
+      const cached = await refusal(h.service.getJobOutputs(big.jobId));
+      expect(cached.kind).toBe("invalid_argument");
+      expect(cached.message).toContain("runtime.limits.max_response_bytes");
+      // A second service over the same store has nothing cached: the answer comes from the store.
+      const fresh = await Harness.create(fixture.store, { config: { limits: { maxResponseBytes: 4096 } } });
+      expect((await refusal(fresh.service.getJobOutputs(big.jobId))).kind).toBe("invalid_argument");
+      expect((await fresh.service.getJobOutputs(small.jobId)).length).toBeGreaterThan(100);
+      await fresh.close();
+      await h.close();
+    });
+  });
+}
