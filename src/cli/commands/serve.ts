@@ -10,7 +10,9 @@
  * server took over the database while this one's lease was lost (it must not
  * resume: exit at once and let the supervisor restart us as a standby, D3); 2
  * on invalid configuration. A lease lost to a database restart is ridden
- * through without exiting (src/app/storage-server.ts).
+ * through without exiting (src/app/storage-server.ts). An unhandled promise
+ * rejection is logged and counted and the server keeps serving; an uncaught
+ * exception is logged and exits 1 (src/cli/process-failure-policy.ts).
  *
  * `SPIDER_STORAGE_FAULTS` (JSON, src/db/fault-injection/fault-plan.ts) turns on
  * database fault injection — for tests only: it is honoured only beside
@@ -26,6 +28,7 @@ import { createLogger } from "../../observability/logger.ts";
 import { FaultInjector } from "../../db/fault-injection/fault-injector.ts";
 import { ENABLE_FAULTS_ENV, FAULTS_ENV, faultPlanFromEnv, testFaultsEnabled } from "../../db/fault-injection/fault-plan.ts";
 import { CliError } from "../cli-error.ts";
+import { installProcessFailurePolicy } from "../process-failure-policy.ts";
 
 interface ServeFlags {
   host?: string;
@@ -93,6 +96,8 @@ export function addServeCommand(program: Command): void {
         },
         ...faultInjection(logger),
       });
+
+      installProcessFailurePolicy(logger, server.operability.metrics);
 
       // Stop order (D2): the server (drain, close the pool, release the lease), then mariadbd.
       const stopAll = async () => {
