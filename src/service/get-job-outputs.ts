@@ -1,5 +1,6 @@
 /**
  * GetJobOutputs: the job outputs as SerializedTaskOutputs raw bytes. A job not
+ * Succeeded → "failed_precondition" (cached or not, spec §8 item 1).
  *
  * Outputs whose answer would exceed runtime.limits.max_response_bytes (default
  * 4 MiB, all Spider's clients read) are refused before the answer is built:
