@@ -11,6 +11,7 @@ import { addServeCommand } from "./commands/serve.ts";
 import { addStatusCommand } from "./commands/status.ts";
 import { addUsageCommand } from "./commands/usage.ts";
 import { addVerifyCommand } from "./commands/verify.ts";
+import { applySecretFiles } from "./secret-files.ts";
 import { VERSION } from "./version.ts";
 
 export function buildProgram(): Command {
@@ -19,16 +20,19 @@ export function buildProgram(): Command {
     .version(VERSION, "-V, --version")
     .option("-c, --config <path>", "YAML configuration file (Spider's storage.yaml keys accepted)")
     .option("--json", "machine-readable output")
-    .option("--database-url <url>", "mysql://user:password@host:port/database")
+    .option("--database-url <url>", "mysql://user:password@host:port/database (visible to local users in the process list: prefer --database-url-file or SPIDER_STORAGE_DATABASE_URL)")
+    .option("--database-url-file <path>", "file holding the database URL")
     .option("--data-dir <path>", "data directory of the embedded MariaDB")
     .option("--server <host:port>", "address of a running server, for online commands", "127.0.0.1:50051")
-    .option("--token <token>", "admin token, for online commands")
+    .option("--token <token>", "admin token, for online commands (visible to local users in the process list: prefer --token-file or SPIDER_STORAGE_RUNTIME__ADMIN__TOKEN)")
+    .option("--token-file <path>", "file holding the admin token")
     .option("--tls-ca <file>", "CA certificate to trust when the server has TLS on (env SPIDER_STORAGE_TLS_CA)")
     .option("--tls-cert <file>", "client certificate, for a server with mutual TLS")
     .option("--tls-key <file>", "client key, for a server with mutual TLS")
     .configureHelp({ showGlobalOptions: true })
     .exitOverride()
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .hook("preAction", () => applySecretFiles(program));
   addServeCommand(program);
   addMigrateCommand(program);
   addStatusCommand(program);

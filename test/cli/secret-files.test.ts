@@ -1,0 +1,71 @@
+/**
+ * Secrets kept off the command line: an argument shows in /proc/<pid>/cmdline
+ * to every local user, so the admin token and the database URL can come from
+ * a file (`--token-file`, `--database-url-file`), as they can from the
+ * environment (SPIDER_STORAGE_RUNTIME__ADMIN__TOKEN, SPIDER_STORAGE_DATABASE_URL).
+ */
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ServerProcess } from "../helpers/server-process.ts";
+import { testDatabase } from "../helpers/test-database.ts";
+import { expectCleanFailure, jsonOf, runCli } from "./cli-helpers.ts";
+
+const TOKEN = "file-borne-admin-token";
+
+describe("secrets from files", () => {
+  let dir: string;
+  let databaseUrl: string;
+  let server: ServerProcess;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "cli-secret-files-"));
+    databaseUrl = await testDatabase("cli_secret_files");
+    const urlFile = join(dir, "database-url");
+    await writeFile(urlFile, `${databaseUrl}\n`, { mode: 0o600 });
+    server = await ServerProcess.start({ args: ["--database-url-file", urlFile], env: { SPIDER_STORAGE_RUNTIME__ADMIN__TOKEN: TOKEN } });
+    await server.waitServing();
+  });
+  afterAll(async () => {
+    await server?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("serve --database-url-file uses the database in the file and keeps it out of /proc/<pid>/cmdline", async () => {
+    const cmdline = readFileSync(`/proc/${server.child.pid}/cmdline`, "utf8").split("\0");
+    expect(cmdline).toContain("--database-url-file");
+    expect(cmdline.join(" ")).not.toContain(databaseUrl);
+    // It serves, so it reached the database the file names.
+    expect(server.logs).toContain('"msg":"serving"');
+  });
+
+  it("--token-file authenticates online commands; a wrong one is refused", async () => {
+    const right = join(dir, "token");
+    const wrong = join(dir, "wrong-token");
+    await writeFile(right, `${TOKEN}\n`, { mode: 0o600 });
+    await writeFile(wrong, "not-it", { mode: 0o600 });
+    expect(jsonOf(await runCli(["--server", server.address, "--token-file", right, "--json", "status"]))).toMatchObject({ serving: true });
+    expectCleanFailure(await runCli(["--server", server.address, "--token-file", wrong, "status"]), 1, /wrong token/);
+  });
+
+  it("offline commands take --database-url-file too", async () => {
+    const urlFile = join(dir, "offline-database-url");
+    await writeFile(urlFile, await testDatabase("cli_secret_files_offline"), { mode: 0o600 });
+    const result = await runCli(["--database-url-file", urlFile, "--json", "migrate"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).applied.length).toBeGreaterThan(0);
+  });
+
+  it("a missing, empty or doubly given secret is a usage error (exit 2) that names the file, never its contents", async () => {
+    const empty = join(dir, "empty");
+    await writeFile(empty, "\n");
+    const token = join(dir, "token");
+    expectCleanFailure(await runCli(["--server", server.address, "--token-file", join(dir, "nope"), "status"]), 2, /--token-file .*nope.*: cannot read/);
+    expectCleanFailure(await runCli(["--server", server.address, "--token-file", empty, "status"]), 2, /--token-file .*empty.* is empty/);
+    const both = await runCli(["--server", server.address, "--token", "x", "--token-file", token, "status"]);
+    expectCleanFailure(both, 2, /--token and --token-file/);
+    expect(both.stderr).not.toContain(TOKEN);
+    expectCleanFailure(await runCli(["--database-url", "mysql://a@b/c", "--database-url-file", token, "migrate"]), 2, /--database-url and --database-url-file/);
+  });
+});
