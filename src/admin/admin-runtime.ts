@@ -1,7 +1,8 @@
 /**
  * The admin side of a running server, in one object for storage-server.ts:
  * adds the admin API to the gRPC server (answering in every phase, reading
- * the server live through a {@link ServerView}) and runs the periodic
+ * the server live through a {@link ServerView}), warns when it is more exposed
+ * than its loopback rule assumes (./admin-exposure.ts), and runs the periodic
  * terminal-job GC once the server serves (stopped before the pool closes).
  */
 import type { Config } from "../config/schema.ts";
@@ -11,6 +12,7 @@ import type { GrpcServer } from "../grpc/server.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { StorageService } from "../service/storage-service.ts";
 import { VERSION } from "../cli/version.ts";
+import { adminExposureWarning } from "./admin-exposure.ts";
 import type { AdminHost, RecoveryProgressView } from "./admin-host.ts";
 import { adminSettingsFrom, type AdminSettings } from "./admin-settings.ts";
 import { GcScheduler } from "./gc-scheduler.ts";
@@ -36,6 +38,8 @@ export class AdminRuntime implements AdminHost {
     this.#settings = adminSettingsFrom(options.config);
     this.#logger = options.logger;
     addAdminServices(grpc, { host: this, settings: this.#settings, logger: options.logger, version: VERSION });
+    const exposure = adminExposureWarning(options.config, process.env);
+    if (exposure !== undefined) this.#logger.warn(exposure);
   }
 
   get phase(): string {
