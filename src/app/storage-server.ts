@@ -107,6 +107,8 @@ export class StorageServer {
     this.#ops = new Operability({ config: options.config, logger: options.logger });
     this.#grpc = new GrpcServer({
       maxRequestBytes: options.config.runtime.limits.max_request_bytes,
+      maxControlRequestBytes: options.config.runtime.limits.max_control_request_bytes,
+      maxConcurrentStreams: options.config.runtime.limits.max_concurrent_streams,
       logger: options.logger,
       observer: this.#ops.observeCall,
       // "reconnecting" passes: the engine must hear reports during an outage (D6).
@@ -168,6 +170,7 @@ export class StorageServer {
     const db = createDb({
       url,
       maxConnections: config.runtime.db.max_connections,
+      statementTimeoutMs: config.runtime.db.statement_timeout_ms,
       log: this.#ops.dbLog,
       wrapPool: (pool) => this.#fence.wrap(faults ? faultyPool(pool, faults) : pool),
     });
@@ -184,8 +187,14 @@ export class StorageServer {
 
     this.#phase = "migrating";
     if (this.#options.migrate) {
-      const results = await migrateToLatest(db);
-      for (const r of results) this.#logger.info({ migration: r.migrationName, status: r.status }, "migration");
+      // DDL may run for minutes: migrations get their own connection, without the statement timeout.
+      const migrationDb = createDb({ url, maxConnections: 1, wrapPool: (pool) => this.#fence.wrap(pool) });
+      try {
+        const results = await migrateToLatest(migrationDb);
+        for (const r of results) this.#logger.info({ migration: r.migrationName, status: r.status }, "migration");
+      } finally {
+        await migrationDb.destroy();
+      }
     } else {
       await assertSchemaCurrent(db);
     }

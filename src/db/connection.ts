@@ -5,6 +5,7 @@
 import { CompiledQuery, Kysely, MysqlDialect, type LogEvent, type MysqlPool } from "kysely";
 import { createPool, type PoolOptions, type TypeCastField, type TypeCastNext } from "mysql2";
 import type { DatabaseSchema } from "./schema.ts";
+import { withStatementTimeout } from "./statement-timeout.ts";
 
 export type Db = Kysely<DatabaseSchema>;
 
@@ -14,6 +15,11 @@ export interface DatabaseOptions {
   readonly maxConnections?: number;
   /** Seconds a connection attempt may take before it counts as refused. */
   readonly connectTimeoutMs?: number;
+  /**
+   * Client-side limit on each statement, in ms (runtime.db.statement_timeout_ms;
+   * src/db/statement-timeout.ts). Default: none.
+   */
+  readonly statementTimeoutMs?: number;
   /** Hears about every statement and its duration (metrics: src/observability/db-metrics.ts). */
   readonly log?: (event: LogEvent) => void;
   /**
@@ -61,10 +67,11 @@ export function createDb(options: DatabaseOptions): Db {
     enableKeepAlive: true,
     multipleStatements: false,
   });
+  const timed = options.statementTimeoutMs ? withStatementTimeout(pool, options.statementTimeoutMs) : pool;
   return new Kysely<DatabaseSchema>({
     ...(options.log ? { log: options.log } : {}),
     dialect: new MysqlDialect({
-      pool: options.wrapPool ? options.wrapPool(pool) : pool,
+      pool: options.wrapPool ? options.wrapPool(timed) : timed,
       // TIMESTAMPs travel as text in the session's time zone and mysql2 reads
       // them as UTC (`timezone: "Z"`): make the session UTC too, whatever the
       // server's zone, so Dates are right and no DST hour is ambiguous.

@@ -193,6 +193,7 @@ describe("Spider's storage.yaml and credentials", () => {
       port: 3306,
       name: "spider-db",
       max_connections: 64,
+      statement_timeout_ms: 30_000,
       credentials: { username: "spider-user", password: "spider-password" },
     });
     expect(config.runtime.inbound_queue).toEqual({ task_capacity: 1048576, commit_capacity: 256, cleanup_capacity: 256 });

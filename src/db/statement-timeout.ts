@@ -1,0 +1,70 @@
+/**
+ * A client-side timeout on every statement of the pool (DECISIONS D8,
+ * `runtime.db.statement_timeout_ms`). A database that refuses connections
+ * fails fast on its own; one that is black-holed (a network partition, a
+ * frozen server) would otherwise hold each statement — and the request, the
+ * job lock and the pool connection behind it — for ever.
+ *
+ * A statement that runs out of time fails with a lost-connection error
+ * (`PROTOCOL_SEQUENCE_TIMEOUT`), and its connection is destroyed, not handed
+ * back: the statement may still run once the server answers again (so a write
+ * is an unknown outcome, D8), and the server rolls back any open transaction
+ * when it finds the connection gone — exactly as after a real network failure.
+ */
+import type { MysqlPool, MysqlPoolConnection, MysqlQueryResult } from "kysely";
+
+type QueryCallback = (error: unknown, result: MysqlQueryResult) => void;
+
+/** The error a statement that ran out of time fails with (classified as a lost connection). */
+export function statementTimeoutError(timeoutMs: number): Error {
+  return Object.assign(
+    new Error(`statement timed out after ${timeoutMs} ms (runtime.db.statement_timeout_ms); the connection was dropped`),
+    { code: "PROTOCOL_SEQUENCE_TIMEOUT" },
+  );
+}
+
+/** Wraps `pool` so every statement given a callback fails after `timeoutMs`. */
+export function withStatementTimeout(pool: MysqlPool, timeoutMs: number): MysqlPool {
+  // One wrapper per raw connection: kysely keys its per-connection state on it.
+  const wrappers = new WeakMap<MysqlPoolConnection, MysqlPoolConnection>();
+
+  const query = (raw: MysqlPoolConnection, sql: string, parameters: unknown, callback: QueryCallback | undefined) => {
+    // Streams (unused here) keep the driver's behaviour.
+    if (callback === undefined) return raw.query(sql, parameters);
+    const options = { sql, timeout: timeoutMs } as unknown as string;
+    return raw.query(options, parameters, (error, result) => {
+      if ((error as { code?: unknown } | null)?.code === "PROTOCOL_SEQUENCE_TIMEOUT") {
+        raw.destroy();
+        callback(statementTimeoutError(timeoutMs), result);
+        return;
+      }
+      callback(error, result);
+    });
+  };
+
+  const wrap = (raw: MysqlPoolConnection): MysqlPoolConnection => {
+    let wrapper = wrappers.get(raw);
+    if (wrapper === undefined) {
+      wrapper = new Proxy(raw, {
+        get: (target, property) => {
+          if (property === "query") {
+            return (sql: string, parameters: unknown, callback?: QueryCallback) => query(target, sql, parameters, callback);
+          }
+          const value = Reflect.get(target, property, target) as unknown;
+          return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      wrappers.set(raw, wrapper);
+    }
+    return wrapper;
+  };
+
+  return {
+    getConnection(callback) {
+      pool.getConnection((error, connection) => callback(error, error ? connection : wrap(connection)));
+    },
+    end(callback) {
+      pool.end(callback);
+    },
+  };
+}

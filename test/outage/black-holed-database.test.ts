@@ -1,0 +1,93 @@
+/**
+ * A black-holed database (issue 16 E): a frozen mariadbd (SIGSTOP) accepts
+ * nothing and refuses nothing, unlike a killed one. On a private server this
+ * file freezes and thaws (DECISIONS D13):
+ *
+ * - statements fail after the client-side statement timeout instead of
+ *   hanging, and the pool is usable again once the server thaws (D8);
+ * - a dead-execution-manager sweep that hung through the freeze declares
+ *   nobody dead when the server answers again, although by the database's
+ *   clock every manager is then stale (D6) — and a sweep after the freeze
+ *   does reap a manager that stays silent, so the first one could have.
+ */
+import { sql } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isStorageError } from "../../src/core/errors.ts";
+import { createDb, type Db } from "../../src/db/connection.ts";
+import { isExecutionManagerAlive } from "../../src/db/execution-managers/isExecutionManagerAlive.ts";
+import { reapDeadExecutionManagers } from "../../src/db/execution-managers/reapDeadExecutionManagers.ts";
+import { registerExecutionManager } from "../../src/db/execution-managers/registerExecutionManager.ts";
+import { migrateToLatest } from "../../src/db/migrate.ts";
+import { runStatement } from "../../src/db/run-statement.ts";
+import { startMariaDb, type PrivateMariaDb } from "../helpers/mariadb.ts";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("black-holed database", () => {
+  let mariadb: PrivateMariaDb;
+  let url: string;
+  const dbs: Db[] = [];
+
+  function freeze(): () => void {
+    const pid = mariadb.process.pid!;
+    process.kill(pid, "SIGSTOP");
+    return () => process.kill(pid, "SIGCONT");
+  }
+
+  async function openDb(statementTimeoutMs: number): Promise<Db> {
+    const db = createDb({ url, maxConnections: 4, statementTimeoutMs });
+    dbs.push(db);
+    await sql`SELECT 1`.execute(db); // a pooled connection is open before the freeze
+    return db;
+  }
+
+  beforeAll(async () => {
+    mariadb = await startMariaDb();
+    url = await mariadb.createDatabase("black_hole");
+    const db = createDb({ url, maxConnections: 1 });
+    await migrateToLatest(db);
+    await db.destroy();
+  });
+  afterAll(async () => {
+    await Promise.all(dbs.map((db) => db.destroy()));
+    await mariadb?.destroy();
+  });
+
+  it("fails a statement after the statement timeout instead of hanging, and works again after the thaw", async () => {
+    const db = await openDb(300);
+    const thaw = freeze();
+    let error: unknown;
+    try {
+      error = await runStatement(db, { operation: "probe", writes: false, maxAttempts: 1 }, (connection) => sql`SELECT 1`.execute(connection)).catch(
+        (e: unknown) => e,
+      );
+    } finally {
+      thaw();
+    }
+    expect(isStorageError(error, "unavailable"), String(error)).toBe(true);
+    expect((error as Error).message).toContain("statement timed out after 300 ms");
+    // The timed-out connection was dropped, not handed out again with a stale reply pending.
+    const rows = await runStatement(db, { operation: "after", writes: false }, (connection) => sql<{ n: number }>`SELECT 42 AS n`.execute(connection));
+    expect(rows.rows[0]?.n).toBe(42);
+  });
+
+  it("a sweep that hung through the freeze declares nobody dead when the database answers again", async () => {
+    // A statement timeout longer than the freeze: the sweep's own guard must hold.
+    const db = await openDb(60_000);
+    const staleAfterMs = 1_000;
+    const em = await registerExecutionManager(db, "10.6.0.1");
+    const thaw = freeze();
+    let sweep: Promise<unknown>;
+    try {
+      sweep = reapDeadExecutionManagers(db, { staleAfterMs }).catch((e: unknown) => e);
+      await sleep(staleAfterMs + 500); // heartbeats could not land meanwhile
+    } finally {
+      thaw();
+    }
+    const outcome = await sweep;
+    expect(isStorageError(outcome, "unavailable"), String(outcome)).toBe(true);
+    expect(await isExecutionManagerAlive(db, em)).toBe(true);
+    // Still silent after the thaw, the manager is reaped by a sweep that did not live through an outage.
+    expect(await reapDeadExecutionManagers(db, { staleAfterMs })).toContain(em);
+  });
+});
