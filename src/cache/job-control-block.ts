@@ -14,12 +14,34 @@
  * mutex; a job transition is written to the store (a transaction under a row
  * lock) BEFORE memory changes, while the mutex is held, so two outcomes for
  * one task never both win and a report racing a cancel ends consistently.
- * A report whose transition cannot be written because the database is
- * unreachable removes that instance and re-enqueues its task without
- * consuming a retry, then rethrows (D6): nothing is left Running with nobody
- * working on it.
+ *
+ * A failed write is judged once (core/errors.ts classifyWriteFailure):
+ * - unreachable database (D6, amended): the report's result is kept and the
+ *   job is "unsettled" — its task is not dispatched again, and the engine's
+ *   {@link JobReconciler} writes the result when the database is back. When
+ *   the kept results are over their byte bound, the result is dropped and the
+ *   task re-enqueued without consuming a retry (D6 as first written);
+ * - unknown outcome (connection lost during COMMIT): the job is unsettled
+ *   with the result kept; before it acts on anything it re-writes (expecting
+ *   the state it came from) or re-reads the row and follows the database,
+ *   state and outputs alike (issue #16 B);
+ * - refused (the database is in another state): the row is read and followed;
+ * - will repeat (a value beyond the server's limits): the task's attempt
+ *   fails (a retry is consumed; the job fails when none is left), with a
+ *   message naming the limit. Limits known up front (max_allowed_packet) are
+ *   checked before writing; an over-long error message is cut to fit.
+ * Every store transition names the state it moves from, so the database
+ * refuses a move from a state it is not in.
  */
-import { failedPrecondition, internal, invalidArgument, isStorageError, StorageError } from "../core/errors.ts";
+import {
+  classifyWriteFailure,
+  failedPrecondition,
+  internal,
+  invalidArgument,
+  isStorageError,
+  StorageError,
+  unavailable,
+} from "../core/errors.ts";
 import { cancelTarget, isTerminal, type JobState } from "../core/job-state.ts";
 import type { TaskGraph, TdlContext, TimeoutPolicy, ExecutionPolicy, DataflowSource } from "../core/task-graph.ts";
 import { encodeTaskOutputs } from "../core/task-outputs.ts";
@@ -27,6 +49,10 @@ import { decodeWireFrame, encodeWireFrame } from "../core/wire-frame.ts";
 import type { InstanceHost, InstanceRecord } from "../instances/instance-record.ts";
 import { CLEANUP_KEY, COMMIT_KEY, type QueueSubject } from "../queue/queue-subject.ts";
 import { AsyncMutex } from "./async-mutex.ts";
+import { MAX_ERROR_MESSAGE_BYTES, type JobOutcome } from "./job-store.ts";
+import type { Reconcilable } from "./job-reconciler.ts";
+import { ownedBytes, retainedBufferBytes } from "./owned-bytes.ts";
+import { truncateMessage } from "./truncate-message.ts";
 import type { JobEngine } from "./job-engine.ts";
 import { formatTaskId } from "../core/ids.ts";
 import { taskIdOfKey } from "./task-key.ts";
@@ -72,12 +98,37 @@ export interface JobControlBlockInit {
 
 const EMPTY = new Uint8Array(0);
 
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * A job transition a report asked for, not yet confirmed by the database:
+ * kept while the database is unreachable or the outcome unknown, and written
+ * again (repeating is safe: the store refuses it once the job has left `from`).
+ */
+interface PendingTransition {
+  readonly from: JobState;
+  readonly target: JobState;
+  /** The task whose report asked for it. */
+  readonly key: number;
+  readonly write: () => Promise<unknown>;
+  /** Memory's share, once the database has it. */
+  readonly apply: () => void;
+  /** Memory's share taken back, when it will never be written. */
+  readonly undo: () => void;
+  /** Bytes held for it, against the reconciler's bound. */
+  readonly bytes: number;
+  /** Whether the database may already have it (an unknown outcome), or certainly does not (unreachable). */
+  unknown: boolean;
+}
+
 /** FAILED_PRECONDITION with Spider's "cache stale" wording. */
 function stale(text: string): StorageError {
   return failedPrecondition(`cache stale: ${text}`);
 }
 
-export class JobControlBlock implements QueueSubject, InstanceHost {
+export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable {
   readonly jobId: bigint;
   readonly resourceGroupId: bigint;
   readonly graph: TaskGraph;
@@ -101,6 +152,10 @@ export class JobControlBlock implements QueueSubject, InstanceHost {
   private encodedOutputs: Uint8Array | null = null;
   private readonly instances = new Set<InstanceRecord>();
   private readonly mutex = new AsyncMutex();
+  /** The database may not have what memory says (a failed or unknown write): settle before acting. */
+  private unsettled = false;
+  /** The kept transition of an unsettled job, if any. */
+  private pending: PendingTransition | null = null;
   /** When the job became terminal (wall-clock ms), for inspection. */
   terminalAt: number | undefined;
 
@@ -131,7 +186,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost {
     }
     const payloads = new Array<Uint8Array | undefined>(graph.graphInputCount + outputs).fill(undefined);
     for (let i = 0; i < init.inputs.length; i++) {
-      payloads[i] = init.inputs[i];
+      payloads[i] = ownedBytes(init.inputs[i]!);
       this.payloadBytes += init.inputs[i]!.length;
     }
     this.payloads = payloads;
@@ -222,18 +277,27 @@ export class JobControlBlock implements QueueSubject, InstanceHost {
     return (this.payloads === null ? 0 : this.payloadBytes) + (this.encodedOutputs?.length ?? 0);
   }
 
+  /** Bytes of the buffers behind the held payloads: equal to {@link heldPayloadBytes} when nothing pins more. */
+  retainedPayloadBytes(): number {
+    return retainedBufferBytes([...(this.payloads ?? []), this.encodedOutputs]);
+  }
+
   // ---------------------------------------------------------------------------
   // Job operations
 
   /** Ready → Running; enqueues every task without parents. FAILED_PRECONDITION unless Ready. */
   start(): Promise<JobState> {
     return this.mutex.run<JobState>(async () => {
+      await this.settle();
       if (this.jobState !== "Ready") throw failedPrecondition(`job in state ${this.jobState}, expected Ready`);
-      await this.persist("Running", () => this.engine.store.startJob(this.jobId));
-      if (this.state !== "Ready") return this.state; // the database knew better (adopted)
-      this.jobState = "Running";
-      const queue = this.engine.queue;
-      for (let i = 0; i < this.taskStates.length; i++) if (this.taskStates[i] === TASK_READY) queue.enqueue(this, i);
+      try {
+        await this.engine.store.startJob(this.jobId);
+      } catch (error) {
+        await this.followAfter(error);
+        if (this.state === "Ready") throw error;
+        return this.state; // the database knew better (followed)
+      }
+      this.becomeRunning();
       return "Running";
     });
   }
@@ -245,26 +309,31 @@ export class JobControlBlock implements QueueSubject, InstanceHost {
    */
   cancel(): Promise<JobState> {
     return this.mutex.run<JobState>(async () => {
+      await this.settle();
       const from = this.jobState;
       const target = cancelTarget(from, this.cleanup !== null);
       if (target === undefined) return from;
-      let stored: JobState = target;
-      await this.persist(target, async () => {
+      let stored: JobState;
+      try {
         stored = await this.engine.store.cancelJob(this.jobId, this.cleanup !== null);
-      });
-      if (this.state !== from) return this.state;
-      if (stored !== target) {
-        // The database's cancel is idempotent: it answered a state it already had.
-        this.engine.logger.error({ jobId: this.jobId, cached: from, stored }, "cancel: the database had another state");
-        this.adopt(stored);
+      } catch (error) {
+        await this.followAfter(error);
+        if (this.state === from) throw error;
         return this.state;
       }
-      this.adopt(target);
+      if (stored !== target) {
+        // The database's cancel is idempotent: it answered a state it already had. Follow it, outputs included.
+        this.engine.logger.error({ jobId: this.jobId, cached: from, stored }, "cancel: the database had another state");
+        this.markUnsettled();
+        await this.settle();
+        return this.jobState;
+      }
+      this.follow({ state: target, outputs: undefined });
       return target;
     });
   }
 
-  /** The committed job outputs (SerializedTaskOutputs raw). FAILED_PRECONDITION unless Succeeded. */
+  /** The committed job outputs (SerializedTaskOutputs raw), if memory has them. FAILED_PRECONDITION unless Succeeded. */
   outputs(): Uint8Array {
     if (this.jobState !== "Succeeded" || this.encodedOutputs === null) {
       throw failedPrecondition(`job in state ${this.jobState}, expected Succeeded`);
@@ -272,12 +341,53 @@ export class JobControlBlock implements QueueSubject, InstanceHost {
     return this.encodedOutputs;
   }
 
+  /** GetJobOutputs: the database's state once it answers; outputs from memory, else from the database. */
+  async readOutputs(): Promise<Uint8Array> {
+    const state = await this.currentState();
+    if (state !== "Succeeded") throw failedPrecondition(`job in state ${state}, expected Succeeded`);
+    return this.encodedOutputs ?? this.engine.store.getJobOutputs(this.jobId);
+  }
+
+  /**
+   * The job's state — for an unsettled job, the database's once it answers.
+   * While it does not: a job whose kept result was certainly not written
+   * answers its cached state (the database's too); one whose outcome is
+   * unknown answers the error (UNAVAILABLE).
+   */
+  async currentState(): Promise<JobState> {
+    if (!this.unsettled) return this.jobState;
+    try {
+      await this.mutex.run(() => this.settle());
+    } catch (error) {
+      if (this.unsettled && this.pending !== null && !this.pending.unknown) return this.jobState;
+      throw error;
+    }
+    return this.jobState;
+  }
+
+  /** Whether the database has not confirmed this job's cached state yet. */
+  get isUnsettled(): boolean {
+    return this.unsettled;
+  }
+
+  /** The reconciler's call: tries to settle; true once settled. */
+  async reconcile(): Promise<boolean> {
+    try {
+      await this.mutex.run(() => this.settle());
+    } catch (error) {
+      if (isStorageError(error, "unavailable") || (isStorageError(error) && error.outcomeUnknown)) return false;
+      throw error;
+    }
+    return !this.unsettled;
+  }
+
   // ---------------------------------------------------------------------------
   // Task-instance operations (the execution manager has been checked already)
 
   /** Registers an instance of the task (spec §3.3 Register). */
   registerInstance(key: number, executionManagerId: bigint): Promise<ExecutionContext> {
-    return this.mutex.run(() => {
+    return this.mutex.run(async () => {
+      await this.settle();
       this.assertJobAccepts(key);
       const pool = this.engine.pool;
       pool.assertNotDead(executionManagerId);
@@ -312,6 +422,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost {
    */
   succeedInstance(key: number, instanceId: bigint, serializedOutputs: Uint8Array): Promise<JobState> {
     return this.mutex.run(async () => {
+      await this.settleBeforeReport(key, instanceId);
       this.assertJobAccepts(key);
       this.takeInstance(key, instanceId);
       const state = this.stateOf(key);
@@ -357,6 +468,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost {
   /** An instance failed (spec §3.3 Fail). Returns the job state after. */
   failInstance(key: number, instanceId: bigint, errorMessage: string): Promise<JobState> {
     return this.mutex.run(async () => {
+      await this.settleBeforeReport(key, instanceId);
       this.assertJobAccepts(key);
       this.takeInstance(key, instanceId);
       const state = this.stateOf(key);
@@ -382,7 +494,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost {
   }
 
   canAcceptInstance(key: number): boolean {
-    if (this.jobErrorFor(key) !== undefined) return false;
+    if (this.unsettled || this.jobErrorFor(key) !== undefined) return false;
     const state = this.stateOf(key);
     return state === TASK_READY || (state === TASK_RUNNING && this.liveOf(key) < this.maxInstancesOf(key));
   }
@@ -546,47 +658,61 @@ export class JobControlBlock implements QueueSubject, InstanceHost {
     this.dropAllInstances();
   }
 
-  private async succeedLastTask(key: number, outputs: Uint8Array[], frame: Uint8Array): Promise<JobState> {
+  private async succeedLastTask(key: number, outputs: Uint8Array[], reported: Uint8Array): Promise<JobState> {
     this.writeOutputs(key, outputs); // tentative until the database has the job outputs
     const payloads = this.payloads!;
     const jobOutputs = this.graph.graphOutputs.map((source) => payloads[this.slotOf(source)]!);
     const encoded = encodeTaskOutputs(jobOutputs);
+    const frame = ownedBytes(reported); // may be kept: must not pin the request
     const hasCommit = this.commit !== null;
     const target: JobState = hasCommit ? "CommitReady" : "Succeeded";
-    try {
-      await this.persist(target, () => this.engine.store.commitJobOutputs(this.jobId, encoded, hasCommit));
-    } catch (error) {
-      this.clearOutputs(key);
-      this.unapplied(key, error);
-      throw error;
-    }
-    if (this.state !== "Running") return this.state;
-    this.taskStates[key] = TASK_SUCCEEDED;
-    this.incomplete = 0;
-    this.dropTaskInstances(key);
-    this.notifySucceeded(key, frame);
-    this.encodedOutputs = encoded;
-    this.jobState = target;
-    this.payloads = null;
-    if (hasCommit) this.engine.queue.enqueue(this, COMMIT_KEY);
-    else this.becameTerminal();
-    return target;
+    const store = this.engine.store;
+    return this.report({
+      from: "Running",
+      target,
+      key,
+      bytes: encoded.length + frame.length,
+      unknown: false,
+      write: async () => {
+        const limits = await store.writeLimits();
+        if (encoded.length > limits.maxOutputsBytes) {
+          throw invalidArgument(
+            `task ${key}: the job outputs (${encoded.length} bytes) cannot be stored: ${limits.source} carries at most ${limits.maxOutputsBytes} bytes of outputs in one statement`,
+          );
+        }
+        await store.commitJobOutputs(this.jobId, encoded, hasCommit);
+      },
+      apply: () => {
+        this.taskStates[key] = TASK_SUCCEEDED;
+        this.incomplete = 0;
+        this.dropTaskInstances(key);
+        this.notifySucceeded(key, frame);
+        this.encodedOutputs = encoded;
+        this.jobState = target;
+        this.payloads = null;
+        if (hasCommit) this.engine.queue.enqueue(this, COMMIT_KEY);
+        else this.becameTerminal();
+      },
+      undo: () => this.clearOutputs(key),
+    });
   }
 
-  private async succeedTermination(key: number, target: JobState, write: () => Promise<void>): Promise<JobState> {
-    const from = this.jobState;
-    try {
-      await this.persist(target, write);
-    } catch (error) {
-      this.unapplied(key, error);
-      throw error;
-    }
-    if (this.state !== from) return this.state;
-    this.setState(key, TASK_SUCCEEDED);
-    this.dropAllInstances();
-    this.jobState = target;
-    this.becameTerminal();
-    return target;
+  private succeedTermination(key: number, target: JobState, write: () => Promise<void>): Promise<JobState> {
+    return this.report({
+      from: this.jobState,
+      target,
+      key,
+      bytes: 0,
+      unknown: false,
+      write,
+      apply: () => {
+        this.setState(key, TASK_SUCCEEDED);
+        this.dropAllInstances();
+        this.jobState = target;
+        this.becameTerminal();
+      },
+      undo: () => {},
+    });
   }
 
   /** One failed instance (already removed): retry if the budget allows, else fail the job. */
@@ -600,28 +726,218 @@ export class JobControlBlock implements QueueSubject, InstanceHost {
       return this.jobState;
     }
     const from = this.jobState;
+    const store = this.engine.store;
+    // Cut to the most any store keeps before it is held (a report may carry megabytes), then to this store's limit.
+    const message = truncateMessage(errorMessage, MAX_ERROR_MESSAGE_BYTES);
+    return this.report({
+      from,
+      target: "Failed",
+      key,
+      bytes: message.length * 2,
+      unknown: false,
+      write: async () => {
+        const limits = await store.writeLimits();
+        await store.failJob(this.jobId, truncateMessage(message, limits.maxErrorMessageBytes), from);
+      },
+      apply: () => {
+        this.setState(key, TASK_FAILED);
+        this.cancelTasks(true);
+        this.jobState = "Failed";
+        this.payloads = null;
+        this.becameTerminal();
+      },
+      undo: () => {},
+    });
+  }
+
+  /** Writes the job transition a report asked for, then applies it to memory; see the module comment for failures. */
+  private async report(t: PendingTransition): Promise<JobState> {
     try {
-      await this.persist("Failed", () => this.engine.store.failJob(this.jobId, errorMessage));
+      await t.write();
     } catch (error) {
-      this.unapplied(key, error);
-      throw error;
+      return this.reportNotWritten(t, error);
     }
-    if (this.state !== from) return this.state;
-    this.setState(key, TASK_FAILED);
-    this.cancelTasks(true);
-    this.jobState = "Failed";
-    this.payloads = null;
-    this.becameTerminal();
-    return "Failed";
+    t.apply();
+    return this.jobState;
+  }
+
+  private async reportNotWritten(t: PendingTransition, error: unknown): Promise<JobState> {
+    switch (classifyWriteFailure(error)) {
+      case "unreachable":
+        this.engine.pool.noteDbUnavailable();
+        if (this.keep(t, false)) {
+          this.engine.logger.warn(
+            { err: error, jobId: this.jobId, task: formatTaskId(taskIdOfKey(t.key)), target: t.target },
+            "database unreachable: the report's result is kept and will be written when it is back",
+          );
+          throw unavailable(
+            `database unreachable: the result is kept and will be written when the database is back (${messageOf(error)})`,
+            error,
+          );
+        }
+        t.undo();
+        this.unapplied(t.key, error);
+        throw error;
+      case "outcome_unknown":
+        t.unknown = true;
+        this.keep(t, true);
+        try {
+          await this.settle();
+        } catch {
+          throw error;
+        }
+        return this.jobState;
+      case "refused":
+        this.markUnsettled();
+        try {
+          await this.settle();
+        } catch {
+          t.undo();
+          this.unapplied(t.key, error);
+          throw error;
+        }
+        if (this.jobState !== t.from) return this.jobState;
+        // The database still has `from` but refused: nothing to follow; the task runs again.
+        t.undo();
+        this.unapplied(t.key, error);
+        throw error;
+      case "will_repeat":
+        return this.giveUp(t, error);
+    }
   }
 
   /**
-   * A report whose transition did not reach the database: its instance is
-   * already gone; give the task back to the queue without consuming a retry
-   * (DECISIONS D6).
+   * A transition that can never be written as it is (a value beyond the
+   * server's limits): the task's attempt fails instead, consuming a retry
+   * (the job fails when none is left). A Failed transition that cannot be
+   * written is tried once more with a short message.
+   */
+  private async giveUp(t: PendingTransition, error: unknown): Promise<never> {
+    t.undo();
+    const reason = messageOf(error);
+    const task = formatTaskId(taskIdOfKey(t.key));
+    this.engine.logger.error({ err: error, jobId: this.jobId, task, target: t.target }, "job transition cannot be written: the task's attempt fails");
+    if (t.target !== "Failed") {
+      await this.applyFailure(t.key, `task ${task}: its result could not be stored: ${reason}`);
+    } else {
+      try {
+        await this.engine.store.failJob(this.jobId, `task ${task} failed; its error message could not be stored: ${reason.slice(0, 1000)}`, t.from);
+        t.apply();
+      } catch (second) {
+        this.unapplied(t.key, second);
+      }
+    }
+    throw isStorageError(error, "invalid_argument") ? error : internal(`task ${task}: its result could not be stored: ${reason}`, error);
+  }
+
+  /** Holds a transition to write later; false when the reconciler's byte bound says no (unless forced). */
+  private keep(t: PendingTransition, force: boolean): boolean {
+    const reconciler = this.engine.reconciler;
+    if (reconciler === undefined ? !force : !reconciler.reserve(t.bytes, force)) return false;
+    this.pending = t;
+    this.markUnsettled();
+    return true;
+  }
+
+  private markUnsettled(): void {
+    this.unsettled = true;
+    this.engine.reconciler?.add(this);
+  }
+
+  private markSettled(): void {
+    if (this.pending !== null) this.engine.reconciler?.release(this.pending.bytes);
+    this.pending = null;
+    this.unsettled = false;
+  }
+
+  /**
+   * Brings an unsettled job in line with the database: writes the kept
+   * transition (expecting the state it came from), or reads the row and
+   * follows it — state and outputs. Throws, leaving the job unsettled, while
+   * the database cannot be reached. Called under the mutex, before acting.
+   */
+  private async settle(): Promise<void> {
+    if (!this.unsettled) return;
+    const t = this.pending;
+    if (t !== null) {
+      let written = true;
+      try {
+        await t.write();
+      } catch (error) {
+        written = false;
+        const failure = classifyWriteFailure(error);
+        if (failure === "unreachable") {
+          this.engine.pool.noteDbUnavailable();
+          throw error;
+        }
+        if (failure === "will_repeat") {
+          this.markSettled();
+          await this.giveUp(t, error);
+        }
+        if (failure === "outcome_unknown") t.unknown = true;
+      }
+      if (written) {
+        this.markSettled();
+        t.apply();
+        this.refill();
+        return;
+      }
+    }
+    const outcome = await this.engine.store.getJobOutcome(this.jobId);
+    if (t !== null) {
+      if (outcome.state === t.target) {
+        this.engine.logger.warn({ jobId: this.jobId, state: outcome.state }, "job transition was applied after all");
+        this.markSettled();
+        t.apply();
+        this.refill();
+        return;
+      }
+      if (outcome.state === t.from) throw unavailable(`job ${this.jobId}: the outcome of its last transition is not known yet; retry`);
+      t.undo(); // the database moved elsewhere (a cancel, an operator): follow it
+    }
+    this.markSettled();
+    this.follow(outcome);
+    this.refill();
+  }
+
+  /**
+   * A client operation's write failed: unreachable or will repeat → rethrow
+   * (nothing changed); refused or unknown → read the row and follow it
+   * (the job stays unsettled until that read succeeds; the error is rethrown
+   * when it fails).
+   */
+  private async followAfter(error: unknown): Promise<void> {
+    const failure = classifyWriteFailure(error);
+    if (failure === "unreachable") this.engine.pool.noteDbUnavailable();
+    if (failure === "unreachable" || failure === "will_repeat") throw error;
+    this.markUnsettled();
+    try {
+      await this.settle();
+    } catch {
+      throw error;
+    }
+  }
+
+  /** A report cannot be applied before the job settles: as in D6, its instance goes; its task is dispatched again once settled. */
+  private async settleBeforeReport(key: number, instanceId: bigint): Promise<void> {
+    try {
+      await this.settle();
+    } catch (error) {
+      const record = this.engine.pool.get(instanceId);
+      if (record !== undefined && record.host === this && record.key === key) {
+        this.releaseRecord(record);
+        if (this.pending?.key !== key && this.liveOf(key) === 0 && this.stateOf(key) === TASK_RUNNING) this.setState(key, TASK_READY);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * A report whose transition did not reach the database and is not kept:
+   * its instance is already gone; give the task back to the queue without
+   * consuming a retry (DECISIONS D6).
    */
   private unapplied(key: number, error: unknown): void {
-    if (isStorageError(error, "unavailable")) this.engine.pool.noteDbUnavailable();
     if (this.jobErrorFor(key) !== undefined) return;
     if (this.liveOf(key) === 0 && this.stateOf(key) === TASK_RUNNING) this.setState(key, TASK_READY);
     if (this.canAcceptInstance(key)) {
@@ -634,64 +950,74 @@ export class JobControlBlock implements QueueSubject, InstanceHost {
     );
   }
 
-  /**
-   * Writes a job transition. When the outcome is unknown ("internal") or the
-   * database refuses it ("failed_precondition"), reads the row back: if it
-   * shows `target` the transition happened after all; if it shows a terminal
-   * or CleanupReady state, memory adopts it (the caller sees the changed job
-   * state); otherwise the error stands.
-   */
-  private async persist(target: JobState, write: () => Promise<unknown>): Promise<void> {
-    try {
-      await write();
-      return;
-    } catch (error) {
-      if (!isStorageError(error, "internal") && !isStorageError(error, "failed_precondition")) throw error;
-      let stored: JobState;
-      try {
-        stored = await this.engine.store.getJobState(this.jobId);
-      } catch {
-        throw error;
-      }
-      if (stored === target) {
-        this.engine.logger.warn({ err: error, jobId: this.jobId, state: stored }, "job transition was applied after all");
-        return;
-      }
-      this.engine.logger.error(
-        { err: error, jobId: this.jobId, cached: this.jobState, stored, target },
-        "the database disagrees with the cached job state",
-      );
-      if (isTerminal(stored) || stored === "CleanupReady") {
-        if (stored === "Succeeded") {
-          this.encodedOutputs = await this.engine.store.getJobOutputs(this.jobId).catch(() => null);
-        }
-        if (this.adopt(stored)) return;
-      }
-      throw error;
-    }
+  private becomeRunning(): void {
+    this.jobState = "Running";
+    const queue = this.engine.queue;
+    for (let i = 0; i < this.taskStates.length; i++) if (this.taskStates[i] === TASK_READY) queue.enqueue(this, i);
   }
 
   /**
-   * Memory takes a cancelled or terminal state the database holds (after a
-   * cancel, or when reading back a refused or unknown write). Returns false
-   * (changing nothing) for any other state, or when memory is already terminal.
+   * Memory takes the state the database holds (after an unknown outcome, a
+   * refused write, or a cancel that found another state), with the stored
+   * outputs for CommitReady and Succeeded. A move memory cannot make is
+   * logged and left alone (the operator's `verify --repair` reloads the job).
    */
-  private adopt(stored: JobState): boolean {
-    if (isTerminal(this.jobState)) return false;
-    if (stored === "CleanupReady") {
-      if (this.cleanup === null || this.jobState === "CleanupReady") return false;
-      this.cancelTasks(false);
-      this.jobState = "CleanupReady";
-      this.payloads = null;
-      this.engine.queue.enqueue(this, CLEANUP_KEY);
-      return true;
+  private follow(outcome: JobOutcome): void {
+    const stored = outcome.state;
+    const cached = this.jobState;
+    if (stored === cached) return;
+    if (!isTerminal(cached)) {
+      switch (stored) {
+        case "Running":
+          if (cached === "Ready") return this.becomeRunning();
+          break;
+        case "CommitReady":
+          if (cached === "Running" && this.commit !== null && outcome.outputs !== undefined) {
+            this.dropAllInstances();
+            this.taskStates.fill(TASK_SUCCEEDED);
+            this.incomplete = 0;
+            this.encodedOutputs = outcome.outputs;
+            this.jobState = "CommitReady";
+            this.payloads = null;
+            this.engine.queue.enqueue(this, COMMIT_KEY);
+            return;
+          }
+          break;
+        case "CleanupReady":
+          if (this.cleanup !== null) {
+            this.cancelTasks(false);
+            this.jobState = "CleanupReady";
+            this.payloads = null;
+            this.engine.queue.enqueue(this, CLEANUP_KEY);
+            return;
+          }
+          break;
+        case "Succeeded":
+          if (outcome.outputs !== undefined) {
+            this.dropAllInstances();
+            this.taskStates.fill(TASK_SUCCEEDED);
+            if (this.commit) this.commit.state = TASK_SUCCEEDED;
+            if (this.cleanup && !isTaskTerminal(this.cleanup.state)) this.cleanup.state = TASK_CANCELLED;
+            this.incomplete = 0;
+            this.encodedOutputs = outcome.outputs;
+            this.jobState = "Succeeded";
+            this.payloads = null;
+            this.becameTerminal();
+            return;
+          }
+          break;
+        case "Failed":
+        case "Cancelled":
+          this.cancelTasks(true);
+          this.jobState = stored;
+          this.payloads = null;
+          this.becameTerminal();
+          return;
+        default:
+          break;
+      }
     }
-    if (!isTerminal(stored)) return false;
-    this.cancelTasks(true);
-    this.jobState = stored;
-    this.payloads = null;
-    this.becameTerminal();
-    return true;
+    this.engine.logger.error({ jobId: this.jobId, cached, stored }, "the database has a job state the cache cannot follow");
   }
 
   private becameTerminal(): void {
@@ -733,7 +1059,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost {
       if (payloads[base + p] !== undefined) throw internal(`job ${this.jobId}: task ${index} output ${p} written twice`);
     }
     for (let p = 0; p < outputs.length; p++) {
-      payloads[base + p] = outputs[p];
+      payloads[base + p] = ownedBytes(outputs[p]!);
       this.payloadBytes += outputs[p]!.length;
     }
   }

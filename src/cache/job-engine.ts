@@ -8,6 +8,7 @@ import type { InboundQueue } from "../queue/inbound-queue.ts";
 import type { TaskInstancePool } from "../instances/task-instance-pool.ts";
 import type { JobStore } from "./job-store.ts";
 import type { JobControlBlock } from "./job-control-block.ts";
+import type { JobReconciler } from "./job-reconciler.ts";
 
 export interface JobEngine {
   readonly store: JobStore;
@@ -16,6 +17,12 @@ export interface JobEngine {
   readonly logger: Logger;
   /** Most bytes of inputs and task outputs one job may hold; beyond it the job fails. */
   readonly maxPayloadBytesPerJob: number;
+  /**
+   * Settles jobs whose cached state the database has not confirmed, and bounds
+   * the results kept while it is unreachable. Absent (offline tools): a result
+   * that cannot be written is not kept, and its task runs again.
+   */
+  readonly reconciler?: JobReconciler;
   /**
    * A regular task succeeded (children already released): the checkpoint
    * hook. `outputs` is the wire frame the execution manager reported.

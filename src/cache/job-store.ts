@@ -16,6 +16,7 @@
  * Every job transition is written in one transaction under a row lock.
  */
 import type { JobState } from "../core/job-state.ts";
+import type { JobOutcome } from "../db/jobs/getJobOutcome.ts";
 import type { LivenessStore } from "../instances/task-instance-pool.ts";
 
 export interface SchedulerRecord {
@@ -32,6 +33,21 @@ export interface TaskCheckpoint {
   readonly outputs: Uint8Array;
 }
 
+export type { JobOutcome };
+
+/** The largest values one job transition can store; a larger one fails the same way every time. */
+export interface StoreWriteLimits {
+  /** Most bytes of job outputs (raw SerializedTaskOutputs). */
+  readonly maxOutputsBytes: number;
+  /** Most bytes of a job's error message; longer ones are truncated to this. */
+  readonly maxErrorMessageBytes: number;
+  /** Where the limits come from, for messages ("max_allowed_packet 16777216"). */
+  readonly source: string;
+}
+
+/** Error messages are cut to this, whatever the packet allows: enough to diagnose, small to keep. */
+export const MAX_ERROR_MESSAGE_BYTES = 1024 * 1024;
+
 export interface JobStore extends LivenessStore {
   /** Inserts a Ready job; the resource group must exist ("unauthenticated" otherwise). */
   insertJob(resourceGroupId: bigint, compressedGraph: Uint8Array, compressedInputs: Uint8Array): Promise<bigint>;
@@ -45,9 +61,17 @@ export interface JobStore extends LivenessStore {
   cancelJob(jobId: bigint, hasCleanupTask: boolean): Promise<JobState>;
   /** CleanupReady → Cancelled (the cleanup task succeeded). */
   finishCleanup(jobId: bigint): Promise<void>;
-  /** Non-terminal → Failed with the message. */
-  failJob(jobId: bigint, errorMessage: string): Promise<void>;
+  /**
+   * `from` → Failed with the message. The database refuses ("failed_precondition")
+   * when the job is not in `from`, so a stale cache never fails a job that has
+   * moved on (a cancelled job's cleanup, issue #16 B).
+   */
+  failJob(jobId: bigint, errorMessage: string, from: JobState): Promise<void>;
   getJobState(jobId: bigint): Promise<JobState>;
+  /** The job's state and, when CommitReady or Succeeded, its stored outputs: the truth to follow after an unknown outcome. */
+  getJobOutcome(jobId: bigint): Promise<JobOutcome>;
+  /** The largest values a job transition can store (read once from the server: max_allowed_packet). */
+  writeLimits(): Promise<StoreWriteLimits>;
   /** The stored SerializedTaskOutputs raw bytes; "failed_precondition" unless Succeeded. */
   getJobOutputs(jobId: bigint): Promise<Uint8Array>;
   /** "failed_precondition" unless Failed. */

@@ -16,7 +16,9 @@ import { failJob } from "../db/jobs/failJob.ts";
 import { finishCleanup } from "../db/jobs/finishCleanup.ts";
 import { getJobError } from "../db/jobs/getJobError.ts";
 import { getJobOutputs } from "../db/jobs/getJobOutputs.ts";
+import { getJobOutcome, type JobOutcome } from "../db/jobs/getJobOutcome.ts";
 import { getJobState } from "../db/jobs/getJobState.ts";
+import { maxValueBytes, readMaxAllowedPacket } from "../db/max-allowed-packet.ts";
 import { insertJob } from "../db/jobs/insertJob.ts";
 import { startJob } from "../db/jobs/startJob.ts";
 import { succeedCommittedJob } from "../db/jobs/succeedCommittedJob.ts";
@@ -27,10 +29,11 @@ import { verifyResourceGroup } from "../db/resource-groups/verifyResourceGroup.t
 import { listSchedulers } from "../db/schedulers/listSchedulers.ts";
 import { registerScheduler } from "../db/schedulers/registerScheduler.ts";
 import type { ExecutionManagerLiveness } from "../instances/task-instance-pool.ts";
-import type { JobStore, SchedulerRecord, TaskCheckpoint } from "./job-store.ts";
+import { MAX_ERROR_MESSAGE_BYTES, type JobStore, type SchedulerRecord, type StoreWriteLimits, type TaskCheckpoint } from "./job-store.ts";
 
 export class MariaDbJobStore implements JobStore {
   readonly db: Db;
+  #limits: Promise<StoreWriteLimits> | undefined;
 
   constructor(db: Db) {
     this.db = db;
@@ -60,8 +63,31 @@ export class MariaDbJobStore implements JobStore {
     await finishCleanup(this.db, jobId);
   }
 
-  async failJob(jobId: bigint, errorMessage: string): Promise<void> {
-    await failJob(this.db, jobId, errorMessage);
+  async failJob(jobId: bigint, errorMessage: string, from: JobState): Promise<void> {
+    await failJob(this.db, jobId, errorMessage, "engine", [from]);
+  }
+
+  getJobOutcome(jobId: bigint): Promise<JobOutcome> {
+    return getJobOutcome(this.db, jobId);
+  }
+
+  /** Read from the server once (again after a failed read). */
+  writeLimits(): Promise<StoreWriteLimits> {
+    this.#limits ??= readMaxAllowedPacket(this.db).then(
+      (packet) => {
+        const value = maxValueBytes(packet);
+        return {
+          maxOutputsBytes: value,
+          maxErrorMessageBytes: Math.min(value, MAX_ERROR_MESSAGE_BYTES),
+          source: `the server's max_allowed_packet of ${packet} bytes`,
+        };
+      },
+      (error: unknown) => {
+        this.#limits = undefined;
+        throw error;
+      },
+    );
+    return this.#limits;
   }
 
   getJobState(jobId: bigint): Promise<JobState> {

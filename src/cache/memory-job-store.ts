@@ -8,7 +8,9 @@ import { timingSafeEqual } from "node:crypto";
 import { failedPrecondition, notFound, StorageError } from "../core/errors.ts";
 import { canTransition, cancelTarget, isTerminal, type JobState } from "../core/job-state.ts";
 import type { ExecutionManagerLiveness } from "../instances/task-instance-pool.ts";
-import type { JobStore, SchedulerRecord, TaskCheckpoint } from "./job-store.ts";
+import type { JobOutcome } from "../db/jobs/getJobOutcome.ts";
+import { maxValueBytes } from "../db/max-allowed-packet.ts";
+import { MAX_ERROR_MESSAGE_BYTES, type JobStore, type SchedulerRecord, type StoreWriteLimits, type TaskCheckpoint } from "./job-store.ts";
 
 interface JobRow {
   readonly resourceGroupId: bigint;
@@ -29,6 +31,8 @@ interface ExecutionManagerRow {
 export interface MemoryJobStoreOptions {
   /** Wall clock in milliseconds (default `Date.now`). */
   readonly now?: () => number;
+  /** The packet limit the MariaDB store would read from its server (default 16 MiB, MariaDB's). */
+  readonly maxAllowedPacket?: number;
 }
 
 export class MemoryJobStore implements JobStore {
@@ -43,8 +47,11 @@ export class MemoryJobStore implements JobStore {
   private schedulers: SchedulerRecord[] = [];
   private readonly checkpoints = new Map<bigint, TaskCheckpoint[]>();
 
+  private readonly maxAllowedPacket: number;
+
   constructor(options: MemoryJobStoreOptions = {}) {
     this.now = options.now ?? Date.now;
+    this.maxAllowedPacket = options.maxAllowedPacket ?? 16 * 1024 * 1024;
   }
 
   async insertJob(resourceGroupId: bigint, compressedGraph: Uint8Array, compressedInputs: Uint8Array): Promise<bigint> {
@@ -96,14 +103,30 @@ export class MemoryJobStore implements JobStore {
     this.transition(job, "Cancelled");
   }
 
-  async failJob(jobId: bigint, errorMessage: string): Promise<void> {
+  async failJob(jobId: bigint, errorMessage: string, from: JobState): Promise<void> {
     const job = this.job(jobId);
+    if (job.state !== from) throw failedPrecondition(`job in state ${job.state}, expected ${from}`);
     this.transition(job, "Failed");
     job.errorMessage = errorMessage;
   }
 
   async getJobState(jobId: bigint): Promise<JobState> {
     return this.job(jobId).state;
+  }
+
+  async getJobOutcome(jobId: bigint): Promise<JobOutcome> {
+    const job = this.job(jobId);
+    const hasOutputs = job.state === "CommitReady" || job.state === "Succeeded";
+    return { state: job.state, outputs: hasOutputs ? job.outputs : undefined };
+  }
+
+  async writeLimits(): Promise<StoreWriteLimits> {
+    const value = maxValueBytes(this.maxAllowedPacket);
+    return {
+      maxOutputsBytes: value,
+      maxErrorMessageBytes: Math.min(value, MAX_ERROR_MESSAGE_BYTES),
+      source: `the server's max_allowed_packet of ${this.maxAllowedPacket} bytes`,
+    };
   }
 
   async getJobOutputs(jobId: bigint): Promise<Uint8Array> {

@@ -28,10 +28,13 @@ export type ErrorKind =
 
 export class StorageError extends Error {
   readonly kind: ErrorKind;
+  /** An "internal" error raised because a write's reply was lost: it may or may not have taken effect. */
+  readonly outcomeUnknown: boolean;
 
-  constructor(kind: ErrorKind, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(kind: ErrorKind, message: string, options?: { cause?: unknown; outcomeUnknown?: boolean }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.kind = kind;
+    this.outcomeUnknown = options?.outcomeUnknown === true;
     this.name = "StorageError";
   }
 }
@@ -45,6 +48,32 @@ export const unavailable = (message: string, cause?: unknown): StorageError =>
   new StorageError("unavailable", message, { cause });
 export const internal = (message: string, cause?: unknown): StorageError =>
   new StorageError("internal", message, { cause });
+
+/** INTERNAL for a write whose reply was lost (connection lost during COMMIT, DECISIONS D8). */
+export const outcomeUnknown = (message: string, cause?: unknown): StorageError =>
+  new StorageError("internal", message, { cause, outcomeUnknown: true });
+
+/**
+ * What a failed database write means for whoever must decide what to do next
+ * (the job control block, the checkpoint writer) — the one place that says so:
+ * - "unreachable": the database could not be reached; nothing was written, and
+ *   the same write will succeed once it is back (DECISIONS D6);
+ * - "outcome_unknown": the write may or may not have happened; re-read before acting;
+ * - "refused": the database is not in the state the write expected (or the row
+ *   is gone); re-read and follow the database;
+ * - "will_repeat": anything else — a value beyond the server's limits
+ *   (max_allowed_packet, 1153; data too long, 1406), a broken invariant: the
+ *   same write would fail the same way, so it must not be retried as is.
+ */
+export type WriteFailure = "unreachable" | "outcome_unknown" | "refused" | "will_repeat";
+
+export function classifyWriteFailure(error: unknown): WriteFailure {
+  if (!(error instanceof StorageError)) return "outcome_unknown"; // not from src/db: nothing is known
+  if (error.kind === "unavailable") return "unreachable";
+  if (error.outcomeUnknown) return "outcome_unknown";
+  if (error.kind === "failed_precondition" || error.kind === "not_found") return "refused";
+  return "will_repeat";
+}
 
 export function isStorageError(error: unknown, kind?: ErrorKind): error is StorageError {
   return error instanceof StorageError && (kind === undefined || error.kind === kind);

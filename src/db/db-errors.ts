@@ -7,7 +7,7 @@
  * mysql2 errors carry `errno` (the server's error number) and `code` (its
  * name, or a Node/driver code such as ECONNREFUSED or PROTOCOL_CONNECTION_LOST).
  */
-import { StorageError, internal, invalidArgument, unavailable } from "../core/errors.ts";
+import { StorageError, internal, invalidArgument, outcomeUnknown, unavailable } from "../core/errors.ts";
 
 export type DbErrorClass =
   /** 1213: the server rolled the whole transaction back. */
@@ -182,10 +182,7 @@ export function toStorageError(
       return unavailable(`database unavailable during ${context.operation}: ${detail}`, error);
     case "connection_lost":
       if (context.phase === "commit" || context.phase === "write") {
-        return internal(
-          `connection to the database lost during ${context.operation}; outcome unknown: ${detail}`,
-          error,
-        );
+        return outcomeUnknown(`connection to the database lost during ${context.operation}; outcome unknown: ${detail}`, error);
       }
       return unavailable(`connection to the database lost during ${context.operation}: ${detail}`, error);
     case "deadlock":

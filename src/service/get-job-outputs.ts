@@ -1,6 +1,8 @@
 /**
  * GetJobOutputs: the job outputs as SerializedTaskOutputs raw bytes. A job not
- * Succeeded → "failed_precondition" (cached or not, spec §8 item 1).
+ * Succeeded → "failed_precondition" (cached or not, spec §8 item 1). A cached
+ * job whose last write is unconfirmed answers the database's truth once it
+ * answers; a Succeeded one without outputs in memory reads them.
  *
  * Outputs whose answer would exceed runtime.limits.max_response_bytes (default
  * 4 MiB, all Spider's clients read) are refused before the answer is built:
@@ -17,7 +19,7 @@ const ANSWER_FRAMING_BYTES = 6;
 
 export async function getJobOutputs(context: ServiceContext, jobId: bigint): Promise<Uint8Array> {
   const jcb = context.cache.get(jobId);
-  const outputs = jcb !== undefined ? jcb.outputs() : await context.store.getJobOutputs(jobId);
+  const outputs = jcb !== undefined ? await jcb.readOutputs() : await context.store.getJobOutputs(jobId);
   const bytes = outputs.length + ANSWER_FRAMING_BYTES;
   if (bytes > context.maxResponseBytes) {
     throw invalidArgument(

@@ -1,7 +1,11 @@
-/** GetJobState: from the cache, else from the database ("not_found" for an unknown job). */
+/**
+ * GetJobState: from the cache (the database's state first, for a job whose
+ * last write is unconfirmed), else from the database ("not_found" for an unknown job).
+ */
 import type { JobState } from "../core/job-state.ts";
 import type { ServiceContext } from "./service-context.ts";
 
 export async function getJobState(context: ServiceContext, jobId: bigint): Promise<JobState> {
-  return context.cache.get(jobId)?.state ?? context.store.getJobState(jobId);
+  const jcb = context.cache.get(jobId);
+  return jcb !== undefined ? jcb.currentState() : context.store.getJobState(jobId);
 }

@@ -4,6 +4,7 @@
  */
 import { DEFAULT_SUBMISSION_LIMITS, type SubmissionLimits } from "../core/job-submission.ts";
 import { DEFAULT_RETENTION_MS } from "../cache/job-cache-gc.ts";
+import { DEFAULT_MAX_KEPT_RESULT_BYTES } from "../cache/job-reconciler.ts";
 import {
   DEFAULT_LINGER_MS,
   DEFAULT_MAX_ITEMS_CAP,
@@ -22,6 +23,8 @@ export interface StorageServiceConfig {
   readonly limits?: Partial<SubmissionLimits> & {
     /** Most bytes of inputs and task outputs one cached job may hold (runtime.limits.max_payload_bytes_per_job). */
     readonly maxPayloadBytesPerJob?: number;
+    /** Most bytes of reported results kept while the database is unreachable (runtime.limits.max_kept_result_bytes). */
+    readonly maxKeptResultBytes?: number;
     /** Largest answer sent (runtime.limits.max_response_bytes); default 4 MiB, Spider's client limit. */
     readonly maxResponseBytes?: number;
   };
@@ -56,6 +59,7 @@ export interface StorageServiceConfig {
 export interface ResolvedServiceConfig {
   readonly limits: SubmissionLimits;
   readonly maxPayloadBytesPerJob: number;
+  readonly maxKeptResultBytes: number;
   readonly maxResponseBytes: number;
   readonly lingerMs: number;
   readonly maxItemsCap: number;
@@ -74,10 +78,11 @@ export const DEFAULT_MAX_PAYLOAD_BYTES_PER_JOB = 1024 * 1024 * 1024;
 export const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 export function resolveServiceConfig(config: StorageServiceConfig = {}): ResolvedServiceConfig {
-  const { maxPayloadBytesPerJob, maxResponseBytes, ...limits } = config.limits ?? {};
+  const { maxPayloadBytesPerJob, maxKeptResultBytes, maxResponseBytes, ...limits } = config.limits ?? {};
   return {
     limits: { ...DEFAULT_SUBMISSION_LIMITS, ...limits },
     maxPayloadBytesPerJob: maxPayloadBytesPerJob ?? DEFAULT_MAX_PAYLOAD_BYTES_PER_JOB,
+    maxKeptResultBytes: maxKeptResultBytes ?? DEFAULT_MAX_KEPT_RESULT_BYTES,
     maxResponseBytes: maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
     lingerMs: config.queue?.lingerMs ?? DEFAULT_LINGER_MS,
     maxItemsCap: config.queue?.maxItemsCap ?? DEFAULT_MAX_ITEMS_CAP,

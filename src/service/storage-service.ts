@@ -10,6 +10,7 @@
 import { AsyncMutex } from "../cache/async-mutex.ts";
 import { JobCache } from "../cache/job-cache.ts";
 import { JobCacheGc } from "../cache/job-cache-gc.ts";
+import { JobReconciler } from "../cache/job-reconciler.ts";
 import type { ExecutionContext, JobControlBlock } from "../cache/job-control-block.ts";
 import type { JobEngine, RequeueCause } from "../cache/job-engine.ts";
 import type { JobStore, SchedulerRecord } from "../cache/job-store.ts";
@@ -128,6 +129,8 @@ export class StorageService {
   readonly queue: InboundQueue;
   readonly pool: TaskInstancePool;
   readonly gc: JobCacheGc;
+  /** Settles jobs whose last write the database has not confirmed (issue #16 B, D6 amended). */
+  readonly reconciler: JobReconciler;
   /** What each job control block shares; recovery builds its JCBs with it. */
   readonly engine: JobEngine;
   readonly context: ServiceContext;
@@ -167,12 +170,14 @@ export class StorageService {
       now,
     });
     const gc = this.gc;
+    this.reconciler = new JobReconciler({ maxKeptBytes: config.maxKeptResultBytes, logger });
     this.engine = {
       store: deps.store,
       queue: this.queue,
       pool: this.pool,
       logger,
       maxPayloadBytesPerJob: config.maxPayloadBytesPerJob,
+      reconciler: this.reconciler,
       onTaskSucceeded: hooks.onTaskSucceeded ?? (() => {}),
       onJobTerminal: (jcb) => {
         gc.track(jcb.jobId);
@@ -207,14 +212,21 @@ export class StorageService {
     this.pool.start();
     this.queue.start();
     this.gc.start();
+    this.reconciler.start();
   }
 
   /** Stops the timers and ends pending polls (empty answers). */
   async stop(): Promise<void> {
     this.started = false;
     this.gc.stop();
+    this.reconciler.stop();
     this.queue.close();
     await this.pool.stop();
+  }
+
+  /** One pass over the jobs whose last write is not confirmed (the background does it too). Returns how many are left. */
+  reconcileUnsettledJobs(): Promise<number> {
+    return this.reconciler.reconcileAll();
   }
 
   /** Enqueues all ready work not yet queued; the first call opens the polls. Returns how many entries were added. */

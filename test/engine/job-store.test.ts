@@ -43,7 +43,7 @@ for (const storeKind of STORE_KINDS) {
       expect(await kindOf(store.getJobOutputs(id))).toBe("failed_precondition");
       await store.succeedCommittedJob(id);
       expect(Buffer.from(await store.getJobOutputs(id)).toString("hex")).toBe("0000000000");
-      expect(await kindOf(store.failJob(id, "too late"))).toBe("failed_precondition");
+      expect(await kindOf(store.failJob(id, "too late", "Succeeded"))).toBe("failed_precondition");
       expect(await kindOf(store.getJobError(id))).toBe("failed_precondition");
       expect(await store.cancelJob(id, true)).toBe("Succeeded"); // idempotent on a terminal job
     });
@@ -61,9 +61,11 @@ for (const storeKind of STORE_KINDS) {
       const failing = await newJob(store);
       await store.startJob(failing);
       await store.cancelJob(failing, true);
-      await store.failJob(failing, "cleanup failed");
+      expect(await kindOf(store.failJob(failing, "cleanup failed", "Running"))).toBe("failed_precondition");
+      expect(await store.getJobState(failing)).toBe("CleanupReady");
+      await store.failJob(failing, "cleanup failed", "CleanupReady");
       expect(await store.getJobError(failing)).toBe("cleanup failed");
-      for (const call of [() => store.getJobState(0n), () => store.startJob(0n), () => store.cancelJob(0n, false), () => store.failJob(0n, "x")]) {
+      for (const call of [() => store.getJobState(0n), () => store.startJob(0n), () => store.cancelJob(0n, false), () => store.failJob(0n, "x", "Running")]) {
         expect(await kindOf(call())).toBe("not_found");
       }
     });

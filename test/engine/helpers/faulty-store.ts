@@ -1,14 +1,16 @@
 /**
  * Fault injection by wrapping a JobStore (the approach of Temporal's
  * persistence fault injection): chosen operations fail with a chosen error,
- * without touching the wrapped store. Everything else passes through.
+ * without touching the wrapped store — or, for a lost answer, after the
+ * wrapped store did the work. Everything else passes through.
  */
 import type { JobStore } from "../../../src/cache/job-store.ts";
+import { outcomeUnknown } from "../../../src/core/errors.ts";
 
 type Operation = keyof JobStore;
 
 export class FaultyStore {
-  private readonly faults = new Map<string, { error: () => Error; remaining: number }>();
+  private readonly faults = new Map<string, { error: () => Error; remaining: number; after: boolean }>();
   readonly calls = new Map<string, number>();
   readonly store: JobStore;
 
@@ -23,6 +25,7 @@ export class FaultyStore {
           const fault = this.faults.get(property);
           if (fault !== undefined && fault.remaining > 0) {
             fault.remaining--;
+            if (fault.after) await (value as (...a: unknown[]) => unknown).apply(target, args);
             throw fault.error();
           }
           return (value as (...a: unknown[]) => unknown).apply(target, args);
@@ -31,9 +34,23 @@ export class FaultyStore {
     });
   }
 
-  /** The next `times` calls of `operation` fail with `error()`. */
+  /** The next `times` calls of `operation` fail with `error()` (nothing reaches the wrapped store). */
   failNext(operation: Operation, error: () => Error, times = 1): void {
-    this.faults.set(operation, { error, remaining: times });
+    this.faults.set(operation, { error, remaining: times, after: false });
+  }
+
+  /** The next call of `operation` takes effect, then its answer is lost (connection lost during COMMIT). */
+  loseAnswerOfNext(operation: Operation): void {
+    this.faults.set(operation, {
+      error: () => outcomeUnknown(`connection lost during ${operation}; outcome unknown (injected)`),
+      remaining: 1,
+      after: true,
+    });
+  }
+
+  /** The database is back: every pending fault is cleared. */
+  heal(): void {
+    this.faults.clear();
   }
 
   callsOf(operation: Operation): number {
