@@ -13,8 +13,13 @@
  * - Group commit: a flush starts `flushIntervalMs` after the first entry
  *   waiting, or at once when `maxBatch` entries wait; entries arriving during
  *   a flush go in the next one, which starts as soon as it ends.
- * - Failure (database unreachable): the same batch is retried with a doubling
- *   delay (capped) while new entries keep queueing. Memory stays bounded: when
+ * - Failure (database unreachable, or an unknown outcome — INSERT IGNORE makes
+ *   a repeat harmless): the same batch is retried with a doubling delay
+ *   (capped) while new entries keep queueing. A failure that would repeat
+ *   (core/errors.ts classifyWriteFailure: a value beyond the server's limits,
+ *   say) is never retried as is: the batch is written again one entry at a
+ *   time, and an entry that fails that way alone is dropped (logged, counted),
+ *   so one bad checkpoint never blocks the ones after it. Memory stays bounded: when
  *   the backlog exceeds its cap, the pending checkpoints of the jobs with the
  *   oldest entries are dropped (logged, counted). Nothing breaks — a restart
  *   then re-runs those tasks (and their descendants' later checkpoints are
@@ -22,8 +27,13 @@
  * - Outputs above {@link DEFAULT_MAX_ENTRY_BYTES} are not checkpointed (one
  *   statement must fit the server's packet limit); such a task re-runs after a
  *   restart.
+ * - Entries are copied into buffers of their own size when queued: a task's
+ *   outputs arrive as a view into the whole request, which the backlog would
+ *   otherwise pin while counting only the view.
  * - `close` flushes what is pending, within a deadline (shutdown, D2).
  */
+import { ownedBytes } from "../cache/owned-bytes.ts";
+import { classifyWriteFailure } from "../core/errors.ts";
 import type { CheckpointEntry } from "../db/checkpoints/writeCheckpoints.ts";
 import type { Logger } from "../observability/logger.ts";
 
@@ -70,6 +80,8 @@ export interface CheckpointWriterStats {
   readonly dropped: number;
   /** Entries not checkpointed because their outputs were too large. */
   readonly skippedLarge: number;
+  /** Entries dropped because writing them failed in a way that would repeat. */
+  readonly rejected: number;
   /** Entries waiting (including a batch being written). */
   readonly pending: number;
   readonly pendingBytes: number;
@@ -99,6 +111,9 @@ export class CheckpointWriter {
   #failedFlushes = 0;
   #dropped = 0;
   #skippedLarge = 0;
+  #rejected = 0;
+  /** Entries still to write one at a time, after a batch failed in a way that would repeat. */
+  #isolate = 0;
 
   constructor(options: CheckpointWriterOptions) {
     this.#options = options;
@@ -114,7 +129,7 @@ export class CheckpointWriter {
       this.#skippedLarge++;
       return;
     }
-    this.#queue.push({ jobId, taskIndex, outputs });
+    this.#queue.push({ jobId, taskIndex, outputs: ownedBytes(outputs) });
     this.#pendingBytes += outputs.byteLength;
     this.#enqueued++;
     if (this.pendingCount > this.#maxPendingEntries || this.#pendingBytes > this.#maxPendingBytes) this.#dropOldestJobs();
@@ -134,6 +149,7 @@ export class CheckpointWriter {
       failedFlushes: this.#failedFlushes,
       dropped: this.#dropped,
       skippedLarge: this.#skippedLarge,
+      rejected: this.#rejected,
       pending: this.pendingCount,
       pendingBytes: this.#pendingBytes,
     };
@@ -195,12 +211,21 @@ export class CheckpointWriter {
   async #flushLoop(): Promise<void> {
     let failures = 0;
     while (this.pendingCount > 0) {
-      const batch = this.#queue.slice(this.#head, this.#head + this.#options.maxBatch);
+      const batch = this.#queue.slice(this.#head, this.#head + (this.#isolate > 0 ? 1 : this.#options.maxBatch));
       this.#inflight = batch.length;
       try {
         await this.#writeBatch(batch);
       } catch (error) {
         this.#inflight = 0;
+        const failure = classifyWriteFailure(error);
+        if (failure === "will_repeat" || failure === "refused") {
+          if (batch.length > 1) {
+            this.#isolate = batch.length; // find the entry at fault: one at a time
+            continue;
+          }
+          this.#reject(batch[0]!, error);
+          continue;
+        }
         failures++;
         this.#failedFlushes++;
         const now = performance.now();
@@ -224,8 +249,22 @@ export class CheckpointWriter {
       this.#inflight = 0;
       this.#written += batch.length;
       this.#batches++;
+      if (this.#isolate > 0) this.#isolate -= batch.length;
       this.#compact();
     }
+  }
+
+  /** Drops the oldest pending entry, whose write would fail the same way every time. */
+  #reject(entry: CheckpointEntry, error: unknown): void {
+    this.#pendingBytes -= entry.outputs.byteLength;
+    this.#head += 1;
+    this.#rejected++;
+    if (this.#isolate > 0) this.#isolate--;
+    this.#options.logger.error(
+      { err: error, jobId: entry.jobId, taskIndex: entry.taskIndex, bytes: entry.outputs.byteLength },
+      "checkpoint cannot be written (the failure would repeat): dropped; after a restart this task runs again",
+    );
+    this.#compact();
   }
 
   async #writeBatch(batch: readonly CheckpointEntry[]): Promise<void> {

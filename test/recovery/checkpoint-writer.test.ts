@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { CheckpointWriter, type CheckpointEntry } from "../../src/checkpoints/checkpoint-writer.ts";
+import { invalidArgument } from "../../src/core/errors.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -127,5 +128,46 @@ describe("CheckpointWriter", () => {
     const stats = await writer.close(150);
     expect(performance.now() - t0).toBeLessThan(1_000);
     expect(stats.pending).toBe(1);
+  });
+
+  it("a batch that would fail the same way every time is written one entry at a time: the entry at fault is dropped and counted, the rest written in order", async () => {
+    const batches: string[][] = [];
+    let attempts = 0;
+    const writer = new CheckpointWriter({
+      write: async (entries) => {
+        attempts++;
+        // Task 3's outputs are beyond what the server takes: any batch holding it fails, every time.
+        if (entries.some((e) => e.taskIndex === 3)) throw invalidArgument("writeCheckpoints: a value exceeds the database's limits (injected 1153)");
+        batches.push(entries.map((e) => `${e.jobId}/${e.taskIndex}`));
+      },
+      flushIntervalMs: 60_000,
+      maxBatch: 4,
+      logger: silentLogger(),
+      retryMinMs: 60_000, // a retry with backoff would stall this test: none must happen
+    });
+    for (let i = 0; i < 10; i++) writer.enqueue(1n, i, bytes(1));
+    await writer.flush();
+    expect(batches.flat()).toEqual(["1/0", "1/1", "1/2", "1/4", "1/5", "1/6", "1/7", "1/8", "1/9"]);
+    expect(writer.stats()).toMatchObject({ rejected: 1, written: 9, pending: 0, pendingBytes: 0, failedFlushes: 0 });
+    expect(attempts).toBeLessThan(15);
+  });
+
+  it("queues copies of the outputs in buffers of their own size, never views into the reported request", async () => {
+    const seen: Uint8Array[] = [];
+    const writer = new CheckpointWriter({
+      write: async (entries) => {
+        for (const e of entries) seen.push(e.outputs);
+      },
+      flushIntervalMs: 60_000,
+      maxBatch: 10,
+      logger: silentLogger(),
+    });
+    const request = new Uint8Array(1024 * 1024).fill(9);
+    writer.enqueue(1n, 0, request.subarray(100, 164));
+    await writer.flush();
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.byteLength).toBe(64);
+    expect(seen[0]!.buffer.byteLength).toBe(64);
+    expect([...seen[0]!]).toEqual(new Array(64).fill(9));
   });
 });
