@@ -15,7 +15,11 @@
  *   Starting counts as such an outage: the first cutoff after start reaps nobody.
  * - Execution managers are checked up front at registration: unknown or dead
  *   ids are refused. Known-alive ids are cached so a registration costs no
- *   database call; the cache is invalidated by reaping.
+ *   database call; the cache is invalidated by reaping. Both caches forget:
+ *   an alive id after a cutoff without news of it, a dead one after
+ *   `deadExecutionManagerRetentionMs` (default 10 cutoffs) — the database is
+ *   asked again when needed — so their size follows the managers of the
+ *   last few minutes, not every manager ever seen.
  */
 import { failedPrecondition, isStorageError } from "../core/errors.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -35,6 +39,8 @@ export interface TaskInstancePoolOptions {
   readonly softTimeoutCheckIntervalMs?: number;
   readonly deadExecutionManagerCutoffMs?: number;
   readonly reapIntervalMs?: number;
+  /** How long a dead execution manager is remembered without asking the database; default 10 cutoffs. */
+  readonly deadExecutionManagerRetentionMs?: number;
   readonly now?: () => number;
   readonly logger?: Logger;
   /** Execution managers were declared dead (a metric; must not throw). */
@@ -49,8 +55,11 @@ export class TaskInstancePool {
   private nextId = 1n;
   private readonly records = new Map<bigint, InstanceRecord>();
   private readonly deadlines = new DeadlineHeap();
-  private readonly aliveExecutionManagers = new Set<bigint>();
-  private readonly deadExecutionManagers = new Set<bigint>();
+  /** Known alive, by id → when last confirmed (pool clock). */
+  private readonly aliveExecutionManagers = new Map<bigint, number>();
+  /** Known dead, by id → when learnt (pool clock). */
+  private readonly deadExecutionManagers = new Map<bigint, number>();
+  private readonly deadExecutionManagerRetentionMs: number;
   private readonly store: LivenessStore;
   private readonly softTimeoutCheckIntervalMs: number;
   readonly deadExecutionManagerCutoffMs: number;
@@ -71,6 +80,7 @@ export class TaskInstancePool {
     this.softTimeoutCheckIntervalMs = options.softTimeoutCheckIntervalMs ?? DEFAULT_SOFT_TIMEOUT_CHECK_INTERVAL_MS;
     this.deadExecutionManagerCutoffMs = options.deadExecutionManagerCutoffMs ?? DEFAULT_DEAD_EXECUTION_MANAGER_CUTOFF_MS;
     this.reapIntervalMs = options.reapIntervalMs ?? DEFAULT_REAP_INTERVAL_MS;
+    this.deadExecutionManagerRetentionMs = options.deadExecutionManagerRetentionMs ?? 10 * this.deadExecutionManagerCutoffMs;
     this.now = options.now ?? (() => performance.now());
     this.logger = options.logger;
     this.onExecutionManagersDead = options.onExecutionManagersDead;
@@ -107,7 +117,8 @@ export class TaskInstancePool {
    * any await, since a reap may have happened meanwhile.
    */
   async checkExecutionManager(executionManagerId: bigint): Promise<void> {
-    if (this.aliveExecutionManagers.has(executionManagerId)) return;
+    const confirmedAt = this.aliveExecutionManagers.get(executionManagerId);
+    if (confirmedAt !== undefined && this.now() - confirmedAt < this.deadExecutionManagerCutoffMs) return;
     this.assertNotDead(executionManagerId);
     let liveness: ExecutionManagerLiveness;
     try {
@@ -118,11 +129,12 @@ export class TaskInstancePool {
     }
     if (liveness === "unknown") throw failedPrecondition(`unknown execution manager ${executionManagerId}`);
     if (liveness === "dead") {
-      this.deadExecutionManagers.add(executionManagerId);
+      this.aliveExecutionManagers.delete(executionManagerId);
+      this.deadExecutionManagers.set(executionManagerId, this.now());
       throw failedPrecondition(`execution manager ${executionManagerId} is dead`);
     }
     this.assertNotDead(executionManagerId);
-    this.aliveExecutionManagers.add(executionManagerId);
+    this.aliveExecutionManagers.set(executionManagerId, this.now());
   }
 
   assertNotDead(executionManagerId: bigint): void {
@@ -133,7 +145,26 @@ export class TaskInstancePool {
 
   /** A freshly registered execution manager: known alive without asking the database. */
   noteExecutionManagerAlive(executionManagerId: bigint): void {
-    if (!this.deadExecutionManagers.has(executionManagerId)) this.aliveExecutionManagers.add(executionManagerId);
+    if (!this.deadExecutionManagers.has(executionManagerId)) this.aliveExecutionManagers.set(executionManagerId, this.now());
+  }
+
+  /** How many execution managers the pool remembers (inspection, tests). */
+  get knownExecutionManagers(): { readonly alive: number; readonly dead: number } {
+    return { alive: this.aliveExecutionManagers.size, dead: this.deadExecutionManagers.size };
+  }
+
+  /**
+   * Forgets alive managers not confirmed for a cutoff and dead ones past the
+   * retention (run by every reaping round). A forgotten id costs one database
+   * read at its next registration.
+   */
+  forgetStaleExecutionManagers(now = this.now()): void {
+    for (const [id, confirmedAt] of this.aliveExecutionManagers) {
+      if (now - confirmedAt >= this.deadExecutionManagerCutoffMs) this.aliveExecutionManagers.delete(id);
+    }
+    for (const [id, learntAt] of this.deadExecutionManagers) {
+      if (now - learntAt >= this.deadExecutionManagerRetentionMs) this.deadExecutionManagers.delete(id);
+    }
   }
 
   /** The database was unreachable: nobody is reaped until a full cutoff has passed since. */
@@ -196,6 +227,7 @@ export class TaskInstancePool {
     if (this.reaping) return this.reaping.then(() => []);
     let reaped: bigint[] = [];
     this.reaping = (async () => {
+      this.forgetStaleExecutionManagers();
       if (this.now() - this.lastDbUnavailableAt < this.deadExecutionManagerCutoffMs) return;
       try {
         if (this.reconcilePending) await this.reconcileDeadExecutionManagers();
@@ -221,7 +253,7 @@ export class TaskInstancePool {
    * their tasks would stay Running for ever.
    */
   private async reconcileDeadExecutionManagers(): Promise<void> {
-    const ids = new Set(this.aliveExecutionManagers);
+    const ids = new Set(this.aliveExecutionManagers.keys());
     for (const record of this.records.values()) ids.add(record.executionManagerId);
     const dead: bigint[] = [];
     for (const id of ids) {
@@ -234,9 +266,10 @@ export class TaskInstancePool {
   /** Marks the given execution managers dead and evicts their instances. */
   evictExecutionManagers(ids: readonly bigint[]): number {
     const dead = new Set(ids);
+    const now = this.now();
     for (const id of ids) {
       this.aliveExecutionManagers.delete(id);
-      this.deadExecutionManagers.add(id);
+      this.deadExecutionManagers.set(id, now);
     }
     const victims: InstanceRecord[] = [];
     for (const record of this.records.values()) if (dead.has(record.executionManagerId)) victims.push(record);

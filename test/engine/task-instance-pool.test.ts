@@ -195,6 +195,51 @@ for (const storeKind of STORE_KINDS) {
       await h.close();
     });
 
+    it("forgets alive managers not heard of for a cutoff and dead ones after the retention, asking the store again", async () => {
+      const cutoff = 200;
+      const retention = 10 * cutoff; // the default: ten cutoffs
+      let clock = 0;
+      const faulty = new FaultyStore(fixture.store);
+      const h = await Harness.create(faulty.store, {
+        config: { instances: { deadExecutionManagerCutoffMs: cutoff, reapIntervalMs: 1_000_000 } },
+        now: () => clock,
+      });
+      const pool = h.service.pool;
+      const { jobId } = await h.submitAndStart(TaskGraphBuilder.independent(4, BYTES));
+      const doomed = (await h.service.registerExecutionManager("10.7.0.1")).executionManagerId;
+      const known = pool.knownExecutionManagers.alive;
+      expect(known).toBeGreaterThanOrEqual(2);
+
+      // Alive: cached for a cutoff, then asked again.
+      const calls = () => faulty.callsOf("executionManagerLiveness");
+      const before = calls();
+      await h.register(jobId, 0);
+      expect(calls()).toBe(before);
+      clock = cutoff;
+      pool.forgetStaleExecutionManagers();
+      expect(pool.knownExecutionManagers.alive).toBe(0);
+      await h.register(jobId, 1);
+      expect(calls()).toBe(before + 1);
+      expect(pool.knownExecutionManagers.alive).toBe(1);
+
+      // Dead: remembered for the retention, then learnt again from the store.
+      await sleep(cutoff + 100); // the doomed manager's heartbeat is stale by the store's clock
+      await h.service.heartbeatExecutionManager(h.executionManagerId);
+      clock = 2 * cutoff; // past the start-up grace
+      expect(await pool.reapDeadExecutionManagers()).toContain(doomed);
+      expect(pool.knownExecutionManagers.dead).toBeGreaterThanOrEqual(1);
+      const beforeDead = calls();
+      expect(await h.register(jobId, 2, doomed).catch((e: unknown) => (e as Error).message)).toContain("dead");
+      expect(calls()).toBe(beforeDead);
+      clock = 2 * cutoff + retention;
+      pool.forgetStaleExecutionManagers();
+      expect(pool.knownExecutionManagers.dead).toBe(0);
+      expect(await h.register(jobId, 2, doomed).catch((e: unknown) => (e as Error).message)).toContain("dead");
+      expect(calls()).toBe(beforeDead + 1);
+      expect(pool.knownExecutionManagers.dead).toBe(1);
+      await h.close();
+    });
+
     it("lists live instances for inspection", async () => {
       const h = await Harness.create(fixture.store);
       const { jobId } = await h.submitAndStart(TaskGraphBuilder.independent(2, BYTES));
