@@ -156,6 +156,8 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
   private unsettled = false;
   /** The kept transition of an unsettled job, if any. */
   private pending: PendingTransition | null = null;
+  /** An operator is replacing this block (reload-job.ts): it takes no more reports or registrations. */
+  private retired = false;
   /** When the job became terminal (wall-clock ms), for inspection. */
   terminalAt: number | undefined;
 
@@ -363,6 +365,22 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
       throw error;
     }
     return this.jobState;
+  }
+
+  /**
+   * Stops this block before an operator replaces it: once any operation in
+   * progress is done, it refuses every task-instance call (stale) and
+   * queues nothing more (no checkpoint). `unretire` undoes it when the
+   * reload fails.
+   */
+  retire(): Promise<void> {
+    return this.mutex.run(() => {
+      this.retired = true;
+    });
+  }
+
+  unretire(): void {
+    this.retired = false;
   }
 
   /** Whether the database has not confirmed this job's cached state yet. */
@@ -590,6 +608,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
 
   /** The guard matching the task kind (spec §3.1 cache-level guards), as an error or undefined. */
   private jobErrorFor(key: number): StorageError | undefined {
+    if (this.retired) return stale("the job is being reloaded by an operator");
     const state = this.jobState;
     if (key >= 0) {
       if (state === "Running") return undefined;
@@ -1026,6 +1045,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
   }
 
   private notifySucceeded(index: number, frame: Uint8Array): void {
+    if (this.retired) return;
     try {
       this.engine.onTaskSucceeded(this.jobId, index, frame);
     } catch (error) {

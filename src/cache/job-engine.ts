@@ -28,6 +28,12 @@ export interface JobEngine {
    * hook. `outputs` is the wire frame the execution manager reported.
    */
   onTaskSucceeded(jobId: bigint, taskIndex: number, outputs: Uint8Array): void;
+  /**
+   * An operator is about to rebuild the job from its row (reload-job.ts):
+   * resolves once nothing its old control block queued (checkpoints) can
+   * still reach the database.
+   */
+  onJobReloading?(jobId: bigint): Promise<void>;
   /** A cached job reached a terminal state (the cache GC starts its retention clock). */
   onJobTerminal(jcb: JobControlBlock): void;
   /** A task was given back to the inbound queue, and why (metrics and logs; must not throw). */

@@ -1,7 +1,8 @@
 /**
  * Wires the checkpoint writer into the engine's hooks: every regular task
  * that succeeds is queued for checkpointing (DECISIONS D9), after whatever
- * `onTaskSucceeded` hook was there already (metrics, logs).
+ * `onTaskSucceeded` hook was there already (metrics, logs); a job an operator
+ * reloads has its queued checkpoints forgotten first.
  */
 import type { StorageServiceHooks } from "../service/storage-service.ts";
 import type { CheckpointWriter } from "./checkpoint-writer.ts";
@@ -14,6 +15,10 @@ export function withCheckpoints(hooks: StorageServiceHooks, writer: CheckpointWr
     onTaskSucceeded: (jobId, taskIndex, outputs) => {
       writer.enqueue(jobId, taskIndex, outputs);
       previous?.(jobId, taskIndex, outputs);
+    },
+    onJobReloading: async (jobId) => {
+      await hooks.onJobReloading?.(jobId);
+      await writer.forgetJob(jobId);
     },
   };
 }

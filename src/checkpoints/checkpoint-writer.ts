@@ -112,6 +112,8 @@ export class CheckpointWriter {
   #dropped = 0;
   #skippedLarge = 0;
   #rejected = 0;
+  /** The write of the batch in flight, if any (what `forgetJob` waits for). */
+  #inflightWrite: Promise<void> | undefined;
   /** Entries still to write one at a time, after a batch failed in a way that would repeat. */
   #isolate = 0;
 
@@ -134,6 +136,38 @@ export class CheckpointWriter {
     this.#enqueued++;
     if (this.pendingCount > this.#maxPendingEntries || this.#pendingBytes > this.#maxPendingBytes) this.#dropOldestJobs();
     this.#schedule();
+  }
+
+  /**
+   * Forgets the job's checkpoints not yet written (an operator reloads the
+   * job: its old run's outputs must not land after the reload has read the
+   * checkpoints — INSERT IGNORE would keep them over the new run's). Waits
+   * for a batch in flight that holds some of them; resolves when none is
+   * queued or being written.
+   */
+  async forgetJob(jobId: bigint): Promise<void> {
+    for (;;) {
+      const start = this.#head + this.#inflight;
+      let forgotten = 0;
+      const kept: CheckpointEntry[] = this.#queue.slice(this.#head, start);
+      for (let i = start; i < this.#queue.length; i++) {
+        const entry = this.#queue[i]!;
+        if (entry.jobId === jobId) {
+          forgotten++;
+          this.#pendingBytes -= entry.outputs.byteLength;
+        } else {
+          kept.push(entry);
+        }
+      }
+      if (forgotten > 0) {
+        this.#queue = kept;
+        this.#head = 0;
+        this.#dropped += forgotten;
+      }
+      const inflight = this.#queue.slice(this.#head, this.#head + this.#inflight);
+      if (!inflight.some((entry) => entry.jobId === jobId)) return;
+      await this.#inflightWrite?.catch(() => undefined);
+    }
   }
 
   /** Entries waiting, including a batch being written. */
@@ -214,7 +248,8 @@ export class CheckpointWriter {
       const batch = this.#queue.slice(this.#head, this.#head + (this.#isolate > 0 ? 1 : this.#options.maxBatch));
       this.#inflight = batch.length;
       try {
-        await this.#writeBatch(batch);
+        this.#inflightWrite = this.#writeBatch(batch);
+        await this.#inflightWrite;
       } catch (error) {
         this.#inflight = 0;
         const failure = classifyWriteFailure(error);

@@ -6,16 +6,31 @@
  *
  * Request size (DECISIONS D5): grpc-js refuses a message above its
  * `grpc.max_receive_message_length` with RESOURCE_EXHAUSTED before any of our
- * code runs. So the transport limit is set to twice the configured limit (plus
- * 1 MiB), and requests between the two are refused by the adapter with
- * INVALID_ARGUMENT naming runtime.limits.max_request_bytes; only requests above
- * the transport limit still get grpc-js's RESOURCE_EXHAUSTED.
+ * code runs, and that same number bounds what a gzip or deflate message may
+ * decompress to. It is the configured limit itself
+ * (runtime.limits.max_request_bytes): a request can make the server hold no
+ * more than that. Only the methods that carry payloads (`payloadMethods` of
+ * {@link GrpcServer.addService}: job submissions, task reports) may reach it;
+ * every other request — polls, heartbeats, registrations, queries, the admin
+ * API — is refused above runtime.limits.max_control_request_bytes (64 KiB) by
+ * the adapter, undecoded, with INVALID_ARGUMENT naming that key. So a long
+ * poll cannot pin a large request for its whole wait.
+ *
+ * `grpc.max_concurrent_streams` bounds the calls in flight on one connection
+ * (runtime.limits.max_concurrent_streams); clients queue the rest.
  */
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import * as grpc from "@grpc/grpc-js";
 import { unavailable } from "../core/errors.ts";
 import type { Logger } from "../observability/logger.ts";
-import { grpcImplementation, grpcServiceDefinition, type CallObserver, type ServiceHandlers, type UnaryHandler } from "./adapter.ts";
+import {
+  grpcImplementation,
+  grpcServiceDefinition,
+  RejectedRequest,
+  type CallObserver,
+  type ServiceHandlers,
+  type UnaryHandler,
+} from "./adapter.ts";
 import { errorToStatus } from "./status.ts";
 
 export interface Readiness {
@@ -24,8 +39,12 @@ export interface Readiness {
 }
 
 export interface GrpcServerOptions {
-  /** runtime.limits.max_request_bytes. */
+  /** runtime.limits.max_request_bytes: the largest request, decompressed, of a payload method. */
   readonly maxRequestBytes: number;
+  /** runtime.limits.max_control_request_bytes: the largest request of any other method. Default 64 KiB. */
+  readonly maxControlRequestBytes?: number;
+  /** runtime.limits.max_concurrent_streams: calls in flight per connection. Default {@link DEFAULT_MAX_CONCURRENT_STREAMS}. */
+  readonly maxConcurrentStreams?: number;
   readonly logger: Logger;
   readonly readiness: Readiness;
   /** Hears about every finished call (metrics, request logging). */
@@ -34,11 +53,10 @@ export interface GrpcServerOptions {
 
 /** The configuration key named when a request is too large. */
 export const MAX_REQUEST_BYTES_KEY = "runtime.limits.max_request_bytes";
-
-/** grpc-js's own receive limit: above the configured one, so the adapter can answer INVALID_ARGUMENT. */
-export function transportReceiveLimit(maxRequestBytes: number): number {
-  return Math.min(2 ** 31 - 1, 2 * maxRequestBytes + 1024 * 1024);
-}
+/** The configuration key named when a request of a method without payload is too large. */
+export const MAX_CONTROL_REQUEST_BYTES_KEY = "runtime.limits.max_control_request_bytes";
+export const DEFAULT_MAX_CONTROL_REQUEST_BYTES = 64 * 1024;
+export const DEFAULT_MAX_CONCURRENT_STREAMS = 1_000;
 
 export class GrpcServer {
   readonly server: grpc.Server;
@@ -47,13 +65,22 @@ export class GrpcServer {
   constructor(options: GrpcServerOptions) {
     this.#options = options;
     this.server = new grpc.Server({
-      "grpc.max_receive_message_length": transportReceiveLimit(options.maxRequestBytes),
+      "grpc.max_receive_message_length": options.maxRequestBytes,
       "grpc.max_send_message_length": -1,
+      "grpc.max_concurrent_streams": options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
     });
   }
 
-  /** Adds a service whose calls are refused with UNAVAILABLE until ready. */
-  addService<S extends GenServiceMethods>(service: GenService<S>, handlers: ServiceHandlers<S>, options: { alwaysServing?: boolean } = {}): void {
+  /**
+   * Adds a service whose calls are refused with UNAVAILABLE until ready.
+   * `payloadMethods` (local names, e.g. "registerJob") may take requests up to
+   * max_request_bytes; the others up to max_control_request_bytes.
+   */
+  addService<S extends GenServiceMethods>(
+    service: GenService<S>,
+    handlers: ServiceHandlers<S>,
+    options: { alwaysServing?: boolean; payloadMethods?: readonly (keyof ServiceHandlers<S> & string)[] } = {},
+  ): void {
     const gated: Record<string, UnaryHandler<never, never>> = {};
     for (const [name, handler] of Object.entries(handlers as Record<string, UnaryHandler<never, never>>)) {
       gated[name] = options.alwaysServing
@@ -65,8 +92,14 @@ export class GrpcServer {
           };
     }
     const logger = this.#options.logger;
+    const definition = grpcServiceDefinition(service, { requestLimit: { maxBytes: this.#options.maxRequestBytes, name: MAX_REQUEST_BYTES_KEY } });
+    const controlLimit = Math.min(this.#options.maxControlRequestBytes ?? DEFAULT_MAX_CONTROL_REQUEST_BYTES, this.#options.maxRequestBytes);
+    const payloadMethods = new Set<string>(options.payloadMethods ?? []);
+    for (const [name, method] of Object.entries(definition)) {
+      if (!payloadMethods.has(name)) method.requestDeserialize = capRequest(method.requestDeserialize, controlLimit);
+    }
     this.server.addService(
-      grpcServiceDefinition(service, { requestLimit: { maxBytes: this.#options.maxRequestBytes, name: MAX_REQUEST_BYTES_KEY } }),
+      definition,
       grpcImplementation(service, gated as ServiceHandlers<S>, (error, method) => errorToStatus(error, method, logger), this.#options.observer),
     );
   }
@@ -91,4 +124,12 @@ export class GrpcServer {
       });
     });
   }
+}
+
+/** Refuses a request above `maxBytes` undecoded: the buffer is dropped at once, whatever the call then waits for. */
+function capRequest(deserialize: (bytes: Buffer) => unknown, maxBytes: number): (bytes: Buffer) => unknown {
+  return (bytes) =>
+    bytes.length > maxBytes
+      ? new RejectedRequest(`request of ${bytes.length} bytes is above the limit of ${maxBytes} bytes for this method (${MAX_CONTROL_REQUEST_BYTES_KEY})`)
+      : deserialize(bytes);
 }

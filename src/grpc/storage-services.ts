@@ -19,7 +19,10 @@ import type { StorageService, QueueLane } from "../service/storage-service.ts";
 import { jobStateToProto, taskIdFromProto, taskIdToProto } from "./convert.ts";
 import type { GrpcServer } from "./server.ts";
 
-/** Aborts when the caller cancels or its deadline passes, so a poll can give its entries back. */
+/**
+ * Aborts when the caller cancels or its deadline passes, so a poll can give
+ * its entries back and a registration can be withdrawn.
+ */
 function callSignal(call: grpc.ServerUnaryCall<unknown, unknown>): AbortSignal {
   const controller = new AbortController();
   call.once("cancelled", () => controller.abort());
@@ -31,6 +34,8 @@ export function addStorageServices(server: GrpcServer, serviceOf: () => StorageS
   // engine exists only once the session is allocated; calls before that are
   // refused by the server's readiness gate.
   const service = serviceOf;
+  // Only RegisterJob and the task reports carry payloads up to max_request_bytes;
+  // every other request is capped far lower (max_control_request_bytes, server.ts).
   server.addService(JobOrchestrationService, {
     registerJob: async (request) => ({
       jobId: await service().registerJob({
@@ -44,15 +49,16 @@ export function addStorageServices(server: GrpcServer, serviceOf: () => StorageS
     getJobState: async (request) => ({ state: jobStateToProto(await service().getJobState(request.jobId)) }),
     getJobOutputs: async (request) => ({ serializedOutputs: await service().getJobOutputs(request.jobId) }),
     getJobError: async (request) => ({ errorMessage: await service().getJobError(request.jobId) }),
-  });
+  }, { payloadMethods: ["registerJob"] });
 
   server.addService(TaskInstanceManagementService, {
-    registerTaskInstance: async (request) => {
+    registerTaskInstance: async (request, call) => {
       const context = await service().registerTaskInstance({
         sessionId: request.sessionId,
         jobId: request.jobId,
         taskId: taskIdFromProto(request.taskId),
         executionManagerId: request.executionManagerId,
+        signal: callSignal(call),
       });
       return {
         executionContext: {
@@ -88,7 +94,7 @@ export function addStorageServices(server: GrpcServer, serviceOf: () => StorageS
       });
       return {};
     },
-  });
+  }, { payloadMethods: ["reportTaskSuccess", "reportTaskFailure"] });
 
   const poll = (lane: QueueLane) => async (request: PollReadyTasksRequest, call: grpc.ServerUnaryCall<PollReadyTasksRequest, unknown>) => {
     const result = await service().pollReadyTasks(lane, { maxItems: request.maxItems, waitMs: request.waitMs, signal: callSignal(call) });

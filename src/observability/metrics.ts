@@ -19,6 +19,10 @@ export interface LaneSnapshot {
   readonly depth: number;
   readonly oldestAgeMs: number;
   readonly waitingPollers: number;
+  /** Entries handed out whose task has not been registered yet. */
+  readonly unclaimed?: number;
+  /** Polls answered without waiting because runtime.limits.max_waiting_polls were waiting (since start). */
+  readonly waitRefusedPolls?: number;
 }
 
 /** What the job cache holds right now. */
@@ -63,6 +67,8 @@ export const METRIC_NAMES = {
   queueDepth: "spider_storage_queue_depth",
   queueOldestAge: "spider_storage_queue_oldest_age_seconds",
   queueWaitingPolls: "spider_storage_queue_waiting_polls",
+  queueUnclaimed: "spider_storage_queue_unclaimed",
+  pollWaitRefused: "spider_storage_poll_wait_refused_total",
   pollClamped: "spider_storage_poll_clamped_total",
   taskRequeues: "spider_storage_task_requeues_total",
   executionManagerDeaths: "spider_storage_execution_manager_deaths_total",
@@ -208,6 +214,24 @@ export class Metrics {
     laneGauge(METRIC_NAMES.queueDepth, "Entries in each lane of the inbound queue (task, commit, cleanup).", (s) => s.depth);
     laneGauge(METRIC_NAMES.queueOldestAge, "Age of the oldest entry of each lane, 0 when empty.", (s) => s.oldestAgeMs / 1000);
     laneGauge(METRIC_NAMES.queueWaitingPolls, "Long polls waiting on each lane.", (s) => s.waitingPollers);
+    laneGauge(
+      METRIC_NAMES.queueUnclaimed,
+      "Tasks of each lane handed out by a poll and not registered yet; offered again after runtime.queue.reoffer_unclaimed_after_ms.",
+      (s) => s.unclaimed ?? 0,
+    );
+    new Counter({
+      name: METRIC_NAMES.pollWaitRefused,
+      help: "Polls answered at once, without waiting, because runtime.limits.max_waiting_polls polls were waiting, by lane.",
+      labelNames: ["lane"],
+      registers,
+      collect() {
+        // The queue counts; the scrape copies its totals.
+        const lanes = self.#sources.queue?.();
+        if (lanes === undefined) return;
+        this.reset();
+        for (const [lane, stats] of Object.entries(lanes)) this.inc({ lane }, stats.waitRefusedPolls ?? 0);
+      },
+    });
 
     this.#pollClamped = new Counter({
       name: METRIC_NAMES.pollClamped,
@@ -217,7 +241,7 @@ export class Metrics {
     });
     this.#taskRequeues = new Counter({
       name: METRIC_NAMES.taskRequeues,
-      help: "Tasks given back to the inbound queue, by cause: soft_timeout, dead_execution_manager, retry, unapplied_report.",
+      help: "Tasks given back to the inbound queue, by cause: soft_timeout, dead_execution_manager, retry, unapplied_report, unclaimed_poll (polled, never registered), undelivered_instance (registration answer never reached its caller).",
       labelNames: ["cause"],
       registers,
     });
@@ -261,7 +285,9 @@ export class Metrics {
       registers,
     });
     // Zeros from the start, so rates and absent-series alerts work before the first event.
-    for (const cause of ["soft_timeout", "dead_execution_manager", "retry", "unapplied_report"]) this.#taskRequeues.inc({ cause }, 0);
+    for (const cause of ["soft_timeout", "dead_execution_manager", "retry", "unapplied_report", "unclaimed_poll", "undelivered_instance"]) {
+      this.#taskRequeues.inc({ cause }, 0);
+    }
     this.#executionManagerDeaths.inc(0);
   }
 

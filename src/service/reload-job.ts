@@ -20,7 +20,11 @@
  *   path; every other task runs again with its full retry budget), deletes the
  *   checkpoints it could not use (so the re-run tasks' new ones are not
  *   shadowed), then swaps blocks with no await in between, so no call sees
- *   the job missing or cached twice. A terminal row is not cached (the job is
+ *   the job missing or cached twice. Before any of that, the old block is
+ *   retired (it refuses every task-instance call, stale) and the checkpoints
+ *   it queued but did not write are forgotten (engine.onJobReloading): written
+ *   after the reload read the checkpoints, INSERT IGNORE would keep the old
+ *   run's outputs over the new run's. A terminal row is not cached (the job is
  *   answered from the database, as after the cache GC). A row that does not
  *   decode is quarantined, as recovery would.
  */
@@ -55,6 +59,19 @@ export function retireCachedJob(context: ServiceContext, jobId: bigint): boolean
 }
 
 export async function reloadJob(context: ServiceContext, db: Db, jobId: bigint): Promise<ReloadedJob> {
+  // Stop the old block and forget what it queued before reading the checkpoints (see the module comment).
+  const old = context.cache.get(jobId);
+  await old?.retire();
+  try {
+    await context.engine.onJobReloading?.(jobId);
+    return await rebuildFromRow(context, db, jobId);
+  } catch (error) {
+    if (context.cache.get(jobId) === old) old?.unretire(); // not replaced: it goes on
+    throw error;
+  }
+}
+
+async function rebuildFromRow(context: ServiceContext, db: Db, jobId: bigint): Promise<ReloadedJob> {
   const row = await getJob(db, jobId, { withBlobs: true });
   if (isTerminal(row.state)) {
     retireCachedJob(context, jobId);

@@ -87,6 +87,8 @@ export interface StorageServiceHooks {
   readonly onPollClamped?: (lane: Lane, field: "maxItems" | "waitMs", requested: number | bigint, cap: number) => void;
   /** A cached job reached a terminal state. */
   readonly onJobTerminal?: (jobId: bigint, state: JobState) => void;
+  /** An operator reloads the job: whatever its old control block queued must not reach the database after this resolves. */
+  readonly onJobReloading?: (jobId: bigint) => Promise<void>;
   /** A task went back to the inbound queue (metrics, logs). */
   readonly onTaskRequeued?: (jobId: bigint, taskKey: number, cause: RequeueCause) => void;
   /** Execution managers were declared dead; their instances were evicted (metrics). */
@@ -178,6 +180,7 @@ export class StorageService {
       logger,
       maxPayloadBytesPerJob: config.maxPayloadBytesPerJob,
       reconciler: this.reconciler,
+      ...(hooks.onJobReloading ? { onJobReloading: hooks.onJobReloading } : {}),
       onTaskSucceeded: hooks.onTaskSucceeded ?? (() => {}),
       onJobTerminal: (jcb) => {
         gc.track(jcb.jobId);

@@ -44,6 +44,8 @@ describe("Prometheus metrics", () => {
         SPIDER_STORAGE_RUNTIME__METRICS__ENABLED: "true",
         SPIDER_STORAGE_RUNTIME__METRICS__PORT: String(metricsPort),
         SPIDER_STORAGE_RUNTIME__LIMITS__MAX_POLL_ITEMS: "10",
+        // Raised above Spider's 4 MiB (the default refuses larger answers), so the 5 MiB answer below is sent and counted.
+        SPIDER_STORAGE_RUNTIME__LIMITS__MAX_RESPONSE_BYTES: String(8 * 1024 * 1024),
         SPIDER_STORAGE_RUNTIME__TASK_INSTANCE_POOL__EXECUTION_MANAGER_STALE_CUTOFF_SEC: "1",
         SPIDER_STORAGE_RUNTIME__TASK_INSTANCE_POOL__GC_INTERVAL_MS: "100",
       },
