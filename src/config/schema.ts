@@ -259,6 +259,11 @@ export const configSchema = z.object({
         description: "Most bytes of inputs and outputs one job may hold.",
         defaultText: "1073741824 (1 GiB)",
       }),
+      max_kept_result_bytes: key(integer(0), 64 * MiB, {
+        description:
+          "Most bytes of reported results (job outputs, error messages) kept in memory while the database is unreachable, written when it is back; beyond it a result is dropped and its task runs again.",
+        defaultText: "67108864 (64 MiB)",
+      }),
       max_poll_items: key(integer(1, 1_000_000), 10_000, { description: "Most tasks one poll of the inbound queue returns." }),
       max_poll_wait_ms: key(integer(0, 3_600_000), 60_000, { description: "Longest a poll may wait for ready work." }),
       max_waiting_polls: key(integer(1, 1_000_000), 1_024, {

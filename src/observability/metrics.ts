@@ -41,6 +41,8 @@ export interface MetricsSources {
   readonly queue?: () => Readonly<Record<string, LaneSnapshot>>;
   /** Jobs per state in the database (every state present). */
   readonly countJobsInDatabase?: () => Promise<Readonly<Record<string, number>>>;
+  /** Jobs whose last write the database has not confirmed, and the bytes of results kept for them (D6). */
+  readonly unsettled?: () => { readonly jobs: number; readonly keptResultBytes: number };
 }
 
 /** The database job count is refreshed at scrape time when older than this. */
@@ -64,6 +66,8 @@ export const METRIC_NAMES = {
   cacheTasks: "spider_storage_cache_tasks",
   cachePayloadBytes: "spider_storage_cache_payload_bytes",
   liveTaskInstances: "spider_storage_live_task_instances",
+  unsettledJobs: "spider_storage_unsettled_jobs",
+  keptResultBytes: "spider_storage_kept_result_bytes",
   queueDepth: "spider_storage_queue_depth",
   queueOldestAge: "spider_storage_queue_oldest_age_seconds",
   queueWaitingPolls: "spider_storage_queue_waiting_polls",
@@ -196,6 +200,22 @@ export class Metrics {
       registers,
       collect() {
         this.set(self.#cache()?.liveTaskInstances ?? 0);
+      },
+    });
+    new Gauge({
+      name: METRIC_NAMES.unsettledJobs,
+      help: "Cached jobs whose last job transition the database has not confirmed (unreachable, or outcome unknown); each settles before it acts again.",
+      registers,
+      collect() {
+        this.set(self.#sources.unsettled?.().jobs ?? 0);
+      },
+    });
+    new Gauge({
+      name: METRIC_NAMES.keptResultBytes,
+      help: "Bytes of reported results (job outputs, error messages) kept while the database is unreachable, to be written when it is back (runtime.limits.max_kept_result_bytes).",
+      registers,
+      collect() {
+        this.set(self.#sources.unsettled?.().keptResultBytes ?? 0);
       },
     });
 
