@@ -1,24 +1,30 @@
 /**
  * One spider-storage per data directory (DECISIONS D12).
  *
- * On Linux the lock is an abstract unix socket named after the data directory's
- * real path: binding it is atomic, and the kernel frees it the moment its
- * holder dies, however it dies, so a killed server never leaves a stale lock.
+ * On Linux the lock is an abstract unix socket: binding it is atomic, and the
+ * kernel frees it the moment its holder dies, however it dies, so a killed
+ * server never leaves a stale lock. Abstract sockets have no permissions, so
+ * its name must be one only this user can compute: a hash of the data
+ * directory's real path and a random key kept in the (0700) data directory,
+ * `spider-storage.lock-key` (0600). A name derived from the path alone could be
+ * bound first by any local user, keeping the server from starting. The socket
+ * closes every connection at once: nobody has anything to say to a lock.
  * (Abstract sockets are per network namespace: two containers sharing one data
  * directory volume are not kept apart by it; MariaDB's own InnoDB file lock then
  * refuses the second mariadbd.) Elsewhere it is the lock file itself, created
  * exclusively, with stale-pid detection.
  *
- * Either way `<data-dir>/spider-storage.lock` holds the holder's pid, so the
- * refusal can say who holds the directory.
+ * Either way `<data-dir>/spider-storage.lock` (0600) holds the holder's pid, so
+ * the refusal can say who holds the directory.
  */
-import { createHash } from "node:crypto";
-import { openSync, readFileSync, renameSync, unlinkSync, writeFileSync, closeSync, writeSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { closeSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { isProcessAlive } from "./process-info.ts";
 
 export const LOCK_FILE_NAME = "spider-storage.lock";
+export const LOCK_KEY_FILE_NAME = "spider-storage.lock-key";
 
 export class DataDirLockedError extends Error {
   readonly holderPid: number | undefined;
@@ -41,8 +47,9 @@ export interface DataDirLock {
 export async function acquireDataDirLock(dataDir: string): Promise<DataDirLock> {
   const lockFile = join(dataDir, LOCK_FILE_NAME);
   if (process.platform === "linux") {
-    const name = `\0spider-storage-data-dir-${createHash("sha256").update(dataDir).digest("hex").slice(0, 40)}`;
-    const server = createServer();
+    const key = lockKey(dataDir);
+    const name = `\0spider-storage-data-dir-${createHash("sha256").update(`${dataDir}\0${key}`).digest("hex").slice(0, 40)}`;
+    const server = createServer((connection) => connection.destroy());
     try {
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
@@ -59,7 +66,7 @@ export async function acquireDataDirLock(dataDir: string): Promise<DataDirLock> 
   }
   for (let attempt = 0; ; attempt++) {
     try {
-      const fd = openSync(lockFile, "wx", 0o644);
+      const fd = openSync(lockFile, "wx", 0o600);
       writeSync(fd, `${process.pid}\n`);
       closeSync(fd);
       return { dataDir, release: async () => removeIfOurs(lockFile) };
@@ -79,6 +86,32 @@ export async function acquireDataDirLock(dataDir: string): Promise<DataDirLock> 
   }
 }
 
+/**
+ * The data directory's lock key, made on first use. Written to a temporary
+ * file and linked into place, so two servers starting at once agree on one
+ * key and neither reads a half-written file.
+ */
+function lockKey(dataDir: string): string {
+  const file = join(dataDir, LOCK_KEY_FILE_NAME);
+  const read = () => readFileSync(file, "utf8").trim();
+  try {
+    const key = read();
+    if (key !== "") return key;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  const temp = `${file}.${process.pid}`;
+  writeFileSync(temp, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
+  try {
+    linkSync(temp, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  } finally {
+    unlinkSync(temp);
+  }
+  return read();
+}
+
 function readHolder(lockFile: string): number | undefined {
   try {
     const pid = Number.parseInt(readFileSync(lockFile, "utf8").trim(), 10);
@@ -90,7 +123,7 @@ function readHolder(lockFile: string): number | undefined {
 
 function writePidFile(lockFile: string): void {
   const temp = `${lockFile}.${process.pid}`;
-  writeFileSync(temp, `${process.pid}\n`, { mode: 0o644 });
+  writeFileSync(temp, `${process.pid}\n`, { mode: 0o600 });
   renameSync(temp, lockFile);
 }
 

@@ -3,9 +3,11 @@
  * (and offline commands given --data-dir) run a private mariadbd whose data
  * lives in the data directory.
  *
- * Layout of the data directory:
- *   spider-storage.lock   pid of the spider-storage that holds it (src/embedded/data-dir-lock.ts)
- *   mariadb/              MariaDB's own data directory, with mariadbd.pid and mariadbd.err
+ * Layout of the data directory (0700, as are the directories in it; see ./private-dir.ts):
+ *   spider-storage.lock      pid of the spider-storage that holds it, 0600 (./data-dir-lock.ts)
+ *   spider-storage.lock-key  the lock's private key, 0600 (./data-dir-lock.ts)
+ *   mariadb/                 MariaDB's own data directory, with mariadbd.pid and mariadbd.err
+ *   mariadb.tmp/             mariadbd's temporary files (./mariadbd-process.ts)
  *
  * mariadbd runs with `--skip-networking`; its socket lives in a short private
  * directory (mode 0700: root has no password over it), by default
@@ -21,12 +23,13 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, lstat, mkdir, readFile, realpath, rmdir } from "node:fs/promises";
+import { mkdir, readFile, realpath, rmdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { createConnection } from "mysql2/promise";
 import type { Logger } from "../observability/logger.ts";
 import { acquireDataDirLock } from "./data-dir-lock.ts";
 import { findMariaDbBinary, initialiseDataDir, MARIADB_MISSING_MESSAGE, MariaDbProcess } from "./mariadbd-process.ts";
+import { ensurePrivateDir } from "./private-dir.ts";
 import { isProcessAlive, processCommandLine, terminateProcess } from "./process-info.ts";
 
 export const EMBEDDED_DATABASE_NAME = "spider";
@@ -61,8 +64,10 @@ export async function openDataDirDatabase(dataDirPath: string, options: Embedded
   const logger = options.logger;
   // Fail before touching anything when MariaDB is not installed.
   if (!findMariaDbBinary("mariadbd", options.binDir)) throw new Error(MARIADB_MISSING_MESSAGE);
-  await mkdir(resolve(dataDirPath), { recursive: true });
+  await mkdir(resolve(dataDirPath), { recursive: true, mode: 0o700 });
+  // The real path: a data directory given through a symbolic link is fine; what it points to is checked.
   const dataDir = await realpath(resolve(dataDirPath));
+  await ensurePrivateDir(dataDir, "data directory");
   const lock = await acquireDataDirLock(dataDir);
   try {
     const mariadbDir = join(dataDir, "mariadb");
@@ -74,7 +79,7 @@ export async function openDataDirDatabase(dataDirPath: string, options: Embedded
           "set runtime.embedded.socket_dir to a shorter directory",
       );
     }
-    await preparePrivateDir(socketDir);
+    await ensurePrivateDir(socketDir, "socket directory", "; or set runtime.embedded.socket_dir");
 
     let server: { pid: number; socket: string; stop(): Promise<void> } | undefined;
     const orphan = await findOrphan(mariadbDir);
@@ -95,6 +100,7 @@ export async function openDataDirDatabase(dataDirPath: string, options: Embedded
     if (!server) {
       if (!existsSync(join(mariadbDir, "mysql"))) logger?.info({ dataDir: mariadbDir }, "initialising the embedded MariaDB");
       await initialiseDataDir(mariadbDir, { binDir: options.binDir });
+      await ensurePrivateDir(mariadbDir, "MariaDB data directory");
       const child = new MariaDbProcess({
         dataDir: mariadbDir,
         socket,
@@ -157,16 +163,6 @@ export function defaultSocketDir(dataDir: string): string {
   const runtimeDir = process.env["XDG_RUNTIME_DIR"];
   const base = runtimeDir && existsSync(runtimeDir) && runtimeDir.length < 60 ? runtimeDir : "/tmp";
   return join(base, `spider-storage-${hash}`);
-}
-
-/** Creates (or checks) a directory only we can enter: anyone reaching the socket is root in MariaDB. */
-async function preparePrivateDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const info = await lstat(dir);
-  if (!info.isDirectory()) throw new Error(`socket directory ${dir} is not a directory (a symbolic link?); remove it`);
-  const uid = process.getuid?.();
-  if (uid !== undefined && info.uid !== uid) throw new Error(`socket directory ${dir} belongs to another user (uid ${info.uid}); remove it or set runtime.embedded.socket_dir`);
-  if ((info.mode & 0o077) !== 0) await chmod(dir, 0o700);
 }
 
 interface Orphan {

@@ -7,10 +7,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, rmdir } from "node:fs/promises";
-import { createHash } from "node:crypto";
 import { createConnection } from "node:net";
-import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { ensurePrivateDir } from "./private-dir.ts";
 import { isProcessAlive } from "./process-info.ts";
 
 const SEARCH_PATH = ["/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin", "/opt/mariadb/bin"];
@@ -45,6 +44,8 @@ export interface MariaDbProcessOptions {
   readonly logFile?: string;
   /** Look for the binaries only here (see {@link findMariaDbBinary}). */
   readonly binDir?: string;
+  /** mariadbd's temporary directory (default `<dataDir>.tmp`), created 0700 and removed once mariadbd exits. */
+  readonly tmpDir?: string;
   /**
    * Own process group, so a terminal's Ctrl-C reaches only the parent, which
    * stops mariadbd itself after closing its pool (the embedded default).
@@ -55,7 +56,9 @@ export interface MariaDbProcessOptions {
 /**
  * Runs `mariadb-install-db` unless the data dir already holds a database. It
  * installs into a sibling directory and renames it into place, so a start-up
- * killed half-way never leaves a half-initialised data dir behind.
+ * killed half-way never leaves a half-initialised data dir behind. The
+ * staging directory is created 0700, so the data dir is private from its
+ * first byte (mariadb-install-db would create it with the umask's mode).
  */
 export async function initialiseDataDir(dataDir: string, options: { binDir?: string } = {}): Promise<void> {
   if (existsSync(join(dataDir, "mysql"))) return;
@@ -72,8 +75,8 @@ export async function initialiseDataDir(dataDir: string, options: { binDir?: str
   const scratch = `${staging}.tmp`;
   await rm(staging, { recursive: true, force: true });
   try {
-    await mkdir(staging);
-    await mkdir(scratch, { recursive: true });
+    await mkdir(staging, { mode: 0o700 });
+    await mkdir(scratch, { recursive: true, mode: 0o700 });
     await run(installer, [
       "--no-defaults",
       `--datadir=${staging}`,
@@ -113,6 +116,10 @@ export class MariaDbProcess {
     this.options = options;
   }
 
+  get #tmpDir(): string {
+    return this.options.tmpDir ?? `${this.options.dataDir}.tmp`;
+  }
+
   get pid(): number | undefined {
     return this.#child?.pid;
   }
@@ -128,8 +135,11 @@ export class MariaDbProcess {
     const { dataDir, socket, port } = this.options;
     // Each server gets its own tmpdir: mariadbd deletes `#sql*` files it finds
     // in its tmpdir, so servers sharing /tmp break each other's temporary tables.
-    const privateTmp = join(tmpdir(), `mariadbd-${createHash("sha256").update(dataDir).digest("hex").slice(0, 16)}`);
-    await mkdir(privateTmp, { recursive: true });
+    // Beside the data dir (for the embedded default: inside the private data
+    // directory), never under a predictable name in the shared /tmp that
+    // another user could create first.
+    const privateTmp = this.#tmpDir;
+    await ensurePrivateDir(privateTmp, "MariaDB temporary directory");
     const args = [
       "--no-defaults",
       `--datadir=${dataDir}`,
@@ -154,7 +164,12 @@ export class MariaDbProcess {
     let spawnError: Error | undefined;
     child.once("error", (error) => (spawnError = error));
     this.#child = child;
-    this.#exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+    this.#exited = new Promise((resolve) =>
+      child.once("exit", (code) => {
+        // mariadbd's temporary files die with it.
+        void rm(privateTmp, { recursive: true, force: true }).finally(() => resolve(code));
+      }),
+    );
     const deadline = Date.now() + (this.options.startTimeoutMs ?? 60_000);
     while (Date.now() < deadline) {
       if (spawnError) throw new Error(`cannot run ${binary}: ${spawnError.message}`);
