@@ -4,7 +4,10 @@
  * file, else the embedded MariaDB of --data-dir), a small pool, and — for
  * commands that write — the single-writer lease, taken without waiting
  * (DECISIONS D3): while a server holds it, the command refuses and says to go
- * through the server instead.
+ * through the server instead. A command that writes also starts a session: a
+ * server that lost its lease while the command ran (it was reconnecting)
+ * finds a newer session when it retakes the lease and steps down instead of
+ * serving a cache the command made stale (src/app/storage-server.ts).
  *
  * Commands that work both ways go offline when the database is named on the
  * command line (--database-url, --data-dir) or with --offline, and online
@@ -71,6 +74,10 @@ export async function withOfflineDatabase<T>(
       : undefined;
     const db = createDb({ url, maxConnections: 2 });
     try {
+      if (lease) {
+        const { allocateSession } = await import("../db/sessions.ts");
+        await allocateSession(db);
+      }
       return await fn({ db, config, logger });
     } finally {
       await db.destroy();
