@@ -9,6 +9,7 @@ import { ServerProcess } from "../helpers/server-process.ts";
 import { addResourceGroup, jobOutputs, oracleOutputs, SimulatedCluster, submitJob, waitForJobs } from "../helpers/sim/cluster.ts";
 import { flat, singleTask } from "../helpers/sim/job-shapes.ts";
 import { SimulatedScheduler, sleep } from "../helpers/sim/simulated-scheduler.ts";
+import { connectStorage } from "../helpers/sim/storage-clients.ts";
 import { testDatabase } from "../helpers/test-database.ts";
 
 describe("scheduling through the real server", () => {
@@ -86,6 +87,40 @@ describe("scheduling through the real server", () => {
       expect((await waitForJobs(cluster.clients, [jobId], 20_000)).get(jobId)).toBe("Succeeded");
       expect(cluster.log.starts.get(`${jobId}/0`)).toBe(2);
       expect(await jobOutputs(cluster.clients, jobId)).toEqual(oracleOutputs(job));
+    } finally {
+      await cluster.stop();
+    }
+  });
+});
+
+describe("tasks a poller took and never dispatched (runtime.queue.reoffer_unclaimed_after_ms)", () => {
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await ServerProcess.start({
+      databaseUrl: await testDatabase("reoffer"),
+      env: { SPIDER_STORAGE_RUNTIME__QUEUE__REOFFER_UNCLAIMED_AFTER_MS: "500" },
+    });
+    await server.waitServing();
+  });
+  afterAll(async () => server?.stop());
+
+  it("are offered again, so a job whose tasks a vanished poller holds still finishes", async () => {
+    // A client that polls without ever registering as a scheduler, then walks away. The cluster's
+    // scheduler registers afterwards as the first of this server's life, which triggers no refill:
+    // only the re-offer can bring the tasks back.
+    const rogue = connectStorage(server.address);
+    const rg = await addResourceGroup(rogue);
+    const job = flat(5, { seed: 31 });
+    const taken = rogue.queue.pollReadyTasks({ maxItems: 5n, waitMs: 30_000n });
+    const jobId = await submitJob(rogue, rg, job);
+    expect((await taken).tasks!.tasks.map((task) => task.jobId)).toEqual([jobId, jobId, jobId, jobId, jobId]);
+    rogue.close();
+
+    const cluster = await new SimulatedCluster(server.address, { executionManagers: 2 }).start();
+    try {
+      expect((await waitForJobs(cluster.clients, [jobId], 20_000)).get(jobId)).toBe("Succeeded");
+      expect(await jobOutputs(cluster.clients, jobId)).toEqual(oracleOutputs(job));
+      expect(server.logs).toContain("unclaimed_poll");
     } finally {
       await cluster.stop();
     }
