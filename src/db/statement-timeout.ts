@@ -31,13 +31,21 @@ export function withStatementTimeout(pool: MysqlPool, timeoutMs: number): MysqlP
   const query = (raw: MysqlPoolConnection, sql: string, parameters: unknown, callback: QueryCallback | undefined) => {
     // Streams (unused here) keep the driver's behaviour.
     if (callback === undefined) return raw.query(sql, parameters);
-    const options = { sql, timeout: timeoutMs } as unknown as string;
-    return raw.query(options, parameters, (error, result) => {
-      if ((error as { code?: unknown } | null)?.code === "PROTOCOL_SEQUENCE_TIMEOUT") {
-        raw.destroy();
-        callback(statementTimeoutError(timeoutMs), result);
-        return;
-      }
+    // Our own timer, not mysql2's `timeout` option: the driver leaves that one
+    // armed when the connection dies first (holding the process open at exit
+    // and calling back twice), and it does not drop the connection.
+    let settled = false;
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      raw.destroy();
+      callback(statementTimeoutError(timeoutMs), []);
+    }, timeoutMs);
+    timer.unref();
+    return raw.query(sql, parameters, (error, result) => {
+      clearTimeout(timer);
+      if (settled) return;
+      settled = true;
       callback(error, result);
     });
   };
