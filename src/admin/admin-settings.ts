@@ -29,6 +29,7 @@ export function adminSettingsFrom(config: Config): AdminSettings {
       maxDependencies: limits.max_dependencies_per_job,
       maxZstdFrames: limits.max_zstd_frames,
       maxTaskGraphValues: limits.max_task_graph_values,
+      maxTaskGraphBytes: limits.max_task_graph_bytes,
     },
     gc: { enabled: gc.enabled, retentionSec: gc.retention_sec, intervalSec: gc.interval_sec, batchSize: gc.batch_size },
     deadExecutionManagerCutoffMs: pool.execution_manager_stale_cutoff_sec * 1000,

@@ -10,6 +10,7 @@ export function serviceConfigFrom(config: Config): StorageServiceConfig {
       maxTasks: limits.max_tasks_per_job,
       maxDependencies: limits.max_dependencies_per_job,
       maxTaskGraphValues: limits.max_task_graph_values,
+      maxTaskGraphBytes: limits.max_task_graph_bytes,
       maxZstdFrames: limits.max_zstd_frames,
       maxPayloadBytesPerJob: limits.max_payload_bytes_per_job,
       maxResponseBytes: limits.max_response_bytes,

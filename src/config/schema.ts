@@ -245,12 +245,15 @@ export const configSchema = z.object({
         description: "Most bytes a task graph, or a job's inputs, may decompress to (the zstd budget).",
         defaultText: "67108864 (64 MiB)",
       }),
-      max_tasks_per_job: key(integer(1), 10_000, {
-        description: "Most tasks in one job (sized so the largest graph accepted blocks the server well under 50 ms).",
+      max_tasks_per_job: key(integer(1), 5_000, { description: "Most tasks in one job." }),
+      max_dependencies_per_job: key(integer(1), 30_000, { description: "Most dependency edges in one job." }),
+      max_task_graph_values: key(integer(1), 100_000, {
+        description:
+          "Most JSON values (objects, arrays, strings, numbers, literals) in a task graph, counted before it is parsed; parsing costs about 0.25 µs per value, so the default bounds a graph to about 25 ms of the event loop.",
       }),
-      max_dependencies_per_job: key(integer(1), 100_000, { description: "Most dependency edges in one job." }),
-      max_task_graph_values: key(integer(1), 300_000, {
-        description: "Most JSON values (objects, arrays, strings, numbers) in a task graph, counted before it is parsed.",
+      max_task_graph_bytes: key(integer(1024, INT32_MAX), 8 * MiB, {
+        description: "Most bytes a task graph's JSON may decompress to (with max_decompressed_bytes, the smaller binds).",
+        defaultText: "8388608 (8 MiB)",
       }),
       max_zstd_frames: key(integer(1, 1_000_000), 64, {
         description: "Most zstd frames in a compressed task graph or compressed job inputs (Spider's clients send one).",

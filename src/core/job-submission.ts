@@ -9,9 +9,16 @@
  */
 import { invalidArgument } from "./errors.ts";
 import type { TaskGraphCache } from "./task-graph-cache.ts";
-import { decodeTaskGraph, type TaskGraph } from "./task-graph.ts";
+import { decodeTaskGraph, decodeTaskGraphAsync, type DecodeTaskGraphOptions, type TaskGraph } from "./task-graph.ts";
 import { decodeWireFrame, encodeWireFrame } from "./wire-frame.ts";
-import { compressZstd, decompressZstd, DEFAULT_MAX_DECOMPRESSED_BYTES, DEFAULT_MAX_ZSTD_FRAMES } from "./zstd.ts";
+import {
+  compressZstd,
+  decompressZstd,
+  decompressZstdAsync,
+  DEFAULT_MAX_DECOMPRESSED_BYTES,
+  DEFAULT_MAX_ZSTD_FRAMES,
+  type DecompressOptions,
+} from "./zstd.ts";
 
 export interface SubmissionLimits {
   /** Budget for each of the decompressed graph JSON and the decompressed inputs. */
@@ -23,20 +30,25 @@ export interface SubmissionLimits {
   readonly maxZstdFrames: number;
   /** Most JSON values in the graph's text, counted by a scan before anything is built. */
   readonly maxTaskGraphValues: number;
+  /** Most bytes the graph's JSON may decompress to (the graph's budget is the smaller of this and maxDecompressedBytes). */
+  readonly maxTaskGraphBytes: number;
 }
 
 /**
  * Sized so the worst graph accepted costs well under 50 ms of event loop on a
- * small machine (measured in the README's Limits section): what a graph costs
- * is its number of JSON values (objects, arrays, strings, numbers), and the
- * tasks, edges and inputs they describe.
+ * small machine: parsing and validating costs about 0.2–0.3 µs per JSON value
+ * (objects, arrays, strings, numbers) whatever the graph's shape, so 100 000
+ * values cost 20–30 ms (measured on 2 loaded cores; the README's Limits
+ * section has the numbers). A 5 000-task chain is 80 000 values; every
+ * dependency edge takes at least 3.
  */
 export const DEFAULT_SUBMISSION_LIMITS: SubmissionLimits = Object.freeze({
   maxDecompressedBytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
-  maxTasks: 10_000,
-  maxDependencies: 100_000,
+  maxTasks: 5_000,
+  maxDependencies: 30_000,
   maxZstdFrames: DEFAULT_MAX_ZSTD_FRAMES,
-  maxTaskGraphValues: 300_000,
+  maxTaskGraphValues: 100_000,
+  maxTaskGraphBytes: 8 * 1024 * 1024,
 });
 
 /**
@@ -51,6 +63,7 @@ export const STORED_JOB_LIMITS: SubmissionLimits = Object.freeze({
   maxDependencies: 50_000_000,
   maxZstdFrames: Number.MAX_SAFE_INTEGER,
   maxTaskGraphValues: Number.MAX_SAFE_INTEGER,
+  maxTaskGraphBytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
 });
 
 /** Configuration keys of the limits, named in errors so an operator knows what to raise. */
@@ -60,6 +73,7 @@ export const SUBMISSION_LIMIT_NAMES = Object.freeze({
   maxDependencies: "runtime.limits.max_dependencies_per_job",
   maxZstdFrames: "runtime.limits.max_zstd_frames",
   maxTaskGraphValues: "runtime.limits.max_task_graph_values",
+  maxTaskGraphBytes: "runtime.limits.max_task_graph_bytes",
 });
 
 export interface ValidatedJobSubmission {
@@ -78,25 +92,48 @@ export function validateJobSubmission(
   limits: SubmissionLimits = DEFAULT_SUBMISSION_LIMITS,
   cache?: TaskGraphCache,
 ): ValidatedJobSubmission {
-  const graph = decodeGraphWithinLimits(compressedGraph, limits, cache);
+  const options = graphDecodeOptions(limits);
+  const graph = cache === undefined ? decodeTaskGraph(compressedGraph, options) : cache.decode(compressedGraph, options);
+  checkGraphLimits(graph, limits);
+  return withInputs(graph, decompressZstd(compressedInputs, inputsDecompressOptions(limits)));
+}
 
-  // The count is checked from the frame's header before a view is built for any payload.
-  const inputs = decodeWireFrame(
-    decompressZstd(compressedInputs, {
-      maxOutputBytes: limits.maxDecompressedBytes,
-      what: "job inputs",
-      limitName: SUBMISSION_LIMIT_NAMES.maxDecompressedBytes,
-      maxFrames: limits.maxZstdFrames,
-      framesLimitName: SUBMISSION_LIMIT_NAMES.maxZstdFrames,
-    }),
-    "job inputs",
-    {
-      count: graph.graphInputCount,
-      mismatch: (count) =>
-        invalidArgument(`task graph input size mismatch: expected ${graph.graphInputCount}, got ${count}`),
-    },
-  );
+/**
+ * {@link validateJobSubmission} for the request path: the same checks in the
+ * same order, with hashing and decompression (up to the budget, 64 MiB by
+ * default) off the event loop. What stays on it is bounded by the graph
+ * limits: the graph's text (max_task_graph_bytes), its values
+ * (max_task_graph_values), and the payload count, checked against the graph
+ * before any view is built.
+ */
+export async function validateJobSubmissionAsync(
+  compressedGraph: Uint8Array,
+  compressedInputs: Uint8Array,
+  limits: SubmissionLimits = DEFAULT_SUBMISSION_LIMITS,
+  cache?: TaskGraphCache,
+): Promise<ValidatedJobSubmission> {
+  const options = graphDecodeOptions(limits);
+  const graph = cache === undefined ? await decodeTaskGraphAsync(compressedGraph, options) : await cache.decodeAsync(compressedGraph, options);
+  checkGraphLimits(graph, limits);
+  return withInputs(graph, await decompressZstdAsync(compressedInputs, inputsDecompressOptions(limits)));
+}
 
+function inputsDecompressOptions(limits: SubmissionLimits): DecompressOptions {
+  return {
+    maxOutputBytes: limits.maxDecompressedBytes,
+    what: "job inputs",
+    limitName: SUBMISSION_LIMIT_NAMES.maxDecompressedBytes,
+    maxFrames: limits.maxZstdFrames,
+    framesLimitName: SUBMISSION_LIMIT_NAMES.maxZstdFrames,
+  };
+}
+
+/** Splits the decompressed inputs, their count checked from the header before any view is built. */
+function withInputs(graph: TaskGraph, frame: Uint8Array<ArrayBuffer>): ValidatedJobSubmission {
+  const inputs = decodeWireFrame(frame, "job inputs", {
+    count: graph.graphInputCount,
+    mismatch: (count) => invalidArgument(`task graph input size mismatch: expected ${graph.graphInputCount}, got ${count}`),
+  });
   checkNotEmpty(graph);
   return Object.freeze({ graph, inputs });
 }
@@ -107,23 +144,24 @@ export function validateJobSubmission(
  * never read again): decode, size limits, not empty.
  */
 export function validateTaskGraph(compressedGraph: Uint8Array, limits: SubmissionLimits = DEFAULT_SUBMISSION_LIMITS, cache?: TaskGraphCache): TaskGraph {
-  const graph = decodeGraphWithinLimits(compressedGraph, limits, cache);
+  const options = graphDecodeOptions(limits);
+  const graph = cache === undefined ? decodeTaskGraph(compressedGraph, options) : cache.decode(compressedGraph, options);
+  checkGraphLimits(graph, limits);
   checkNotEmpty(graph);
   return graph;
 }
 
-function decodeGraphWithinLimits(compressedGraph: Uint8Array, limits: SubmissionLimits, cache: TaskGraphCache | undefined): TaskGraph {
-  const decodeOptions = {
-    maxDecompressedBytes: limits.maxDecompressedBytes,
-    limitName: SUBMISSION_LIMIT_NAMES.maxDecompressedBytes,
+/** The graph's budget is the smaller of the two byte limits, and names the one that binds. */
+function graphDecodeOptions(limits: SubmissionLimits): DecodeTaskGraphOptions {
+  const graphBytesBind = limits.maxTaskGraphBytes < limits.maxDecompressedBytes;
+  return {
+    maxDecompressedBytes: graphBytesBind ? limits.maxTaskGraphBytes : limits.maxDecompressedBytes,
+    limitName: graphBytesBind ? SUBMISSION_LIMIT_NAMES.maxTaskGraphBytes : SUBMISSION_LIMIT_NAMES.maxDecompressedBytes,
     maxZstdFrames: limits.maxZstdFrames,
     zstdFramesLimitName: SUBMISSION_LIMIT_NAMES.maxZstdFrames,
     maxJsonValues: limits.maxTaskGraphValues,
     jsonValuesLimitName: SUBMISSION_LIMIT_NAMES.maxTaskGraphValues,
   };
-  const graph = cache === undefined ? decodeTaskGraph(compressedGraph, decodeOptions) : cache.decode(compressedGraph, decodeOptions);
-  checkGraphLimits(graph, limits);
-  return graph;
 }
 
 function checkNotEmpty(graph: TaskGraph): void {

@@ -6,9 +6,17 @@
  * huge graphs cannot pin unbounded memory; a graph heavier than the whole
  * bound is parsed but not kept. Failures are not cached.
  */
-import { createHash } from "node:crypto";
+import { createHash, webcrypto } from "node:crypto";
 import { invalidArgument } from "./errors.ts";
-import { decompressTaskGraph, parseTaskGraphJson, type DecodeTaskGraphOptions, type TaskGraph } from "./task-graph.ts";
+import { checkZstdFrames } from "./zstd.ts";
+import {
+  decompressTaskGraph,
+  decompressTaskGraphAsync,
+  parseTaskGraphJson,
+  taskGraphZstdOptions,
+  type DecodeTaskGraphOptions,
+  type TaskGraph,
+} from "./task-graph.ts";
 
 export interface TaskGraphCacheOptions {
   /** Most graphs kept. Default 1024. */
@@ -48,26 +56,55 @@ export class TaskGraphCache {
    */
   decode(compressed: Uint8Array, options: DecodeTaskGraphOptions): TaskGraph {
     const key = createHash("sha256").update(compressed).digest("base64");
-    const entry = this.entries.get(key);
-    if (entry !== undefined) {
-      if (entry.jsonBytes > options.maxDecompressedBytes) {
-        // Same outcome as decoding afresh under the smaller budget.
-        const limit = options.maxDecompressedBytes;
-        throw invalidArgument(
-          `task graph decompresses to more than ${limit} bytes, above the limit of ${limit} bytes` +
-            (options.limitName === undefined ? "" : ` (${options.limitName})`),
-        );
-      }
-      this.hitCount += 1;
-      this.entries.delete(key);
-      this.entries.set(key, entry);
-      return entry.graph;
+    const hit = this.lookup(key, options);
+    if (hit !== undefined) {
+      return hit;
     }
     this.missCount += 1;
     const json = decompressTaskGraph(compressed, options);
     const graph = parseTaskGraphJson(json, options);
     this.insert(key, { graph, jsonBytes: json.length, weight: taskGraphWeight(graph) });
     return graph;
+  }
+
+  /**
+   * {@link decode} for request paths: the hash and the decompression run off
+   * the event loop (up to 64 MiB each), only the parse on it; the frames are
+ * walked (and refused when over the cap) before anything is hashed.
+   */
+  async decodeAsync(compressed: Uint8Array, options: DecodeTaskGraphOptions): Promise<TaskGraph> {
+    // Junk (too many frames, a bad header, a declared size above the budget) is refused before it is hashed.
+    checkZstdFrames(compressed, taskGraphZstdOptions(options));
+    const key = Buffer.from(await webcrypto.subtle.digest("SHA-256", compressed as Uint8Array<ArrayBuffer>)).toString("base64");
+    const hit = this.lookup(key, options);
+    if (hit !== undefined) {
+      return hit;
+    }
+    this.missCount += 1;
+    const json = await decompressTaskGraphAsync(compressed, options);
+    const graph = parseTaskGraphJson(json, options);
+    this.insert(key, { graph, jsonBytes: json.length, weight: taskGraphWeight(graph) });
+    return graph;
+  }
+
+  /** The cached graph for `key` (made most recent), undefined on a miss; throws when it is above a smaller budget. */
+  private lookup(key: string, options: DecodeTaskGraphOptions): TaskGraph | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined) {
+      return undefined;
+    }
+    if (entry.jsonBytes > options.maxDecompressedBytes) {
+      // Same outcome as decoding afresh under the smaller budget.
+      const limit = options.maxDecompressedBytes;
+      throw invalidArgument(
+        `task graph decompresses to more than ${limit} bytes, above the limit of ${limit} bytes` +
+          (options.limitName === undefined ? "" : ` (${options.limitName})`),
+      );
+    }
+    this.hitCount += 1;
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    return entry.graph;
   }
 
   get size(): number {

@@ -27,7 +27,7 @@ import { MAX_QUOTED_CHARS, quoteInput } from "./quote-input.ts";
 import { checkTaskGraphSchemaVersion } from "./schema-version.ts";
 import { decodeUtf8Strict, duplicateKeysOf, isJsonObject, parseStrictJson, type JsonValue } from "./strict-json.ts";
 import { TypeInterner, type CanonicalType } from "./type-descriptor.ts";
-import { decompressZstd } from "./zstd.ts";
+import { decompressZstd, decompressZstdAsync, type DecompressOptions } from "./zstd.ts";
 
 export interface TdlContext {
   readonly package: string;
@@ -130,20 +130,35 @@ export interface DecodeTaskGraphOptions extends TaskGraphJsonLimits {
   readonly zstdFramesLimitName?: string;
 }
 
-/** Decompresses a `compressed_serialized_task_graph` under the budget and frame cap. */
-export function decompressTaskGraph(compressed: Uint8Array, options: DecodeTaskGraphOptions): Uint8Array<ArrayBuffer> {
-  return decompressZstd(compressed, {
+/** What decompressing a `compressed_serialized_task_graph` takes: the budget and the frame cap. */
+export function taskGraphZstdOptions(options: DecodeTaskGraphOptions): DecompressOptions {
+  return {
     maxOutputBytes: options.maxDecompressedBytes,
     what: "task graph",
     ...(options.limitName === undefined ? {} : { limitName: options.limitName }),
     ...(options.maxZstdFrames === undefined ? {} : { maxFrames: options.maxZstdFrames }),
     ...(options.zstdFramesLimitName === undefined ? {} : { framesLimitName: options.zstdFramesLimitName }),
-  });
+  };
+}
+
+/** Decompresses a `compressed_serialized_task_graph` under the budget and frame cap. */
+export function decompressTaskGraph(compressed: Uint8Array, options: DecodeTaskGraphOptions): Uint8Array<ArrayBuffer> {
+  return decompressZstd(compressed, taskGraphZstdOptions(options));
+}
+
+/** {@link decompressTaskGraph} with the frames decoded off the event loop. */
+export function decompressTaskGraphAsync(compressed: Uint8Array, options: DecodeTaskGraphOptions): Promise<Uint8Array<ArrayBuffer>> {
+  return decompressZstdAsync(compressed, taskGraphZstdOptions(options));
 }
 
 /** Decompresses (under the budget) and parses a `compressed_serialized_task_graph`. */
 export function decodeTaskGraph(compressed: Uint8Array, options: DecodeTaskGraphOptions): TaskGraph {
   return parseTaskGraphJson(decompressTaskGraph(compressed, options), options);
+}
+
+/** {@link decodeTaskGraph} with the decompression off the event loop (request paths). */
+export async function decodeTaskGraphAsync(compressed: Uint8Array, options: DecodeTaskGraphOptions): Promise<TaskGraph> {
+  return parseTaskGraphJson(await decompressTaskGraphAsync(compressed, options), options);
 }
 
 // ---------------------------------------------------------------------------

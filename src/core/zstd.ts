@@ -11,7 +11,8 @@
  * frames is capped too, and counted before the next frame is even located.
  * Every failure is StorageError("invalid_argument").
  */
-import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import { promisify } from "node:util";
+import { constants, zstdCompressSync, zstdDecompress, zstdDecompressSync } from "node:zlib";
 import { invalidArgument } from "./errors.ts";
 
 /** The default decompression budget: 64 MiB. */
@@ -68,82 +69,156 @@ interface Frame {
  * trailing garbage and output above the budget are errors.
  */
 export function decompressZstd(data: Uint8Array, options: DecompressOptions): Uint8Array<ArrayBuffer> {
-  const what = options.what ?? "zstd data";
-  const budget = options.maxOutputBytes;
-  if (!Number.isSafeInteger(budget) || budget < 0) {
-    throw new RangeError(`maxOutputBytes must be a non-negative integer, got ${budget}`);
-  }
-  if (data.length === 0) {
-    throw invalidArgument(`${what} is empty, expected zstd-compressed data`);
-  }
-  const overBudget = (): Error =>
-    invalidArgument(
-      `${what} decompresses to more than ${budget} bytes, above the limit of ${budget} bytes` +
-        (options.limitName === undefined ? "" : ` (${options.limitName})`),
-    );
-
-  const maxFrames = options.maxFrames ?? DEFAULT_MAX_ZSTD_FRAMES;
-  const outputs: Uint8Array<ArrayBuffer>[] = [];
-  let total = 0;
-  let pos = 0;
-  let frames = 0;
-  while (pos < data.length) {
-    frames += 1;
-    if (frames > maxFrames) {
-      throw invalidArgument(
-        `${what} has more than ${maxFrames} zstd frames, above the limit of ${maxFrames}` +
-          (options.framesLimitName === undefined ? "" : ` (${options.framesLimitName})`),
-      );
-    }
-    const frame = findFrame(data, pos, what);
-    pos = frame.end;
-    if (frame.skippable) {
-      continue;
-    }
-    const remaining = budget - total;
-    if (frame.contentSize !== undefined && frame.contentSize > remaining) {
-      throw overBudget();
-    }
+  const run = new FrameRun(data, options);
+  for (let frame = run.next(); frame !== undefined; frame = run.next()) {
     let decoded: Buffer;
     try {
-      decoded = zstdDecompressSync(data.subarray(frame.start, frame.end), {
-        // maxOutputLength must be at least 1; an overshoot by that byte is caught below.
-        maxOutputLength: Math.max(1, remaining),
-      });
+      decoded = zstdDecompressSync(run.input(frame), { maxOutputLength: run.outputRoom() });
     } catch (error) {
-      if ((error as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE") {
-        throw overBudget();
-      }
-      throw invalidArgument(
-        `${what} is not valid zstd data: ${(error as Error).message ?? String(error)}`,
-        error,
-      );
+      throw run.decodeError(error);
     }
-    if (decoded.length > remaining) {
-      throw overBudget();
+    run.accept(frame, decoded);
+  }
+  return run.result();
+}
+
+/**
+ * {@link decompressZstd} with each frame decoded on libuv's thread pool: the
+ * same checks, in the same order, but decoding up to the whole budget (64 MiB
+ * by default) never blocks the event loop. For request paths.
+ */
+export async function decompressZstdAsync(data: Uint8Array, options: DecompressOptions): Promise<Uint8Array<ArrayBuffer>> {
+  const run = new FrameRun(data, options);
+  for (let frame = run.next(); frame !== undefined; frame = run.next()) {
+    let decoded: Buffer;
+    try {
+      decoded = await zstdDecompressOffThread(run.input(frame), { maxOutputLength: run.outputRoom() });
+    } catch (error) {
+      throw run.decodeError(error);
+    }
+    run.accept(frame, decoded);
+  }
+  return run.result();
+}
+
+/**
+ * Walks the frames of `data` without decoding them: the checks
+ * {@link decompressZstd} makes before decoding anything (the frame cap, frame
+ * syntax, declared sizes against the budget), so a caller can refuse junk
+ * before spending anything else on it (hashing it, for one).
+ */
+export function checkZstdFrames(data: Uint8Array, options: DecompressOptions): void {
+  const run = new FrameRun(data, options);
+  while (run.next() !== undefined) {
+    // next() checks each frame
+  }
+}
+
+const zstdDecompressOffThread = promisify(zstdDecompress) as (data: Uint8Array, options: { maxOutputLength: number }) => Promise<Buffer>;
+
+/** One decompression: walks the frames (capped in number), keeps the budget, joins the output. */
+class FrameRun {
+  private readonly data: Uint8Array;
+  private readonly what: string;
+  private readonly budget: number;
+  private readonly options: DecompressOptions;
+  private readonly maxFrames: number;
+  private readonly outputs: Uint8Array<ArrayBuffer>[] = [];
+  private total = 0;
+  private pos = 0;
+  private frames = 0;
+
+  constructor(data: Uint8Array, options: DecompressOptions) {
+    this.data = data;
+    this.options = options;
+    this.what = options.what ?? "zstd data";
+    this.budget = options.maxOutputBytes;
+    this.maxFrames = options.maxFrames ?? DEFAULT_MAX_ZSTD_FRAMES;
+    if (!Number.isSafeInteger(this.budget) || this.budget < 0) {
+      throw new RangeError(`maxOutputBytes must be a non-negative integer, got ${this.budget}`);
+    }
+    if (data.length === 0) {
+      throw invalidArgument(`${this.what} is empty, expected zstd-compressed data`);
+    }
+  }
+
+  /** The next frame to decode (skippable frames are passed over), or undefined at the end. */
+  next(): Frame | undefined {
+    while (this.pos < this.data.length) {
+      this.frames += 1;
+      if (this.frames > this.maxFrames) {
+        throw invalidArgument(
+          `${this.what} has more than ${this.maxFrames} zstd frames, above the limit of ${this.maxFrames}` +
+            (this.options.framesLimitName === undefined ? "" : ` (${this.options.framesLimitName})`),
+        );
+      }
+      const frame = findFrame(this.data, this.pos, this.what);
+      this.pos = frame.end;
+      if (frame.skippable) {
+        continue;
+      }
+      if (frame.contentSize !== undefined && frame.contentSize > this.budget - this.total) {
+        throw this.overBudget();
+      }
+      return frame;
+    }
+    return undefined;
+  }
+
+  input(frame: Frame): Uint8Array {
+    return this.data.subarray(frame.start, frame.end);
+  }
+
+  /** maxOutputLength for the next frame: must be at least 1; an overshoot by that byte is caught in accept. */
+  outputRoom(): number {
+    return Math.max(1, this.budget - this.total);
+  }
+
+  decodeError(error: unknown): Error {
+    if ((error as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE") {
+      return this.overBudget();
+    }
+    return invalidArgument(`${this.what} is not valid zstd data: ${(error as Error).message ?? String(error)}`, error);
+  }
+
+  accept(frame: Frame, decoded: Buffer): void {
+    if (decoded.length > this.budget - this.total) {
+      throw this.overBudget();
     }
     if (frame.contentSize !== undefined && decoded.length !== frame.contentSize) {
       throw invalidArgument(
-        `${what} is not valid zstd data: frame at byte ${frame.start} declares ${frame.contentSize} bytes but holds ${decoded.length}`,
+        `${this.what} is not valid zstd data: frame at byte ${frame.start} declares ${frame.contentSize} bytes but holds ${decoded.length}`,
       );
     }
-    total += decoded.length;
+    this.total += decoded.length;
     // zlib never returns a SharedArrayBuffer
-    outputs.push(new Uint8Array(decoded.buffer as ArrayBuffer, decoded.byteOffset, decoded.byteLength));
+    this.outputs.push(new Uint8Array(decoded.buffer as ArrayBuffer, decoded.byteOffset, decoded.byteLength));
   }
-  if (outputs.length === 1) {
-    const only = outputs[0]!;
-    // zlib may hand back a view into a larger pooled buffer; callers keep job
-    // inputs for the life of a job, so never pin more than twice the data.
-    return only.buffer.byteLength > 2 * only.byteLength + 64 ? only.slice() : only;
+
+  result(): Uint8Array<ArrayBuffer> {
+    const outputs = this.outputs;
+    if (outputs.length === 1) {
+      const only = outputs[0]!;
+      // zlib may hand back a view into a larger pooled buffer; callers keep job
+      // inputs for the life of a job, so never pin more than twice the data.
+      return only.buffer.byteLength > 2 * only.byteLength + 64 ? only.slice() : only;
+    }
+    const joined = new Uint8Array(this.total);
+    let offset = 0;
+    for (const part of outputs) {
+      joined.set(part, offset);
+      offset += part.length;
+    }
+    return joined;
   }
-  const joined = new Uint8Array(total);
-  let offset = 0;
-  for (const part of outputs) {
-    joined.set(part, offset);
-    offset += part.length;
+
+  private overBudget(): Error {
+    const budget = this.budget;
+    return invalidArgument(
+      `${this.what} decompresses to more than ${budget} bytes, above the limit of ${budget} bytes` +
+        (this.options.limitName === undefined ? "" : ` (${this.options.limitName})`),
+    );
   }
-  return joined;
 }
 
 function u32le(data: Uint8Array, at: number): number {

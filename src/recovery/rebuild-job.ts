@@ -65,6 +65,7 @@ export function recoveryLimits(configured: SubmissionLimits): SubmissionLimits {
     maxDependencies: Math.max(configured.maxDependencies, floor.maxDependencies),
     maxZstdFrames: Math.max(configured.maxZstdFrames, floor.maxZstdFrames),
     maxTaskGraphValues: Math.max(configured.maxTaskGraphValues, floor.maxTaskGraphValues),
+    maxTaskGraphBytes: Math.max(configured.maxTaskGraphBytes, floor.maxTaskGraphBytes),
   };
 }
 

@@ -6,7 +6,7 @@
  */
 import { JobControlBlock } from "../cache/job-control-block.ts";
 import { invalidArgument } from "../core/errors.ts";
-import { validateJobSubmission } from "../core/job-submission.ts";
+import { validateJobSubmissionAsync } from "../core/job-submission.ts";
 import type { ServiceContext } from "./service-context.ts";
 
 export interface RegisterJobRequest {
@@ -16,7 +16,7 @@ export interface RegisterJobRequest {
 }
 
 export async function registerJob(context: ServiceContext, request: RegisterJobRequest): Promise<bigint> {
-  const { graph, inputs } = validateJobSubmission(
+  const { graph, inputs } = await validateJobSubmissionAsync(
     request.compressedTaskGraph,
     request.compressedInputs,
     context.limits,

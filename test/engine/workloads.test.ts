@@ -16,6 +16,8 @@ import { runWorkload, type WorkloadResult } from "./helpers/workload-driver.ts";
 import { flatGraph, layeredGraph, WORKLOAD_POLICY } from "./helpers/workload-graphs.ts";
 
 const KIB = 1024;
+/** The 10 000-task graphs here are above the default graph limits (sized for the event loop, issue 17). */
+const LARGE_GRAPHS = { maxTasks: 20_000, maxDependencies: 1_000_000, maxTaskGraphValues: 10_000_000, maxTaskGraphBytes: 64 * 1024 * 1024 };
 
 function expectClean(result: WorkloadResult): void {
   expect(result.unexpected).toEqual([]);
@@ -41,7 +43,7 @@ for (const storeKind of STORE_KINDS) {
 
     it("flat: 10 000 tasks with 1 KiB payloads, commit and cleanup, injected failures → Succeeded", async () => {
       const seed = testSeed(`flat success (${storeKind})`);
-      const h = await Harness.create(fixture.store);
+      const h = await Harness.create(fixture.store, { config: { limits: LARGE_GRAPHS } });
       const builder = flatGraph(10_000, { policy: WORKLOAD_POLICY, termination: true });
       const inputs = Array.from({ length: 10_000 }, (_, i) => new Uint8Array(KIB).fill(i % 251));
       const { jobId, graph } = await h.submitAndStart(builder, inputs);
@@ -84,7 +86,7 @@ for (const storeKind of STORE_KINDS) {
     it("layered: 10 layers × 1 000 tasks with 25 random inputs each, injected failures → Succeeded", async () => {
       const seed = testSeed(`layered success (${storeKind})`);
       const random = seededRandom(seed);
-      const h = await Harness.create(fixture.store);
+      const h = await Harness.create(fixture.store, { config: { limits: LARGE_GRAPHS } });
       const builder = layeredGraph(10, 1_000, 25, random, WORKLOAD_POLICY);
       const { jobId, graph, inputs } = await h.submitAndStart(builder);
       const result = await runWorkload(h, jobId, graph, { doubleFailureRate: 0.5, random });

@@ -9,13 +9,13 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { isStorageError } from "../../src/core/errors.ts";
 import { canonicalIp } from "../../src/service/register-execution-manager.ts";
-import { DEFAULT_SUBMISSION_LIMITS, validateJobSubmission } from "../../src/core/job-submission.ts";
+import { DEFAULT_SUBMISSION_LIMITS, validateJobSubmission, validateJobSubmissionAsync } from "../../src/core/job-submission.ts";
 import { quoteInput } from "../../src/core/quote-input.ts";
 import { parseStrictJson } from "../../src/core/strict-json.ts";
 import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
 import { TaskGraphCache } from "../../src/core/task-graph-cache.ts";
 import { decodeWireFrame } from "../../src/core/wire-frame.ts";
-import { compressZstd, decompressZstd, DEFAULT_MAX_ZSTD_FRAMES } from "../../src/core/zstd.ts";
+import { compressZstd, decompressZstd, decompressZstdAsync, DEFAULT_MAX_ZSTD_FRAMES } from "../../src/core/zstd.ts";
 import { hostFits, MAX_SCHEDULER_HOST_CHARS } from "../../src/db/schedulers/registerScheduler.ts";
 import { registerScheduler } from "../../src/service/register-scheduler.ts";
 import type { ServiceContext } from "../../src/service/service-context.ts";
@@ -78,6 +78,38 @@ describe("zstd frames are capped", () => {
   });
 });
 
+describe("the request path decompresses off the event loop, with the same checks", () => {
+  it("decompressZstdAsync gives what decompressZstd gives, and the same errors", async () => {
+    const two = concat([compressZstd(encoder.encode("ab")), compressZstd(encoder.encode("cd"))]);
+    expect(new TextDecoder().decode(await decompressZstdAsync(two, { maxOutputBytes: 4 }))).toBe("abcd");
+    await expect(decompressZstdAsync(two, { maxOutputBytes: 3, limitName: "k" })).rejects.toThrow("above the limit of 3 bytes (k)");
+    await expect(decompressZstdAsync(compressZstd(new Uint8Array(1 << 20)), { maxOutputBytes: 1000 })).rejects.toThrow("above the limit of 1000 bytes");
+    await expect(decompressZstdAsync(new Uint8Array([1, 2, 3, 4, 5]), { maxOutputBytes: 9 })).rejects.toThrow("not valid zstd data");
+    const frames = repeat(compressZstd(new Uint8Array(0)), 65);
+    await expect(decompressZstdAsync(frames, { maxOutputBytes: 9 })).rejects.toThrow("more than 64 zstd frames");
+  });
+
+  it("a graph above max_task_graph_bytes is refused by the graph's budget, naming that limit", async () => {
+    const padded = encoder.encode(oneTaskGraph().toJson() + " ".repeat(DEFAULT_SUBMISSION_LIMITS.maxTaskGraphBytes));
+    const inputs = compressZstd(concat([u32(1), u32(0)]));
+    await expect(validateJobSubmissionAsync(compressZstd(padded), inputs)).rejects.toThrow(
+      `task graph decompresses to more than 8388608 bytes, above the limit of 8388608 bytes (runtime.limits.max_task_graph_bytes)`,
+    );
+    // With max_decompressed_bytes the smaller, it binds and is named.
+    const limits = { ...DEFAULT_SUBMISSION_LIMITS, maxDecompressedBytes: 1024 };
+    expectInvalid(() => validateJobSubmission(compressZstd(padded), inputs, limits), "(runtime.limits.max_decompressed_bytes)");
+  });
+
+  it("validateJobSubmissionAsync checks the count before the views, as the sync one does", async () => {
+    const frame = concat([u32(16_777_215), new Uint8Array(40)]);
+    await expect(validateJobSubmissionAsync(oneTaskGraph().toCompressed(), compressZstd(frame), DEFAULT_SUBMISSION_LIMITS, new TaskGraphCache())).rejects.toThrow(
+      "task graph input size mismatch: expected 1, got 16777215",
+    );
+    const ok = await validateJobSubmissionAsync(oneTaskGraph().toCompressed(), compressZstd(concat([u32(1), u32(2), encoder.encode("hi")])));
+    expect(ok.inputs.map((input) => new TextDecoder().decode(input))).toEqual(["hi"]);
+  });
+});
+
 describe("the inputs' payload count is checked before any view is built", () => {
   it("16 777 215 declared payloads against a graph of one input: the count is refused from the header", () => {
     // The frame declares 2^24 − 1 payloads but holds only 10: walking it would
@@ -137,14 +169,26 @@ describe("JSON nesting and size are bounded before JSON.parse builds anything", 
     expectInvalid(() => parseStrictJson(text, "doc", { maxValues: 8 }), "more than 8 JSON values");
   });
 
-  it("a 580 000-task graph (a few KB compressed) is refused by max_task_graph_values before it is parsed", () => {
+  it("a 580 000-task graph (a few KB compressed) is refused by the graph's byte budget before it is parsed", async () => {
     const builder = new TaskGraphBuilder();
     for (let i = 0; i < 580_000; i += 1) builder.task({ sources: null, taskFunc: "f" });
     const graph = builder.toCompressed(19);
     expect(graph.length).toBeLessThan(64 * 1024);
     const parse = vi.spyOn(JSON, "parse");
+    await expect(validateJobSubmissionAsync(graph, compressZstd(u32(0)), DEFAULT_SUBMISSION_LIMITS, new TaskGraphCache())).rejects.toThrow(
+      "(runtime.limits.max_task_graph_bytes)",
+    );
+    expect(parse).not.toHaveBeenCalled();
+  });
+
+  it("a 60 000-task graph within the byte budget is refused by max_task_graph_values before it is parsed", () => {
+    const builder = new TaskGraphBuilder();
+    for (let i = 0; i < 60_000; i += 1) builder.task({ sources: null, taskFunc: "f" });
+    const json = builder.toJson();
+    expect(json.length).toBeLessThan(DEFAULT_SUBMISSION_LIMITS.maxTaskGraphBytes);
+    const parse = vi.spyOn(JSON, "parse");
     const error = expectInvalid(
-      () => validateJobSubmission(graph, compressZstd(u32(0)), DEFAULT_SUBMISSION_LIMITS, new TaskGraphCache()),
+      () => validateJobSubmission(compressZstd(encoder.encode(json)), compressZstd(u32(0)), DEFAULT_SUBMISSION_LIMITS, new TaskGraphCache()),
       "(runtime.limits.max_task_graph_values)",
     );
     expect(error.message).toContain(`above the limit of ${DEFAULT_SUBMISSION_LIMITS.maxTaskGraphValues}`);

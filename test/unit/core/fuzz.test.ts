@@ -232,6 +232,7 @@ describe(`fuzzing decoders (CORE_FUZZ_SEED=${SEED})`, () => {
         maxDependencies: 100,
         maxZstdFrames: 4,
         maxTaskGraphValues: 10_000,
+        maxTaskGraphBytes: BUDGET,
       });
     });
     expect(stats.rejected).toBeGreaterThan(0);

@@ -74,10 +74,11 @@ describe("limits", () => {
   it("has the documented defaults", () => {
     expect(DEFAULT_SUBMISSION_LIMITS).toEqual({
       maxDecompressedBytes: 64 * 1024 * 1024,
-      maxTasks: 10_000,
-      maxDependencies: 100_000,
+      maxTasks: 5_000,
+      maxDependencies: 30_000,
       maxZstdFrames: 64,
-      maxTaskGraphValues: 300_000,
+      maxTaskGraphValues: 100_000,
+      maxTaskGraphBytes: 8 * 1024 * 1024,
     });
   });
 
