@@ -16,15 +16,18 @@
  * one task never both win and a report racing a cancel ends consistently.
  *
  * A failed write is judged once (core/errors.ts classifyWriteFailure):
- * - unreachable database (D6, amended): the report's result is kept and the
- *   job is "unsettled" — its task is not dispatched again, and the engine's
- *   {@link JobReconciler} writes the result when the database is back. When
- *   the kept results are over their byte bound, the result is dropped and the
- *   task re-enqueued without consuming a retry (D6 as first written);
- * - unknown outcome (connection lost during COMMIT): the job is unsettled
- *   with the result kept; before it acts on anything it re-writes (expecting
- *   the state it came from) or re-reads the row and follows the database,
- *   state and outputs alike (issue #16 B);
+ * - unreachable database (D6, amended): the report is accepted (OK) and its
+ *   result kept; the job is "unsettled" — its task is not dispatched again,
+ *   and the engine's JobReconciler writes the result when the database is
+ *   back. When the kept results are over their byte bound, the result is
+ *   dropped, the task re-enqueued without consuming a retry and the report
+ *   answered UNAVAILABLE (D6 as first written);
+ * - unknown outcome (connection lost during COMMIT): the report is accepted
+ *   and the job unsettled with the result kept; before it acts on anything
+ *   it re-writes (expecting the state it came from) or re-reads the row and
+ *   follows the database, state and outputs alike (issue #16 B). A client
+ *   call (StartJob, CancelJob) whose outcome is unknown answers INTERNAL (D5)
+ *   and leaves the job unsettled the same way;
  * - refused (the database is in another state): the row is read and followed;
  * - will repeat (a value beyond the server's limits): the task's attempt
  *   fails (a retry is consumed; the job fails when none is left), with a
@@ -50,7 +53,7 @@ import type { InstanceHost, InstanceRecord } from "../instances/instance-record.
 import { CLEANUP_KEY, COMMIT_KEY, type QueueSubject } from "../queue/queue-subject.ts";
 import { AsyncMutex } from "./async-mutex.ts";
 import { MAX_ERROR_MESSAGE_BYTES, type JobOutcome } from "./job-store.ts";
-import type { Reconcilable } from "./job-reconciler.ts";
+import type { Reconcilable, ReconcileResult } from "./job-reconciler.ts";
 import { ownedBytes, retainedBufferBytes } from "./owned-bytes.ts";
 import { truncateMessage } from "./truncate-message.ts";
 import type { JobEngine } from "./job-engine.ts";
@@ -388,15 +391,16 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
     return this.unsettled;
   }
 
-  /** The reconciler's call: tries to settle; true once settled. */
-  async reconcile(): Promise<boolean> {
+  /** The reconciler's call: tries to settle. */
+  async reconcile(): Promise<ReconcileResult> {
     try {
       await this.mutex.run(() => this.settle());
     } catch (error) {
-      if (isStorageError(error, "unavailable") || (isStorageError(error) && error.outcomeUnknown)) return false;
+      if (isStorageError(error, "unavailable")) return "unreachable";
+      if (isStorageError(error) && error.outcomeUnknown) return "unsettled";
       throw error;
     }
-    return !this.unsettled;
+    return this.unsettled ? "unsettled" : "settled";
   }
 
   // ---------------------------------------------------------------------------
@@ -785,26 +789,22 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
       case "unreachable":
         this.engine.pool.noteDbUnavailable();
         if (this.keep(t, false)) {
+          // Accepted: the result is kept and written when the database is back (the reconciler), as a regular
+          // task's checkpoint is written after its success is answered (D9). The execution manager is done with it.
           this.engine.logger.warn(
             { err: error, jobId: this.jobId, task: formatTaskId(taskIdOfKey(t.key)), target: t.target },
             "database unreachable: the report's result is kept and will be written when it is back",
           );
-          throw unavailable(
-            `database unreachable: the result is kept and will be written when the database is back (${messageOf(error)})`,
-            error,
-          );
+          return this.jobState;
         }
         t.undo();
         this.unapplied(t.key, error);
         throw error;
       case "outcome_unknown":
+        // Accepted too: kept until the database says whether it has it (written again, or followed).
         t.unknown = true;
         this.keep(t, true);
-        try {
-          await this.settle();
-        } catch {
-          throw error;
-        }
+        await this.settle().catch(() => undefined);
         return this.jobState;
       case "refused":
         this.markUnsettled();
@@ -890,8 +890,11 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
           throw error;
         }
         if (failure === "will_repeat") {
+          // The kept result can never be written: its task's attempt fails instead; the caller goes on from there.
           this.markSettled();
-          await this.giveUp(t, error);
+          await this.giveUp(t, error).catch(() => undefined);
+          this.refill();
+          return;
         }
         if (failure === "outcome_unknown") t.unknown = true;
       }

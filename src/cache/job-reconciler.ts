@@ -13,10 +13,13 @@
  */
 import type { Logger } from "../observability/logger.ts";
 
-/** A job that can try to settle with the database: true once it has. */
+/** What one attempt to settle a job found. */
+export type ReconcileResult = "settled" | "unsettled" | "unreachable";
+
+/** A job that can try to settle with the database. */
 export interface Reconcilable {
   readonly jobId: bigint;
-  reconcile(): Promise<boolean>;
+  reconcile(): Promise<ReconcileResult>;
 }
 
 export const DEFAULT_MAX_KEPT_RESULT_BYTES = 64 * 1024 * 1024;
@@ -99,13 +102,14 @@ export class JobReconciler {
 
   async #runPass(): Promise<number> {
     for (const job of [...this.#jobs]) {
-      let settled = false;
+      let result: ReconcileResult = "unsettled";
       try {
-        settled = await job.reconcile();
+        result = await job.reconcile();
       } catch (error) {
         this.#logger.error({ err: error, jobId: job.jobId }, "reconciling a job with the database failed");
       }
-      if (settled) this.#jobs.delete(job);
+      if (result === "settled") this.#jobs.delete(job);
+      if (result === "unreachable") break; // the others would only wait for the same outage
     }
     return this.#jobs.size;
   }
