@@ -14,7 +14,9 @@
  * every other request — polls, heartbeats, registrations, queries, the admin
  * API — is refused above runtime.limits.max_control_request_bytes (64 KiB) by
  * the adapter, undecoded, with INVALID_ARGUMENT naming that key. So a long
- * poll cannot pin a large request for its whole wait.
+ * poll cannot pin a large request for its whole wait. A gzip or deflate
+ * request to such a method is decompressed no further than that cap either
+ * (grpc-js answers RESOURCE_EXHAUSTED): see {@link capDecompression}.
  *
  * `grpc.max_concurrent_streams` bounds the calls in flight on one connection
  * (runtime.limits.max_concurrent_streams); clients queue the rest.
@@ -61,6 +63,8 @@ export const DEFAULT_MAX_CONCURRENT_STREAMS = 1_000;
 export class GrpcServer {
   readonly server: grpc.Server;
   readonly #options: GrpcServerOptions;
+  /** Request cap of each method added without payload, by path (`/storage.InboundQueueService/PollReadyTasks`). */
+  readonly #controlLimits = new Map<string, number>();
 
   constructor(options: GrpcServerOptions) {
     this.#options = options;
@@ -68,6 +72,7 @@ export class GrpcServer {
       "grpc.max_receive_message_length": options.maxRequestBytes,
       "grpc.max_send_message_length": -1,
       "grpc.max_concurrent_streams": options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
+      interceptors: [capDecompression(this.#controlLimits)],
     });
   }
 
@@ -96,7 +101,9 @@ export class GrpcServer {
     const controlLimit = Math.min(this.#options.maxControlRequestBytes ?? DEFAULT_MAX_CONTROL_REQUEST_BYTES, this.#options.maxRequestBytes);
     const payloadMethods = new Set<string>(options.payloadMethods ?? []);
     for (const [name, method] of Object.entries(definition)) {
-      if (!payloadMethods.has(name)) method.requestDeserialize = capRequest(method.requestDeserialize, controlLimit);
+      if (payloadMethods.has(name)) continue;
+      method.requestDeserialize = capRequest(method.requestDeserialize, controlLimit);
+      this.#controlLimits.set(method.path, controlLimit);
     }
     this.server.addService(
       definition,
@@ -132,4 +139,24 @@ function capRequest(deserialize: (bytes: Buffer) => unknown, maxBytes: number): 
     bytes.length > maxBytes
       ? new RejectedRequest(`request of ${bytes.length} bytes is above the limit of ${maxBytes} bytes for this method (${MAX_CONTROL_REQUEST_BYTES_KEY})`)
       : deserialize(bytes);
+}
+
+/**
+ * grpc-js decompresses a gzip/deflate request up to the server-wide receive
+ * limit before any deserializer sees it; for a method without payload that
+ * would be max_request_bytes (64 MiB) held per call. grpc-js has no
+ * per-method limit, so this interceptor lowers the limit of the call itself
+ * (the `maxReceiveMessageSize` its decompression reads, not part of grpc-js's
+ * typed API) before the request is read; it leaves calls alone if that field
+ * ever disappears. test/e2e/undelivered-answers.test.ts notices if it stops working.
+ */
+function capDecompression(limits: ReadonlyMap<string, number>): grpc.ServerInterceptor {
+  return (method, call) => {
+    const limit = limits.get(method.path);
+    const base = call as unknown as { maxReceiveMessageSize?: unknown };
+    if (limit !== undefined && typeof base.maxReceiveMessageSize === "number" && base.maxReceiveMessageSize > limit) {
+      base.maxReceiveMessageSize = limit;
+    }
+    return new grpc.ServerInterceptingCall(call); // passes everything through
+  };
 }

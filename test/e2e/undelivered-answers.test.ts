@@ -171,6 +171,14 @@ describe("undelivered answers and pinned requests over real gRPC", () => {
     expect(service.queueStats().task.waitingPollers).toBe(0);
   });
 
+  it("a gzip request to a method without payload is decompressed no further than max_control_request_bytes", async () => {
+    // 200 KiB of zeros: tiny on the wire, under max_request_bytes (256 KiB), far over the 64 KiB cap of polls.
+    const error = await refusal(rawCall(address, "/storage.InboundQueueService/PollReadyTasks", Buffer.alloc(200 * KiB), { gzip: true }));
+    expect(grpc.status[error.code]).toBe("RESOURCE_EXHAUSTED");
+    expect(error.details).toBe("Received message that decompresses to a size larger than 65536");
+    expect(service.queueStats().task.waitingPollers).toBe(0);
+  });
+
   it("a gzip request is decompressed no further than max_request_bytes", async () => {
     // RegisterJob may carry max_request_bytes; this one is tiny on the wire and 1.5 × that decompressed.
     const body = Buffer.alloc(MAX_REQUEST_BYTES + MAX_REQUEST_BYTES / 2);
