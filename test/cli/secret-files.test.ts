@@ -8,12 +8,34 @@ import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { createConnection } from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { poolOptionsFromUrl } from "../../src/db/connection.ts";
 import { ServerProcess } from "../helpers/server-process.ts";
 import { testDatabase } from "../helpers/test-database.ts";
 import { expectCleanFailure, jsonOf, runCli } from "./cli-helpers.ts";
 
 const TOKEN = "file-borne-admin-token";
+const CMDLINE_WARNING = "the database URL on the command line carries a password";
+
+/** A URL of `databaseUrl`'s database for a new user with a password. */
+async function urlWithPassword(databaseUrl: string): Promise<string> {
+  const user = `h5_${randomBytes(4).toString("hex")}`;
+  const password = `pw-${randomBytes(6).toString("hex")}`;
+  const url = new URL(databaseUrl);
+  const database = url.pathname.slice(1);
+  const connection = await createConnection(poolOptionsFromUrl(databaseUrl));
+  try {
+    await connection.query(`CREATE USER '${user}'@'%' IDENTIFIED BY '${password}'`);
+    await connection.query(`GRANT ALL ON \`${database}\`.* TO '${user}'@'%'`);
+  } finally {
+    await connection.end();
+  }
+  url.username = user;
+  url.password = password;
+  return url.toString();
+}
 
 describe("secrets from files", () => {
   let dir: string;
@@ -21,7 +43,7 @@ describe("secrets from files", () => {
   let server: ServerProcess;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "cli-secret-files-"));
-    databaseUrl = await testDatabase("cli_secret_files");
+    databaseUrl = await urlWithPassword(await testDatabase("cli_secret_files"));
     const urlFile = join(dir, "database-url");
     await writeFile(urlFile, `${databaseUrl}\n`, { mode: 0o600 });
     server = await ServerProcess.start({ args: ["--database-url-file", urlFile], env: { SPIDER_STORAGE_RUNTIME__ADMIN__TOKEN: TOKEN } });
@@ -38,6 +60,20 @@ describe("secrets from files", () => {
     expect(cmdline.join(" ")).not.toContain(databaseUrl);
     // It serves, so it reached the database the file names.
     expect(server.logs).toContain('"msg":"serving"');
+    expect(server.logs).not.toContain(CMDLINE_WARNING);
+  });
+
+  it("serve warns when --database-url on the command line carries a password", async () => {
+    // Its own database: on the other one it would wait as a standby.
+    const exposedUrl = await urlWithPassword(await testDatabase("cli_secret_cmdline"));
+    const exposed = await ServerProcess.start({ databaseUrl: exposedUrl, env: { SPIDER_STORAGE_RUNTIME__ADMIN__TOKEN: TOKEN } });
+    try {
+      await exposed.waitServing();
+      expect(exposed.logs).toContain(`${CMDLINE_WARNING} every local user can read in the process list`);
+      expect(exposed.logs).not.toContain(new URL(exposedUrl).password);
+    } finally {
+      await exposed.stop();
+    }
   });
 
   it("--token-file authenticates online commands; a wrong one is refused", async () => {

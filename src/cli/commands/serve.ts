@@ -68,6 +68,12 @@ export function addServeCommand(program: Command): void {
       const { config, warnings } = loadCliConfig(command, { host: flags.host, port: flags.port });
       const logger = createLogger({ level: config.log_level });
       for (const warning of warnings) logger.warn(warning);
+      if (passwordOnCommandLine(command, config.database)) {
+        logger.warn(
+          "the database URL on the command line carries a password every local user can read in the process list: " +
+            "pass it with --database-url-file or SPIDER_STORAGE_DATABASE_URL",
+        );
+      }
       logger.debug({ config: redactConfig(config) }, "configuration");
 
       let embedded: Promise<EmbeddedDatabase> | undefined;
@@ -123,6 +129,17 @@ export function addServeCommand(program: Command): void {
         throw new CliError(error instanceof Error ? error.message : String(error));
       }
     });
+}
+
+/** Whether the database URL, with a password in it, came from `--database-url` itself (not its file). */
+function passwordOnCommandLine(command: Command, target: LoadedConfig["config"]["database"]): boolean {
+  if (target.kind !== "url" || target.source !== "--database-url") return false;
+  if (command.optsWithGlobals<{ databaseUrlFile?: string }>().databaseUrlFile !== undefined) return false;
+  try {
+    return new URL(target.url).password !== "";
+  } catch {
+    return false;
+  }
 }
 
 /** Test-only fault injection from SPIDER_STORAGE_FAULTS; a malformed value is a usage error. */
