@@ -18,6 +18,16 @@
  * its job is quarantined — Failed with an error message starting
  * "quarantined: " (D4, actor "quarantine") — logged and counted.
  *
+ * Rows may change while recovery pages (issue 16): the pool fence stops new
+ * connections only, so a transaction of the previous holder of the lease can
+ * still commit. A job then moves between states — seen twice (Running, then
+ * CommitReady: the later row is the newer and replaces the first), missed
+ * (Ready → Running after the Running pages were read), or ended. After the
+ * pages, a settling pass lists the ids and states of the cached states again
+ * (no blobs; as many as the cache holds) and re-reads every job whose state
+ * differs, until a pass finds none. The high-availability issue brings real
+ * fencing; until then a write that commits after this pass is not seen.
+ *
  * Nothing is enqueued here: the caller refills the queue once the cache is
  * whole, then serves (D7).
  */
@@ -28,6 +38,7 @@ import type { SubmissionLimits } from "../core/job-submission.ts";
 import type { TaskGraphCache } from "../core/task-graph-cache.ts";
 import type { Db } from "../db/connection.ts";
 import { countJobsByState } from "../db/jobs/countJobsByState.ts";
+import { getJob } from "../db/jobs/getJob.ts";
 import type { JobRowWithBlobs } from "../db/jobs/job-row.ts";
 import { listJobsByState } from "../db/jobs/listJobsByState.ts";
 import { quarantineJob } from "../db/jobs/quarantineJob.ts";
@@ -66,6 +77,8 @@ export interface RecoverJobsOptions {
   readonly signal?: AbortSignal;
   /** TEST ONLY: sleep after each page (see test-hooks.ts). */
   readonly pageDelayMs?: number;
+  /** TEST ONLY: runs before the pages of each state are read (a concurrent writer's moment). */
+  readonly beforeState?: (state: RecoverableState) => Promise<void>;
   /** Progress is logged at info at most this often (and at the end). Default 1000 ms. */
   readonly logIntervalMs?: number;
 }
@@ -76,6 +89,10 @@ interface Page {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Rows per page of the settling pass (ids and states only). */
+const SETTLE_PAGE = 5_000;
+/** Settling passes before recovery gives up on a database that keeps changing under it. */
+const MAX_SETTLE_PASSES = 5;
 /** Longest stretch of decoding without giving the event loop a turn. */
 const YIELD_EVERY_MS = 50;
 
@@ -133,7 +150,74 @@ export async function recoverJobs(options: RecoverJobsOptions): Promise<Recovery
     }
   };
 
+  /** Rebuilds one row into the cache (or quarantines or defers it). */
+  const place = async (row: JobRowWithBlobs, checkpoints: Map<number, Uint8Array> | undefined): Promise<void> => {
+    const outcome = rebuildJob(row, checkpoints, deps, { cacheReady });
+    if (outcome.kind === "quarantine") {
+      if (await quarantine(db, row, outcome.reason, logger)) {
+        quarantined++;
+        if (quarantinedJobs.length < MAX_LISTED_QUARANTINES) quarantinedJobs.push({ jobId: row.id, state: row.state, reason: outcome.reason });
+      }
+    } else if (outcome.kind === "deferred") {
+      deferredReady++;
+    } else {
+      if (outcome.unusedCheckpoints.length > 0) {
+        // Before the job can run: its re-run tasks' new checkpoints must not be shadowed.
+        discardedCheckpoints += await deleteCheckpointsOfTasks(db, row.id, outcome.unusedCheckpoints);
+        corruptCheckpoints += outcome.corruptCheckpoints;
+        logger.info(
+          { jobId: row.id, discarded: outcome.unusedCheckpoints.length, corrupt: outcome.corruptCheckpoints, restored: outcome.restoredTasks },
+          "recovery discarded checkpoints it could not use; those tasks run again",
+        );
+      }
+      // Seen before in an earlier state: the job moved while recovery paged, and this row is the newer.
+      const earlier = target.cache.remove(row.id);
+      if (earlier !== undefined) {
+        moved.add(row.id);
+        if (earlier.state in cached) cached[earlier.state as RecoverableState]--;
+        logger.warn({ jobId: row.id, from: earlier.state, to: row.state }, "recovery saw a job twice: it changed state meanwhile; keeping the newer row");
+      }
+      restoredTasks += outcome.restoredTasks;
+      target.cache.insert(outcome.jcb);
+      cached[row.state as RecoverableState]++;
+      logger.trace({ jobId: row.id, state: row.state, restoredTasks: outcome.restoredTasks, tasks: outcome.jcb.taskCount }, "job recovered");
+    }
+  };
+
+  /** One settling pass: re-reads every job whose state differs from the cache's; returns how many. */
+  const settle = async (): Promise<number> => {
+    const states = cacheReady ? RECOVERABLE_STATES : RECOVERABLE_STATES.filter((state) => state !== "Ready");
+    const current = new Map<bigint, RecoverableState>();
+    for (const state of states) {
+      for (let afterId = 0n; ; ) {
+        const rows = await listJobsByState(db, { state, afterId, limit: SETTLE_PAGE });
+        for (const row of rows) current.set(row.id, state);
+        if (rows.length < SETTLE_PAGE) break;
+        afterId = rows[rows.length - 1]!.id;
+      }
+    }
+    const stale: bigint[] = [];
+    for (const jcb of target.cache.values()) if (current.get(jcb.jobId) !== jcb.state) stale.push(jcb.jobId);
+    for (const id of current.keys()) if (target.cache.get(id) === undefined) stale.push(id);
+    for (const id of stale) {
+      moved.add(id);
+      const earlier = target.cache.remove(id);
+      if (earlier !== undefined && earlier.state in cached) cached[earlier.state as RecoverableState]--;
+      // Ended (or gone) meanwhile: answered from the database, like any terminal job past its retention.
+      const row = await getJob(db, id, { withBlobs: true }).catch((error: unknown) => {
+        if (isStorageError(error, "not_found")) return undefined;
+        throw error;
+      });
+      if (row === undefined || !(RECOVERABLE_STATES as readonly string[]).includes(row.state)) continue;
+      const checkpoints = row.state === "Running" ? (await readCheckpointsOfJobs(db, [id])).get(id) : undefined;
+      await place(row, checkpoints);
+    }
+    return stale.length;
+  };
+
+  const moved = new Set<bigint>();
   for (const state of RECOVERABLE_STATES) {
+    await options.beforeState?.(state);
     if (counts[state] === 0) continue;
     for await (const page of readPages(db, state, pageSize, readAhead)) {
       options.signal?.throwIfAborted();
@@ -143,34 +227,21 @@ export async function recoverJobs(options: RecoverJobsOptions): Promise<Recovery
           await new Promise<void>((resolve) => setImmediate(resolve));
           lastYield = performance.now();
         }
-        const outcome = rebuildJob(row, page.checkpoints?.get(row.id), deps, { cacheReady });
-        if (outcome.kind === "quarantine") {
-          if (await quarantine(db, row, outcome.reason, logger)) {
-            quarantined++;
-            if (quarantinedJobs.length < MAX_LISTED_QUARANTINES) quarantinedJobs.push({ jobId: row.id, state: row.state, reason: outcome.reason });
-          }
-        } else if (outcome.kind === "deferred") {
-          deferredReady++;
-        } else {
-          if (outcome.unusedCheckpoints.length > 0) {
-            // Before the job can run: its re-run tasks' new checkpoints must not be shadowed.
-            discardedCheckpoints += await deleteCheckpointsOfTasks(db, row.id, outcome.unusedCheckpoints);
-            corruptCheckpoints += outcome.corruptCheckpoints;
-            logger.info(
-              { jobId: row.id, discarded: outcome.unusedCheckpoints.length, corrupt: outcome.corruptCheckpoints, restored: outcome.restoredTasks },
-              "recovery discarded checkpoints it could not use; those tasks run again",
-            );
-          }
-          restoredTasks += outcome.restoredTasks;
-          target.cache.insert(outcome.jcb);
-          cached[state]++;
-          logger.trace({ jobId: row.id, state, restoredTasks: outcome.restoredTasks, tasks: outcome.jcb.taskCount }, "job recovered");
-        }
+        await place(row, page.checkpoints?.get(row.id));
         done++;
       }
       pages++;
       progress(false);
       if (options.pageDelayMs) await sleep(options.pageDelayMs);
+    }
+  }
+
+  for (let pass = 1; ; pass++) {
+    const changed = await settle();
+    if (changed === 0) break;
+    logger.warn({ pass, changed }, "recovery found jobs that changed while it paged (a write of the previous lease holder); re-read them");
+    if (pass === MAX_SETTLE_PASSES) {
+      throw new Error(`the database kept changing under recovery (${changed} jobs in settling pass ${pass}): another writer is active`);
     }
   }
 
@@ -187,6 +258,7 @@ export async function recoverJobs(options: RecoverJobsOptions): Promise<Recovery
     discardedCheckpoints,
     corruptCheckpoints,
     pages,
+    movedDuringRecovery: moved.size,
     durationMs,
     rate: (done * 1000) / Math.max(1, durationMs),
   };
@@ -200,6 +272,7 @@ export async function recoverJobs(options: RecoverJobsOptions): Promise<Recovery
       discardedCheckpoints,
       corruptCheckpoints,
       pages,
+      movedDuringRecovery: moved.size,
       durationMs: Math.round(durationMs),
       rate: Math.round(report.rate),
     },

@@ -47,6 +47,12 @@ export interface RecoveryReport {
   /** Of those, how many were undecodable. */
   readonly corruptCheckpoints: number;
   readonly pages: number;
+  /**
+   * Jobs whose row changed while recovery paged (a write of the previous
+   * holder of the lease still in flight): seen twice, missed, or ended; each
+   * was re-read, so the cache matches the database.
+   */
+  readonly movedDuringRecovery: number;
   readonly durationMs: number;
   /** Rows per second. */
   readonly rate: number;
