@@ -6,7 +6,9 @@
  * directly, so it answers while the storage services still refuse calls.
  *
  * Watch streams never end by themselves; at shutdown they are told
- * NOT_SERVING and then ended, so they do not hold the drain open.
+ * NOT_SERVING and then ended, so they do not hold the drain open. A health
+ * request is a service name: one above {@link MAX_HEALTH_REQUEST_BYTES} is
+ * refused undecoded, so a Watch cannot hold a large request for its life.
  */
 import type * as grpc from "@grpc/grpc-js";
 import { HealthImplementation, service as healthServiceDefinition, type ServingStatus } from "grpc-health-check";
@@ -37,6 +39,17 @@ export const HEALTH_SERVICE_DEFINITION = healthServiceDefinition as unknown as g
 
 type WatchCall = grpc.ServerWritableStream<unknown, unknown>;
 
+/** Largest health request decoded (a service name and its framing). */
+export const MAX_HEALTH_REQUEST_BYTES = 4 * 1024;
+
+/** A deserializer that refuses (grpc-js answers INTERNAL) requests above `maxBytes` without decoding them. */
+function capped(deserialize: (bytes: Buffer) => unknown, maxBytes: number): (bytes: Buffer) => unknown {
+  return (bytes) => {
+    if (bytes.length > maxBytes) throw new Error(`health request of ${bytes.length} bytes is above ${maxBytes} bytes`);
+    return deserialize(bytes);
+  };
+}
+
 export class GrpcHealth {
   readonly #implementation: HealthImplementation;
   readonly #names: readonly string[];
@@ -56,7 +69,13 @@ export class GrpcHealth {
     this.#implementation.addToServer({
       addService: (definition, implementation) => {
         const watch = implementation["watch"] as ((call: WatchCall) => void) | undefined;
-        server.addService(definition as unknown as grpc.ServiceDefinition, {
+        const cappedDefinition: grpc.ServiceDefinition = Object.fromEntries(
+          Object.entries(definition as unknown as grpc.ServiceDefinition).map(([name, method]) => [
+            name,
+            { ...method, requestDeserialize: capped(method.requestDeserialize, MAX_HEALTH_REQUEST_BYTES) },
+          ]),
+        );
+        server.addService(cappedDefinition, {
           ...(implementation as grpc.UntypedServiceImplementation),
           ...(watch
             ? {

@@ -63,16 +63,19 @@ export const DEFAULT_MAX_CONCURRENT_STREAMS = 1_000;
 export class GrpcServer {
   readonly server: grpc.Server;
   readonly #options: GrpcServerOptions;
-  /** Request cap of each method added without payload, by path (`/storage.InboundQueueService/PollReadyTasks`). */
-  readonly #controlLimits = new Map<string, number>();
+  /** Paths of the payload methods (`/storage.JobOrchestrationService/RegisterJob`); every other call is capped. */
+  readonly #payloadPaths = new Set<string>();
+  readonly #controlLimit: number;
 
   constructor(options: GrpcServerOptions) {
     this.#options = options;
+    this.#controlLimit = Math.min(options.maxControlRequestBytes ?? DEFAULT_MAX_CONTROL_REQUEST_BYTES, options.maxRequestBytes);
     this.server = new grpc.Server({
       "grpc.max_receive_message_length": options.maxRequestBytes,
       "grpc.max_send_message_length": -1,
       "grpc.max_concurrent_streams": options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
-      interceptors: [capDecompression(this.#controlLimits)],
+      // Health and reflection (added to `server` directly) are capped too: their requests are tiny.
+      interceptors: [capDecompression(this.#payloadPaths, this.#controlLimit)],
     });
   }
 
@@ -98,12 +101,14 @@ export class GrpcServer {
     }
     const logger = this.#options.logger;
     const definition = grpcServiceDefinition(service, { requestLimit: { maxBytes: this.#options.maxRequestBytes, name: MAX_REQUEST_BYTES_KEY } });
-    const controlLimit = Math.min(this.#options.maxControlRequestBytes ?? DEFAULT_MAX_CONTROL_REQUEST_BYTES, this.#options.maxRequestBytes);
+    const controlLimit = this.#controlLimit;
     const payloadMethods = new Set<string>(options.payloadMethods ?? []);
     for (const [name, method] of Object.entries(definition)) {
-      if (payloadMethods.has(name)) continue;
+      if (payloadMethods.has(name)) {
+        this.#payloadPaths.add(method.path);
+        continue;
+      }
       method.requestDeserialize = capRequest(method.requestDeserialize, controlLimit);
-      this.#controlLimits.set(method.path, controlLimit);
     }
     this.server.addService(
       definition,
@@ -150,11 +155,10 @@ function capRequest(deserialize: (bytes: Buffer) => unknown, maxBytes: number): 
  * typed API) before the request is read; it leaves calls alone if that field
  * ever disappears. test/e2e/undelivered-answers.test.ts notices if it stops working.
  */
-function capDecompression(limits: ReadonlyMap<string, number>): grpc.ServerInterceptor {
+function capDecompression(payloadPaths: ReadonlySet<string>, limit: number): grpc.ServerInterceptor {
   return (method, call) => {
-    const limit = limits.get(method.path);
     const base = call as unknown as { maxReceiveMessageSize?: unknown };
-    if (limit !== undefined && typeof base.maxReceiveMessageSize === "number" && base.maxReceiveMessageSize > limit) {
+    if (!payloadPaths.has(method.path) && typeof base.maxReceiveMessageSize === "number" && base.maxReceiveMessageSize > limit) {
       base.maxReceiveMessageSize = limit;
     }
     return new grpc.ServerInterceptingCall(call); // passes everything through
