@@ -47,7 +47,7 @@ export interface DataDirLock {
 export async function acquireDataDirLock(dataDir: string): Promise<DataDirLock> {
   const lockFile = join(dataDir, LOCK_FILE_NAME);
   if (process.platform === "linux") {
-    const key = lockKey(dataDir);
+    const key = dataDirKey(dataDir);
     const name = `\0spider-storage-data-dir-${createHash("sha256").update(`${dataDir}\0${key}`).digest("hex").slice(0, 40)}`;
     const server = createServer((connection) => connection.destroy());
     try {
@@ -87,11 +87,13 @@ export async function acquireDataDirLock(dataDir: string): Promise<DataDirLock> 
 }
 
 /**
- * The data directory's lock key, made on first use. Written to a temporary
+ * The data directory's private key, made on first use: names derived from it
+ * (the lock, the default socket directory) cannot be computed, or taken
+ * first, by users who cannot read the data directory. Written to a temporary
  * file and linked into place, so two servers starting at once agree on one
  * key and neither reads a half-written file.
  */
-function lockKey(dataDir: string): string {
+export function dataDirKey(dataDir: string): string {
   const file = join(dataDir, LOCK_KEY_FILE_NAME);
   const read = () => readFileSync(file, "utf8").trim();
   try {

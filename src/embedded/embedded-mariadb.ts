@@ -12,8 +12,8 @@
  * mariadbd runs with `--skip-networking`; its socket lives in a short private
  * directory (mode 0700: root has no password over it), by default
  * `$XDG_RUNTIME_DIR/spider-storage-<hash>` or `/tmp/spider-storage-<hash>`, the
- * hash being of the data directory's real path: socket paths over 107
- * characters abort mariadbd. The database is `spider`, created if missing.
+ * hash being of the data directory's real path and private key: socket paths
+ * over 107 characters abort mariadbd. The database is `spider`, created if missing.
  *
  * A spider-storage killed outright leaves its mariadbd running. The next start
  * finds it through mariadbd.pid, checks /proc that the pid is a mariadbd on this
@@ -27,7 +27,7 @@ import { mkdir, readFile, realpath, rmdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { createConnection } from "mysql2/promise";
 import type { Logger } from "../observability/logger.ts";
-import { acquireDataDirLock } from "./data-dir-lock.ts";
+import { acquireDataDirLock, dataDirKey } from "./data-dir-lock.ts";
 import { findMariaDbBinary, initialiseDataDir, MARIADB_MISSING_MESSAGE, MariaDbProcess } from "./mariadbd-process.ts";
 import { ensurePrivateDir } from "./private-dir.ts";
 import { isProcessAlive, processCommandLine, terminateProcess } from "./process-info.ts";
@@ -157,9 +157,13 @@ export async function openDataDirDatabase(dataDirPath: string, options: Embedded
   }
 }
 
-/** `$XDG_RUNTIME_DIR/spider-storage-<hash>`, else `/tmp/spider-storage-<hash>`. */
+/**
+ * `$XDG_RUNTIME_DIR/spider-storage-<hash>`, else `/tmp/spider-storage-<hash>`,
+ * the hash being of the data directory's real path and its private key
+ * (./data-dir-lock.ts): another user cannot create that name first.
+ */
 export function defaultSocketDir(dataDir: string): string {
-  const hash = createHash("sha256").update(dataDir).digest("hex").slice(0, 16);
+  const hash = createHash("sha256").update(`${dataDir}\0${dataDirKey(dataDir)}`).digest("hex").slice(0, 16);
   const runtimeDir = process.env["XDG_RUNTIME_DIR"];
   const base = runtimeDir && existsSync(runtimeDir) && runtimeDir.length < 60 ? runtimeDir : "/tmp";
   return join(base, `spider-storage-${hash}`);

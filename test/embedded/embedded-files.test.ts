@@ -7,7 +7,7 @@
  * by another local user and closes any connection at once.
  */
 import { createHash } from "node:crypto";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createConnection as connectSocket, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -124,6 +124,23 @@ describe("embedded MariaDB files", () => {
       await db.stop();
     } finally {
       await new Promise((resolve) => squatter.close(resolve));
+    }
+  });
+
+  it("another local user cannot block the default socket directory by creating its name first", async () => {
+    const dataDir = join(root, "socket-squatted");
+    mkdirSync(dataDir, { mode: 0o700 });
+    // The name the socket directory had when it depended on the data directory's path alone.
+    const runtimeDir = process.env["XDG_RUNTIME_DIR"];
+    const base = runtimeDir && existsSync(runtimeDir) && runtimeDir.length < 60 ? runtimeDir : "/tmp";
+    const publicName = join(base, `spider-storage-${createHash("sha256").update(realpathSync(dataDir)).digest("hex").slice(0, 16)}`);
+    writeFileSync(publicName, "squatter");
+    try {
+      const db = await open(dataDir);
+      expect(db.socket.startsWith(publicName)).toBe(false);
+      await db.stop();
+    } finally {
+      rmSync(publicName, { force: true });
     }
   });
 
