@@ -27,7 +27,7 @@ export interface SessionsTable {
 export interface ResourceGroupsTable {
   id: Id;
   external_id: string;
-  /** `scrypt$N$r$p$<salt base64>$<hash base64>`; never the password itself. */
+  /** `scrypt-sha256$N$r$p$<salt base64>$<hash base64>` (older rows `scrypt$…`; src/db/resource-groups/password-hash.ts); never the password itself. */
   password_hash: Blob;
   created_at: CreatedAt;
 }
