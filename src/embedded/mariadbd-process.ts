@@ -44,8 +44,6 @@ export interface MariaDbProcessOptions {
   readonly logFile?: string;
   /** Look for the binaries only here (see {@link findMariaDbBinary}). */
   readonly binDir?: string;
-  /** mariadbd's temporary directory (default `<dataDir>.tmp`), created 0700 and removed once mariadbd exits. */
-  readonly tmpDir?: string;
   /**
    * Own process group, so a terminal's Ctrl-C reaches only the parent, which
    * stops mariadbd itself after closing its pool (the embedded default).
@@ -116,10 +114,6 @@ export class MariaDbProcess {
     this.options = options;
   }
 
-  get #tmpDir(): string {
-    return this.options.tmpDir ?? `${this.options.dataDir}.tmp`;
-  }
-
   get pid(): number | undefined {
     return this.#child?.pid;
   }
@@ -135,10 +129,11 @@ export class MariaDbProcess {
     const { dataDir, socket, port } = this.options;
     // Each server gets its own tmpdir: mariadbd deletes `#sql*` files it finds
     // in its tmpdir, so servers sharing /tmp break each other's temporary tables.
-    // Beside the data dir (for the embedded default: inside the private data
-    // directory), never under a predictable name in the shared /tmp that
-    // another user could create first.
-    const privateTmp = this.#tmpDir;
+    // `<dataDir>.tmp`, beside the data dir (for the embedded default: inside
+    // the private data directory), never under a predictable name in the
+    // shared /tmp that another user could create first. Created 0700 and
+    // removed once mariadbd exits.
+    const privateTmp = `${dataDir}.tmp`;
     await ensurePrivateDir(privateTmp, "MariaDB temporary directory");
     const args = [
       "--no-defaults",
