@@ -225,6 +225,7 @@ export class StorageServer {
         const elapsedMs = performance.now() - recoveryStarted;
         this.#recoveryProgress = { done: false, jobsLoaded: done, jobsTotal: total, jobsQuarantined: quarantined, elapsedMs };
       },
+      onPage: (_rows, bytes) => this.#ops.metrics.recoveryPage(bytes),
     });
     const report = this.#recovery;
     this.#recoveryProgress = { done: true, jobsLoaded: report.done, jobsTotal: report.total, jobsQuarantined: report.quarantined, elapsedMs: report.durationMs };

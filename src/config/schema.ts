@@ -229,6 +229,11 @@ export const configSchema = z.object({
     job_cache_gc: jobCacheGcSchema,
     recovery: section({
       page_size: key(integer(1, 100_000), 500, { description: "Jobs read per page during restart recovery." }),
+      page_bytes: key(integer(1024, INT32_MAX), 64 * MiB, {
+        description:
+          "Most bytes of job blobs (graph, inputs, outputs) read per recovery page, but at least one job: recovery holds at most (concurrency + 1) pages.",
+        defaultText: "67108864 (64 MiB)",
+      }),
       concurrency: key(integer(1, 64), 4, { description: "Pages of jobs read ahead from the database while one page is being rebuilt." }),
     }),
     checkpoints: section({

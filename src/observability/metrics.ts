@@ -80,6 +80,7 @@ export const METRIC_NAMES = {
   dbQueryErrors: "spider_storage_db_query_errors_total",
   recoveryJobsDone: "spider_storage_recovery_jobs_done",
   recoveryJobsTotal: "spider_storage_recovery_jobs_total",
+  recoveryPageBytes: "spider_storage_recovery_page_bytes",
   phase: "spider_storage_phase",
   unhandledRejections: "spider_storage_unhandled_rejections_total",
 } as const;
@@ -107,6 +108,7 @@ export class Metrics {
   readonly #dbErrors: Counter<"statement" | "table" | "error">;
   readonly #recoveryDone: Gauge;
   readonly #recoveryTotal: Gauge;
+  readonly #recoveryPageBytes: Histogram;
   readonly #phase: Gauge<"phase">;
   readonly #unhandledRejections: Counter;
   #currentPhase: string | undefined;
@@ -293,6 +295,12 @@ export class Metrics {
       help: "Jobs the restart recovery of this process has to recover (0 before it starts).",
       registers,
     });
+    this.#recoveryPageBytes = new Histogram({
+      name: METRIC_NAMES.recoveryPageBytes,
+      help: "Bytes of job blobs per restart-recovery page (bounded by runtime.recovery.page_bytes, but at least one job).",
+      buckets: [64 * 1024, 1024 ** 2, 4 * 1024 ** 2, 16 * 1024 ** 2, 64 * 1024 ** 2, 256 * 1024 ** 2, 1024 ** 3],
+      registers,
+    });
     this.#unhandledRejections = new Counter({
       name: METRIC_NAMES.unhandledRejections,
       help: "Promise rejections nothing handled: each is a bug, logged with its stack; the server keeps serving.",
@@ -367,6 +375,11 @@ export class Metrics {
   observeDbStatement(statement: string, table: string, seconds: number, error?: string): void {
     this.#dbDuration.observe({ statement, table }, seconds);
     if (error !== undefined) this.#dbErrors.inc({ statement, table, error });
+  }
+
+  /** Restart recovery read a page of `bytes` bytes of job blobs. */
+  recoveryPage(bytes: number): void {
+    this.#recoveryPageBytes.observe(bytes);
   }
 
   /** Restart recovery: `done` of `total` jobs recovered (call as often as convenient). */

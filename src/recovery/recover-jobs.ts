@@ -3,10 +3,10 @@
  * cache from the database before the server serves.
  *
  * Pages through the jobs in Running, CommitReady, CleanupReady and Ready —
- * keyset per state on `id` (D8), `pageSize` rows at a time with their blobs —
- * and builds each page's job control blocks before reading further, so memory
- * is bounded by (readAhead + 1) pages plus the live cache, never by the
- * backlog. `readAhead` pages are read while the current one is built (the
+ * keyset per state on `id` (D8), at most `pageSize` rows and `pageBytes`
+ * bytes of blobs at a time — and builds each page's job control blocks before
+ * reading further, so memory is bounded by (readAhead + 1) pages plus the
+ * live cache, never by the backlog or by the size of its jobs. `readAhead` pages are read while the current one is built (the
  * next page's query needs only the previous page's last id).
  *
  * Ready jobs are validated but, by default, not cached: a job that was never
@@ -41,6 +41,7 @@ import { countJobsByState } from "../db/jobs/countJobsByState.ts";
 import { getJob } from "../db/jobs/getJob.ts";
 import type { JobRowWithBlobs } from "../db/jobs/job-row.ts";
 import { listJobsByState } from "../db/jobs/listJobsByState.ts";
+import { readJobPage } from "../db/jobs/readJobPage.ts";
 import { quarantineJob } from "../db/jobs/quarantineJob.ts";
 import type { Logger } from "../observability/logger.ts";
 import { deleteCheckpointsOfTasks, readCheckpointsOfJobs } from "./page-checkpoints.ts";
@@ -66,6 +67,13 @@ export interface RecoverJobsOptions {
   readonly target: RecoveryTarget;
   /** Rows per page (runtime.recovery.page_size). */
   readonly pageSize: number;
+  /**
+   * Most bytes of blobs per page, but at least one job (runtime.recovery.page_bytes):
+   * with readAhead, recovery holds at most (readAhead + 1) pages. Default: no limit.
+   */
+  readonly pageBytes?: number;
+  /** Called after every page with its rows and bytes (metrics). Must not throw. */
+  readonly onPage?: (rows: number, bytes: number) => void;
   /** Pages read ahead of the one being built (runtime.recovery.concurrency). Default 1. */
   readonly readAhead?: number;
   /** Also cache Ready jobs (Spider's behaviour). Default false: StartJob loads them. */
@@ -85,6 +93,9 @@ export interface RecoverJobsOptions {
 
 interface Page {
   readonly rows: JobRowWithBlobs[];
+  /** Bytes of blobs read (graphs, inputs, outputs). */
+  readonly bytes: number;
+  readonly nextAfterId: bigint | undefined;
   readonly checkpoints: Map<bigint, Map<number, Uint8Array>> | undefined;
 }
 
@@ -219,7 +230,7 @@ export async function recoverJobs(options: RecoverJobsOptions): Promise<Recovery
   for (const state of RECOVERABLE_STATES) {
     await options.beforeState?.(state);
     if (counts[state] === 0) continue;
-    for await (const page of readPages(db, state, pageSize, readAhead)) {
+    for await (const page of readPages(db, state, pageSize, options.pageBytes ?? Number.MAX_SAFE_INTEGER, readAhead)) {
       options.signal?.throwIfAborted();
       for (const row of page.rows) {
         if (performance.now() - lastYield > YIELD_EVERY_MS) {
@@ -231,6 +242,11 @@ export async function recoverJobs(options: RecoverJobsOptions): Promise<Recovery
         done++;
       }
       pages++;
+      try {
+        options.onPage?.(page.rows.length, page.bytes);
+      } catch (error) {
+        logger.error({ err: error }, "recovery page callback failed");
+      }
       progress(false);
       if (options.pageDelayMs) await sleep(options.pageDelayMs);
     }
@@ -299,15 +315,15 @@ async function quarantine(db: Db, row: JobRowWithBlobs, reason: string, logger: 
  * checkpoints; up to `readAhead` pages are being read while the caller works
  * on the current one.
  */
-async function* readPages(db: Db, state: RecoverableState, pageSize: number, readAhead: number): AsyncGenerator<Page> {
+async function* readPages(db: Db, state: RecoverableState, pageSize: number, pageBytes: number, readAhead: number): AsyncGenerator<Page> {
   const read = async (afterId: bigint): Promise<Page | null> => {
-    const rows = await listJobsByState(db, { state, afterId, limit: pageSize, withBlobs: true });
-    if (rows.length === 0) return null;
-    const checkpoints = state === "Running" ? await readCheckpointsOfJobs(db, rows.map((row) => row.id)) : undefined;
-    return { rows, checkpoints };
+    const page = await readJobPage(db, { state, afterId, maxRows: pageSize, maxBytes: pageBytes });
+    if (page.rows.length === 0 && page.nextAfterId === undefined) return null;
+    const checkpoints = state === "Running" && page.rows.length > 0 ? await readCheckpointsOfJobs(db, page.rows.map((row) => row.id)) : undefined;
+    return { rows: page.rows, bytes: page.bytes, nextAfterId: page.nextAfterId, checkpoints };
   };
   const after = (page: Page | null): Promise<Page | null> =>
-    page === null || page.rows.length < pageSize ? Promise.resolve(null) : read(page.rows[page.rows.length - 1]!.id);
+    page === null || page.nextAfterId === undefined ? Promise.resolve(null) : read(page.nextAfterId);
 
   const queue: Promise<Page | null>[] = [];
   // A page read ahead may fail before it is awaited: mark it handled now (awaiting it still throws).

@@ -14,6 +14,8 @@ import { RECOVERY_PAGE_DELAY_ENV, testDelayMs } from "./test-hooks.ts";
 
 export interface RecoverServiceOptions {
   readonly onProgress?: (done: number, total: number, quarantined: number) => void;
+  /** After every page: its rows and bytes of blobs (metrics). */
+  readonly onPage?: (rows: number, bytes: number) => void;
   readonly signal?: AbortSignal;
 }
 
@@ -30,9 +32,11 @@ export function recoverService(
     db,
     target: { cache: service.cache, engine: service.engine, limits: service.config.limits, graphCache: service.context.graphCache },
     pageSize: config.runtime.recovery.page_size,
+    pageBytes: config.runtime.recovery.page_bytes,
     readAhead: config.runtime.recovery.concurrency,
     logger,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.onPage ? { onPage: options.onPage } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(pageDelayMs > 0 ? { pageDelayMs } : {}),
   });
