@@ -32,6 +32,9 @@ const LIMITS = {
   MAX_TASKS_PER_JOB: 3,
   MAX_DEPENDENCIES_PER_JOB: 2,
   MAX_PAYLOAD_BYTES_PER_JOB: 16 * KiB,
+  MAX_TASK_GRAPH_BYTES: 32 * KiB,
+  MAX_TASK_GRAPH_VALUES: 200,
+  MAX_ZSTD_FRAMES: 2,
 };
 
 describe("size limits", () => {
@@ -84,15 +87,32 @@ describe("size limits", () => {
     expect(under.details).not.toContain("max_request_bytes");
   });
 
-  it("max_decompressed_bytes: the zstd budget, for the graph and for the inputs", async () => {
-    // Valid JSON padded with whitespace: only the budget can refuse it.
+  it("max_decompressed_bytes and max_task_graph_bytes: the zstd budgets, for the inputs and for the graph", async () => {
+    // Valid JSON padded with whitespace: only the budget can refuse it. The graph's budget is the smaller key.
     const padded = new TextEncoder().encode(singleTask().builder.toJson() + " ".repeat(100 * KiB));
-    await expectRefused(compressZstd(padded), smallInputs(), "runtime.limits.max_decompressed_bytes");
+    await expectRefused(compressZstd(padded), smallInputs(), "runtime.limits.max_task_graph_bytes");
     await expectRefused(smallGraph(), compressInputs([new Uint8Array(100 * KiB)]), "runtime.limits.max_decompressed_bytes");
     // Concatenated frames share one budget (D15): two frames of 40 KiB each.
     const half = compressInputs([new Uint8Array(40 * KiB)]);
     const twoFrames = new Uint8Array([...half, ...half]);
     await expectRefused(smallGraph(), twoFrames, "runtime.limits.max_decompressed_bytes");
+  });
+
+  it("max_zstd_frames: more frames than the cap, in the graph or the inputs", async () => {
+    const empty = compressZstd(new Uint8Array(0));
+    const graph = smallGraph();
+    await expectRefused(new Uint8Array([...graph, ...empty, ...empty]), smallInputs(), "runtime.limits.max_zstd_frames");
+    await expectRefused(graph, new Uint8Array([...empty, ...empty, ...smallInputs()]), "runtime.limits.max_zstd_frames");
+    // At the cap (two frames): accepted.
+    const atCap = await c.jobs.registerJob({ resourceGroupId: rg, compressedSerializedTaskGraph: new Uint8Array([...graph, ...empty]), compressedSerializedInputs: smallInputs() });
+    expect(atCap.jobId).toBeGreaterThan(0n);
+  });
+
+  it("max_task_graph_values: a graph with more JSON values than the cap", async () => {
+    // One task (within max_tasks_per_job) with a long input list: many values, few tasks.
+    const builder = new TaskGraphBuilder().task({ inputs: Array(80).fill(BYTES), outputs: [BYTES], taskFunc: simTaskFunc("a", 1) });
+    const details = await expectRefused(builder.toCompressed(), compressInputs(Array.from({ length: 80 }, () => new Uint8Array(1))), "runtime.limits.max_task_graph_values");
+    expect(details).toMatch(/task graph has more than 200 JSON values, above the limit of 200/);
   });
 
   it("max_tasks_per_job and max_dependencies_per_job: the graph's size", async () => {

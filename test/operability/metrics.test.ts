@@ -149,10 +149,11 @@ describe("Prometheus metrics", () => {
       const states = await waitForJobs(cluster.clients, ids, 30_000);
       expect([...states.values()].every((state) => state === "Succeeded"), [...states].map(([id, state]) => `${id}:${state}`).join(" ")).toBe(true);
 
-      // A zstd bomb above runtime.limits.max_decompressed_bytes (64 MiB by default).
+      // A zstd bomb above runtime.limits.max_decompressed_bytes (64 MiB by default), as the inputs
+      // (a graph's own budget is the smaller max_task_graph_bytes).
       const bomb = compressZstd(new Uint8Array(80 * 1024 * 1024));
       const refused = await cluster.clients.jobs
-        .registerJob({ resourceGroupId: rg, compressedSerializedTaskGraph: bomb, compressedSerializedInputs: compressInputs([new Uint8Array(1)]) })
+        .registerJob({ resourceGroupId: rg, compressedSerializedTaskGraph: oneTask("bomb").builder.toCompressed(), compressedSerializedInputs: bomb })
         .catch((error: unknown) => error);
       expect(statusCode(refused)).toBe(3); // INVALID_ARGUMENT
 
