@@ -10,6 +10,7 @@
  * (graphs can hold millions of values).
  */
 import { invalidArgument, type StorageError } from "./errors.ts";
+import { MAX_QUOTED_CHARS, quoteInput } from "./quote-input.ts";
 import { duplicateKeysOf, isJsonObject, JsonNumber, type JsonValue } from "./strict-json.ts";
 
 /** The path to the value being read, as a stack: push before descending, pop after. */
@@ -209,7 +210,9 @@ function variantKind(
   const kind = variants.get(name);
   if (kind === undefined) {
     const expected = [...variants.keys()].map((v) => `\`${v}\``).join(", ");
-    throw path.error(`unknown variant \`${name}\` of ${enumName}, expected one of ${expected}`);
+    // serde's wording for a short name; a long one is quoted in part (never echoed whole).
+    const named = name.length <= MAX_QUOTED_CHARS ? `\`${name}\`` : quoteInput(name);
+    throw path.error(`unknown variant ${named} of ${enumName}, expected one of ${expected}`);
   }
   return kind;
 }

@@ -14,6 +14,7 @@ import { quoteInput } from "../../src/core/quote-input.ts";
 import { parseStrictJson } from "../../src/core/strict-json.ts";
 import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
 import { TaskGraphCache } from "../../src/core/task-graph-cache.ts";
+import { parseTaskGraphJson } from "../../src/core/task-graph.ts";
 import { decodeWireFrame } from "../../src/core/wire-frame.ts";
 import { compressZstd, decompressZstd, decompressZstdAsync, DEFAULT_MAX_ZSTD_FRAMES } from "../../src/core/zstd.ts";
 import { hostFits, MAX_SCHEDULER_HOST_CHARS } from "../../src/db/schedulers/registerScheduler.ts";
@@ -216,6 +217,17 @@ describe("strings are bounded before they are copied, and never echoed whole", (
     const error = expectInvalid(() => canonicalIp("\u0001".repeat(64 * 1024 * 1024)), "invalid IP address");
     expect(error.message.length).toBeLessThan(400);
     expect(error.message).toContain("(67108864 characters)");
+  });
+
+  it("a graph naming an unknown field or variant a megabyte long is quoted in part", () => {
+    const long = "x".repeat(1 << 20);
+    const graph = JSON.parse(oneTaskGraph().toJson()) as Record<string, unknown>;
+    const unknownField = expectInvalid(() => parseTaskGraphJson(JSON.stringify({ ...graph, [long]: 1 })), 'unknown field "xxxx');
+    expect(unknownField.message.length).toBeLessThan(400);
+    const tasks = graph["tasks"] as { inputs: unknown[] }[];
+    tasks[0]!.inputs = [{ [long]: null }];
+    const unknownVariant = expectInvalid(() => parseTaskGraphJson(JSON.stringify(graph)), "unknown variant");
+    expect(unknownVariant.message.length).toBeLessThan(400);
   });
 
   it("an invalid short ip_address is still quoted whole", () => {
