@@ -3,7 +3,10 @@
  * of one lane of the inbound queue (DECISIONS D7). Answered only once the
  * queue has been refilled after start-up (before that: "unavailable", which
  * schedulers retry). If the caller went away (its signal aborted) before the
- * answer left, the entries go back to the front of the lane.
+ * answer left, the entries go back to the front of the lane. Entries that did
+ * leave are watched until RegisterTaskInstance claims their task, and offered
+ * again if nobody does within runtime.queue.reoffer_unclaimed_after_ms (the
+ * protocol has no owner for a poll).
  */
 import { keyOfTaskId, taskIdOfKey } from "../cache/task-key.ts";
 import { unavailable } from "../core/errors.ts";
