@@ -171,6 +171,9 @@ describe("hostile requests at the size limit leave the server responsive", () =>
       while (probes.length < count) await new Promise((resolve) => setTimeout(resolve, 50));
     };
     await probesAfter(5); // the prober is connected and answering
+    // A quiet baseline, printed beside the result: what this machine's load alone costs a probe.
+    await probesAfter(25);
+    const baselineMax = Math.max(...probes.slice(5).map((p) => p.ms));
 
     for (const c of cases) {
       const startedAt = Date.now();
@@ -193,7 +196,7 @@ describe("hostile requests at the size limit leave the server responsive", () =>
     const max = Math.max(...probes.map((p) => p.ms));
     const during = (p: Probe) => requests.find((r) => p.sentAt >= r.startedAt - 100 && p.sentAt <= r.endedAt)?.name ?? "between requests";
     console.log(
-      `GetSession probes: ${probes.length}, max ${max.toFixed(1)} ms; per request: ` +
+      `GetSession probes: ${probes.length}, max ${max.toFixed(1)} ms (quiet baseline max ${baselineMax.toFixed(1)} ms); per request: ` +
         requests
           .map((r) => {
             const mine = probes.filter((p) => during(p) === r.name);
