@@ -8,7 +8,9 @@
  * - a dead-execution-manager sweep that hung through the freeze declares
  *   nobody dead when the server answers again, although by the database's
  *   clock every manager is then stale (D6) — and a sweep after the freeze
- *   does reap a manager that stays silent, so the first one could have.
+ *   does reap a manager that stays silent, so the first one could have;
+ * - a server whose database freezes for longer than the cut-off, with
+ *   execution managers heartbeating throughout, declares none of them dead.
  */
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,6 +22,9 @@ import { registerExecutionManager } from "../../src/db/execution-managers/regist
 import { migrateToLatest } from "../../src/db/migrate.ts";
 import { runStatement } from "../../src/db/run-statement.ts";
 import { startMariaDb, type PrivateMariaDb } from "../helpers/mariadb.ts";
+import { ServerProcess } from "../helpers/server-process.ts";
+import { SimulatedCluster } from "../helpers/sim/cluster.ts";
+import { tableFacts, waitFor } from "./outage-helpers.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -89,5 +94,38 @@ describe("black-holed database", () => {
     expect(await isExecutionManagerAlive(db, em)).toBe(true);
     // Still silent after the thaw, the manager is reaped by a sweep that did not live through an outage.
     expect(await reapDeadExecutionManagers(db, { staleAfterMs })).toContain(em);
+  });
+
+  it("a serving server declares no execution manager dead through a freeze longer than the cut-off", async () => {
+    const serverUrl = await mariadb.createDatabase("black_hole_server");
+    const server = await ServerProcess.start({
+      databaseUrl: serverUrl,
+      env: {
+        SPIDER_STORAGE_RUNTIME__TASK_INSTANCE_POOL__EXECUTION_MANAGER_STALE_CUTOFF_SEC: "2",
+        SPIDER_STORAGE_RUNTIME__TASK_INSTANCE_POOL__GC_INTERVAL_MS: "200",
+      },
+    });
+    const cluster = await new SimulatedCluster(server.address, { executionManagers: 4, heartbeatMs: 200 }).start();
+    try {
+      await server.waitServing();
+      await sleep(2_500); // past the start-up grace: the sweep runs
+      const thaw = freeze();
+      try {
+        await sleep(4_000); // twice the cut-off
+      } finally {
+        thaw();
+      }
+      await sleep(3_000);
+      expect((await tableFacts(serverUrl)).deadExecutionManagers, server.logs.slice(-3_000)).toBe(0);
+      expect(cluster.executionManagers.filter((em) => em.dead)).toEqual([]);
+      // The sweep does run: a manager that really goes silent is declared dead.
+      await cluster.executionManagers[0]!.stop();
+      await waitFor("the silent manager to be declared dead", async () => (await tableFacts(serverUrl)).deadExecutionManagers === 1, 20_000);
+      await cluster.stop();
+      expect((await server.stop()).code).toBe(0);
+    } finally {
+      await cluster.stop();
+      await server.kill();
+    }
   });
 });
