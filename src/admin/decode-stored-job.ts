@@ -3,14 +3,19 @@
  * configured submission limits (the same budgets a restart uses), sharing the
  * engine's parsed-graph cache when there is one.
  */
-import { SUBMISSION_LIMIT_NAMES, type SubmissionLimits } from "../core/job-submission.ts";
+import { STORED_JOB_LIMITS, SUBMISSION_LIMIT_NAMES, type SubmissionLimits } from "../core/job-submission.ts";
 import { decodeTaskGraph, type TaskGraph } from "../core/task-graph.ts";
 import type { TaskGraphCache } from "../core/task-graph-cache.ts";
 import { decodeWireFrame } from "../core/wire-frame.ts";
 import { decompressZstd } from "../core/zstd.ts";
 
 export function decodeStoredGraph(compressed: Uint8Array, limits: SubmissionLimits, cache?: TaskGraphCache): TaskGraph {
-  const options = { maxDecompressedBytes: limits.maxDecompressedBytes, limitName: SUBMISSION_LIMIT_NAMES.maxDecompressedBytes };
+  // A stored job was accepted already: no frame cap (one accepted before there was one may have many).
+  const options = {
+    maxDecompressedBytes: limits.maxDecompressedBytes,
+    limitName: SUBMISSION_LIMIT_NAMES.maxDecompressedBytes,
+    maxZstdFrames: STORED_JOB_LIMITS.maxZstdFrames,
+  };
   return cache === undefined ? decodeTaskGraph(compressed, options) : cache.decode(compressed, options);
 }
 
@@ -19,6 +24,7 @@ export function decodeStoredInputs(compressed: Uint8Array, limits: SubmissionLim
     maxOutputBytes: limits.maxDecompressedBytes,
     what: "job inputs",
     limitName: SUBMISSION_LIMIT_NAMES.maxDecompressedBytes,
+    maxFrames: STORED_JOB_LIMITS.maxZstdFrames,
   });
   return decodeWireFrame(frame, "job inputs");
 }

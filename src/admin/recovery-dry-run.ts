@@ -87,7 +87,7 @@ export interface RecoveryDryRunReport {
  */
 function inputBufferSlack(compressedInputs: Uint8Array, limits: SubmissionLimits): number {
   try {
-    const frame = decompressZstd(compressedInputs, { maxOutputBytes: limits.maxDecompressedBytes });
+    const frame = decompressZstd(compressedInputs, { maxOutputBytes: limits.maxDecompressedBytes, maxFrames: limits.maxZstdFrames });
     return frame.buffer.byteLength - frame.byteLength + 4;
   } catch {
     return 0;
