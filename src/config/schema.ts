@@ -250,11 +250,11 @@ export const configSchema = z.object({
         description: "Most bytes a task graph, or a job's inputs, may decompress to (the zstd budget).",
         defaultText: "67108864 (64 MiB)",
       }),
-      max_tasks_per_job: key(integer(1), 5_000, { description: "Most tasks in one job." }),
-      max_dependencies_per_job: key(integer(1), 30_000, { description: "Most dependency edges in one job." }),
-      max_task_graph_values: key(integer(1), 100_000, {
+      max_tasks_per_job: key(integer(1), 3_000, { description: "Most tasks in one job." }),
+      max_dependencies_per_job: key(integer(1), 20_000, { description: "Most dependency edges in one job." }),
+      max_task_graph_values: key(integer(1), 64_000, {
         description:
-          "Most JSON values (objects, arrays, strings, numbers, literals) in a task graph, counted before it is parsed; parsing costs about 0.25 µs per value, so the default bounds a graph to about 25 ms of the event loop.",
+          "Most JSON values (objects, arrays, strings, numbers, literals) in a task graph, counted before it is parsed; parsing costs about 0.4 µs per value, so the default bounds a graph to about 25 ms of the event loop.",
       }),
       max_task_graph_bytes: key(integer(1024, INT32_MAX), 8 * MiB, {
         description: "Most bytes a task graph's JSON may decompress to (with max_decompressed_bytes, the smaller binds).",
@@ -266,6 +266,11 @@ export const configSchema = z.object({
       max_payload_bytes_per_job: key(integer(1), GiB, {
         description: "Most bytes of inputs and outputs one job may hold.",
         defaultText: "1073741824 (1 GiB)",
+      }),
+      max_cached_payload_bytes: key(integer(1), 2 * GiB, {
+        description:
+          "Most bytes of payload all cached jobs hold together (inputs and outputs of started jobs, outputs of committed ones); StartJob and task outputs beyond it answer UNAVAILABLE until running jobs finish.",
+        defaultText: "2147483648 (2 GiB)",
       }),
       max_kept_result_bytes: key(integer(0), 64 * MiB, {
         description:

@@ -36,18 +36,18 @@ export interface SubmissionLimits {
 
 /**
  * Sized so the worst graph accepted costs well under 50 ms of event loop on a
- * small machine: parsing and validating costs about 0.2–0.3 µs per JSON value
- * (objects, arrays, strings, numbers) whatever the graph's shape, so 100 000
- * values cost 20–30 ms (measured on 2 loaded cores; the README's Limits
- * section has the numbers). A 5 000-task chain is 80 000 values; every
+ * small machine: parsing and validating costs about 0.3–0.4 µs per JSON value
+ * (objects, arrays, strings, numbers) whatever the graph's shape, so 64 000
+ * values cost about 25 ms (measured on 2 loaded cores; the README's Limits
+ * section has the numbers). A 3 000-task chain is 48 000 values; every
  * dependency edge takes at least 3.
  */
 export const DEFAULT_SUBMISSION_LIMITS: SubmissionLimits = Object.freeze({
   maxDecompressedBytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
-  maxTasks: 5_000,
-  maxDependencies: 30_000,
+  maxTasks: 3_000,
+  maxDependencies: 20_000,
   maxZstdFrames: DEFAULT_MAX_ZSTD_FRAMES,
-  maxTaskGraphValues: 100_000,
+  maxTaskGraphValues: 64_000,
   maxTaskGraphBytes: 8 * 1024 * 1024,
 });
 
@@ -115,7 +115,18 @@ export async function validateJobSubmissionAsync(
   const options = graphDecodeOptions(limits);
   const graph = cache === undefined ? await decodeTaskGraphAsync(compressedGraph, options) : await cache.decodeAsync(compressedGraph, options);
   checkGraphLimits(graph, limits);
-  return withInputs(graph, await decompressZstdAsync(compressedInputs, inputsDecompressOptions(limits)));
+  // The payload count is the first 4 bytes: a wrong one stops the decompression there.
+  const inputsOptions: DecompressOptions = {
+    ...inputsDecompressOptions(limits),
+    checkPrefix: {
+      bytes: 4,
+      check: (prefix) => {
+        const count = new DataView(prefix.buffer, prefix.byteOffset, 4).getUint32(0, true);
+        if (count !== graph.graphInputCount) throw inputCountMismatch(graph, count);
+      },
+    },
+  };
+  return withInputs(graph, await decompressZstdAsync(compressedInputs, inputsOptions));
 }
 
 function inputsDecompressOptions(limits: SubmissionLimits): DecompressOptions {
@@ -128,11 +139,15 @@ function inputsDecompressOptions(limits: SubmissionLimits): DecompressOptions {
   };
 }
 
+function inputCountMismatch(graph: TaskGraph, count: number): Error {
+  return invalidArgument(`task graph input size mismatch: expected ${graph.graphInputCount}, got ${count}`);
+}
+
 /** Splits the decompressed inputs, their count checked from the header before any view is built. */
 function withInputs(graph: TaskGraph, frame: Uint8Array<ArrayBuffer>): ValidatedJobSubmission {
   const inputs = decodeWireFrame(frame, "job inputs", {
     count: graph.graphInputCount,
-    mismatch: (count) => invalidArgument(`task graph input size mismatch: expected ${graph.graphInputCount}, got ${count}`),
+    mismatch: (count) => inputCountMismatch(graph, count),
   });
   checkNotEmpty(graph);
   return Object.freeze({ graph, inputs });

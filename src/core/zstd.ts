@@ -12,8 +12,8 @@
  * Every failure is StorageError("invalid_argument").
  */
 import { promisify } from "node:util";
-import { constants, zstdCompressSync, zstdDecompress, zstdDecompressSync } from "node:zlib";
-import { invalidArgument } from "./errors.ts";
+import { constants, createZstdDecompress, zstdCompressSync, zstdDecompress, zstdDecompressSync } from "node:zlib";
+import { invalidArgument, StorageError } from "./errors.ts";
 
 /** The default decompression budget: 64 MiB. */
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;
@@ -36,6 +36,12 @@ export interface DecompressOptions {
   readonly maxFrames?: number;
   /** The configuration key that sets `maxFrames`, named in the error when it is exceeded. */
   readonly framesLimitName?: string;
+  /**
+   * Called once with the first `bytes` bytes of output as soon as they exist
+   * (on the async path, before the rest is decoded); throwing refuses the data
+   * and stops the decoding. Not called when the output is shorter.
+   */
+  readonly checkPrefix?: { readonly bytes: number; readonly check: (prefix: Uint8Array) => void };
 }
 
 const ZSTD_MAGIC = 0xfd2fb528;
@@ -77,7 +83,8 @@ export function decompressZstd(data: Uint8Array, options: DecompressOptions): Ui
     } catch (error) {
       throw run.decodeError(error);
     }
-    run.accept(frame, decoded);
+    run.observe(decoded);
+    run.accept(frame, [decoded]);
   }
   return run.result();
 }
@@ -90,15 +97,67 @@ export function decompressZstd(data: Uint8Array, options: DecompressOptions): Ui
 export async function decompressZstdAsync(data: Uint8Array, options: DecompressOptions): Promise<Uint8Array<ArrayBuffer>> {
   const run = new FrameRun(data, options);
   for (let frame = run.next(); frame !== undefined; frame = run.next()) {
-    let decoded: Buffer;
+    let chunks: Buffer[];
     try {
-      decoded = await zstdDecompressOffThread(run.input(frame), { maxOutputLength: run.outputRoom() });
+      if (frame.contentSize !== undefined && frame.contentSize <= ONE_SHOT_MAX_BYTES) {
+        const decoded = await zstdDecompressOffThread(run.input(frame), { maxOutputLength: run.outputRoom() });
+        run.observe(decoded);
+        chunks = [decoded];
+      } else {
+        // Large or of unknown size: a chunk at a time, so the prefix check runs
+        // early and nothing on the event loop handles the whole output at once.
+        chunks = await decodeFrameInChunks(run.input(frame), run.remaining(), (chunk) => run.observe(chunk));
+      }
     } catch (error) {
       throw run.decodeError(error);
     }
-    run.accept(frame, decoded);
+    run.accept(frame, chunks);
   }
   return run.result();
+}
+
+/** Frames declaring at most this many bytes are decoded in one piece (one callback, one small buffer). */
+const ONE_SHOT_MAX_BYTES = 1024 * 1024;
+/** Output chunk of the streaming decoder: 1/256 of the default budget per callback. */
+const STREAM_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * Decodes one frame on the thread pool a chunk at a time, handing each chunk
+ * to `onChunk` (which may throw to stop); refuses more than `room` bytes of
+ * output as soon as a chunk goes past it.
+ */
+function decodeFrameInChunks(input: Uint8Array, room: number, onChunk: (chunk: Buffer) => void): Promise<Buffer[]> {
+  return new Promise((resolve, reject) => {
+    const stream = createZstdDecompress({ chunkSize: STREAM_CHUNK_BYTES });
+    const chunks: Buffer[] = [];
+    let length = 0;
+    let failed = false;
+    const fail = (error: unknown): void => {
+      if (failed) return;
+      failed = true;
+      stream.destroy();
+      reject(error);
+    };
+    stream.on("data", (chunk: Buffer) => {
+      if (failed) return;
+      length += chunk.length;
+      if (length > room) {
+        fail(Object.assign(new Error("output above the budget"), { code: "ERR_BUFFER_TOO_LARGE" }));
+        return;
+      }
+      chunks.push(chunk);
+      try {
+        onChunk(chunk);
+      } catch (error) {
+        fail(error);
+      }
+    });
+    stream.on("error", fail);
+    stream.on("end", () => {
+      if (!failed) resolve(chunks);
+    });
+    stream.end(input);
+  });
 }
 
 /**
@@ -127,6 +186,9 @@ class FrameRun {
   private total = 0;
   private pos = 0;
   private frames = 0;
+  /** The output's first bytes, gathered for options.checkPrefix until it has run. */
+  private prefix: Uint8Array | undefined;
+  private prefixLength = 0;
 
   constructor(data: Uint8Array, options: DecompressOptions) {
     this.data = data;
@@ -174,25 +236,54 @@ class FrameRun {
     return Math.max(1, this.budget - this.total);
   }
 
+  /** Bytes of budget left. */
+  remaining(): number {
+    return this.budget - this.total;
+  }
+
+  /** Output as it is decoded: feeds options.checkPrefix until it has run. */
+  observe(chunk: Uint8Array): void {
+    const wanted = this.options.checkPrefix;
+    if (wanted === undefined || this.prefixLength < 0) {
+      return;
+    }
+    this.prefix ??= new Uint8Array(wanted.bytes);
+    const take = Math.min(chunk.length, wanted.bytes - this.prefixLength);
+    this.prefix.set(chunk.subarray(0, take), this.prefixLength);
+    this.prefixLength += take;
+    if (this.prefixLength === wanted.bytes) {
+      this.prefixLength = -1; // checked: never again
+      wanted.check(this.prefix);
+    }
+  }
+
   decodeError(error: unknown): Error {
+    if (error instanceof StorageError) {
+      return error; // a refusal by checkPrefix, already worded
+    }
     if ((error as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE") {
       return this.overBudget();
     }
     return invalidArgument(`${this.what} is not valid zstd data: ${(error as Error).message ?? String(error)}`, error);
   }
 
-  accept(frame: Frame, decoded: Buffer): void {
-    if (decoded.length > this.budget - this.total) {
+  /** A frame's output, in one or more chunks. */
+  accept(frame: Frame, chunks: readonly Buffer[]): void {
+    let length = 0;
+    for (const chunk of chunks) length += chunk.length;
+    if (length > this.budget - this.total) {
       throw this.overBudget();
     }
-    if (frame.contentSize !== undefined && decoded.length !== frame.contentSize) {
+    if (frame.contentSize !== undefined && length !== frame.contentSize) {
       throw invalidArgument(
-        `${this.what} is not valid zstd data: frame at byte ${frame.start} declares ${frame.contentSize} bytes but holds ${decoded.length}`,
+        `${this.what} is not valid zstd data: frame at byte ${frame.start} declares ${frame.contentSize} bytes but holds ${length}`,
       );
     }
-    this.total += decoded.length;
-    // zlib never returns a SharedArrayBuffer
-    this.outputs.push(new Uint8Array(decoded.buffer as ArrayBuffer, decoded.byteOffset, decoded.byteLength));
+    this.total += length;
+    for (const chunk of chunks) {
+      // zlib never returns a SharedArrayBuffer
+      this.outputs.push(new Uint8Array(chunk.buffer as ArrayBuffer, chunk.byteOffset, chunk.byteLength));
+    }
   }
 
   result(): Uint8Array<ArrayBuffer> {

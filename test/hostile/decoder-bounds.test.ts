@@ -6,8 +6,9 @@
  * before JSON.parse builds anything, a string's length before it is copied.
  * These tests assert the order of the checks, never a duration.
  */
+import { createZstdCompress } from "node:zlib";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { isStorageError } from "../../src/core/errors.ts";
+import { invalidArgument, isStorageError } from "../../src/core/errors.ts";
 import { canonicalIp } from "../../src/service/register-execution-manager.ts";
 import { DEFAULT_SUBMISSION_LIMITS, validateJobSubmission, validateJobSubmissionAsync } from "../../src/core/job-submission.ts";
 import { quoteInput } from "../../src/core/quote-input.ts";
@@ -42,6 +43,18 @@ const u32 = (value: number): Uint8Array => {
   new DataView(out.buffer).setUint32(0, value, true);
   return out;
 };
+
+/** zstd of `data` from the streaming compressor: one frame with no content size. */
+async function streamCompressed(data: Uint8Array): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    const compressor = createZstdCompress();
+    compressor.on("data", (part: Buffer) => parts.push(part));
+    compressor.on("end", () => resolve(Buffer.concat(parts)));
+    compressor.on("error", reject);
+    compressor.end(data);
+  });
+}
 
 const oneTaskGraph = () => new TaskGraphBuilder().task({ inputs: [BYTES], outputs: [BYTES] });
 
@@ -88,6 +101,34 @@ describe("the request path decompresses off the event loop, with the same checks
     await expect(decompressZstdAsync(new Uint8Array([1, 2, 3, 4, 5]), { maxOutputBytes: 9 })).rejects.toThrow("not valid zstd data");
     const frames = repeat(compressZstd(new Uint8Array(0)), 65);
     await expect(decompressZstdAsync(frames, { maxOutputBytes: 9 })).rejects.toThrow("more than 64 zstd frames");
+  });
+
+  it("decompressZstdAsync streams a large frame of unknown size under the budget", async () => {
+    // zstd's streaming compressor (as Spider's Rust client uses it) writes no content size.
+    const streamed = await streamCompressed(new Uint8Array(3 * 1024 * 1024).fill(7));
+    const out = await decompressZstdAsync(streamed, { maxOutputBytes: 3 * 1024 * 1024 });
+    expect(out.length).toBe(3 * 1024 * 1024);
+    expect(out.every((b) => b === 7)).toBe(true);
+    await expect(decompressZstdAsync(streamed, { maxOutputBytes: 3 * 1024 * 1024 - 1, limitName: "k" })).rejects.toThrow("(k)");
+  });
+
+  it("checkPrefix refuses inputs from their first bytes, before the rest of a large frame is decoded", async () => {
+    // 16 MiB of output, no declared size, against a 1 MiB budget: decoding it all would hit the budget;
+    // the check on the first chunk answers first.
+    const bomb = await streamCompressed(concat([u32(16_777_215), new Uint8Array(16 * 1024 * 1024)]));
+    const options = { maxOutputBytes: 1024 * 1024, what: "job inputs" };
+    await expect(decompressZstdAsync(bomb, options)).rejects.toThrow("above the limit of 1048576 bytes");
+    await expect(
+      decompressZstdAsync(bomb, {
+        ...options,
+        checkPrefix: {
+          bytes: 4,
+          check: (prefix) => {
+            throw invalidArgument(`count ${new DataView(prefix.buffer, prefix.byteOffset).getUint32(0, true)}`);
+          },
+        },
+      }),
+    ).rejects.toThrow(/^count 16777215$/);
   });
 
   it("a graph above max_task_graph_bytes is refused by the graph's budget, naming that limit", async () => {

@@ -146,7 +146,7 @@ describe("hostile requests at the size limit leave the server responsive", () =>
         details: /runtime\.limits\.max_task_graph_bytes/,
       },
       {
-        name: "RegisterJob, the largest graph the defaults accept (a 5 000-task chain), twice",
+        name: "RegisterJob, the largest chain the defaults accept (max_tasks_per_job tasks), twice",
         send: async () => {
           await clients.jobs.registerJob({ resourceGroupId: rg, compressedSerializedTaskGraph: chainGraph, compressedSerializedInputs: oneInput });
           return clients.jobs.registerJob({ resourceGroupId: rg, compressedSerializedTaskGraph: chainGraph, compressedSerializedInputs: oneInput });

@@ -74,10 +74,10 @@ describe("limits", () => {
   it("has the documented defaults", () => {
     expect(DEFAULT_SUBMISSION_LIMITS).toEqual({
       maxDecompressedBytes: 64 * 1024 * 1024,
-      maxTasks: 5_000,
-      maxDependencies: 30_000,
+      maxTasks: 3_000,
+      maxDependencies: 20_000,
       maxZstdFrames: 64,
-      maxTaskGraphValues: 100_000,
+      maxTaskGraphValues: 64_000,
       maxTaskGraphBytes: 8 * 1024 * 1024,
     });
   });
