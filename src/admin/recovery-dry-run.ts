@@ -1,10 +1,12 @@
 /**
  * `recover --dry-run`: what a restart would do with this database, without
  * doing any of it. Pages through the recoverable jobs exactly as restart
- * recovery does (src/recovery: keyset per state, the rows' blobs, a page's
- * checkpoints in one query) and rebuilds each job with recovery's own
- * `rebuildJob` against a throwaway engine, then drops it: nothing is written,
- * quarantined, deleted or cached, and memory stays bounded by one page.
+ * recovery does (src/recovery: keyset per state, pages bounded by rows and by
+ * bytes of blobs with `readJobPage`, a page's checkpoints in one query) and
+ * rebuilds each job with recovery's own `rebuildJob` against a throwaway
+ * engine, then drops it: nothing is written, quarantined, deleted or cached,
+ * and memory stays bounded by one page (runtime.recovery.page_size and
+ * page_bytes, so never more than a restart's recovery holds).
  *
  * It reports what the cache would hold (jobs per state, tasks, tasks restored
  * from checkpoints, tasks that would run again, queue entries after the
@@ -25,7 +27,7 @@ import type { SubmissionLimits } from "../core/job-submission.ts";
 import { TaskGraphCache, taskGraphWeight } from "../core/task-graph-cache.ts";
 import type { Db } from "../db/connection.ts";
 import { countJobsByState } from "../db/jobs/countJobsByState.ts";
-import { listJobsByState } from "../db/jobs/listJobsByState.ts";
+import { readJobPage } from "../db/jobs/readJobPage.ts";
 import { decompressZstd } from "../core/zstd.ts";
 import { TaskInstancePool } from "../instances/task-instance-pool.ts";
 import { silentLogger } from "../observability/logger.ts";
@@ -43,6 +45,10 @@ export const ESTIMATE_BYTES_PER_GRAPH_WEIGHT = 250;
 
 export interface RecoveryDryRunOptions {
   readonly pageSize: number;
+  /** Most bytes of blobs a page holds, but at least one job (runtime.recovery.page_bytes, as recovery). */
+  readonly pageBytes: number;
+  /** After every page: its rows and bytes of blobs. */
+  readonly onPage?: (rows: number, bytes: number) => void;
   /** The configured submission limits (recovery never applies tighter ones than the defaults). */
   readonly limits: SubmissionLimits;
   /** Also cache Ready jobs (the server does not: StartJob loads them). */
@@ -134,10 +140,13 @@ export async function recoveryDryRun(db: Db, options: RecoveryDryRunOptions): Pr
 
   for (const state of RECOVERABLE_STATES) {
     if (counts[state] === 0) continue;
-    for (let afterId = 0n; ; ) {
-      const rows = await listJobsByState(db, { state, afterId, limit: options.pageSize, withBlobs: true });
-      if (rows.length === 0) break;
+    for (let afterId: bigint | undefined = 0n; afterId !== undefined; ) {
+      const page = await readJobPage(db, { state, afterId, maxRows: options.pageSize, maxBytes: options.pageBytes });
+      afterId = page.nextAfterId;
+      const rows = page.rows;
+      if (rows.length === 0) continue; // every row of the page left the state meanwhile
       pages++;
+      options.onPage?.(rows.length, page.bytes);
       const checkpoints = state === "Running" ? await readCheckpointsOfJobs(db, rows.map((row) => row.id)) : undefined;
       for (const row of rows) {
         bytesRead += row.compressedTaskGraph.length + row.compressedInputs.length + (row.outputs?.length ?? 0);
@@ -174,8 +183,6 @@ export async function recoveryDryRun(db: Db, options: RecoveryDryRunOptions): Pr
         done++;
         options.onProgress?.(done, total);
       }
-      if (rows.length < options.pageSize) break;
-      afterId = rows[rows.length - 1]!.id;
     }
   }
 

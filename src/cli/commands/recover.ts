@@ -31,6 +31,7 @@ export function addRecoverCommand(program: Command): void {
         try {
           return await recoveryDryRun(db, {
             pageSize: flags.pageSize ?? config.runtime.recovery.page_size,
+            pageBytes: config.runtime.recovery.page_bytes,
             limits: adminSettingsFrom(config).limits,
             cacheReadyJobs: flags.cacheReadyJobs === true,
             onProgress: (done, total) => {
