@@ -23,16 +23,18 @@ export class JobCache {
     this.jobs.set(jcb.jobId, jcb);
   }
 
+  /** Removes the job; its payloads no longer count against the engine's budget. */
   remove(jobId: bigint): JobControlBlock | undefined {
     const jcb = this.jobs.get(jobId);
     this.jobs.delete(jobId);
+    jcb?.detach();
     return jcb;
   }
 
   /** Removes the given jobs (missing and repeated ids are ignored); returns how many were removed. */
   removeBatch(jobIds: Iterable<bigint>): number {
     let removed = 0;
-    for (const id of jobIds) if (this.jobs.delete(id)) removed++;
+    for (const id of jobIds) if (this.remove(id) !== undefined) removed++;
     return removed;
   }
 

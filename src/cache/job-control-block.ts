@@ -161,6 +161,8 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
   private pending: PendingTransition | null = null;
   /** An operator is replacing this block (reload-job.ts): it takes no more reports or registrations. */
   private retired = false;
+  /** Bytes last reported to the engine's payload budget; -1 once the block left the cache. */
+  private accounted = 0;
   /** When the job became terminal (wall-clock ms), for inspection. */
   terminalAt: number | undefined;
 
@@ -198,6 +200,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
     this.incomplete = n;
     this.commit = graph.commitTask ? new TerminationTask(graph.commitTask) : null;
     this.cleanup = graph.cleanupTask ? new TerminationTask(graph.cleanupTask) : null;
+    this.account();
   }
 
   /**
@@ -225,6 +228,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
       if (jcb.commit) jcb.commit.state = TASK_CANCELLED;
       jcb.payloads = null;
     }
+    jcb.account();
     return jcb;
   }
 
@@ -250,6 +254,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
     this.taskStates[index] = TASK_SUCCEEDED;
     this.incomplete--;
     this.releaseChildren(index, false);
+    this.account();
     return true;
   }
 
@@ -292,7 +297,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
 
   /** Ready → Running; enqueues every task without parents. FAILED_PRECONDITION unless Ready. */
   start(): Promise<JobState> {
-    return this.mutex.run<JobState>(async () => {
+    return this.run<JobState>(async () => {
       await this.settle();
       if (this.jobState !== "Ready") throw failedPrecondition(`job in state ${this.jobState}, expected Ready`);
       try {
@@ -313,7 +318,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
    * CleanupReady or terminal: answers the current state (idempotent).
    */
   cancel(): Promise<JobState> {
-    return this.mutex.run<JobState>(async () => {
+    return this.run<JobState>(async () => {
       await this.settle();
       const from = this.jobState;
       const target = cancelTarget(from, this.cleanup !== null);
@@ -362,7 +367,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
   async currentState(): Promise<JobState> {
     if (!this.unsettled) return this.jobState;
     try {
-      await this.mutex.run(() => this.settle());
+      await this.run(() => this.settle());
     } catch (error) {
       if (this.unsettled && this.pending !== null && !this.pending.unknown) return this.jobState;
       throw error;
@@ -377,13 +382,19 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
    * reload fails.
    */
   retire(): Promise<void> {
-    return this.mutex.run(() => {
+    return this.run(() => {
       this.retired = true;
     });
   }
 
   unretire(): void {
     this.retired = false;
+  }
+
+  /** The block left the cache: its payloads no longer count against the engine's budget. */
+  detach(): void {
+    if (this.accounted > 0) this.engine.payloadBudget?.add(-this.accounted);
+    this.accounted = -1;
   }
 
   /** Whether the database has not confirmed this job's cached state yet. */
@@ -394,7 +405,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
   /** The reconciler's call: tries to settle. */
   async reconcile(): Promise<ReconcileResult> {
     try {
-      await this.mutex.run(() => this.settle());
+      await this.run(() => this.settle());
     } catch (error) {
       if (isStorageError(error, "unavailable")) return "unreachable";
       if (isStorageError(error) && error.outcomeUnknown) return "unsettled";
@@ -408,7 +419,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
 
   /** Registers an instance of the task (spec §3.3 Register). */
   registerInstance(key: number, executionManagerId: bigint): Promise<ExecutionContext> {
-    return this.mutex.run(async () => {
+    return this.run(async () => {
       await this.settle();
       this.assertJobAccepts(key);
       const pool = this.engine.pool;
@@ -443,7 +454,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
    * failed) and INVALID_ARGUMENT is thrown. Returns the job state after.
    */
   succeedInstance(key: number, instanceId: bigint, serializedOutputs: Uint8Array): Promise<JobState> {
-    return this.mutex.run(async () => {
+    return this.run(async () => {
       await this.settleBeforeReport(key, instanceId);
       this.assertJobAccepts(key);
       this.takeInstance(key, instanceId);
@@ -476,6 +487,13 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
         await this.applyFailure(key, reason, true);
         throw invalidArgument(reason);
       }
+      const budget = this.engine.payloadBudget;
+      if (budget !== undefined && !budget.fits(bytes)) {
+        // Service-wide and temporary: the result is not kept, the task runs again later without consuming a retry.
+        const error = unavailable(budget.message(`task ${key} outputs`, bytes));
+        this.unapplied(key, error);
+        throw error;
+      }
       if (this.incomplete === 1) return this.succeedLastTask(key, outputs, serializedOutputs);
       this.writeOutputs(key, outputs);
       this.taskStates[key] = TASK_SUCCEEDED;
@@ -489,7 +507,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
 
   /** An instance failed (spec §3.3 Fail). Returns the job state after. */
   failInstance(key: number, instanceId: bigint, errorMessage: string): Promise<JobState> {
-    return this.mutex.run(async () => {
+    return this.run(async () => {
       await this.settleBeforeReport(key, instanceId);
       this.assertJobAccepts(key);
       this.takeInstance(key, instanceId);
@@ -1040,6 +1058,24 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
       }
     }
     this.engine.logger.error({ jobId: this.jobId, cached, stored }, "the database has a job state the cache cannot follow");
+  }
+
+  /** Runs one operation under the mutex, then reports the held bytes' change to the budget. */
+  private run<T>(operation: () => T | Promise<T>): Promise<T> {
+    return this.mutex.run(async () => {
+      try {
+        return await operation();
+      } finally {
+        this.account();
+      }
+    });
+  }
+
+  private account(): void {
+    if (this.accounted < 0) return; // detached
+    const held = this.heldPayloadBytes;
+    if (held !== this.accounted) this.engine.payloadBudget?.add(held - this.accounted);
+    this.accounted = held;
   }
 
   private becameTerminal(): void {

@@ -9,6 +9,7 @@ import type { TaskInstancePool } from "../instances/task-instance-pool.ts";
 import type { JobStore } from "./job-store.ts";
 import type { JobControlBlock } from "./job-control-block.ts";
 import type { JobReconciler } from "./job-reconciler.ts";
+import type { PayloadBudget } from "./payload-budget.ts";
 
 export interface JobEngine {
   readonly store: JobStore;
@@ -23,6 +24,8 @@ export interface JobEngine {
    * that cannot be written is not kept, and its task runs again.
    */
   readonly reconciler?: JobReconciler;
+  /** Bounds the payload bytes all cached jobs hold together. Absent (offline tools): no bound. */
+  readonly payloadBudget?: PayloadBudget;
   /**
    * A regular task succeeded (children already released): the checkpoint
    * hook. `outputs` is the wire frame the execution manager reported.

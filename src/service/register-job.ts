@@ -1,11 +1,15 @@
 /**
  * RegisterJob: validate the submission (src/core), check its inputs against
  * the per-job payload limit, insert the job in the database (state Ready; an
- * unknown resource group is "unauthenticated"), then cache its control block.
- * Nothing is enqueued until StartJob.
+ * unknown resource group is "unauthenticated"). Nothing is enqueued until
+ * StartJob. Where StartJob can load a Ready job from the database (the
+ * server: context.loadReadyJob), the job is not cached: its inputs stay out
+ * of memory until it starts (issue #17 item 3). Otherwise its control block
+ * is cached now, within the cache's payload budget (UNAVAILABLE beyond it,
+ * before anything is written).
  */
 import { JobControlBlock } from "../cache/job-control-block.ts";
-import { invalidArgument } from "../core/errors.ts";
+import { invalidArgument, unavailable } from "../core/errors.ts";
 import { validateJobSubmissionAsync } from "../core/job-submission.ts";
 import type { ServiceContext } from "./service-context.ts";
 
@@ -31,10 +35,15 @@ export async function registerJob(context: ServiceContext, request: RegisterJobR
       `job inputs (${inputBytes} bytes) are above the limit of ${limit} bytes (runtime.limits.max_payload_bytes_per_job)`,
     );
   }
+  const cacheNow = context.loadReadyJob === undefined;
+  const budget = context.engine.payloadBudget;
+  if (cacheNow && budget !== undefined && !budget.fits(inputBytes)) throw unavailable(budget.message("job inputs", inputBytes));
   const jobId = await context.store.insertJob(request.resourceGroupId, request.compressedTaskGraph, request.compressedInputs);
-  context.cache.insert(
-    new JobControlBlock({ jobId, resourceGroupId: request.resourceGroupId, graph, inputs, engine: context.engine }),
-  );
+  if (cacheNow) {
+    context.cache.insert(
+      new JobControlBlock({ jobId, resourceGroupId: request.resourceGroupId, graph, inputs, engine: context.engine }),
+    );
+  }
   context.logger.info({ jobId, resourceGroupId: request.resourceGroupId, tasks: graph.tasks.length }, "job registered");
   return jobId;
 }

@@ -5,6 +5,7 @@
 import { DEFAULT_SUBMISSION_LIMITS, type SubmissionLimits } from "../core/job-submission.ts";
 import { DEFAULT_RETENTION_MS } from "../cache/job-cache-gc.ts";
 import { DEFAULT_MAX_KEPT_RESULT_BYTES } from "../cache/job-reconciler.ts";
+import { DEFAULT_MAX_CACHED_PAYLOAD_BYTES } from "../cache/payload-budget.ts";
 import {
   DEFAULT_LINGER_MS,
   DEFAULT_MAX_ITEMS_CAP,
@@ -25,6 +26,8 @@ export interface StorageServiceConfig {
     readonly maxPayloadBytesPerJob?: number;
     /** Most bytes of reported results kept while the database is unreachable (runtime.limits.max_kept_result_bytes). */
     readonly maxKeptResultBytes?: number;
+    /** Most payload bytes all cached jobs hold together (runtime.limits.max_cached_payload_bytes). */
+    readonly maxCachedPayloadBytes?: number;
     /** Largest answer sent (runtime.limits.max_response_bytes); default 4 MiB, Spider's client limit. */
     readonly maxResponseBytes?: number;
   };
@@ -60,6 +63,7 @@ export interface ResolvedServiceConfig {
   readonly limits: SubmissionLimits;
   readonly maxPayloadBytesPerJob: number;
   readonly maxKeptResultBytes: number;
+  readonly maxCachedPayloadBytes: number;
   readonly maxResponseBytes: number;
   readonly lingerMs: number;
   readonly maxItemsCap: number;
@@ -78,11 +82,12 @@ export const DEFAULT_MAX_PAYLOAD_BYTES_PER_JOB = 1024 * 1024 * 1024;
 export const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 export function resolveServiceConfig(config: StorageServiceConfig = {}): ResolvedServiceConfig {
-  const { maxPayloadBytesPerJob, maxKeptResultBytes, maxResponseBytes, ...limits } = config.limits ?? {};
+  const { maxPayloadBytesPerJob, maxKeptResultBytes, maxCachedPayloadBytes, maxResponseBytes, ...limits } = config.limits ?? {};
   return {
     limits: { ...DEFAULT_SUBMISSION_LIMITS, ...limits },
     maxPayloadBytesPerJob: maxPayloadBytesPerJob ?? DEFAULT_MAX_PAYLOAD_BYTES_PER_JOB,
     maxKeptResultBytes: maxKeptResultBytes ?? DEFAULT_MAX_KEPT_RESULT_BYTES,
+    maxCachedPayloadBytes: maxCachedPayloadBytes ?? DEFAULT_MAX_CACHED_PAYLOAD_BYTES,
     maxResponseBytes: maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
     lingerMs: config.queue?.lingerMs ?? DEFAULT_LINGER_MS,
     maxItemsCap: config.queue?.maxItemsCap ?? DEFAULT_MAX_ITEMS_CAP,

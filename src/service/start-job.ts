@@ -1,7 +1,11 @@
 /**
  * StartJob: Ready → Running, then the tasks without parents are enqueued.
  * Unknown job → "not_found"; a job not Ready → "failed_precondition". A Ready
- * job that is not cached (recovery leaves those in the database) is loaded first.
+ * job that is not cached (recovery and RegisterJob leave those in the
+ * database) is loaded first — unless its inputs would take the cache beyond
+ * its payload budget: then it is let go again and the answer is UNAVAILABLE
+ * naming runtime.limits.max_cached_payload_bytes (temporary and service-wide:
+ * it starts once running jobs have finished).
  */
 import { failedPrecondition, unavailable } from "../core/errors.ts";
 import type { JobState } from "../core/job-state.ts";
@@ -10,13 +14,20 @@ import type { ServiceContext } from "./service-context.ts";
 export async function startJob(context: ServiceContext, jobId: bigint): Promise<JobState> {
   let jcb = context.cache.get(jobId);
   let state: JobState | undefined;
-  if (jcb === undefined) {
+  if (jcb === undefined && context.loadReadyJob === undefined) {
     state = await context.store.getJobState(jobId); // "not_found" for an unknown job
-    if (state === "Ready") {
-      if (context.loadReadyJob === undefined) throw unavailable(`job ${jobId} is not loaded yet; retry`);
-      jcb = await context.loadReadyJob(jobId);
-      if (jcb === undefined) state = await context.store.getJobState(jobId); // quarantined or changed meanwhile
+    if (state === "Ready") throw unavailable(`job ${jobId} is not loaded yet; retry`);
+  } else if (jcb === undefined && context.loadReadyJob !== undefined) {
+    // One read of the row ("not_found" for an unknown job); its state read again only when it is not Ready.
+    jcb = await context.loadReadyJob(jobId);
+    if (jcb === undefined) state = await context.store.getJobState(jobId); // not Ready, or quarantined
+    const budget = context.engine.payloadBudget;
+    if (jcb !== undefined && jcb.state === "Ready" && budget?.over === true) {
+      if (context.cache.get(jobId) === jcb) context.cache.remove(jobId);
+      throw unavailable(budget.message(`job ${jobId}'s inputs`, jcb.heldPayloadBytes));
     }
+    // A concurrent StartJob shared this load and let the block go (over budget): never start a block the cache does not hold.
+    if (jcb !== undefined && context.cache.get(jobId) !== jcb) throw unavailable(`job ${jobId} could not be loaded now; retry`);
   }
   if (jcb !== undefined) {
     const started = await jcb.start();

@@ -11,6 +11,7 @@ import { AsyncMutex } from "../cache/async-mutex.ts";
 import { JobCache } from "../cache/job-cache.ts";
 import { JobCacheGc } from "../cache/job-cache-gc.ts";
 import { JobReconciler } from "../cache/job-reconciler.ts";
+import { PayloadBudget } from "../cache/payload-budget.ts";
 import type { ExecutionContext, JobControlBlock } from "../cache/job-control-block.ts";
 import type { JobEngine, RequeueCause } from "../cache/job-engine.ts";
 import type { JobStore, SchedulerRecord } from "../cache/job-store.ts";
@@ -180,6 +181,7 @@ export class StorageService {
       logger,
       maxPayloadBytesPerJob: config.maxPayloadBytesPerJob,
       reconciler: this.reconciler,
+      payloadBudget: new PayloadBudget(config.maxCachedPayloadBytes),
       ...(hooks.onJobReloading ? { onJobReloading: hooks.onJobReloading } : {}),
       onTaskSucceeded: hooks.onTaskSucceeded ?? (() => {}),
       onJobTerminal: (jcb) => {

@@ -26,7 +26,7 @@ async function answer(promise: Promise<unknown>): Promise<unknown> {
 }
 
 /** A minimal stand-in: the cache only needs ids and states. */
-const fakeJcb = (jobId: bigint, state = "Succeeded"): JobControlBlock => ({ jobId, state }) as unknown as JobControlBlock;
+const fakeJcb = (jobId: bigint, state = "Succeeded"): JobControlBlock => ({ jobId, state, detach: () => {} }) as unknown as JobControlBlock;
 
 describe("JobCache", () => {
   it("inserts, gets, removes; a duplicate insert is an internal error", () => {

@@ -16,6 +16,7 @@ import {
   StorageService,
   type ExecutionContext,
   type StorageServiceConfig,
+  type StorageServiceDeps,
   type StorageServiceHooks,
 } from "../../../src/service/storage-service.ts";
 
@@ -24,6 +25,8 @@ let nextSession = 1000n;
 export interface HarnessOptions {
   readonly config?: StorageServiceConfig;
   readonly hooks?: StorageServiceHooks;
+  /** Loads uncached Ready jobs from the database, as the server does (MariaDB only). */
+  readonly readyJobLoader?: StorageServiceDeps["readyJobLoader"];
   readonly now?: () => number;
   /** Default true: refill (opens the polls) and start the timers. */
   readonly ready?: boolean;
@@ -50,6 +53,7 @@ export class Harness {
       ...(options.config ? { config: options.config } : {}),
       ...(options.hooks ? { hooks: options.hooks } : {}),
       ...(options.now ? { now: options.now } : {}),
+      ...(options.readyJobLoader ? { readyJobLoader: options.readyJobLoader } : {}),
     });
   }
 

@@ -1,0 +1,111 @@
+/**
+ * Memory for payloads as a whole (issue #17 item 3, engine side): a job
+ * registered but not started stays in the database (its inputs are read back
+ * by StartJob), and what must stay resident — the inputs and outputs of
+ * started jobs — is bounded by runtime.limits.max_cached_payload_bytes, so
+ * no sequence of valid requests can exhaust the machine.
+ *
+ * On MariaDB: StartJob loads the job from its row, as the server does
+ * (src/recovery/ready-job-loader.ts).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MariaDbJobStore } from "../../src/cache/mariadb-job-store.ts";
+import { isStorageError } from "../../src/core/errors.ts";
+import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
+import { decodeTaskOutputs } from "../../src/core/task-outputs.ts";
+import { createDb, type Db } from "../../src/db/connection.ts";
+import { migrateToLatest } from "../../src/db/migrate.ts";
+import { silentLogger } from "../../src/observability/logger.ts";
+import { readyJobLoader } from "../../src/recovery/ready-job-loader.ts";
+import type { StorageServiceConfig } from "../../src/service/storage-service.ts";
+import { testDatabase } from "../helpers/test-database.ts";
+import { Harness } from "./helpers/harness.ts";
+
+const MiB = 1024 * 1024;
+
+async function kindOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    return `ok:${String(await promise)}`;
+  } catch (error) {
+    if (isStorageError(error)) return error.kind;
+    throw error;
+  }
+}
+
+/** One task: input → output (a graph output). */
+const single = () => new TaskGraphBuilder().task({ inputs: [BYTES], outputs: [BYTES] });
+
+describe("cached payload budget (MariaDB)", () => {
+  let db: Db;
+  beforeAll(async () => {
+    db = createDb({ url: await testDatabase("budget"), maxConnections: 8 });
+    await migrateToLatest(db);
+  });
+  afterAll(async () => {
+    await db.destroy();
+  });
+
+  const harness = (config?: StorageServiceConfig) =>
+    Harness.create(new MariaDbJobStore(db), { readyJobLoader: readyJobLoader(db, silentLogger()), ...(config ? { config } : {}) });
+
+  const cachedPayloadBytes = (h: Harness): number => {
+    let bytes = 0;
+    for (const jcb of h.service.cache.values()) bytes += jcb.heldPayloadBytes;
+    return bytes;
+  };
+
+  it("a registered job's inputs stay in the database until StartJob, which loads them", async () => {
+    const h = await harness();
+    const input = new Uint8Array(MiB).map((_, i) => (i * 31) & 0xff);
+    const { jobId } = await h.submit(single(), [input]);
+    expect(h.service.cache.get(jobId)).toBeUndefined();
+    expect(cachedPayloadBytes(h)).toBe(0);
+    expect(await h.service.getJobState(jobId)).toBe("Ready");
+
+    expect(await h.service.startJob(jobId)).toBe("Running");
+    expect(cachedPayloadBytes(h)).toBe(MiB);
+    const instance = await h.register(jobId, 0);
+    expect(instance.serializedTaskIo.length).toBeGreaterThan(MiB); // the wire frame of the one input
+    expect(await h.succeed(jobId, 0, instance.taskInstanceId, [input.subarray(0, 10)])).toBe("Succeeded");
+    const [output] = decodeTaskOutputs(await h.service.getJobOutputs(jobId), { maxOutputBytes: MiB });
+    expect([...output!]).toEqual([...input.subarray(0, 10)]);
+    await h.close();
+  });
+
+  it("StartJob beyond runtime.limits.max_cached_payload_bytes answers UNAVAILABLE naming the setting and changes nothing; it starts once memory is free", async () => {
+    const h = await harness({ limits: { maxCachedPayloadBytes: 1.5 * MiB } });
+    const first = await h.submit(single(), [new Uint8Array(MiB).fill(1)]);
+    const second = await h.submit(single(), [new Uint8Array(MiB).fill(2)]);
+    expect(await h.service.startJob(first.jobId)).toBe("Running");
+
+    let message = "";
+    await h.service.startJob(second.jobId).catch((error: unknown) => {
+      message = isStorageError(error, "unavailable") ? error.message : String(error);
+    });
+    expect(message).toMatch(/runtime\.limits\.max_cached_payload_bytes/);
+    expect(await h.service.getJobState(second.jobId)).toBe("Ready");
+    expect(h.service.cache.get(second.jobId)).toBeUndefined();
+    expect(cachedPayloadBytes(h)).toBe(MiB);
+
+    const instance = await h.register(first.jobId, 0);
+    expect(await h.succeed(first.jobId, 0, instance.taskInstanceId, [new Uint8Array(1)])).toBe("Succeeded");
+    expect(await h.service.startJob(second.jobId)).toBe("Running");
+    await h.close();
+  });
+
+  it("task outputs that would take the cache beyond its budget are not kept: UNAVAILABLE, and the task runs again without consuming a retry", async () => {
+    const h = await harness({ limits: { maxCachedPayloadBytes: 2 * MiB } });
+    const { jobId } = await h.submit(
+      new TaskGraphBuilder().task({ inputs: [BYTES], outputs: [BYTES], policy: { maxNumRetry: 0 } }).task({ outputs: [BYTES], sources: [[0, 0]] }),
+      [new Uint8Array(MiB)],
+    );
+    expect(await h.service.startJob(jobId)).toBe("Running");
+    const instance = await h.register(jobId, 0);
+    expect(await kindOf(h.succeed(jobId, 0, instance.taskInstanceId, [new Uint8Array(1.5 * MiB)]))).toBe("unavailable");
+    expect(h.service.jobTasks(jobId)[0]).toMatchObject({ state: "Ready", retriesLeft: 0, liveInstances: 0 });
+    expect(cachedPayloadBytes(h)).toBe(MiB);
+    const again = await h.register(jobId, 0);
+    expect(await h.succeed(jobId, 0, again.taskInstanceId, [new Uint8Array(0.5 * MiB)])).toBe("Running");
+    await h.close();
+  });
+});
