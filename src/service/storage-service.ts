@@ -225,6 +225,9 @@ export class StorageService {
     this.started = false;
     this.gc.stop();
     this.reconciler.stop();
+    // Results kept while the database was unreachable: one last try to write them (what stays unwritten runs again after a restart).
+    const unsettled = await this.reconciler.reconcileAll().catch(() => this.reconciler.size);
+    if (unsettled > 0) this.engine.logger.warn({ unsettled }, "stopping with jobs whose last transition is not written: their tasks run again after the restart");
     this.queue.close();
     await this.pool.stop();
   }
