@@ -5,6 +5,15 @@
  * file, else the embedded MariaDB in --data-dir). Migrating writes, so it takes
  * the single-writer lease without waiting (D3) and refuses while a server holds
  * it; on an embedded data directory in use, the data-dir lock refuses first.
+ *
+ * A migrate that changed the schema starts a session before it lets the lease
+ * go, as offline write commands do (src/cli/offline-database.ts): a server
+ * that lost its lease while migrate ran (it was reconnecting) then finds a
+ * newer session when it retakes the lease and steps down rather than serve
+ * on a schema it did not start with. So does a migration that failed part way
+ * (MariaDB's DDL is not transactional). A migrate that applied nothing wrote
+ * nothing, and starts no session: it must not make a reconnecting server
+ * restart for nothing.
  */
 import type { Command } from "commander";
 import type { EmbeddedDatabase } from "../../embedded/embedded-mariadb.ts";
@@ -19,7 +28,8 @@ export function addMigrateCommand(program: Command): void {
       // Imported here, so that other commands start without the database modules.
       const { createDb } = await import("../../db/connection.ts");
       const { acquireLease, LeaseHeldError } = await import("../../db/lease.ts");
-      const { migrateToLatest } = await import("../../db/migrate.ts");
+      const { migrateToLatest, SchemaTooNewError } = await import("../../db/migrate.ts");
+      const { allocateSession } = await import("../../db/sessions.ts");
       const { openDataDirDatabase } = await import("../../embedded/embedded-mariadb.ts");
       const { createLogger } = await import("../../observability/logger.ts");
       const globals = command.optsWithGlobals<{ json?: boolean }>();
@@ -40,7 +50,14 @@ export function addMigrateCommand(program: Command): void {
         });
         const db = createDb({ url, maxConnections: 2 });
         try {
-          const results = await migrateToLatest(db);
+          const results = await migrateToLatest(db).catch(async (error: unknown) => {
+            if (!(error instanceof SchemaTooNewError)) {
+              // Without a sessions table (the first migration failed) no server can have run here.
+              await allocateSession(db).catch((sessionError: unknown) => logger.warn({ err: sessionError }, "could not start a session after the failed migration"));
+            }
+            throw error;
+          });
+          if (results.length > 0) await allocateSession(db);
           if (globals.json) process.stdout.write(`${JSON.stringify({ applied: results.map((r) => r.migrationName) })}\n`);
           else if (results.length === 0) process.stdout.write("schema is up to date\n");
           else for (const r of results) process.stdout.write(`${r.status === "Success" ? "applied" : r.status}: ${r.migrationName}\n`);
