@@ -8,7 +8,9 @@
  * per-task mutable state lives in typed arrays indexed by task index (state,
  * queued flag, unfinished parents, retries left, live instances), and payloads
  * in one flat array (graph inputs, then every task's outputs). No object or
- * closure per task.
+ * closure per task. Kept payloads are copies of their own size (never views
+ * into a request), and every change of the bytes held is reported to the
+ * engine's payload budget (runtime.limits.max_cached_payload_bytes).
  *
  * Consistency: every operation that changes the job runs under the JCB's
  * mutex; a job transition is written to the store (a transaction under a row
