@@ -13,7 +13,7 @@ export function truncateMessage(message: string, maxBytes: number): string {
   const bytes = encoder.encode(message);
   if (bytes.length <= maxBytes) return message;
   const note = ` … [truncated: ${bytes.length} bytes, ${maxBytes} kept]`;
-  let end = Math.max(0, maxBytes - note.length);
+  let end = Math.max(0, maxBytes - encoder.encode(note).length);
   while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--; // not inside a UTF-8 sequence
   return decoder.decode(bytes.subarray(0, end)) + note;
 }
