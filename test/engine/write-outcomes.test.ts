@@ -24,7 +24,7 @@ import { createDb } from "../../src/db/connection.ts";
 import { migrateToLatest } from "../../src/db/migrate.ts";
 import { startMariaDb } from "../helpers/mariadb.ts";
 import { FaultyStore } from "./helpers/faulty-store.ts";
-import { Harness } from "./helpers/harness.ts";
+import { Harness, eventually } from "./helpers/harness.ts";
 import { STORE_KINDS, storeFixture } from "./helpers/stores.ts";
 
 const out = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -189,6 +189,21 @@ for (const storeKind of STORE_KINDS) {
     });
 
     describe("the database unreachable while a report's result is written (DECISIONS D6, amended)", () => {
+      it("the background reconciler writes a kept result once the database is back, with no further call on the job", async () => {
+        const faulty = new FaultyStore(fixture.store);
+        const h = await Harness.create(faulty.store);
+        const { jobId } = await h.submitAndStart(single({ maxNumRetry: 0 }));
+        const instance = await h.register(jobId, 0);
+        faulty.failNext("commitJobOutputs", unreachable, DOWN);
+        expect(await h.succeed(jobId, 0, instance.taskInstanceId, [out("v")])).toBe("Running");
+        expect(h.service.reconciler.size).toBe(1);
+        faulty.heal();
+        await eventually(() => h.service.reconciler.size === 0, 10_000, "the reconciler to settle the job");
+        expect(await fixture.store.getJobState(jobId)).toBe("Succeeded");
+        expect(h.service.reconciler.keptBytes).toBe(0);
+        await h.close();
+      });
+
       const cases: { op: keyof JobStore; name: string; after: string }[] = [
         { op: "commitJobOutputs", name: "the last task's success", after: "Succeeded" },
         { op: "failJob", name: "a failure that exhausts the retries", after: "Failed" },
