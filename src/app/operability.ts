@@ -163,6 +163,7 @@ export class Operability {
       cache: () => cacheSnapshot(service),
       queue: () => service.queueStats(),
       countJobsInDatabase: () => countJobsByState(db),
+      unsettled: () => ({ jobs: service.reconciler.size, keptResultBytes: service.reconciler.keptBytes }),
     });
   }
 

@@ -14,6 +14,8 @@ export function serviceConfigFrom(config: Config): StorageServiceConfig {
       maxZstdFrames: limits.max_zstd_frames,
       maxPayloadBytesPerJob: limits.max_payload_bytes_per_job,
       maxResponseBytes: limits.max_response_bytes,
+      maxKeptResultBytes: limits.max_kept_result_bytes,
+      maxCachedPayloadBytes: limits.max_cached_payload_bytes,
     },
     queue: {
       lingerMs: config.runtime.queue.linger_ms,
