@@ -507,15 +507,19 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
     });
   }
 
-  /** An instance failed (spec §3.3 Fail). Returns the job state after. */
-  failInstance(key: number, instanceId: bigint, errorMessage: string): Promise<JobState> {
+  /**
+   * An instance failed (spec §3.3 Fail). Returns the job state after. With
+   * `final` (the attempt could never succeed: every retry would fail the same
+   * way), the job fails now, whatever retries the task has left.
+   */
+  failInstance(key: number, instanceId: bigint, errorMessage: string, options: { readonly final?: boolean } = {}): Promise<JobState> {
     return this.run(async () => {
       await this.settleBeforeReport(key, instanceId);
       this.assertJobAccepts(key);
       this.takeInstance(key, instanceId);
       const state = this.stateOf(key);
       if (isTaskTerminal(state)) throw stale(`task already in terminal state ${taskStateName(state)}`);
-      return this.applyFailure(key, errorMessage);
+      return this.applyFailure(key, errorMessage, options.final === true);
     });
   }
 
@@ -545,7 +549,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
   // InstanceHost (called by the pool, synchronously, without the mutex: these
   // only touch memory, and every awaited section has already taken its instance)
 
-  evictInstance(record: InstanceRecord): void {
+  evictInstance(record: InstanceRecord, cause: "dead_execution_manager" | "undelivered_instance" = "dead_execution_manager"): void {
     if (!this.instances.delete(record)) return;
     const key = record.key;
     const live = this.liveOf(key) - 1;
@@ -553,7 +557,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
     if (live === 0 && this.stateOf(key) === TASK_RUNNING) this.setState(key, TASK_READY);
     if (this.canAcceptInstance(key)) {
       this.engine.queue.enqueue(this, key);
-      this.engine.onTaskRequeued?.(this.jobId, key, "dead_execution_manager");
+      this.engine.onTaskRequeued?.(this.jobId, key, cause);
     }
   }
 

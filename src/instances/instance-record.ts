@@ -8,11 +8,12 @@
 export interface InstanceHost {
   readonly jobId: bigint;
   /**
-   * The instance's execution manager died: forget the instance without
+   * The instance's execution manager died (or, `cause` "undelivered_instance",
+   * its registration never reached the caller): forget the instance without
    * consuming a retry; if it was the task's last one the task is Ready again;
    * re-enqueue the task when it can take an instance.
    */
-  evictInstance(record: InstanceRecord): void;
+  evictInstance(record: InstanceRecord, cause?: "dead_execution_manager" | "undelivered_instance"): void;
   /** The instance passed its soft deadline: re-enqueue its task if it can take another instance. */
   softTimeout(record: InstanceRecord): void;
 }

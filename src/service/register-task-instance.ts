@@ -12,9 +12,9 @@
  * - the answer would exceed runtime.limits.max_response_bytes (Spider's
  *   clients read at most 4 MiB): refused before it is built, FAILED_PRECONDITION
  *   (Spider's execution manager drops the assignment and carries on; on
- *   RESOURCE_EXHAUSTED it would exit). A task's inputs never change, so the
- *   attempt counts as failed: the job fails, naming the limit, once the
- *   task's retries are spent.
+ *   RESOURCE_EXHAUSTED it would exit). A task's inputs never change, so
+ *   every retry would be refused the same way: the job fails at once, naming
+ *   the limit, whatever retries the task has left.
  */
 import type { ExecutionContext } from "../cache/job-control-block.ts";
 import { keyOfTaskId } from "../cache/task-key.ts";
@@ -78,7 +78,7 @@ function answerBytes(execution: ExecutionContext): number {
   );
 }
 
-/** The attempt fails: a retry is consumed (task queued again) or, with none left, the job fails with `reason`. */
+/** The attempt fails for good: its inputs never change, so the job fails with `reason`, retries or not. */
 async function failAttempt(
   context: ServiceContext,
   jcb: ReturnType<typeof findCachedJob>,
@@ -87,7 +87,7 @@ async function failAttempt(
   reason: string,
 ): Promise<void> {
   try {
-    await jcb.failInstance(key, instanceId, reason);
+    await jcb.failInstance(key, instanceId, reason, { final: true });
   } catch (error) {
     // The instance went meanwhile (its job was cancelled, say), or the failure
     // could not be written (D6: the task was queued again). Either way the
@@ -102,7 +102,7 @@ function withdraw(context: ServiceContext, instanceId: bigint): void {
   const record = context.pool.get(instanceId);
   if (record === undefined) return; // already gone (its job ended meanwhile)
   context.pool.remove(record);
-  record.host.evictInstance(record);
+  record.host.evictInstance(record, "undelivered_instance");
 }
 
 function callerGone(taskId: TaskId): StorageError {

@@ -57,8 +57,11 @@ for (const storeKind of STORE_KINDS) {
       await h.close();
     });
 
-    it("a registration whose caller went away is withdrawn: the task is Ready and queued again, no retry consumed", async () => {
-      const h = await Harness.create(fixture.store);
+    it("a registration whose caller went away is withdrawn: the task is Ready and queued again, no retry consumed, counted as undelivered_instance", async () => {
+      const requeues: string[] = [];
+      const h = await Harness.create(fixture.store, {
+        hooks: { onTaskRequeued: (jobId, key, cause: RequeueCause) => requeues.push(`${jobId}/${key}:${cause}`) },
+      });
       const { jobId } = await h.submitAndStart(tasks(1)); // no retries: a consumed one would fail the job
       expect(await h.drain()).toEqual([taskIndex(0)]);
       const gone = new AbortController();
@@ -70,6 +73,7 @@ for (const storeKind of STORE_KINDS) {
       expect(h.service.liveInstances()).toEqual([]);
       expect(h.service.jobTasks(jobId)[0]).toMatchObject({ state: "Ready", liveInstances: 0 });
       expect(await h.drain()).toEqual([taskIndex(0)]);
+      expect(requeues).toEqual([`${jobId}/0:undelivered_instance`]);
       // And the task still runs to the end.
       const context = await h.register(jobId, 0);
       expect(await h.succeed(jobId, 0, context.taskInstanceId, [new Uint8Array([1])])).toBe("Succeeded");
@@ -90,17 +94,20 @@ for (const storeKind of STORE_KINDS) {
       await h.close();
     });
 
-    it("with retries left, each oversized attempt is refused and the job fails when they run out (never stays Running)", async () => {
-      const h = await Harness.create(fixture.store, { config: { limits: { maxResponseBytes: 4096 } } });
-      const { jobId } = await h.submitAndStart(tasks(1, 1), [new Uint8Array(5000)]);
-      let attempts = 0;
-      while ((await h.service.getJobState(jobId)) === "Running") {
-        expect(await h.drain()).toEqual([taskIndex(0)]);
-        expect((await refusal(h.register(jobId, 0))).kind).toBe("failed_precondition");
-        attempts++;
-        expect(attempts).toBeLessThanOrEqual(2);
-      }
+    it("with retries left, the first oversized attempt fails the job (every retry would be refused the same way)", async () => {
+      const requeues: string[] = [];
+      const h = await Harness.create(fixture.store, {
+        config: { limits: { maxResponseBytes: 4096 } },
+        hooks: { onTaskRequeued: (jobId, key, cause: RequeueCause) => requeues.push(`${jobId}/${key}:${cause}`) },
+      });
+      const { jobId } = await h.submitAndStart(tasks(1, 3), [new Uint8Array(5000)]);
+      expect(await h.drain()).toEqual([taskIndex(0)]);
+      const error = await refusal(h.register(jobId, 0));
+      expect(error.kind).toBe("failed_precondition");
       expect(await h.service.getJobState(jobId)).toBe("Failed");
+      expect(await h.service.getJobError(jobId)).toContain("runtime.limits.max_response_bytes");
+      expect(requeues).toEqual([]); // no retry consumed, nothing queued again
+      expect(await h.drain()).toEqual([]);
       expect(h.service.liveInstances()).toEqual([]);
       await h.close();
     });
