@@ -245,13 +245,16 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
   restoreSucceededTask(index: number, outputsFrame: Uint8Array): boolean {
     if (this.jobState !== "Running" || index < 0 || index >= this.taskStates.length) return false;
     if (this.taskStates[index] !== TASK_READY || this.incomplete <= 1) return false;
+    const expected = this.graph.tasks[index]!.outputCount;
     let outputs: Uint8Array[];
     try {
-      outputs = decodeWireFrame(outputsFrame, "task checkpoint");
+      outputs = decodeWireFrame(outputsFrame, "task checkpoint", {
+        count: expected,
+        mismatch: (count) => internal(`task checkpoint: ${count} output(s), the task declares ${expected}`),
+      });
     } catch {
       return false;
     }
-    if (outputs.length !== this.graph.tasks[index]!.outputCount) return false;
     this.writeOutputs(index, outputs);
     this.taskStates[index] = TASK_SUCCEEDED;
     this.incomplete--;
@@ -470,11 +473,12 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
       }
       let outputs: Uint8Array[];
       try {
-        outputs = decodeWireFrame(serializedOutputs, "task outputs");
+        // The count is checked from the header, so a frame declaring millions of outputs builds no view.
         const expected = this.graph.tasks[key]!.outputCount;
-        if (outputs.length !== expected) {
-          throw invalidArgument(`task outputs: task ${key} declares ${expected} output(s), got ${outputs.length}`);
-        }
+        outputs = decodeWireFrame(serializedOutputs, "task outputs", {
+          count: expected,
+          mismatch: (count) => invalidArgument(`task outputs: task ${key} declares ${expected} output(s), got ${count}`),
+        });
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         await this.applyFailure(key, `invalid task outputs reported: ${reason}`);

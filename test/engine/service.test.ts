@@ -174,6 +174,36 @@ for (const storeKind of STORE_KINDS) {
       await h.close();
     });
 
+    it("a frame declaring 16 777 215 outputs for a one-output task is refused from its header: invalid_argument, the attempt fails, no view built", async () => {
+      const requeues: string[] = [];
+      const h = await Harness.create(fixture.store, { hooks: { onTaskRequeued: (_jobId, key, cause) => requeues.push(`${key}:${cause}`) } });
+      const builder = new TaskGraphBuilder().task({ inputs: [BYTES], outputs: [BYTES], policy: { maxNumRetry: 1 } });
+      const { jobId } = await h.submitAndStart(builder);
+      await h.drain();
+      const instance = await h.register(jobId, 0);
+      // A well-formed frame: 16 777 215 empty outputs (64 MiB). Decoding it whole would build one view per output.
+      const frame = new Uint8Array(4 + 16_777_215 * 4);
+      new DataView(frame.buffer).setUint32(0, 16_777_215, true);
+      let views = 0;
+      const subarray = frame.subarray.bind(frame);
+      frame.subarray = (begin?: number, end?: number) => {
+        // Bounded, so a decoder that walks the frame fails here instead of building 16 M views.
+        if (++views > 1_000) throw new Error("the decoder walked the frame's outputs");
+        return subarray(begin, end);
+      };
+      const error = await h.succeed(jobId, 0, instance.taskInstanceId, frame).catch((e: unknown) => e);
+      expect(isStorageError(error, "invalid_argument")).toBe(true);
+      expect((error as Error).message).toContain("declares 1 output(s), got 16777215");
+      expect((error as Error).message.length).toBeLessThan(200);
+      expect(views).toBe(0);
+      // The attempt counts as failed: a retry consumed, the task queued again.
+      expect(requeues).toEqual(["0:retry"]);
+      expect(await h.service.getJobState(jobId)).toBe("Running");
+      expect(h.service.jobTasks(jobId)[0]).toMatchObject({ state: "Ready", retriesLeft: 0, liveInstances: 0 });
+      expect(await h.drain()).toEqual([taskIndex(0)]);
+      await h.close();
+    });
+
     it("polls each lane with the session id, and only after the first refill", async () => {
       const h = new Harness(fixture.store, { ready: false });
       expect(await kindOf(h.service.pollReadyTasks("task", { maxItems: 1, waitMs: 0 }))).toBe("unavailable");
