@@ -196,8 +196,14 @@ export function toStorageError(
   }
 }
 
+/**
+ * What callers see of a driver error: its code and server error number, never
+ * the driver's message, which names users, hosts, addresses and databases
+ * (the error itself stays the StorageError's cause, for the server's logs).
+ */
 function describe(error: unknown): string {
-  const { code, message } = fields(error);
-  const text = typeof message === "string" ? message : String(error);
-  return typeof code === "string" && !text.includes(code) ? `${code}: ${text}` : text;
+  const { code } = fields(error);
+  const errno = dbErrno(error);
+  const name = typeof code === "string" && /^[A-Z0-9_]{1,64}$/.test(code) ? code : "driver error";
+  return errno === undefined ? name : `${name} (${errno})`;
 }

@@ -156,7 +156,7 @@ describe("withTransaction on a real MariaDB", () => {
         await expectStorageError(
           withTransaction(impatient, (trx) => lockJobState(trx, job), { maxAttempts: 1, onRetry: (i) => retries.push(i) }),
           "unavailable",
-          /database busy.*nothing was written.*Lock wait timeout/,
+          /database busy.*nothing was written.*ER_LOCK_WAIT_TIMEOUT \(1205\)/,
         );
       } finally {
         await holder2.rollback().execute();
