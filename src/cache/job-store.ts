@@ -17,6 +17,7 @@
  */
 import type { JobState } from "../core/job-state.ts";
 import type { JobOutcome } from "../db/jobs/getJobOutcome.ts";
+import type { JobOutputsSize } from "../db/jobs/getJobOutputsSize.ts";
 import type { LivenessStore } from "../instances/task-instance-pool.ts";
 
 export interface SchedulerRecord {
@@ -33,7 +34,7 @@ export interface TaskCheckpoint {
   readonly outputs: Uint8Array;
 }
 
-export type { JobOutcome };
+export type { JobOutcome, JobOutputsSize };
 
 /** The largest values one job transition can store; a larger one fails the same way every time. */
 export interface StoreWriteLimits {
@@ -74,6 +75,8 @@ export interface JobStore extends LivenessStore {
   writeLimits(): Promise<StoreWriteLimits>;
   /** The stored SerializedTaskOutputs raw bytes; "failed_precondition" unless Succeeded. */
   getJobOutputs(jobId: bigint): Promise<Uint8Array>;
+  /** The job's state and the size of its stored outputs (any state), without reading them. */
+  getJobOutputsSize(jobId: bigint): Promise<JobOutputsSize>;
   /** "failed_precondition" unless Failed. */
   getJobError(jobId: bigint): Promise<string>;
 

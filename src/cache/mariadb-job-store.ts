@@ -16,6 +16,7 @@ import { failJob } from "../db/jobs/failJob.ts";
 import { finishCleanup } from "../db/jobs/finishCleanup.ts";
 import { getJobError } from "../db/jobs/getJobError.ts";
 import { getJobOutputs } from "../db/jobs/getJobOutputs.ts";
+import { getJobOutputsSize, type JobOutputsSize } from "../db/jobs/getJobOutputsSize.ts";
 import { getJobOutcome, type JobOutcome } from "../db/jobs/getJobOutcome.ts";
 import { getJobState } from "../db/jobs/getJobState.ts";
 import { maxValueBytes, readMaxAllowedPacket } from "../db/max-allowed-packet.ts";
@@ -96,6 +97,10 @@ export class MariaDbJobStore implements JobStore {
 
   getJobOutputs(jobId: bigint): Promise<Uint8Array> {
     return getJobOutputs(this.db, jobId);
+  }
+
+  getJobOutputsSize(jobId: bigint): Promise<JobOutputsSize> {
+    return getJobOutputsSize(this.db, jobId);
   }
 
   getJobError(jobId: bigint): Promise<string> {

@@ -9,6 +9,7 @@ import { failedPrecondition, notFound, StorageError } from "../core/errors.ts";
 import { canTransition, cancelTarget, isTerminal, type JobState } from "../core/job-state.ts";
 import type { ExecutionManagerLiveness } from "../instances/task-instance-pool.ts";
 import type { JobOutcome } from "../db/jobs/getJobOutcome.ts";
+import type { JobOutputsSize } from "../db/jobs/getJobOutputsSize.ts";
 import { maxValueBytes } from "../db/max-allowed-packet.ts";
 import { MAX_ERROR_MESSAGE_BYTES, type JobStore, type SchedulerRecord, type StoreWriteLimits, type TaskCheckpoint } from "./job-store.ts";
 
@@ -134,6 +135,11 @@ export class MemoryJobStore implements JobStore {
     if (job.state !== "Succeeded") throw failedPrecondition(`job in state ${job.state}, expected Succeeded`);
     if (job.outputs === undefined) throw new StorageError("internal", `job ${jobId} succeeded without outputs`);
     return job.outputs;
+  }
+
+  async getJobOutputsSize(jobId: bigint): Promise<JobOutputsSize> {
+    const job = this.job(jobId);
+    return { state: job.state, bytes: job.outputs?.length };
   }
 
   async getJobError(jobId: bigint): Promise<string> {

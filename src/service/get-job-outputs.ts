@@ -8,9 +8,11 @@
  * 4 MiB, all Spider's clients read) are refused before the answer is built:
  * "invalid_argument" naming the limit, as every size limit (DECISIONS D5).
  * Not "failed_precondition": the job is Succeeded, and Spider's client would
- * report that status as a job in the wrong state.
+ * report that status as a job in the wrong state. For a job not cached the
+ * store is asked the outputs' size first, so outputs that cannot be sent are
+ * never read.
  */
-import { invalidArgument } from "../core/errors.ts";
+import { failedPrecondition, invalidArgument } from "../core/errors.ts";
 import { MAX_RESPONSE_BYTES_KEY } from "./register-task-instance.ts";
 import type { ServiceContext } from "./service-context.ts";
 
@@ -19,12 +21,23 @@ const ANSWER_FRAMING_BYTES = 6;
 
 export async function getJobOutputs(context: ServiceContext, jobId: bigint): Promise<Uint8Array> {
   const jcb = context.cache.get(jobId);
-  const outputs = jcb !== undefined ? await jcb.readOutputs() : await context.store.getJobOutputs(jobId);
-  const bytes = outputs.length + ANSWER_FRAMING_BYTES;
+  if (jcb !== undefined) {
+    const outputs = await jcb.readOutputs();
+    refuseAboveLimit(context, jobId, outputs.length);
+    return outputs;
+  }
+  const size = await context.store.getJobOutputsSize(jobId);
+  if (size.state !== "Succeeded") throw failedPrecondition(`job in state ${size.state}, expected Succeeded`);
+  // No size: the row breaks an invariant, which the read below reports.
+  if (size.bytes !== undefined) refuseAboveLimit(context, jobId, size.bytes);
+  return context.store.getJobOutputs(jobId);
+}
+
+function refuseAboveLimit(context: ServiceContext, jobId: bigint, outputsBytes: number): void {
+  const bytes = outputsBytes + ANSWER_FRAMING_BYTES;
   if (bytes > context.maxResponseBytes) {
     throw invalidArgument(
       `the outputs of job ${jobId} (${bytes} bytes answered) are above the limit of ${context.maxResponseBytes} bytes (${MAX_RESPONSE_BYTES_KEY})`,
     );
   }
-  return outputs;
 }

@@ -48,6 +48,18 @@ for (const storeKind of STORE_KINDS) {
       expect(await store.cancelJob(id, true)).toBe("Succeeded"); // idempotent on a terminal job
     });
 
+    it("tells a job's state and the size of its stored outputs without reading them", async () => {
+      const store = fixture.store;
+      expect(await kindOf(store.getJobOutputsSize(999_999_999n))).toBe("not_found");
+      const id = await newJob(store);
+      expect(await store.getJobOutputsSize(id)).toEqual({ state: "Ready", bytes: undefined });
+      await store.startJob(id);
+      await store.commitJobOutputs(id, new Uint8Array(70_000), true);
+      expect(await store.getJobOutputsSize(id)).toEqual({ state: "CommitReady", bytes: 70_000 });
+      await store.succeedCommittedJob(id);
+      expect(await store.getJobOutputsSize(id)).toEqual({ state: "Succeeded", bytes: 70_000 });
+    });
+
     it("cancels per the D4 table, idempotently", async () => {
       const store = fixture.store;
       const ready = await newJob(store);

@@ -12,6 +12,7 @@ import type { RequeueCause } from "../../src/cache/job-engine.ts";
 import { isStorageError, StorageError } from "../../src/core/errors.ts";
 import { COMMIT_TASK, taskIndex } from "../../src/core/ids.ts";
 import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
+import { FaultyStore } from "./helpers/faulty-store.ts";
 import { Harness } from "./helpers/harness.ts";
 import { STORE_KINDS, storeFixture } from "./helpers/stores.ts";
 
@@ -134,7 +135,7 @@ for (const storeKind of STORE_KINDS) {
       await h.close();
     });
 
-    it("GetJobOutputs above max_response_bytes is refused with invalid_argument naming the limit, cached or not", async () => {
+    it("GetJobOutputs above max_response_bytes is refused with invalid_argument naming the limit, cached or not (uncached: without reading the outputs)", async () => {
       const h = await Harness.create(fixture.store, { config: { limits: { maxResponseBytes: 4096 } } });
       const big = await h.submitAndStart(tasks(1));
       const small = await h.submitAndStart(tasks(1));
@@ -150,10 +151,16 @@ for (const storeKind of STORE_KINDS) {
       const cached = await refusal(h.service.getJobOutputs(big.jobId));
       expect(cached.kind).toBe("invalid_argument");
       expect(cached.message).toContain("runtime.limits.max_response_bytes");
-      // A second service over the same store has nothing cached: the answer comes from the store.
-      const fresh = await Harness.create(fixture.store, { config: { limits: { maxResponseBytes: 4096 } } });
-      expect((await refusal(fresh.service.getJobOutputs(big.jobId))).kind).toBe("invalid_argument");
+      // A second service over the same store has nothing cached: the answer comes from the store,
+      // which is asked the outputs' size first — the blob that cannot be sent is never read.
+      const store = new FaultyStore(fixture.store);
+      const fresh = await Harness.create(store.store, { config: { limits: { maxResponseBytes: 4096 } } });
+      const uncached = await refusal(fresh.service.getJobOutputs(big.jobId));
+      expect(uncached.kind).toBe("invalid_argument");
+      expect(uncached.message).toContain("runtime.limits.max_response_bytes");
+      expect(store.callsOf("getJobOutputs")).toBe(0);
       expect((await fresh.service.getJobOutputs(small.jobId)).length).toBeGreaterThan(100);
+      expect(store.callsOf("getJobOutputs")).toBe(1);
       await fresh.close();
       await h.close();
     });
