@@ -394,6 +394,8 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
 
   unretire(): void {
     this.retired = false;
+    // Polls dropped the entries of tasks while the block was retired: queue them again.
+    this.refill();
   }
 
   /** The block left the cache: its payloads no longer count against the engine's budget. */

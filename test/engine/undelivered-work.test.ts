@@ -9,7 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { RequeueCause } from "../../src/cache/job-engine.ts";
-import { isStorageError, StorageError } from "../../src/core/errors.ts";
+import { isStorageError, outcomeUnknown, StorageError, unavailable } from "../../src/core/errors.ts";
 import { COMMIT_TASK, taskIndex } from "../../src/core/ids.ts";
 import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
 import { FaultyStore } from "./helpers/faulty-store.ts";
@@ -55,6 +55,47 @@ for (const storeKind of STORE_KINDS) {
       h.service.queue.reofferUnclaimed();
       expect(await h.drain()).toEqual([taskIndex(1)]);
       expect(requeues).toEqual([`${jobId}/1:unclaimed_poll`]);
+      await h.close();
+    });
+
+    it("tasks of an unsettled job whose handed-out entries the re-offer sweep dropped are dispatched once the job settles", async () => {
+      let now = 0;
+      const faulty = new FaultyStore(fixture.store);
+      const h = await Harness.create(faulty.store, {
+        now: () => now,
+        ready: false, // no timers: the test runs the re-offer sweep and the reconciler itself
+        config: { queue: { reofferUnclaimedAfterMs: 30_000 } },
+      });
+      h.service.refillQueue();
+      const { jobId } = await h.submitAndStart(tasks(2));
+      expect(await h.drain()).toEqual([taskIndex(0), taskIndex(1)]); // handed out; their poller vanishes
+      // A CancelJob whose outcome is unknown (it did not commit), and the row cannot be read: the job is unsettled.
+      faulty.failNext("cancelJob", () => outcomeUnknown("connection lost during COMMIT (injected)"));
+      faulty.failNext("getJobOutcome", () => unavailable("database down (injected)"), 1_000_000);
+      expect((await refusal(h.service.cancelJob(jobId))).kind).toBe("internal");
+      now += 30_000;
+      expect(h.service.queue.reofferUnclaimed()).toBe(0); // dropped: an unsettled job takes no instance
+      expect(await h.drain()).toEqual([]);
+      faulty.heal();
+      expect(await h.service.reconcileUnsettledJobs()).toBe(0);
+      expect(await h.service.getJobState(jobId)).toBe("Running"); // the cancel never happened
+      expect(await h.drain()).toEqual([taskIndex(0), taskIndex(1)]);
+      for (const index of [0, 1]) {
+        const context = await h.register(jobId, index);
+        await h.succeed(jobId, index, context.taskInstanceId, [new Uint8Array([index])]);
+      }
+      expect(await h.service.getJobState(jobId)).toBe("Succeeded");
+      await h.close();
+    });
+
+    it("tasks whose entries were dropped while an operator's reload held the job are dispatched when the reload gives up", async () => {
+      const h = await Harness.create(fixture.store);
+      const { jobId } = await h.submitAndStart(tasks(2));
+      const jcb = h.service.cache.get(jobId)!;
+      await jcb.retire(); // reload-job.ts: the old block refuses everything while the row is read
+      expect(await h.drain()).toEqual([]); // the entries are dropped: a retired block takes no instance
+      jcb.unretire(); // the reload failed: the block goes on
+      expect(await h.drain()).toEqual([taskIndex(0), taskIndex(1)]);
       await h.close();
     });
 
