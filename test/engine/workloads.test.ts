@@ -103,7 +103,8 @@ for (const storeKind of STORE_KINDS) {
     it("layered: cancelled right after start → Cancelled, no commit or cleanup", async () => {
       const seed = testSeed(`layered cancel (${storeKind})`);
       const random = seededRandom(seed);
-      const h = await Harness.create(fixture.store);
+      // 600 tasks × 25 inputs: more JSON values than the default max_task_graph_values allows.
+      const h = await Harness.create(fixture.store, { config: { limits: LARGE_GRAPHS } });
       const { jobId, graph } = await h.submitAndStart(layeredGraph(3, 200, 25, random, WORKLOAD_POLICY));
       const result = await runWorkload(h, jobId, graph, { cancelAfterMs: 0, doubleFailureRate: 0.5, random });
       expectClean(result);
