@@ -51,7 +51,7 @@ import { cancelTarget, isTerminal, type JobState } from "../core/job-state.ts";
 import type { TaskGraph, TdlContext, TimeoutPolicy, ExecutionPolicy, DataflowSource } from "../core/task-graph.ts";
 import { encodeTaskOutputs } from "../core/task-outputs.ts";
 import { decodeWireFrame, encodeWireFrame } from "../core/wire-frame.ts";
-import type { InstanceHost, InstanceRecord } from "../instances/instance-record.ts";
+import type { EvictionCause, InstanceHost, InstanceRecord } from "../instances/instance-record.ts";
 import { CLEANUP_KEY, COMMIT_KEY, type QueueSubject } from "../queue/queue-subject.ts";
 import { AsyncMutex } from "./async-mutex.ts";
 import { MAX_ERROR_MESSAGE_BYTES, type JobOutcome } from "./job-store.ts";
@@ -555,7 +555,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
   // InstanceHost (called by the pool, synchronously, without the mutex: these
   // only touch memory, and every awaited section has already taken its instance)
 
-  evictInstance(record: InstanceRecord, cause: "dead_execution_manager" | "undelivered_instance" = "dead_execution_manager"): void {
+  evictInstance(record: InstanceRecord, cause: EvictionCause = "dead_execution_manager"): void {
     if (!this.instances.delete(record)) return;
     const key = record.key;
     const live = this.liveOf(key) - 1;

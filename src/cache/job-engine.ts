@@ -48,6 +48,7 @@ export interface JobEngine {
  * execution manager was declared dead; a failed instance consumed a retry; a
  * report could not be written to the database (D6, no retry consumed); a
  * poll handed it out and nobody registered it in time; its instance was
- * withdrawn because the RegisterTaskInstance answer never reached its caller.
+ * withdrawn because the RegisterTaskInstance answer never reached its caller;
+ * an operator released its instance (`jobs requeue --release-instances`).
  */
-export type RequeueCause = "soft_timeout" | "dead_execution_manager" | "retry" | "unapplied_report" | "unclaimed_poll" | "undelivered_instance";
+export type RequeueCause = "soft_timeout" | "dead_execution_manager" | "retry" | "unapplied_report" | "unclaimed_poll" | "undelivered_instance" | "operator";

@@ -200,9 +200,12 @@ export function toStorageError(
  * What callers see of a driver error: its code and server error number, never
  * the driver's message, which names users, hosts, addresses and databases
  * (the error itself stays the StorageError's cause, for the server's logs).
+ * Errors of our own making (`ownMessage: true`, e.g. the statement timeout)
+ * keep their message: it names a setting, not a secret.
  */
 function describe(error: unknown): string {
-  const { code } = fields(error);
+  const { code, message } = fields(error);
+  if (typeof message === "string" && (error as { readonly ownMessage?: unknown }).ownMessage === true) return message;
   const errno = dbErrno(error);
   const name = typeof code === "string" && /^[A-Z0-9_]{1,64}$/.test(code) ? code : "driver error";
   return errno === undefined ? name : `${name} (${errno})`;

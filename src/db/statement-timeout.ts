@@ -11,23 +11,19 @@
  * is an unknown outcome, D8), and the server rolls back any open transaction
  * when it finds the connection gone — exactly as after a real network failure.
  */
-import type { MysqlPool, MysqlPoolConnection, MysqlQueryResult } from "kysely";
-
-type QueryCallback = (error: unknown, result: MysqlQueryResult) => void;
+import type { MysqlPool, MysqlPoolConnection } from "kysely";
+import { connectionQueryProxy, type QueryCallback } from "./connection-query-proxy.ts";
 
 /** The error a statement that ran out of time fails with (classified as a lost connection). */
 export function statementTimeoutError(timeoutMs: number): Error {
   return Object.assign(
     new Error(`statement timed out after ${timeoutMs} ms (runtime.db.statement_timeout_ms); the connection was dropped`),
-    { code: "PROTOCOL_SEQUENCE_TIMEOUT" },
+    { code: "PROTOCOL_SEQUENCE_TIMEOUT", ownMessage: true },
   );
 }
 
 /** Wraps `pool` so every statement given a callback fails after `timeoutMs`. */
 export function withStatementTimeout(pool: MysqlPool, timeoutMs: number): MysqlPool {
-  // One wrapper per raw connection: kysely keys its per-connection state on it.
-  const wrappers = new WeakMap<MysqlPoolConnection, MysqlPoolConnection>();
-
   const query = (raw: MysqlPoolConnection, sql: string, parameters: unknown, callback: QueryCallback | undefined) => {
     // Streams (unused here) keep the driver's behaviour.
     if (callback === undefined) return raw.query(sql, parameters);
@@ -50,22 +46,7 @@ export function withStatementTimeout(pool: MysqlPool, timeoutMs: number): MysqlP
     });
   };
 
-  const wrap = (raw: MysqlPoolConnection): MysqlPoolConnection => {
-    let wrapper = wrappers.get(raw);
-    if (wrapper === undefined) {
-      wrapper = new Proxy(raw, {
-        get: (target, property) => {
-          if (property === "query") {
-            return (sql: string, parameters: unknown, callback?: QueryCallback) => query(target, sql, parameters, callback);
-          }
-          const value = Reflect.get(target, property, target) as unknown;
-          return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-        },
-      });
-      wrappers.set(raw, wrapper);
-    }
-    return wrapper;
-  };
+  const wrap = connectionQueryProxy(query);
 
   return {
     getConnection(callback) {

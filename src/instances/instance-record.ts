@@ -5,6 +5,9 @@
  */
 
 /** The owner of instances: a job control block, seen from the pool. */
+/** Why an instance is taken away from a live task: its manager died, its caller never got the registration, or an operator released it. */
+export type EvictionCause = "dead_execution_manager" | "undelivered_instance" | "operator";
+
 export interface InstanceHost {
   readonly jobId: bigint;
   /**
@@ -13,7 +16,7 @@ export interface InstanceHost {
    * consuming a retry; if it was the task's last one the task is Ready again;
    * re-enqueue the task when it can take an instance.
    */
-  evictInstance(record: InstanceRecord, cause?: "dead_execution_manager" | "undelivered_instance"): void;
+  evictInstance(record: InstanceRecord, cause?: EvictionCause): void;
   /** The instance passed its soft deadline: re-enqueue its task if it can take another instance. */
   softTimeout(record: InstanceRecord): void;
 }

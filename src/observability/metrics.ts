@@ -263,7 +263,7 @@ export class Metrics {
     });
     this.#taskRequeues = new Counter({
       name: METRIC_NAMES.taskRequeues,
-      help: "Tasks given back to the inbound queue, by cause: soft_timeout, dead_execution_manager, retry, unapplied_report, unclaimed_poll (polled, never registered), undelivered_instance (registration answer never reached its caller).",
+      help: "Tasks given back to the inbound queue, by cause: soft_timeout, dead_execution_manager, retry, unapplied_report, unclaimed_poll (polled, never registered), undelivered_instance (registration answer never reached its caller), operator (jobs requeue --release-instances).",
       labelNames: ["cause"],
       registers,
     });
@@ -313,7 +313,7 @@ export class Metrics {
       registers,
     });
     // Zeros from the start, so rates and absent-series alerts work before the first event.
-    for (const cause of ["soft_timeout", "dead_execution_manager", "retry", "unapplied_report", "unclaimed_poll", "undelivered_instance"]) {
+    for (const cause of ["soft_timeout", "dead_execution_manager", "retry", "unapplied_report", "unclaimed_poll", "undelivered_instance", "operator"]) {
       this.#taskRequeues.inc({ cause }, 0);
     }
     this.#executionManagerDeaths.inc(0);

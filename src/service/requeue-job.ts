@@ -29,7 +29,7 @@ export async function requeueJob(context: ServiceContext, jobId: bigint, options
   if (options.releaseInstances) {
     for (const record of jcb.liveInstances()) {
       context.pool.remove(record);
-      jcb.evictInstance(record); // the task is Ready again (when it was its last instance) and enqueued
+      jcb.evictInstance(record, "operator"); // the task is Ready again (when it was its last instance) and enqueued
       releasedInstances++;
     }
   }

@@ -70,8 +70,9 @@ describe("recovery at scale", () => {
     const logs = new LogCollector(server);
     await server.waitServing(120_000);
 
+    // SERVING can be seen before the log pipe delivers the summary logged just before it: wait for the line itself.
+    const summary = await logs.waitFor((r) => r.msg === "recovery summary");
     const pages = logs.withMessage("recovery page");
-    const summary = logs.withMessage("recovery summary")[0]!;
     expect(pages.length).toBe(Math.ceil(RUNNING / PAGE_SIZE) + Math.ceil(READY / PAGE_SIZE));
     expect(summary).toMatchObject({ total: RUNNING + READY, quarantined: 0, deferredReady: READY, restoredTasks: checkpoints.length });
     expect(summary["cached"]).toMatchObject({ Running: RUNNING, Ready: 0 });

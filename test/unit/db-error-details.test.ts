@@ -29,3 +29,11 @@ describe("toStorageError", () => {
     expect(storageError.cause).toBe(error);
   });
 });
+
+describe("toStorageError of our own statement timeout", () => {
+  it("keeps its message, which names the setting", async () => {
+    const { statementTimeoutError } = await import("../../src/db/statement-timeout.ts");
+    const error = toStorageError(statementTimeoutError(300), { operation: "getJobState 1", phase: "read" });
+    expect(error.message).toContain("statement timed out after 300 ms (runtime.db.statement_timeout_ms)");
+  });
+});

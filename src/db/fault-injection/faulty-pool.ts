@@ -16,7 +16,8 @@
  * must drop it, and an open transaction must be rolled back by the server,
  * exactly as after a real network failure.
  */
-import type { MysqlPool, MysqlPoolConnection, MysqlQueryResult } from "kysely";
+import type { MysqlPool, MysqlPoolConnection } from "kysely";
+import { connectionQueryProxy, type QueryCallback } from "../connection-query-proxy.ts";
 import { connectionLostError, connectionRefusedError, deadlockError, lockWaitTimeoutError } from "./fault-errors.ts";
 import type { FaultInjector, PendingFault } from "./fault-injector.ts";
 
@@ -58,12 +59,8 @@ function dueAt(fault: PendingFault, kind: StatementKind, inTransaction: boolean)
   }
 }
 
-type QueryCallback = (error: unknown, result: MysqlQueryResult) => void;
-
 /** Wraps `pool` so `injector`'s faults happen on its connections. */
 export function faultyPool(pool: MysqlPool, injector: FaultInjector): MysqlPool {
-  // One wrapper per raw connection: kysely keys its per-connection state on it.
-  const wrappers = new WeakMap<MysqlPoolConnection, MysqlPoolConnection>();
   const inTransaction = new WeakSet<MysqlPoolConnection>();
 
   const query = (raw: MysqlPoolConnection, sql: string, parameters: unknown, callback: QueryCallback | undefined) => {
@@ -101,22 +98,7 @@ export function faultyPool(pool: MysqlPool, injector: FaultInjector): MysqlPool 
     return { stream: () => { throw new Error("streaming is not supported under fault injection"); } };
   };
 
-  const wrap = (raw: MysqlPoolConnection): MysqlPoolConnection => {
-    let wrapper = wrappers.get(raw);
-    if (wrapper === undefined) {
-      wrapper = new Proxy(raw, {
-        get: (target, property) => {
-          if (property === "query") {
-            return (sql: string, parameters: unknown, callback?: QueryCallback) => query(target, sql, parameters, callback);
-          }
-          const value = Reflect.get(target, property, target) as unknown;
-          return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-        },
-      });
-      wrappers.set(raw, wrapper);
-    }
-    return wrapper;
-  };
+  const wrap = connectionQueryProxy(query);
 
   return {
     getConnection(callback) {
