@@ -12,7 +12,7 @@ import { sleep } from "../helpers/sim/simulated-scheduler.ts";
 import { testDatabase } from "../helpers/test-database.ts";
 import { tableFacts, waitFor } from "./outage-helpers.ts";
 
-const CUTOFF_SEC = 2;
+const CUTOFF_SEC = 3;
 const SERVER_ENV = {
   SPIDER_STORAGE_RUNTIME__TASK_INSTANCE_POOL__EXECUTION_MANAGER_STALE_CUTOFF_SEC: String(CUTOFF_SEC),
   SPIDER_STORAGE_RUNTIME__TASK_INSTANCE_POOL__GC_INTERVAL_MS: "200",

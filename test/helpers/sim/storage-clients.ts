@@ -22,15 +22,25 @@ export interface StorageClients {
   close(): void;
 }
 
+/**
+ * Spider's components (tonic) reconnect when their next call needs the channel;
+ * grpc-js backs off exponentially (1 s × 1.6ⁿ) after a server restart, which
+ * would make a simulated manager miss heartbeats for reasons no real one has.
+ */
+const RECONNECT_LIKE_SPIDER: grpc.ChannelOptions = {
+  "grpc.initial_reconnect_backoff_ms": 100,
+  "grpc.max_reconnect_backoff_ms": 500,
+};
+
 export function connectStorage(address: string, credentials?: grpc.ChannelCredentials): StorageClients {
   const clients = {
-    jobs: createPromiseClient(JobOrchestrationService, address, credentials),
-    tasks: createPromiseClient(TaskInstanceManagementService, address, credentials),
-    queue: createPromiseClient(InboundQueueService, address, credentials),
-    resourceGroups: createPromiseClient(ResourceGroupManagementService, address, credentials),
-    liveness: createPromiseClient(ExecutionManagerLivenessService, address, credentials),
-    schedulers: createPromiseClient(SchedulerRegistrationService, address, credentials),
-    sessions: createPromiseClient(SessionManagementService, address, credentials),
+    jobs: createPromiseClient(JobOrchestrationService, address, credentials, RECONNECT_LIKE_SPIDER),
+    tasks: createPromiseClient(TaskInstanceManagementService, address, credentials, RECONNECT_LIKE_SPIDER),
+    queue: createPromiseClient(InboundQueueService, address, credentials, RECONNECT_LIKE_SPIDER),
+    resourceGroups: createPromiseClient(ResourceGroupManagementService, address, credentials, RECONNECT_LIKE_SPIDER),
+    liveness: createPromiseClient(ExecutionManagerLivenessService, address, credentials, RECONNECT_LIKE_SPIDER),
+    schedulers: createPromiseClient(SchedulerRegistrationService, address, credentials, RECONNECT_LIKE_SPIDER),
+    sessions: createPromiseClient(SessionManagementService, address, credentials, RECONNECT_LIKE_SPIDER),
   };
   return {
     ...clients,
