@@ -64,7 +64,8 @@ export interface CheckpointWriterOptions {
   /**
    * TEST ONLY (crash tests): write the first half of each batch, log
    * "checkpoint flush half-written", wait this long, then write the rest — so
-   * a SIGKILL can land in the middle of a flush.
+   * a SIGKILL can land in the middle of a flush. A batch of one is held this
+   * long before it is written, so the next batch gathers more than one.
    */
   readonly testSplitDelayMs?: number;
 }
@@ -304,7 +305,14 @@ export class CheckpointWriter {
 
   async #writeBatch(batch: readonly CheckpointEntry[]): Promise<void> {
     const delayMs = this.#options.testSplitDelayMs ?? 0;
-    if (delayMs <= 0 || batch.length < 2) {
+    if (delayMs <= 0) {
+      await this.#options.write(batch);
+      return;
+    }
+    if (batch.length < 2) {
+      // Hold a lone entry so the successes behind it gather into a batch that can be split: on a
+      // quick machine every flush would otherwise carry one entry and never be half-written.
+      await sleep(delayMs);
       await this.#options.write(batch);
       return;
     }
