@@ -15,14 +15,22 @@ export interface InProcessServer {
   readonly faults: FaultInjector;
   /** The last log lines (JSON). */
   logTail(lines?: number): string;
+  /** How many log lines (warn and above) had this message so far. */
+  logCount(msg: string): number;
   stop(): Promise<void>;
 }
 
 export async function startInProcessServer(databaseUrl: string, env: Record<string, string> = {}): Promise<InProcessServer> {
   const lines: string[] = [];
+  const counts = new Map<string, number>();
   const stream = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString().split("\n")) if (line) lines.push(line);
+      for (const line of chunk.toString().split("\n")) {
+        if (!line) continue;
+        lines.push(line);
+        const msg = /"msg":"((?:[^"\\]|\\.)*)"/.exec(line)?.[1];
+        if (msg !== undefined) counts.set(msg, (counts.get(msg) ?? 0) + 1);
+      }
       if (lines.length > 5_000) lines.splice(0, lines.length - 5_000);
       callback();
     },
@@ -36,6 +44,7 @@ export async function startInProcessServer(databaseUrl: string, env: Record<stri
     server,
     address: `127.0.0.1:${server.port}`,
     faults,
+    logCount: (msg) => counts.get(msg) ?? 0,
     logTail: (count = 30) => lines.slice(-count).map((line) => line.slice(0, 400)).join("\n"),
     stop: () => server.stop(),
   };
