@@ -24,7 +24,7 @@ import { runStatement } from "../../src/db/run-statement.ts";
 import { startMariaDb, type PrivateMariaDb } from "../helpers/mariadb.ts";
 import { ServerProcess } from "../helpers/server-process.ts";
 import { SimulatedCluster } from "../helpers/sim/cluster.ts";
-import { tableFacts, waitFor } from "./outage-helpers.ts";
+import { freezeProcess, tableFacts, waitFor } from "./outage-helpers.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -33,11 +33,7 @@ describe("black-holed database", () => {
   let url: string;
   const dbs: Db[] = [];
 
-  function freeze(): () => void {
-    const pid = mariadb.process.pid!;
-    process.kill(pid, "SIGSTOP");
-    return () => process.kill(pid, "SIGCONT");
-  }
+  const freeze = (): Promise<() => void> => freezeProcess(mariadb.process.pid!);
 
   async function openDb(statementTimeoutMs: number): Promise<Db> {
     const db = createDb({ url, maxConnections: 4, statementTimeoutMs });
@@ -60,7 +56,7 @@ describe("black-holed database", () => {
 
   it("fails a statement after the statement timeout instead of hanging, and works again after the thaw", async () => {
     const db = await openDb(300);
-    const thaw = freeze();
+    const thaw = await freeze();
     let error: unknown;
     try {
       error = await runStatement(db, { operation: "probe", writes: false, maxAttempts: 1 }, (connection) => sql`SELECT 1`.execute(connection)).catch(
@@ -81,7 +77,7 @@ describe("black-holed database", () => {
     const db = await openDb(60_000);
     const staleAfterMs = 1_000;
     const em = await registerExecutionManager(db, "10.6.0.1");
-    const thaw = freeze();
+    const thaw = await freeze();
     let sweep: Promise<unknown>;
     try {
       sweep = reapDeadExecutionManagers(db, { staleAfterMs }).catch((e: unknown) => e);
@@ -109,7 +105,7 @@ describe("black-holed database", () => {
     try {
       await server.waitServing();
       await sleep(2_500); // past the start-up grace: the sweep runs
-      const thaw = freeze();
+      const thaw = await freeze();
       try {
         await sleep(4_000); // twice the cut-off
       } finally {

@@ -15,7 +15,7 @@ import { JobWorkload } from "../faults/job-workload.ts";
 import { ServerProcess } from "../helpers/server-process.ts";
 import { connectStorage } from "../helpers/sim/storage-clients.ts";
 import { testDatabase } from "../helpers/test-database.ts";
-import { killConnection, leaseHolder, LogWatcher, tableFacts, waitFor } from "./outage-helpers.ts";
+import { freezeProcess, killConnection, leaseHolder, LogWatcher, tableFacts, waitFor } from "./outage-helpers.ts";
 
 const SUPERSEDED = "this server must not resume: it was superseded";
 const RESUMED = "database lease retaken: serving again with the same session";
@@ -40,13 +40,13 @@ describe("offline write while the server's lease is lost", () => {
       const job = await workload.submitOne(); // Running, cached by the server (no execution manager runs it)
       const pid = server.child.pid!;
 
-      process.kill(pid, "SIGSTOP");
+      const thaw = await freezeProcess(pid);
       try {
         await killConnection(url, (await leaseHolder(url))!);
         const repair = await runCli(["jobs", "fail", String(job.id), "--reason", "operator test", "--database-url", url]);
         expectExit(repair, 0);
       } finally {
-        process.kill(pid, "SIGCONT");
+        thaw();
       }
 
       await waitFor("the server to resume or to step down", () => logs.count(RESUMED) > 0 || !server.running, 30_000);

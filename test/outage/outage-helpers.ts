@@ -3,6 +3,7 @@
  * a MariaDB connection, waiting for a condition, reading a server's JSON log,
  * and the newest session and dead execution managers straight from the tables.
  */
+import { readdirSync, readFileSync } from "node:fs";
 import { createConnection, type RowDataPacket } from "mysql2/promise";
 import { leaseName } from "../../src/db/lease.ts";
 import { poolOptionsFromUrl } from "../../src/db/connection.ts";
@@ -86,4 +87,25 @@ export class LogWatcher {
   count(message: string): number {
     return this.entries(message).length;
   }
+}
+
+/**
+ * SIGSTOPs a process and resolves once every one of its threads is stopped:
+ * `kill` returns before the signal is delivered, and a busy server can still
+ * answer a request in between. Returns the thaw (SIGCONT).
+ */
+export async function freezeProcess(pid: number): Promise<() => void> {
+  process.kill(pid, "SIGSTOP");
+  await waitFor(`process ${pid} to stop`, () => allThreadsStopped(pid), 10_000, 5);
+  return () => process.kill(pid, "SIGCONT");
+}
+
+function allThreadsStopped(pid: number): boolean {
+  const tasks = readdirSync(`/proc/${pid}/task`);
+  return tasks.every((tid) => {
+    // Field 3 of stat, after the parenthesised command (which may contain spaces): T stopped, t traced.
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state === "T" || state === "t";
+  });
 }
