@@ -20,17 +20,9 @@ import { readyJobLoader } from "../../src/recovery/ready-job-loader.ts";
 import type { StorageServiceConfig } from "../../src/service/storage-service.ts";
 import { testDatabase } from "../helpers/test-database.ts";
 import { Harness } from "./helpers/harness.ts";
+import { kindOf } from "./helpers/outcomes.ts";
 
 const MiB = 1024 * 1024;
-
-async function kindOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    return `ok:${String(await promise)}`;
-  } catch (error) {
-    if (isStorageError(error)) return error.kind;
-    throw error;
-  }
-}
 
 /** One task: input → output (a graph output). */
 const single = () => new TaskGraphBuilder().task({ inputs: [BYTES], outputs: [BYTES] });

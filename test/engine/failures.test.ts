@@ -6,25 +6,17 @@
  * success, and two outcomes for one task racing.
  */
 import { describe, expect, it } from "vitest";
-import { isStorageError, outcomeUnknown, unavailable } from "../../src/core/errors.ts";
+import { outcomeUnknown, unavailable } from "../../src/core/errors.ts";
 import { CLEANUP_TASK, COMMIT_TASK, taskIndex } from "../../src/core/ids.ts";
 import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
 import type { JobStore } from "../../src/cache/job-store.ts";
 import { FaultyStore } from "./helpers/faulty-store.ts";
 import { Harness, eventually, sleep } from "./helpers/harness.ts";
+import { kindOf } from "./helpers/outcomes.ts";
 import { seededRandom, testSeed } from "./helpers/seeded-random.ts";
 import { STORE_KINDS, storeFixture } from "./helpers/stores.ts";
 
 const out = (text: string): Uint8Array => new TextEncoder().encode(text);
-
-async function kindOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    return `ok:${String(await promise)}`;
-  } catch (error) {
-    if (isStorageError(error)) return error.kind;
-    throw error;
-  }
-}
 
 const single = (policy = {}) => new TaskGraphBuilder().task({ inputs: [BYTES], outputs: [BYTES], policy });
 

@@ -9,23 +9,13 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { RequeueCause } from "../../src/cache/job-engine.ts";
-import { isStorageError, outcomeUnknown, StorageError, unavailable } from "../../src/core/errors.ts";
+import { outcomeUnknown, unavailable } from "../../src/core/errors.ts";
 import { COMMIT_TASK, taskIndex } from "../../src/core/ids.ts";
 import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
 import { FaultyStore } from "./helpers/faulty-store.ts";
 import { Harness } from "./helpers/harness.ts";
+import { refusal } from "./helpers/outcomes.ts";
 import { STORE_KINDS, storeFixture } from "./helpers/stores.ts";
-
-async function refusal(promise: Promise<unknown>): Promise<StorageError> {
-  const error = await promise.then(
-    () => {
-      throw new Error("expected a refusal");
-    },
-    (e: unknown) => e,
-  );
-  if (!isStorageError(error)) throw error;
-  return error;
-}
 
 const tasks = (count: number, maxNumRetry = 0, maxNumInstances = 1): TaskGraphBuilder =>
   new TaskGraphBuilder().tasksFrom(count, () => ({ inputs: [BYTES], outputs: [BYTES], policy: { maxNumRetry, maxNumInstances } }));

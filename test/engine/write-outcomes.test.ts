@@ -13,7 +13,7 @@
 import { randomBytes } from "node:crypto";
 import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
-import { isStorageError, unavailable } from "../../src/core/errors.ts";
+import { unavailable } from "../../src/core/errors.ts";
 import { CLEANUP_TASK, COMMIT_TASK, taskIndex } from "../../src/core/ids.ts";
 import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
 import { encodeTaskOutputs } from "../../src/core/task-outputs.ts";
@@ -25,6 +25,7 @@ import { migrateToLatest } from "../../src/db/migrate.ts";
 import { startMariaDb } from "../helpers/mariadb.ts";
 import { FaultyStore } from "./helpers/faulty-store.ts";
 import { Harness, eventually } from "./helpers/harness.ts";
+import { kindOf } from "./helpers/outcomes.ts";
 import { STORE_KINDS, storeFixture } from "./helpers/stores.ts";
 
 const out = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -32,15 +33,6 @@ const unreachable = () => unavailable("database down (injected)");
 /** Enough failures that the database stays down until `heal()`. */
 const DOWN = 1_000_000;
 const MiB = 1024 * 1024;
-
-async function kindOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    return `ok:${String(await promise)}`;
-  } catch (error) {
-    if (isStorageError(error)) return error.kind;
-    throw error;
-  }
-}
 
 const single = (policy = {}) => new TaskGraphBuilder().task({ inputs: [BYTES], outputs: [BYTES], policy });
 
