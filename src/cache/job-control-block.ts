@@ -56,7 +56,7 @@ import { CLEANUP_KEY, COMMIT_KEY, type QueueSubject } from "../queue/queue-subje
 import { AsyncMutex } from "./async-mutex.ts";
 import { MAX_ERROR_MESSAGE_BYTES, type JobOutcome } from "./job-store.ts";
 import type { Reconcilable, ReconcileResult } from "./job-reconciler.ts";
-import { ownedBytes, retainedBufferBytes } from "./owned-bytes.ts";
+import { ownedBytes, packedCopies, retainedBufferBytes } from "./owned-bytes.ts";
 import { truncateMessage } from "./truncate-message.ts";
 import type { JobEngine } from "./job-engine.ts";
 import { formatTaskId } from "../core/ids.ts";
@@ -194,9 +194,10 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
       outputs += task.outputCount;
     }
     const payloads = new Array<Uint8Array | undefined>(graph.graphInputCount + outputs).fill(undefined);
-    for (let i = 0; i < init.inputs.length; i++) {
-      payloads[i] = ownedBytes(init.inputs[i]!);
-      this.payloadBytes += init.inputs[i]!.length;
+    const inputs = packedCopies(init.inputs);
+    for (let i = 0; i < inputs.length; i++) {
+      payloads[i] = inputs[i];
+      this.payloadBytes += inputs[i]!.length;
     }
     this.payloads = payloads;
     this.incomplete = n;
@@ -1129,9 +1130,10 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
     for (let p = 0; p < outputs.length; p++) {
       if (payloads[base + p] !== undefined) throw internal(`job ${this.jobId}: task ${index} output ${p} written twice`);
     }
-    for (let p = 0; p < outputs.length; p++) {
-      payloads[base + p] = ownedBytes(outputs[p]!);
-      this.payloadBytes += outputs[p]!.length;
+    const kept = packedCopies(outputs);
+    for (let p = 0; p < kept.length; p++) {
+      payloads[base + p] = kept[p];
+      this.payloadBytes += kept[p]!.length;
     }
   }
 
