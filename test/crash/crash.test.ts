@@ -284,6 +284,7 @@ describe("crash tests: SIGKILL the server at random moments", () => {
     let cluster: SimulatedCluster | undefined;
     const ids = new Map<PlannedJob, bigint>();
     const KILLS = 4;
+    let kills = 0;
     for (let lifeIndex = 0; lifeIndex <= KILLS; lifeIndex++) {
       const life = await harness.start();
       await harness.waitServing(life);
@@ -298,10 +299,35 @@ describe("crash tests: SIGKILL the server at random moments", () => {
         }
       }
       if (lifeIndex === KILLS) break;
-      await life.logs.waitFor((r) => r.msg === HALF_WRITTEN && (r["of"] as number) >= 2, 60_000);
+      // A split flush to kill in — unless the work ran out first (every job terminal), when the
+      // remaining lives have nothing left to interrupt.
+      const allTerminal = async () => {
+        const states = await harness.jobStates([...ids.values()]);
+        return [...states.values()].every((s) => TERMINAL.has(s.state));
+      };
+      const split = life.logs.waitFor((r) => r.msg === HALF_WRITTEN && (r["of"] as number) >= 2, 60_000).then(() => "split" as const);
+      let watching = true;
+      const finished = (async () => {
+        while (watching && !(await allTerminal())) await sleep(500);
+        return "finished" as const;
+      })();
+      const first = await Promise.race([split, finished]).catch(async (error: unknown) => {
+        const states = await harness.jobStates([...ids.values()]);
+        const byState = [...states.values()].reduce<Record<string, number>>((acc, s) => ({ ...acc, [s.state]: (acc[s.state] ?? 0) + 1 }), {});
+        throw new Error(`life ${lifeIndex}: ${(error as Error).message}; jobs ${JSON.stringify(byState)}; last log: ${life.logs.records.slice(-8).map((r) => r.msg).join(" | ")}`);
+      });
+      watching = false;
+      split.catch(() => undefined);
+      finished.catch(() => undefined);
+      if (first === "finished") {
+        kills = lifeIndex;
+        break;
+      }
       await sleep(Math.floor(random() * 100)); // still inside the 150 ms pause
       await harness.kill();
+      kills = lifeIndex + 1;
     }
+    expect(kills, "at least one kill landed mid-flush").toBeGreaterThanOrEqual(1);
     const all = [...ids.values()];
     const deadline = Date.now() + 120_000;
     for (;;) {
@@ -326,7 +352,7 @@ describe("crash tests: SIGKILL the server at random moments", () => {
     }
     expect(harness.sessionsIncrease()).toBe(true);
     console.log(
-      `non-deterministic crash test: seed ${seed}, ${ids.size} jobs, ${KILLS} kills mid-flush, ${runs} task runs, ${rerunTasks} task(s) ran more than once in ${jobsWithReruns} job(s); every job's outputs come from one run per task`,
+      `non-deterministic crash test: seed ${seed}, ${ids.size} jobs, ${kills} kills mid-flush, ${runs} task runs, ${rerunTasks} task(s) ran more than once in ${jobsWithReruns} job(s); every job's outputs come from one run per task`,
     );
     expect(rerunTasks).toBeGreaterThan(0);
   });
