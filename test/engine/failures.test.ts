@@ -12,6 +12,7 @@ import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
 import type { JobStore } from "../../src/cache/job-store.ts";
 import { FaultyStore } from "./helpers/faulty-store.ts";
 import { Harness, eventually, sleep } from "./helpers/harness.ts";
+import { jobAtFinishingReport } from "./helpers/finishing-report.ts";
 import { kindOf } from "./helpers/outcomes.ts";
 import { seededRandom, testSeed } from "./helpers/seeded-random.ts";
 import { STORE_KINDS, storeFixture } from "./helpers/stores.ts";
@@ -132,24 +133,7 @@ for (const storeKind of STORE_KINDS) {
         it(`${name}: answers unavailable, re-enqueues the task, consumes no retry`, async () => {
           const faulty = new FaultyStore(fixture.store);
           const h = await Harness.create(faulty.store, { config: { limits: { maxKeptResultBytes: 0 } } });
-          const builder = single({ maxNumRetry: 0 });
-          if (op === "succeedCommittedJob") builder.commit();
-          if (op === "finishCleanup") builder.cleanup();
-          const { jobId } = await h.submitAndStart(builder);
-          let taskId: ReturnType<typeof taskIndex> | typeof COMMIT_TASK = taskIndex(0);
-          let lane: "task" | "commit" | "cleanup" = "task";
-          if (op === "succeedCommittedJob") {
-            const t = await h.register(jobId, 0);
-            await h.succeed(jobId, 0, t.taskInstanceId, [out("v")]);
-            taskId = COMMIT_TASK;
-            lane = "commit";
-          } else if (op === "finishCleanup") {
-            await h.service.cancelJob(jobId);
-            taskId = CLEANUP_TASK;
-            lane = "cleanup";
-          }
-          await h.drain(lane);
-          const before = await h.service.getJobState(jobId);
+          const { jobId, taskId, lane, before } = await jobAtFinishingReport(h, op);
           faulty.failNext(op, () => unavailable("database down (injected)"));
           const instance = await h.register(jobId, taskId);
           const report =

@@ -25,6 +25,7 @@ import { migrateToLatest } from "../../src/db/migrate.ts";
 import { startMariaDb } from "../helpers/mariadb.ts";
 import { FaultyStore } from "./helpers/faulty-store.ts";
 import { Harness, eventually } from "./helpers/harness.ts";
+import { jobAtFinishingReport } from "./helpers/finishing-report.ts";
 import { kindOf } from "./helpers/outcomes.ts";
 import { STORE_KINDS, storeFixture } from "./helpers/stores.ts";
 
@@ -206,24 +207,7 @@ for (const storeKind of STORE_KINDS) {
         it(`${name}: answers OK, keeps the result, does not dispatch the task again, writes it when the database is back`, async () => {
           const faulty = new FaultyStore(fixture.store);
           const h = await Harness.create(faulty.store);
-          const builder = single({ maxNumRetry: 0 });
-          if (op === "succeedCommittedJob") builder.commit();
-          if (op === "finishCleanup") builder.cleanup();
-          const { jobId } = await h.submitAndStart(builder);
-          let taskId: ReturnType<typeof taskIndex> | typeof COMMIT_TASK = taskIndex(0);
-          let lane: "task" | "commit" | "cleanup" = "task";
-          if (op === "succeedCommittedJob") {
-            const t = await h.register(jobId, 0);
-            await h.succeed(jobId, 0, t.taskInstanceId, [out("v")]);
-            taskId = COMMIT_TASK;
-            lane = "commit";
-          } else if (op === "finishCleanup") {
-            await h.service.cancelJob(jobId);
-            taskId = CLEANUP_TASK;
-            lane = "cleanup";
-          }
-          await h.drain(lane);
-          const before = await h.service.getJobState(jobId);
+          const { jobId, taskId, lane, before } = await jobAtFinishingReport(h, op);
           faulty.failNext(op, unreachable, DOWN);
           const instance = await h.register(jobId, taskId);
           const report =
