@@ -30,7 +30,7 @@ import { allocateSession } from "../db/sessions.ts";
 import { waitForDatabase } from "../db/wait-for-database.ts";
 import { GrpcServer } from "../grpc/server.ts";
 import { addStorageServices } from "../grpc/storage-services.ts";
-import { MariaDbJobStore } from "../cache/mariadb-job-store.ts";
+import { MariaDbJobStore } from "../db/mariadb-job-store.ts";
 import { StorageService } from "../service/storage-service.ts";
 import { serviceConfigFrom } from "./service-config-from.ts";
 import { Operability } from "./operability.ts";

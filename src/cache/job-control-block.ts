@@ -54,7 +54,7 @@ import { decodeWireFrame, encodeWireFrame } from "../core/wire-frame.ts";
 import type { EvictionCause, InstanceHost, InstanceRecord } from "../instances/instance-record.ts";
 import { CLEANUP_KEY, COMMIT_KEY, type QueueSubject } from "../queue/queue-subject.ts";
 import { AsyncMutex } from "./async-mutex.ts";
-import { MAX_ERROR_MESSAGE_BYTES, type JobOutcome } from "./job-store.ts";
+import { MAX_ERROR_MESSAGE_BYTES, type JobOutcome } from "../db/job-store.ts";
 import type { Reconcilable, ReconcileResult } from "./job-reconciler.ts";
 import { ownedBytes, packedCopies, retainedBufferBytes } from "./owned-bytes.ts";
 import { truncateMessage } from "./truncate-message.ts";

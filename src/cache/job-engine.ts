@@ -6,7 +6,7 @@
 import type { Logger } from "../observability/logger.ts";
 import type { InboundQueue } from "../queue/inbound-queue.ts";
 import type { TaskInstancePool } from "../instances/task-instance-pool.ts";
-import type { JobStore } from "./job-store.ts";
+import type { JobStore } from "../db/job-store.ts";
 import type { JobControlBlock } from "./job-control-block.ts";
 import type { JobReconciler } from "./job-reconciler.ts";
 import type { PayloadBudget } from "./payload-budget.ts";

@@ -7,11 +7,11 @@
 import { timingSafeEqual } from "node:crypto";
 import { failedPrecondition, notFound, StorageError } from "../core/errors.ts";
 import { canTransition, cancelTarget, isTerminal, type JobState } from "../core/job-state.ts";
-import type { ExecutionManagerLiveness } from "../instances/task-instance-pool.ts";
+import type { ExecutionManagerLiveness } from "../core/execution-manager-liveness.ts";
 import type { JobOutcome } from "../db/jobs/getJobOutcome.ts";
 import type { JobOutputsSize } from "../db/jobs/getJobOutputsSize.ts";
 import { maxValueBytes } from "../db/max-allowed-packet.ts";
-import { MAX_ERROR_MESSAGE_BYTES, type JobStore, type SchedulerRecord, type StoreWriteLimits, type TaskCheckpoint } from "./job-store.ts";
+import { MAX_ERROR_MESSAGE_BYTES, type JobStore, type SchedulerRecord, type StoreWriteLimits, type TaskCheckpoint } from "../db/job-store.ts";
 
 interface JobRow {
   readonly resourceGroupId: bigint;

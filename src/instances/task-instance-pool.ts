@@ -26,7 +26,9 @@ import type { Logger } from "../observability/logger.ts";
 import { DeadlineHeap } from "./deadline-heap.ts";
 import { InstanceRecord, type InstanceHost } from "./instance-record.ts";
 
-export type ExecutionManagerLiveness = "alive" | "dead" | "unknown";
+import type { ExecutionManagerLiveness } from "../core/execution-manager-liveness.ts";
+
+export type { ExecutionManagerLiveness };
 
 /** The database operations the pool needs (a subset of the engine's JobStore). */
 export interface LivenessStore {

@@ -1,5 +1,5 @@
 /** GetSchedulers (unimplemented in Spider): the registered scheduler(s). */
-import type { SchedulerRecord } from "../cache/job-store.ts";
+import type { SchedulerRecord } from "../db/job-store.ts";
 import type { ServiceContext } from "./service-context.ts";
 
 export function getSchedulers(context: ServiceContext): Promise<SchedulerRecord[]> {

@@ -6,7 +6,7 @@ import type { JobCache } from "../cache/job-cache.ts";
 import type { JobControlBlock } from "../cache/job-control-block.ts";
 import type { JobCacheGc } from "../cache/job-cache-gc.ts";
 import type { JobEngine } from "../cache/job-engine.ts";
-import type { JobStore } from "../cache/job-store.ts";
+import type { JobStore } from "../db/job-store.ts";
 import type { AsyncMutex } from "../cache/async-mutex.ts";
 import type { SubmissionLimits } from "../core/job-submission.ts";
 import type { TaskGraphCache } from "../core/task-graph-cache.ts";

@@ -14,7 +14,7 @@ import { JobReconciler } from "../cache/job-reconciler.ts";
 import { PayloadBudget } from "../cache/payload-budget.ts";
 import type { ExecutionContext, JobControlBlock } from "../cache/job-control-block.ts";
 import type { JobEngine, RequeueCause } from "../cache/job-engine.ts";
-import type { JobStore, SchedulerRecord } from "../cache/job-store.ts";
+import type { JobStore, SchedulerRecord } from "../db/job-store.ts";
 import type { JobState } from "../core/job-state.ts";
 import { TaskGraphCache } from "../core/task-graph-cache.ts";
 import type { Db } from "../db/connection.ts";

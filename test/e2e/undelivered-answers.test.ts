@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MariaDbJobStore } from "../../src/cache/mariadb-job-store.ts";
+import { MariaDbJobStore } from "../../src/db/mariadb-job-store.ts";
 import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
 import { encodeWireFrame } from "../../src/core/wire-frame.ts";
 import { createDb, type Db } from "../../src/db/connection.ts";

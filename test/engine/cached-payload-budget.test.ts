@@ -9,7 +9,7 @@
  * (src/recovery/ready-job-loader.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MariaDbJobStore } from "../../src/cache/mariadb-job-store.ts";
+import { MariaDbJobStore } from "../../src/db/mariadb-job-store.ts";
 import { isStorageError } from "../../src/core/errors.ts";
 import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
 import { decodeTaskOutputs } from "../../src/core/task-outputs.ts";

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { outcomeUnknown, unavailable } from "../../src/core/errors.ts";
 import { CLEANUP_TASK, COMMIT_TASK, taskIndex } from "../../src/core/ids.ts";
 import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
-import type { JobStore } from "../../src/cache/job-store.ts";
+import type { JobStore } from "../../src/db/job-store.ts";
 import { FaultyStore } from "./helpers/faulty-store.ts";
 import { Harness, eventually, sleep } from "./helpers/harness.ts";
 import { jobAtFinishingReport } from "./helpers/finishing-report.ts";

@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { isStorageError } from "../../src/core/errors.ts";
-import type { JobStore } from "../../src/cache/job-store.ts";
+import type { JobStore } from "../../src/db/job-store.ts";
 import { sleep } from "./helpers/harness.ts";
 import { STORE_KINDS, storeFixture } from "./helpers/stores.ts";
 

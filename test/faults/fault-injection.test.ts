@@ -7,8 +7,8 @@
  * happened (or not) behind a lost COMMIT.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MariaDbJobStore } from "../../src/cache/mariadb-job-store.ts";
-import type { JobStore } from "../../src/cache/job-store.ts";
+import { MariaDbJobStore } from "../../src/db/mariadb-job-store.ts";
+import type { JobStore } from "../../src/db/job-store.ts";
 import { StorageError } from "../../src/core/errors.ts";
 import { createDb, type Db } from "../../src/db/connection.ts";
 import { FaultInjector } from "../../src/db/fault-injection/fault-injector.ts";

@@ -7,7 +7,7 @@
  * On MariaDB (reloadJob reads the row and checkpoints there).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MariaDbJobStore } from "../../src/cache/mariadb-job-store.ts";
+import { MariaDbJobStore } from "../../src/db/mariadb-job-store.ts";
 import { withCheckpoints } from "../../src/checkpoints/checkpoint-hooks.ts";
 import { CheckpointWriter } from "../../src/checkpoints/checkpoint-writer.ts";
 import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";

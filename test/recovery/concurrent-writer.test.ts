@@ -8,7 +8,7 @@
  */
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MariaDbJobStore } from "../../src/cache/mariadb-job-store.ts";
+import { MariaDbJobStore } from "../../src/db/mariadb-job-store.ts";
 import { encodeTaskOutputs } from "../../src/core/task-outputs.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
 import { recoverJobs } from "../../src/recovery/recover-jobs.ts";

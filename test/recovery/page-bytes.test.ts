@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MariaDbJobStore } from "../../src/cache/mariadb-job-store.ts";
+import { MariaDbJobStore } from "../../src/db/mariadb-job-store.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
 import { recoverJobs } from "../../src/recovery/recover-jobs.ts";
 import { Harness } from "../engine/helpers/harness.ts";

@@ -4,7 +4,7 @@
  * without touching the wrapped store — or, for a lost answer, after the
  * wrapped store did the work. Everything else passes through.
  */
-import type { JobStore } from "../../../src/cache/job-store.ts";
+import type { JobStore } from "../../../src/db/job-store.ts";
 import { outcomeUnknown } from "../../../src/core/errors.ts";
 
 type Operation = keyof JobStore;

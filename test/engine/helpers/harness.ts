@@ -10,7 +10,7 @@ import type { TaskGraph } from "../../../src/core/task-graph.ts";
 import type { TaskGraphBuilder } from "../../../src/core/task-graph-builder.ts";
 import { taskIndex, type TaskId } from "../../../src/core/ids.ts";
 import { encodeWireFrame } from "../../../src/core/wire-frame.ts";
-import type { JobStore } from "../../../src/cache/job-store.ts";
+import type { JobStore } from "../../../src/db/job-store.ts";
 import { silentLogger } from "../../../src/observability/logger.ts";
 import {
   StorageService,

@@ -5,8 +5,8 @@
  * current `describe` and hands out the store.
  */
 import { afterAll, beforeAll, beforeEach } from "vitest";
-import type { JobStore } from "../../../src/cache/job-store.ts";
-import { MariaDbJobStore } from "../../../src/cache/mariadb-job-store.ts";
+import type { JobStore } from "../../../src/db/job-store.ts";
+import { MariaDbJobStore } from "../../../src/db/mariadb-job-store.ts";
 import { MemoryJobStore } from "../../../src/cache/memory-job-store.ts";
 import { createDb, type Db } from "../../../src/db/connection.ts";
 import { migrateToLatest } from "../../../src/db/migrate.ts";

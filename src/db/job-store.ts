@@ -16,9 +16,9 @@
  * Every job transition is written in one transaction under a row lock.
  */
 import type { JobState } from "../core/job-state.ts";
-import type { JobOutcome } from "../db/jobs/getJobOutcome.ts";
-import type { JobOutputsSize } from "../db/jobs/getJobOutputsSize.ts";
-import type { LivenessStore } from "../instances/task-instance-pool.ts";
+import type { JobOutcome } from "./jobs/getJobOutcome.ts";
+import type { JobOutputsSize } from "./jobs/getJobOutputsSize.ts";
+import type { ExecutionManagerLiveness } from "../core/execution-manager-liveness.ts";
 
 export interface SchedulerRecord {
   readonly schedulerId: bigint;
@@ -49,7 +49,11 @@ export interface StoreWriteLimits {
 /** Error messages are cut to this, whatever the packet allows: enough to diagnose, small to keep. */
 export const MAX_ERROR_MESSAGE_BYTES = 1024 * 1024;
 
-export interface JobStore extends LivenessStore {
+export interface JobStore {
+  /** Whether the execution manager is alive, declared dead, or unknown (never registered). */
+  executionManagerLiveness(executionManagerId: bigint): Promise<ExecutionManagerLiveness>;
+  /** Marks execution managers silent for longer than `staleAfterMs` dead and returns them, each exactly once. */
+  reapDeadExecutionManagers(staleAfterMs: number): Promise<bigint[]>;
   /** Inserts a Ready job; the resource group must exist ("unauthenticated" otherwise). */
   insertJob(resourceGroupId: bigint, compressedGraph: Uint8Array, compressedInputs: Uint8Array): Promise<bigint>;
   /** Ready → Running. */
