@@ -5,7 +5,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    globalSetup: ["test/helpers/global-setup.ts"],
+    globalSetup: ["testkit/global-setup.ts"],
     fileParallelism: false,
     maxWorkers: 1,
     testTimeout: 60_000,

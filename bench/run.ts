@@ -21,7 +21,7 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createConnection } from "mysql2/promise";
-import { startMariaDb, type PrivateMariaDb } from "../test/helpers/mariadb.ts";
+import { startMariaDb, type PrivateMariaDb } from "../testkit/mariadb.ts";
 import { measureMariaDbCommits } from "./ceilings/mariadb-commits.ts";
 import { measureNoopGrpc } from "./ceilings/noop-grpc.ts";
 import { ensurePeersInstalled, PEERS, runPeer } from "./lib/peers.ts";

@@ -1,5 +1,5 @@
 /** What run.ts hands every workload: the sizes of this mode, the durable MariaDB, a run id and a logger. */
-import type { PrivateMariaDb } from "../../test/helpers/mariadb.ts";
+import type { PrivateMariaDb } from "../../testkit/mariadb.ts";
 import type { Profile } from "../lib/profile.ts";
 
 export interface BenchContext {

@@ -5,10 +5,10 @@
  * on loopback, and hooks that timestamp what those components see without
  * changing what they do.
  */
-import type { PrivateMariaDb } from "../../test/helpers/mariadb.ts";
-import { ServerProcess } from "../../test/helpers/server-process.ts";
-import { SimulatedCluster } from "../../test/helpers/sim/cluster.ts";
-import type { Assignment } from "../../test/helpers/sim/simulated-scheduler.ts";
+import type { PrivateMariaDb } from "../../testkit/mariadb.ts";
+import { ServerProcess } from "../../testkit/server-process.ts";
+import { SimulatedCluster } from "../../testkit/sim/cluster.ts";
+import type { Assignment } from "../../testkit/sim/simulated-scheduler.ts";
 
 export interface SpiderServerHandle {
   readonly server: ServerProcess;

@@ -6,15 +6,15 @@
  * ReportTaskSuccess is answered OK (the job's terminal state is committed by
  * then); a sample of jobs is checked with GetJobState afterwards.
  */
-import { addResourceGroup, compressInputs } from "../../test/helpers/sim/cluster.ts";
-import { singleTask } from "../../test/helpers/sim/job-shapes.ts";
+import { addResourceGroup, compressInputs } from "../../testkit/sim/cluster.ts";
+import { singleTask } from "../../testkit/sim/job-shapes.ts";
 import { JobState } from "../../src/gen/storage/storage_pb.ts";
 import { closedLoop, CompletionWaiters, type ClosedLoopResult } from "../lib/closed-loop.ts";
 import { perUnit, readStatus, type StatusCounters } from "../lib/mariadb-status.ts";
 import { CpuMeter, MiB, RssSampler } from "../lib/proc.ts";
 import { now, round, summarizeLatencies } from "../lib/stats.ts";
 import type { BenchContext } from "./context.ts";
-import type { SimulatedCluster } from "../../test/helpers/sim/cluster.ts";
+import type { SimulatedCluster } from "../../testkit/sim/cluster.ts";
 import { DEFAULT_CLUSTER, hookPolls, hookReports, startCluster, startSpiderServer } from "./spider.ts";
 
 export interface W1Result extends ClosedLoopResult {

@@ -6,8 +6,8 @@
  * task are counted, not assumed: RegisterTaskInstance + ReportTaskSuccess +
  * the polls that returned work, per task.
  */
-import { addResourceGroup, compressInputs } from "../../test/helpers/sim/cluster.ts";
-import { flat, layered, rng, type JobSpec } from "../../test/helpers/sim/job-shapes.ts";
+import { addResourceGroup, compressInputs } from "../../testkit/sim/cluster.ts";
+import { flat, layered, rng, type JobSpec } from "../../testkit/sim/job-shapes.ts";
 import { JobState } from "../../src/gen/storage/storage_pb.ts";
 import { jobStateFromProto } from "../../src/grpc/convert.ts";
 import { perUnit, readStatus, type StatusCounters } from "../lib/mariadb-status.ts";

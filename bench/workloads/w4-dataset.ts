@@ -20,12 +20,12 @@ import { createConnection, type Connection } from "mysql2/promise";
 import { encodeTaskOutputs } from "../../src/core/task-outputs.ts";
 import { encodeWireFrame } from "../../src/core/wire-frame.ts";
 import { initialiseDataDir, MariaDbProcess } from "../../src/embedded/mariadbd-process.ts";
-import { freePort } from "../../test/helpers/free-port.ts";
-import { addResourceGroup, compressInputs } from "../../test/helpers/sim/cluster.ts";
-import { layered, rng } from "../../test/helpers/sim/job-shapes.ts";
-import { expectedJobOutputs, runTaskFunction } from "../../test/helpers/sim/oracle.ts";
-import { connectStorage } from "../../test/helpers/sim/storage-clients.ts";
-import { ServerProcess } from "../../test/helpers/server-process.ts";
+import { freePort } from "../../testkit/free-port.ts";
+import { addResourceGroup, compressInputs } from "../../testkit/sim/cluster.ts";
+import { layered, rng } from "../../testkit/sim/job-shapes.ts";
+import { expectedJobOutputs, runTaskFunction } from "../../testkit/sim/oracle.ts";
+import { connectStorage } from "../../testkit/sim/storage-clients.ts";
+import { ServerProcess } from "../../testkit/server-process.ts";
 import { now, round } from "../lib/stats.ts";
 import { serverEnv } from "./spider.ts";
 

@@ -8,9 +8,9 @@
  * bytes) is subtracted. Baseline: the task graph's own JSON bytes per task —
  * what a client sent to describe a task.
  */
-import { addResourceGroup, compressInputs } from "../../test/helpers/sim/cluster.ts";
-import { flat } from "../../test/helpers/sim/job-shapes.ts";
-import { connectStorage } from "../../test/helpers/sim/storage-clients.ts";
+import { addResourceGroup, compressInputs } from "../../testkit/sim/cluster.ts";
+import { flat } from "../../testkit/sim/job-shapes.ts";
+import { connectStorage } from "../../testkit/sim/storage-clients.ts";
 import { JobState } from "../../src/gen/storage/storage_pb.ts";
 import { MiB, readMemory } from "../lib/proc.ts";
 import { round, sleep } from "../lib/stats.ts";

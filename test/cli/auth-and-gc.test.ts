@@ -7,10 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../src/db/connection.ts";
-import { ServerProcess } from "../helpers/server-process.ts";
-import { addResourceGroup, SimulatedCluster, submitJob, waitForJobs } from "../helpers/sim/cluster.ts";
-import { singleTask } from "../helpers/sim/job-shapes.ts";
-import { testDatabase } from "../helpers/test-database.ts";
+import { ServerProcess } from "../../testkit/server-process.ts";
+import { addResourceGroup, SimulatedCluster, submitJob, waitForJobs } from "../../testkit/sim/cluster.ts";
+import { singleTask } from "../../testkit/sim/job-shapes.ts";
+import { testDatabase } from "../../testkit/test-database.ts";
 import { eventually, expectCleanFailure, jsonOf, openDb, runCli } from "./cli-helpers.ts";
 
 const TOKEN = "s3cret-admin-token";

@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
 import { createDb, type Db } from "../../src/db/connection.ts";
-import { CLI_MAIN, REPO_ROOT } from "../helpers/server-process.ts";
-import { sleep } from "../helpers/sim/simulated-scheduler.ts";
+import { CLI_MAIN, REPO_ROOT } from "../../testkit/server-process.ts";
+import { sleep } from "../../testkit/sim/simulated-scheduler.ts";
 
 export interface CliResult {
   readonly args: readonly string[];

@@ -7,11 +7,11 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ServerProcess } from "../helpers/server-process.ts";
-import { addResourceGroup, hex, oracleOutputs, SimulatedCluster, submitJob, waitForJobs } from "../helpers/sim/cluster.ts";
-import { diamond, flat, singleTask } from "../helpers/sim/job-shapes.ts";
-import type { Behaviour } from "../helpers/sim/simulated-execution-manager.ts";
-import { testDatabase } from "../helpers/test-database.ts";
+import { ServerProcess } from "../../testkit/server-process.ts";
+import { addResourceGroup, hex, oracleOutputs, SimulatedCluster, submitJob, waitForJobs } from "../../testkit/sim/cluster.ts";
+import { diamond, flat, singleTask } from "../../testkit/sim/job-shapes.ts";
+import type { Behaviour } from "../../testkit/sim/simulated-execution-manager.ts";
+import { testDatabase } from "../../testkit/test-database.ts";
 import { eventually, expectCleanFailure, expectExit, jsonOf, runCli } from "./cli-helpers.ts";
 
 /** Jobs whose tasks stay Running (the instance never reports while the test runs). */
@@ -46,7 +46,7 @@ describe("the commands that look", () => {
     failed = await submitJob(cluster.clients, rg1, diamond({ seed: 302 }));
     expect(Object.fromEntries(await waitForJobs(cluster.clients, [succeeded, failed]))).toEqual({ [String(succeeded)]: "Succeeded", [String(failed)]: "Failed" });
     const job = singleTask({ seed: 303 });
-    const { registerJob } = await import("../helpers/sim/cluster.ts");
+    const { registerJob } = await import("../../testkit/sim/cluster.ts");
     running = await registerJob(cluster.clients, rg2, job);
     held.add(running);
     await cluster.clients.jobs.startJob({ jobId: running });

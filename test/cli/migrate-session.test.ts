@@ -17,7 +17,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { MIGRATIONS } from "../../migrations/index.ts";
 import { createMigrator } from "../../src/db/migrate.ts";
 import { allocateSession, latestSession } from "../../src/db/sessions.ts";
-import { testDatabase } from "../helpers/test-database.ts";
+import { testDatabase } from "../../testkit/test-database.ts";
 import { expectCleanFailure, expectExit, openDb, runCli } from "./cli-helpers.ts";
 import type { Db } from "../../src/db/connection.ts";
 

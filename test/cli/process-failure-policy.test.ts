@@ -8,9 +8,9 @@
  */
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort } from "../helpers/free-port.ts";
-import { ServerProcess } from "../helpers/server-process.ts";
-import { testDatabase } from "../helpers/test-database.ts";
+import { freePort } from "../../testkit/free-port.ts";
+import { ServerProcess } from "../../testkit/server-process.ts";
+import { testDatabase } from "../../testkit/test-database.ts";
 
 const TRIGGER = fileURLToPath(new URL("./fixtures/failure-trigger.js", import.meta.url));
 

@@ -8,13 +8,13 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../src/db/connection.ts";
 import { JobState } from "../../src/gen/storage/storage_pb.ts";
-import { ServerProcess } from "../helpers/server-process.ts";
-import { addResourceGroup, jobOutputs, oracleOutputs, registerJob, SimulatedCluster, submitJob, waitForJobs } from "../helpers/sim/cluster.ts";
-import { diamond, flat, singleTask } from "../helpers/sim/job-shapes.ts";
-import { SimulatedExecutionManager, type TaskContext, type TaskOutcome } from "../helpers/sim/simulated-execution-manager.ts";
-import { SimulatedScheduler } from "../helpers/sim/simulated-scheduler.ts";
-import { connectStorage, type StorageClients } from "../helpers/sim/storage-clients.ts";
-import { testDatabase } from "../helpers/test-database.ts";
+import { ServerProcess } from "../../testkit/server-process.ts";
+import { addResourceGroup, jobOutputs, oracleOutputs, registerJob, SimulatedCluster, submitJob, waitForJobs } from "../../testkit/sim/cluster.ts";
+import { diamond, flat, singleTask } from "../../testkit/sim/job-shapes.ts";
+import { SimulatedExecutionManager, type TaskContext, type TaskOutcome } from "../../testkit/sim/simulated-execution-manager.ts";
+import { SimulatedScheduler } from "../../testkit/sim/simulated-scheduler.ts";
+import { connectStorage, type StorageClients } from "../../testkit/sim/storage-clients.ts";
+import { testDatabase } from "../../testkit/test-database.ts";
 import { eventually, expectCleanFailure, expectExit, jsonOf, openDb, runCli } from "./cli-helpers.ts";
 
 /** Per-job behaviour of the simulated execution managers (default: succeed). */

@@ -12,8 +12,8 @@ import { randomBytes } from "node:crypto";
 import { createConnection } from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { poolOptionsFromUrl } from "../../src/db/connection.ts";
-import { ServerProcess } from "../helpers/server-process.ts";
-import { testDatabase } from "../helpers/test-database.ts";
+import { ServerProcess } from "../../testkit/server-process.ts";
+import { testDatabase } from "../../testkit/test-database.ts";
 import { expectCleanFailure, jsonOf, runCli } from "./cli-helpers.ts";
 
 const TOKEN = "file-borne-admin-token";

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CLI_MAIN, REPO_ROOT } from "../helpers/server-process.ts";
+import { CLI_MAIN, REPO_ROOT } from "../../testkit/server-process.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "sscli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

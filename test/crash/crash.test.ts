@@ -12,10 +12,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobStateFromProto } from "../../src/grpc/convert.ts";
 import { CHECKPOINT_FLUSH_DELAY_ENV, RECOVERY_PAGE_DELAY_ENV } from "../../src/recovery/test-hooks.ts";
-import { startMariaDb, type PrivateMariaDb } from "../helpers/mariadb.ts";
-import { addResourceGroup, jobOutputs, oracleOutputs, registerJob, SimulatedCluster, withRetry } from "../helpers/sim/cluster.ts";
-import { rng } from "../helpers/sim/job-shapes.ts";
-import type { Behaviour } from "../helpers/sim/simulated-execution-manager.ts";
+import { startMariaDb, type PrivateMariaDb } from "../../testkit/mariadb.ts";
+import { addResourceGroup, jobOutputs, oracleOutputs, registerJob, SimulatedCluster, withRetry } from "../../testkit/sim/cluster.ts";
+import { rng } from "../../testkit/sim/job-shapes.ts";
+import type { Behaviour } from "../../testkit/sim/simulated-execution-manager.ts";
 import { CrashHarness, crashSeed, hashUnit, outputsFromOneRunPerTask, planJobs, sleep, type Life, type PlannedJob } from "./helpers/crash-harness.ts";
 
 const TERMINAL = new Set(["Succeeded", "Failed", "Cancelled"]);

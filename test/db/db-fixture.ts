@@ -8,7 +8,7 @@ import { sql } from "kysely";
 import { isTerminal, type JobState } from "../../src/core/job-state.ts";
 import { createDb, type Db } from "../../src/db/connection.ts";
 import { migrateToLatest } from "../../src/db/migrate.ts";
-import { testDatabase } from "../helpers/test-database.ts";
+import { testDatabase } from "../../testkit/test-database.ts";
 
 export interface MigratedDb {
   readonly url: string;

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "../../src/db/connection.ts";
 import { assertSchemaCurrent, createMigrator, migrateToLatest, SchemaTooNewError, schemaStatus } from "../../src/db/migrate.ts";
 import { MIGRATIONS } from "../../migrations/index.ts";
-import { testDatabase } from "../helpers/test-database.ts";
+import { testDatabase } from "../../testkit/test-database.ts";
 
 const TABLES = ["sessions", "resource_groups", "jobs", "execution_managers", "schedulers", "task_checkpoints"];
 

@@ -9,7 +9,7 @@ import { lockJobState } from "../../src/db/jobs/lockJobState.ts";
 import { startJob } from "../../src/db/jobs/startJob.ts";
 import { addRetryListener, type RetryListener } from "../../src/db/retry-policy.ts";
 import { withTransaction } from "../../src/db/transaction.ts";
-import { freePort } from "../helpers/free-port.ts";
+import { freePort } from "../../testkit/free-port.ts";
 import { GRAPH, INPUTS, migratedDb, seedJob, seedResourceGroup, sleep } from "./db-fixture.ts";
 import { expectStorageError } from "./expect-storage-error.ts";
 import { FaultProxy } from "./fault-proxy.ts";

@@ -5,15 +5,15 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
+import { TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
 import { encodeWireFrame } from "../../src/core/wire-frame.ts";
 import { compressZstd } from "../../src/core/zstd.ts";
 import { JobState } from "../../src/gen/storage/storage_pb.ts";
-import { startE2e, type E2eEnvironment } from "../helpers/e2e-server.ts";
-import { addResourceGroup, compressInputs, jobOutputs, oracleOutputs, registerJob, submitJob, waitForJobs } from "../helpers/sim/cluster.ts";
-import { diamond, singleTask } from "../helpers/sim/job-shapes.ts";
-import { sleep } from "../helpers/sim/simulated-scheduler.ts";
-import type { StorageClients } from "../helpers/sim/storage-clients.ts";
+import { startE2e, type E2eEnvironment } from "../../testkit/e2e-server.ts";
+import { addResourceGroup, compressInputs, jobOutputs, oracleOutputs, registerJob, submitJob, waitForJobs } from "../../testkit/sim/cluster.ts";
+import { diamond, singleTask } from "../../testkit/sim/job-shapes.ts";
+import { sleep } from "../../testkit/sim/simulated-scheduler.ts";
+import type { StorageClients } from "../../testkit/sim/storage-clients.ts";
 
 const { INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION, UNAUTHENTICATED, ALREADY_EXISTS } = grpc.status;
 
@@ -166,7 +166,7 @@ describe("bad and unlucky requests", () => {
     expect([grpc.status.INTERNAL, grpc.status.INVALID_ARGUMENT]).toContain(raw!.code);
 
     // The server is alive and correct: run a job with a fresh cluster.
-    const { SimulatedCluster } = await import("../helpers/sim/cluster.ts");
+    const { SimulatedCluster } = await import("../../testkit/sim/cluster.ts");
     const cluster = await new SimulatedCluster(env.server.address, { executionManagers: 2 }).start();
     try {
       const job = diamond({ commit: true, seed: 13 });

@@ -3,11 +3,11 @@ import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobState } from "../../src/gen/storage/storage_pb.ts";
 import { jobStateFromProto } from "../../src/grpc/convert.ts";
-import { startE2e, type E2eEnvironment } from "../helpers/e2e-server.ts";
-import { addResourceGroup, registerJob, submitJob, waitForJobs } from "../helpers/sim/cluster.ts";
-import { singleTask } from "../helpers/sim/job-shapes.ts";
-import { sleep } from "../helpers/sim/simulated-scheduler.ts";
-import type { Behaviour } from "../helpers/sim/simulated-execution-manager.ts";
+import { startE2e, type E2eEnvironment } from "../../testkit/e2e-server.ts";
+import { addResourceGroup, registerJob, submitJob, waitForJobs } from "../../testkit/sim/cluster.ts";
+import { singleTask } from "../../testkit/sim/job-shapes.ts";
+import { sleep } from "../../testkit/sim/simulated-scheduler.ts";
+import type { Behaviour } from "../../testkit/sim/simulated-execution-manager.ts";
 
 /** Tasks of jobs in `held` take 60 s (they stay Running); commit tasks of jobs in `heldCommit` too. */
 const held = new Set<bigint>();

@@ -4,10 +4,10 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startE2e, type E2eEnvironment } from "../helpers/e2e-server.ts";
-import { addResourceGroup, jobOutputs, oracleOutputs, submitJob, waitForJobs } from "../helpers/sim/cluster.ts";
-import { diamond, layered, rng, singleTask, wide } from "../helpers/sim/job-shapes.ts";
-import type { Behaviour } from "../helpers/sim/simulated-execution-manager.ts";
+import { startE2e, type E2eEnvironment } from "../../testkit/e2e-server.ts";
+import { addResourceGroup, jobOutputs, oracleOutputs, submitJob, waitForJobs } from "../../testkit/sim/cluster.ts";
+import { diamond, layered, rng, singleTask, wide } from "../../testkit/sim/job-shapes.ts";
+import type { Behaviour } from "../../testkit/sim/simulated-execution-manager.ts";
 
 // Fails the first `failures` runs of every task whose key is listed; succeeds otherwise.
 function failFirst(failures: number, keys: Set<string>): Behaviour {
@@ -51,7 +51,7 @@ describe("jobs end to end (8 execution managers)", () => {
     const registered = await env.cluster.clients.jobs.registerJob({
       resourceGroupId: rg,
       compressedSerializedTaskGraph: job.builder.toCompressed(),
-      compressedSerializedInputs: (await import("../helpers/sim/cluster.ts")).compressInputs(job.inputs),
+      compressedSerializedInputs: (await import("../../testkit/sim/cluster.ts")).compressInputs(job.inputs),
     });
     failing.add(`${registered.jobId}/0`); // fails twice; only one retry allowed
     await env.cluster.clients.jobs.startJob({ jobId: registered.jobId });

@@ -5,12 +5,12 @@
  * execution manager's task runs elsewhere without consuming a retry.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ServerProcess } from "../helpers/server-process.ts";
-import { addResourceGroup, jobOutputs, oracleOutputs, SimulatedCluster, submitJob, waitForJobs } from "../helpers/sim/cluster.ts";
-import { flat, singleTask } from "../helpers/sim/job-shapes.ts";
-import { SimulatedScheduler, sleep } from "../helpers/sim/simulated-scheduler.ts";
-import { connectStorage } from "../helpers/sim/storage-clients.ts";
-import { testDatabase } from "../helpers/test-database.ts";
+import { ServerProcess } from "../../testkit/server-process.ts";
+import { addResourceGroup, jobOutputs, oracleOutputs, SimulatedCluster, submitJob, waitForJobs } from "../../testkit/sim/cluster.ts";
+import { flat, singleTask } from "../../testkit/sim/job-shapes.ts";
+import { SimulatedScheduler, sleep } from "../../testkit/sim/simulated-scheduler.ts";
+import { connectStorage } from "../../testkit/sim/storage-clients.ts";
+import { testDatabase } from "../../testkit/test-database.ts";
 
 describe("scheduling through the real server", () => {
   let server: ServerProcess;

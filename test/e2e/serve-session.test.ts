@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { ServerProcess } from "../helpers/server-process.ts";
-import { testDatabase } from "../helpers/test-database.ts";
+import { ServerProcess } from "../../testkit/server-process.ts";
+import { testDatabase } from "../../testkit/test-database.ts";
 
 describe("spider-storage serve", () => {
   const servers: ServerProcess[] = [];
@@ -42,7 +42,7 @@ describe("spider-storage serve", () => {
   });
 
   it("waits for a database that is down at start-up, then serves once it is up", async () => {
-    const { startMariaDb } = await import("../helpers/mariadb.ts");
+    const { startMariaDb } = await import("../../testkit/mariadb.ts");
     const mariadb = await startMariaDb();
     try {
       const databaseUrl = await mariadb.createDatabase("late");

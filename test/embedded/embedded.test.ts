@@ -13,7 +13,7 @@ import { DataDirLockedError } from "../../src/embedded/data-dir-lock.ts";
 import { defaultSocketDir, openDataDirDatabase } from "../../src/embedded/embedded-mariadb.ts";
 import { isProcessAlive, terminateProcess } from "../../src/embedded/process-info.ts";
 import { poolOptionsFromUrl } from "../../src/db/connection.ts";
-import { CLI_MAIN, REPO_ROOT, ServerProcess } from "../helpers/server-process.ts";
+import { CLI_MAIN, REPO_ROOT, ServerProcess } from "../../testkit/server-process.ts";
 
 const root = mkdtempSync(join(tmpdir(), "ssemb-"));
 /** No database configured, whatever the environment of the test run says. */

@@ -11,14 +11,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MariaDbJobStore } from "../../src/db/mariadb-job-store.ts";
 import { isStorageError } from "../../src/core/errors.ts";
-import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
+import { BYTES, TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
 import { decodeTaskOutputs } from "../../src/core/task-outputs.ts";
 import { createDb, type Db } from "../../src/db/connection.ts";
 import { migrateToLatest } from "../../src/db/migrate.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
 import { readyJobLoader } from "../../src/recovery/ready-job-loader.ts";
 import type { StorageServiceConfig } from "../../src/service/storage-service.ts";
-import { testDatabase } from "../helpers/test-database.ts";
+import { testDatabase } from "../../testkit/test-database.ts";
 import { Harness } from "./helpers/harness.ts";
 import { kindOf } from "./helpers/outcomes.ts";
 

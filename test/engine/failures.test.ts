@@ -8,7 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { outcomeUnknown, unavailable } from "../../src/core/errors.ts";
 import { CLEANUP_TASK, COMMIT_TASK, taskIndex } from "../../src/core/ids.ts";
-import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
+import { BYTES, TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
 import type { JobStore } from "../../src/db/job-store.ts";
 import { FaultyStore } from "./helpers/faulty-store.ts";
 import { Harness, eventually, sleep } from "./helpers/harness.ts";

@@ -5,7 +5,7 @@
  * those buffers while only their own lengths are counted against the limits.
  */
 import { describe, expect, it } from "vitest";
-import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
+import { BYTES, TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
 import { encodeWireFrame } from "../../src/core/wire-frame.ts";
 import { Harness } from "./helpers/harness.ts";
 import { STORE_KINDS, storeFixture } from "./helpers/stores.ts";

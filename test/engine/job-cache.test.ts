@@ -9,7 +9,7 @@ import { JobCacheGc } from "../../src/cache/job-cache-gc.ts";
 import type { JobControlBlock } from "../../src/cache/job-control-block.ts";
 import { isStorageError, type ErrorKind } from "../../src/core/errors.ts";
 import { taskIndex } from "../../src/core/ids.ts";
-import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
+import { BYTES, TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
 import { Harness, eventually } from "./helpers/harness.ts";
 import { STORE_KINDS, storeFixture } from "./helpers/stores.ts";
 

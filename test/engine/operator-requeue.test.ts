@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import type { RequeueCause } from "../../src/cache/job-engine.ts";
 import { taskIndex } from "../../src/core/ids.ts";
-import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
+import { BYTES, TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
 import { requeueJob } from "../../src/service/requeue-job.ts";
 import { Harness } from "./helpers/harness.ts";
 import { STORE_KINDS, storeFixture } from "./helpers/stores.ts";

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { isStorageError, type ErrorKind } from "../../src/core/errors.ts";
 import { CLEANUP_TASK, COMMIT_TASK, taskIndex } from "../../src/core/ids.ts";
 import { compressJobInputs } from "../../src/core/job-submission.ts";
-import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
+import { BYTES, TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
 import { decodeTaskOutputs } from "../../src/core/task-outputs.ts";
 import { compressZstd } from "../../src/core/zstd.ts";
 import { silentLogger } from "../../src/observability/logger.ts";

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { isStorageError } from "../../src/core/errors.ts";
 import { CLEANUP_TASK, COMMIT_TASK, taskIndex, type TaskId } from "../../src/core/ids.ts";
-import { BYTES, TaskGraphBuilder, type PolicyOptions } from "../../src/core/task-graph-builder.ts";
+import { BYTES, TaskGraphBuilder, type PolicyOptions } from "../../testkit/task-graph-builder.ts";
 import { decodeTaskOutputs } from "../../src/core/task-outputs.ts";
 import { decodeWireFrame } from "../../src/core/wire-frame.ts";
 import { Harness } from "./helpers/harness.ts";

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { isStorageError, unavailable } from "../../src/core/errors.ts";
 import { taskIndex } from "../../src/core/ids.ts";
-import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
+import { BYTES, TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
 import { DeadlineHeap } from "../../src/instances/deadline-heap.ts";
 import { InstanceRecord, type InstanceHost } from "../../src/instances/instance-record.ts";
 import { FaultyStore } from "./helpers/faulty-store.ts";

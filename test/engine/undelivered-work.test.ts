@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import type { RequeueCause } from "../../src/cache/job-engine.ts";
 import { outcomeUnknown, unavailable } from "../../src/core/errors.ts";
 import { COMMIT_TASK, taskIndex } from "../../src/core/ids.ts";
-import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
+import { BYTES, TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
 import { FaultyStore } from "./helpers/faulty-store.ts";
 import { Harness } from "./helpers/harness.ts";
 import { refusal } from "./helpers/outcomes.ts";

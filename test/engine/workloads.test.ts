@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { decodeTaskOutputs } from "../../src/core/task-outputs.ts";
-import { TaskGraphBuilder, BYTES } from "../../src/core/task-graph-builder.ts";
+import { TaskGraphBuilder, BYTES } from "../../testkit/task-graph-builder.ts";
 import { Harness } from "./helpers/harness.ts";
 import { seededRandom, testSeed } from "./helpers/seeded-random.ts";
 import { STORE_KINDS, storeFixture } from "./helpers/stores.ts";

@@ -18,11 +18,11 @@ import { sql } from "kysely";
 import { expect } from "vitest";
 import type { Db } from "../../src/db/connection.ts";
 import { JobState } from "../../src/gen/storage/storage_pb.ts";
-import { compressInputs, jobOutputs, oracleOutputs, waitForJobs, withRetry } from "../helpers/sim/cluster.ts";
-import { diamond, flat, layered, rng, singleTask, wide, type JobSpec, type ShapeOptions } from "../helpers/sim/job-shapes.ts";
-import type { Behaviour, ExecutionLog } from "../helpers/sim/simulated-execution-manager.ts";
-import { sleep } from "../helpers/sim/simulated-scheduler.ts";
-import { statusCode, type StorageClients } from "../helpers/sim/storage-clients.ts";
+import { compressInputs, jobOutputs, oracleOutputs, waitForJobs, withRetry } from "../../testkit/sim/cluster.ts";
+import { diamond, flat, layered, rng, singleTask, wide, type JobSpec, type ShapeOptions } from "../../testkit/sim/job-shapes.ts";
+import type { Behaviour, ExecutionLog } from "../../testkit/sim/simulated-execution-manager.ts";
+import { sleep } from "../../testkit/sim/simulated-scheduler.ts";
+import { statusCode, type StorageClients } from "../../testkit/sim/storage-clients.ts";
 
 export type JobKind = "normal" | "flaky" | "doomed";
 

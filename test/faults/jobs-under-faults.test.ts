@@ -9,11 +9,11 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { createDb, type Db } from "../../src/db/connection.ts";
 import { REAL_FAULT_KINDS, type FaultRule } from "../../src/db/fault-injection/fault-plan.ts";
-import { addResourceGroup, jobOutputs, oracleOutputs, SimulatedCluster, submitJob, waitForJobs } from "../helpers/sim/cluster.ts";
-import { flat } from "../helpers/sim/job-shapes.ts";
+import { addResourceGroup, jobOutputs, oracleOutputs, SimulatedCluster, submitJob, waitForJobs } from "../../testkit/sim/cluster.ts";
+import { flat } from "../../testkit/sim/job-shapes.ts";
 import { waitFor } from "../outage/outage-helpers.ts";
-import type { Behaviour } from "../helpers/sim/simulated-execution-manager.ts";
-import { testDatabase } from "../helpers/test-database.ts";
+import type { Behaviour } from "../../testkit/sim/simulated-execution-manager.ts";
+import { testDatabase } from "../../testkit/test-database.ts";
 import { startInProcessServer, type InProcessServer } from "./in-process-server.ts";
 import { JobWorkload } from "./job-workload.ts";
 

@@ -8,10 +8,10 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, describe, expect, it, onTestFailed } from "vitest";
 import { createDb } from "../../src/db/connection.ts";
-import { ServerProcess } from "../helpers/server-process.ts";
-import { SimulatedCluster } from "../helpers/sim/cluster.ts";
-import { connectStorage, statusCode } from "../helpers/sim/storage-clients.ts";
-import { testDatabase } from "../helpers/test-database.ts";
+import { ServerProcess } from "../../testkit/server-process.ts";
+import { SimulatedCluster } from "../../testkit/sim/cluster.ts";
+import { connectStorage, statusCode } from "../../testkit/sim/storage-clients.ts";
+import { testDatabase } from "../../testkit/test-database.ts";
 import { LogWatcher } from "../outage/outage-helpers.ts";
 import { JobWorkload } from "./job-workload.ts";
 

@@ -13,7 +13,7 @@ import { canonicalIp } from "../../src/service/register-execution-manager.ts";
 import { DEFAULT_SUBMISSION_LIMITS, validateJobSubmission, validateJobSubmissionAsync } from "../../src/core/job-submission.ts";
 import { quoteInput } from "../../src/core/quote-input.ts";
 import { parseStrictJson } from "../../src/core/strict-json.ts";
-import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
+import { BYTES, TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
 import { TaskGraphCache } from "../../src/core/task-graph-cache.ts";
 import { parseTaskGraphJson } from "../../src/core/task-graph.ts";
 import { decodeWireFrame } from "../../src/core/wire-frame.ts";

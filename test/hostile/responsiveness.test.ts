@@ -15,15 +15,15 @@ import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_SUBMISSION_LIMITS } from "../../src/core/job-submission.ts";
-import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
+import { BYTES, TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
 import { encodeWireFrame } from "../../src/core/wire-frame.ts";
 import { compressZstd } from "../../src/core/zstd.ts";
 import { createPromiseClient } from "../../src/grpc/adapter.ts";
 import { ExecutionManagerLivenessService, JobOrchestrationService, SchedulerRegistrationService } from "../../src/gen/storage/storage_pb.ts";
-import { ServerProcess } from "../helpers/server-process.ts";
-import { addResourceGroup } from "../helpers/sim/cluster.ts";
-import { connectStorage, type StorageClients } from "../helpers/sim/storage-clients.ts";
-import { testDatabase } from "../helpers/test-database.ts";
+import { ServerProcess } from "../../testkit/server-process.ts";
+import { addResourceGroup } from "../../testkit/sim/cluster.ts";
+import { connectStorage, type StorageClients } from "../../testkit/sim/storage-clients.ts";
+import { testDatabase } from "../../testkit/test-database.ts";
 
 const MiB = 1024 * 1024;
 const REQUEST_LIMIT = 64 * MiB; // runtime.limits.max_request_bytes, default

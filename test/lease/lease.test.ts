@@ -5,7 +5,7 @@ import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acquireLease, leaseName, LeaseHeldError, STANDBY_MESSAGE, type Lease } from "../../src/db/lease.ts";
 import { poolOptionsFromUrl } from "../../src/db/connection.ts";
-import { testDatabase } from "../helpers/test-database.ts";
+import { testDatabase } from "../../testkit/test-database.ts";
 
 /** A logger whose lines the test can read. */
 function captureLogger() {

@@ -10,7 +10,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { poolOptionsFromUrl } from "../../src/db/connection.ts";
 import { acquireLease, LeaseHeldError, retakeLease, type Lease } from "../../src/db/lease.ts";
-import { startMariaDb, type PrivateMariaDb } from "../helpers/mariadb.ts";
+import { startMariaDb, type PrivateMariaDb } from "../../testkit/mariadb.ts";
 import { leaseHolder } from "../outage/outage-helpers.ts";
 
 const logger = pino({ level: "silent" });

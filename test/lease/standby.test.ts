@@ -14,8 +14,8 @@ import { poolOptionsFromUrl } from "../../src/db/connection.ts";
 import { leaseName, STANDBY_MESSAGE } from "../../src/db/lease.ts";
 import { SessionManagementService } from "../../src/gen/storage/storage_pb.ts";
 import { createPromiseClient } from "../../src/grpc/adapter.ts";
-import { CLI_MAIN, REPO_ROOT, ServerProcess } from "../helpers/server-process.ts";
-import { testDatabase } from "../helpers/test-database.ts";
+import { CLI_MAIN, REPO_ROOT, ServerProcess } from "../../testkit/server-process.ts";
+import { testDatabase } from "../../testkit/test-database.ts";
 
 async function getSessionCode(address: string): Promise<number | bigint> {
   const client = createPromiseClient(SessionManagementService, address);

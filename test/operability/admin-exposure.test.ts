@@ -8,8 +8,8 @@
 import { describe, expect, it } from "vitest";
 import { adminExposureWarning } from "../../src/admin/admin-exposure.ts";
 import { resolveConfig } from "../../src/config/load-config.ts";
-import { ServerProcess } from "../helpers/server-process.ts";
-import { testDatabase } from "../helpers/test-database.ts";
+import { ServerProcess } from "../../testkit/server-process.ts";
+import { testDatabase } from "../../testkit/test-database.ts";
 
 const loadConfig = (flags: Record<string, string>) => resolveConfig({ flags, env: {} }).config;
 const WARNING = "the admin API has no token and trusts every caller from a loopback address";

@@ -16,8 +16,8 @@ import { GrpcServer } from "../../src/grpc/server.ts";
 import { servingStatusOf } from "../../src/observability/health.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
 import { STANDBY_MESSAGE } from "../../src/db/lease.ts";
-import { ServerProcess } from "../helpers/server-process.ts";
-import { testDatabase } from "../helpers/test-database.ts";
+import { ServerProcess } from "../../testkit/server-process.ts";
+import { testDatabase } from "../../testkit/test-database.ts";
 import { HealthClientWrapper, ReflectionClient, UNREACHABLE_DATABASE_URL, waitFor } from "./helpers.ts";
 
 const ALL_NAMES = ["", ...STORAGE_SERVICE_NAMES];

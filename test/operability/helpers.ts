@@ -15,7 +15,7 @@ import { ReflectionService } from "@grpc/reflection";
 import { service as healthServiceDefinition } from "grpc-health-check";
 import { createConnection, type RowDataPacket } from "mysql2/promise";
 import { poolOptionsFromUrl } from "../../src/db/connection.ts";
-import type { ServerProcess } from "../helpers/server-process.ts";
+import type { ServerProcess } from "../../testkit/server-process.ts";
 
 // ---- health ------------------------------------------------------------------------------
 

@@ -11,16 +11,16 @@
 import { randomBytes } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
+import { BYTES, TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
 import { encodeWireFrame } from "../../src/core/wire-frame.ts";
 import { compressZstd } from "../../src/core/zstd.ts";
 import { JobState } from "../../src/gen/storage/storage_pb.ts";
-import { ServerProcess } from "../helpers/server-process.ts";
-import { testDatabase } from "../helpers/test-database.ts";
-import { addResourceGroup, compressInputs, registerJob } from "../helpers/sim/cluster.ts";
-import { flat, singleTask } from "../helpers/sim/job-shapes.ts";
-import { simTaskFunc } from "../helpers/sim/simulated-execution-manager.ts";
-import { connectStorage, type StorageClients } from "../helpers/sim/storage-clients.ts";
+import { ServerProcess } from "../../testkit/server-process.ts";
+import { testDatabase } from "../../testkit/test-database.ts";
+import { addResourceGroup, compressInputs, registerJob } from "../../testkit/sim/cluster.ts";
+import { flat, singleTask } from "../../testkit/sim/job-shapes.ts";
+import { simTaskFunc } from "../../testkit/sim/simulated-execution-manager.ts";
+import { connectStorage, type StorageClients } from "../../testkit/sim/storage-clients.ts";
 import { countJobRows } from "./helpers.ts";
 
 const KiB = 1024;

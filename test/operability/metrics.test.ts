@@ -6,15 +6,15 @@
  * The same run checks the notable-event log lines and the debug request log.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BYTES, TaskGraphBuilder, type PolicyOptions } from "../../src/core/task-graph-builder.ts";
+import { BYTES, TaskGraphBuilder, type PolicyOptions } from "../../testkit/task-graph-builder.ts";
 import { compressZstd } from "../../src/core/zstd.ts";
-import { ServerProcess } from "../helpers/server-process.ts";
-import { freePort } from "../helpers/free-port.ts";
-import { testDatabase } from "../helpers/test-database.ts";
-import { addResourceGroup, compressInputs, registerJob, SimulatedCluster, submitJob, waitForJobs } from "../helpers/sim/cluster.ts";
-import { flat, singleTask, type JobSpec } from "../helpers/sim/job-shapes.ts";
-import { simTaskFunc, type Behaviour } from "../helpers/sim/simulated-execution-manager.ts";
-import { connectStorage, statusCode, type StorageClients } from "../helpers/sim/storage-clients.ts";
+import { ServerProcess } from "../../testkit/server-process.ts";
+import { freePort } from "../../testkit/free-port.ts";
+import { testDatabase } from "../../testkit/test-database.ts";
+import { addResourceGroup, compressInputs, registerJob, SimulatedCluster, submitJob, waitForJobs } from "../../testkit/sim/cluster.ts";
+import { flat, singleTask, type JobSpec } from "../../testkit/sim/job-shapes.ts";
+import { simTaskFunc, type Behaviour } from "../../testkit/sim/simulated-execution-manager.ts";
+import { connectStorage, statusCode, type StorageClients } from "../../testkit/sim/storage-clients.ts";
 import { LogCollector, scrape, scrapeUntil, waitFor } from "./helpers.ts";
 
 const JOBS = "storage.JobOrchestrationService";

@@ -8,10 +8,10 @@ import * as grpc from "@grpc/grpc-js";
 import { readFileSync } from "node:fs";
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectStorage } from "../helpers/sim/storage-clients.ts";
+import { connectStorage } from "../../testkit/sim/storage-clients.ts";
 import { spawnSync } from "node:child_process";
-import { CLI_MAIN, REPO_ROOT, ServerProcess } from "../helpers/server-process.ts";
-import { testDatabase } from "../helpers/test-database.ts";
+import { CLI_MAIN, REPO_ROOT, ServerProcess } from "../../testkit/server-process.ts";
+import { testDatabase } from "../../testkit/test-database.ts";
 import { generatePki, HealthClientWrapper, UNREACHABLE_DATABASE_URL, waitFor, type TestPki } from "./helpers.ts";
 
 function tlsEnv(pki: TestPki, mutual: boolean): Record<string, string> {

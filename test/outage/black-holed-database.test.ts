@@ -21,9 +21,9 @@ import { reapDeadExecutionManagers } from "../../src/db/execution-managers/reapD
 import { registerExecutionManager } from "../../src/db/execution-managers/registerExecutionManager.ts";
 import { migrateToLatest } from "../../src/db/migrate.ts";
 import { runStatement } from "../../src/db/run-statement.ts";
-import { startMariaDb, type PrivateMariaDb } from "../helpers/mariadb.ts";
-import { ServerProcess } from "../helpers/server-process.ts";
-import { SimulatedCluster } from "../helpers/sim/cluster.ts";
+import { startMariaDb, type PrivateMariaDb } from "../../testkit/mariadb.ts";
+import { ServerProcess } from "../../testkit/server-process.ts";
+import { SimulatedCluster } from "../../testkit/sim/cluster.ts";
 import { freezeProcess, tableFacts, waitFor } from "./outage-helpers.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -16,9 +16,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { createDb } from "../../src/db/connection.ts";
 import { acquireLease, LeaseHeldError, retakeLease } from "../../src/db/lease.ts";
-import { ServerProcess } from "../helpers/server-process.ts";
-import { SimulatedCluster } from "../helpers/sim/cluster.ts";
-import { testDatabase } from "../helpers/test-database.ts";
+import { ServerProcess } from "../../testkit/server-process.ts";
+import { SimulatedCluster } from "../../testkit/sim/cluster.ts";
+import { testDatabase } from "../../testkit/test-database.ts";
 import { JobWorkload } from "../faults/job-workload.ts";
 import { killConnection, leaseHolder, LogWatcher, tableFacts, waitFor } from "./outage-helpers.ts";
 

@@ -18,12 +18,12 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { createDb } from "../../src/db/connection.ts";
-import { startMariaDb, type PrivateMariaDb } from "../helpers/mariadb.ts";
-import { ServerProcess } from "../helpers/server-process.ts";
-import { compressInputs, SimulatedCluster } from "../helpers/sim/cluster.ts";
-import { rng, singleTask } from "../helpers/sim/job-shapes.ts";
-import { sleep } from "../helpers/sim/simulated-scheduler.ts";
-import { connectStorage, statusCode } from "../helpers/sim/storage-clients.ts";
+import { startMariaDb, type PrivateMariaDb } from "../../testkit/mariadb.ts";
+import { ServerProcess } from "../../testkit/server-process.ts";
+import { compressInputs, SimulatedCluster } from "../../testkit/sim/cluster.ts";
+import { rng, singleTask } from "../../testkit/sim/job-shapes.ts";
+import { sleep } from "../../testkit/sim/simulated-scheduler.ts";
+import { connectStorage, statusCode } from "../../testkit/sim/storage-clients.ts";
 import { HealthClientWrapper } from "../operability/helpers.ts";
 import { JobWorkload } from "../faults/job-workload.ts";
 import { LogWatcher, tableFacts, waitFor } from "./outage-helpers.ts";

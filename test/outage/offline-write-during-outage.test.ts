@@ -12,9 +12,9 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { expectExit, runCli } from "../cli/cli-helpers.ts";
 import { JobWorkload } from "../faults/job-workload.ts";
-import { ServerProcess } from "../helpers/server-process.ts";
-import { connectStorage } from "../helpers/sim/storage-clients.ts";
-import { testDatabase } from "../helpers/test-database.ts";
+import { ServerProcess } from "../../testkit/server-process.ts";
+import { connectStorage } from "../../testkit/sim/storage-clients.ts";
+import { testDatabase } from "../../testkit/test-database.ts";
 import { freezeProcess, killConnection, leaseHolder, LogWatcher, tableFacts, waitFor } from "./outage-helpers.ts";
 
 const SUPERSEDED = "this server must not resume: it was superseded";

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { createConnection, type RowDataPacket } from "mysql2/promise";
 import { leaseName } from "../../src/db/lease.ts";
 import { poolOptionsFromUrl } from "../../src/db/connection.ts";
-import type { ServerProcess } from "../helpers/server-process.ts";
+import type { ServerProcess } from "../../testkit/server-process.ts";
 
 async function withConnection<T>(url: string, fn: (connection: Awaited<ReturnType<typeof createConnection>>) => Promise<T>): Promise<T> {
   const connection = await createConnection({ ...poolOptionsFromUrl(url), supportBigNumbers: true, bigNumberStrings: true });

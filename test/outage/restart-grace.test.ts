@@ -6,10 +6,10 @@
  * when told they are dead.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { ServerProcess } from "../helpers/server-process.ts";
-import { SimulatedCluster } from "../helpers/sim/cluster.ts";
-import { sleep } from "../helpers/sim/simulated-scheduler.ts";
-import { testDatabase } from "../helpers/test-database.ts";
+import { ServerProcess } from "../../testkit/server-process.ts";
+import { SimulatedCluster } from "../../testkit/sim/cluster.ts";
+import { sleep } from "../../testkit/sim/simulated-scheduler.ts";
+import { testDatabase } from "../../testkit/test-database.ts";
 import { tableFacts, waitFor } from "./outage-helpers.ts";
 
 const CUTOFF_SEC = 3;

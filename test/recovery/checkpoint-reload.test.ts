@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MariaDbJobStore } from "../../src/db/mariadb-job-store.ts";
 import { withCheckpoints } from "../../src/checkpoints/checkpoint-hooks.ts";
 import { CheckpointWriter } from "../../src/checkpoints/checkpoint-writer.ts";
-import { BYTES, TaskGraphBuilder } from "../../src/core/task-graph-builder.ts";
+import { BYTES, TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
 import { decodeWireFrame } from "../../src/core/wire-frame.ts";
 import { createDb, type Db } from "../../src/db/connection.ts";
 import { writeCheckpoints } from "../../src/db/checkpoints/writeCheckpoints.ts";
@@ -19,7 +19,7 @@ import { silentLogger } from "../../src/observability/logger.ts";
 import { reloadJob } from "../../src/service/reload-job.ts";
 import { retryFailedJob } from "../../src/service/retry-failed-job.ts";
 import { Harness } from "../engine/helpers/harness.ts";
-import { testDatabase } from "../helpers/test-database.ts";
+import { testDatabase } from "../../testkit/test-database.ts";
 import { readCheckpointsOfJobs } from "../../src/recovery/page-checkpoints.ts";
 
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);

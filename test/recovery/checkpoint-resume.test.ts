@@ -7,12 +7,12 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import type { Db } from "../../src/db/connection.ts";
-import { ServerProcess } from "../helpers/server-process.ts";
-import { addResourceGroup, jobOutputs, oracleOutputs, registerJob, SimulatedCluster, submitJob, waitForJobs } from "../helpers/sim/cluster.ts";
-import { diamond, wide } from "../helpers/sim/job-shapes.ts";
-import type { Behaviour } from "../helpers/sim/simulated-execution-manager.ts";
-import { sleep } from "../helpers/sim/simulated-scheduler.ts";
-import { hex } from "../helpers/sim/cluster.ts";
+import { ServerProcess } from "../../testkit/server-process.ts";
+import { addResourceGroup, jobOutputs, oracleOutputs, registerJob, SimulatedCluster, submitJob, waitForJobs } from "../../testkit/sim/cluster.ts";
+import { diamond, wide } from "../../testkit/sim/job-shapes.ts";
+import type { Behaviour } from "../../testkit/sim/simulated-execution-manager.ts";
+import { sleep } from "../../testkit/sim/simulated-scheduler.ts";
+import { hex } from "../../testkit/sim/cluster.ts";
 import { checkpointIndices, LogCollector, migratedDatabase, oracleTaskOutputsFrame, writeCheckpointRow } from "./helpers/recovery-fixture.ts";
 
 async function waitForCheckpoints(db: Db, jobId: bigint, expected: number[], timeoutMs = 20_000): Promise<void> {

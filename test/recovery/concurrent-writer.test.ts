@@ -14,8 +14,8 @@ import { silentLogger } from "../../src/observability/logger.ts";
 import { recoverJobs } from "../../src/recovery/recover-jobs.ts";
 import type { RecoverableState } from "../../src/recovery/recovery-report.ts";
 import { Harness } from "../engine/helpers/harness.ts";
-import { expectedJobOutputs } from "../helpers/sim/oracle.ts";
-import { singleTask } from "../helpers/sim/job-shapes.ts";
+import { expectedJobOutputs } from "../../testkit/sim/oracle.ts";
+import { singleTask } from "../../testkit/sim/job-shapes.ts";
 import { insertJobs, migratedDatabase, seedResourceGroup, type MigratedDatabase } from "./helpers/recovery-fixture.ts";
 
 describe("recovery with a concurrent writer", () => {

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recoveryDryRun } from "../../src/admin/recovery-dry-run.ts";
 import { DEFAULT_SUBMISSION_LIMITS } from "../../src/core/job-submission.ts";
-import { singleTask } from "../helpers/sim/job-shapes.ts";
+import { singleTask } from "../../testkit/sim/job-shapes.ts";
 import { insertJobs, migratedDatabase, seedResourceGroup, type MigratedDatabase } from "./helpers/recovery-fixture.ts";
 
 describe("recovery dry run page bytes", () => {

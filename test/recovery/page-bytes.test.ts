@@ -10,7 +10,7 @@ import { MariaDbJobStore } from "../../src/db/mariadb-job-store.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
 import { recoverJobs } from "../../src/recovery/recover-jobs.ts";
 import { Harness } from "../engine/helpers/harness.ts";
-import { singleTask } from "../helpers/sim/job-shapes.ts";
+import { singleTask } from "../../testkit/sim/job-shapes.ts";
 import { insertJobs, migratedDatabase, seedResourceGroup, type MigratedDatabase } from "./helpers/recovery-fixture.ts";
 
 describe("recovery page bytes", () => {

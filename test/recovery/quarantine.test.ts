@@ -13,9 +13,9 @@ import { compressZstd } from "../../src/core/zstd.ts";
 import { isQuarantineMessage, QUARANTINE_PREFIX } from "../../src/db/jobs/quarantineJob.ts";
 import type { Db } from "../../src/db/connection.ts";
 import { JobState } from "../../src/gen/storage/storage_pb.ts";
-import { ServerProcess } from "../helpers/server-process.ts";
-import { jobOutputs, oracleOutputs, SimulatedCluster, waitForJobs } from "../helpers/sim/cluster.ts";
-import { diamond, singleTask } from "../helpers/sim/job-shapes.ts";
+import { ServerProcess } from "../../testkit/server-process.ts";
+import { jobOutputs, oracleOutputs, SimulatedCluster, waitForJobs } from "../../testkit/sim/cluster.ts";
+import { diamond, singleTask } from "../../testkit/sim/job-shapes.ts";
 import { insertJobs, jobRowState, LogCollector, migratedDatabase, seedResourceGroup, writeCheckpointRow } from "./helpers/recovery-fixture.ts";
 
 describe("recovery quarantines rows it cannot use and recovers the rest", () => {

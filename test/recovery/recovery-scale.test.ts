@@ -12,10 +12,10 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Db } from "../../src/db/connection.ts";
-import { ServerProcess } from "../helpers/server-process.ts";
-import { jobOutputs, oracleOutputs, SimulatedCluster, waitForJobs } from "../helpers/sim/cluster.ts";
-import { diamond, singleTask, type JobSpec } from "../helpers/sim/job-shapes.ts";
-import { withRetry } from "../helpers/sim/cluster.ts";
+import { ServerProcess } from "../../testkit/server-process.ts";
+import { jobOutputs, oracleOutputs, SimulatedCluster, waitForJobs } from "../../testkit/sim/cluster.ts";
+import { diamond, singleTask, type JobSpec } from "../../testkit/sim/job-shapes.ts";
+import { withRetry } from "../../testkit/sim/cluster.ts";
 import { insertJobs, LogCollector, migratedDatabase, oracleTaskOutputsFrame, seedResourceGroup, type SeededJob } from "./helpers/recovery-fixture.ts";
 
 const MiB = 1024 * 1024;

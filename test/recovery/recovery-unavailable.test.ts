@@ -9,9 +9,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { Db } from "../../src/db/connection.ts";
 import { HEALTH_SERVICE_DEFINITION } from "../../src/grpc/health.ts";
 import { RECOVERY_PAGE_DELAY_ENV } from "../../src/recovery/test-hooks.ts";
-import { ServerProcess } from "../helpers/server-process.ts";
-import { singleTask } from "../helpers/sim/job-shapes.ts";
-import { connectStorage } from "../helpers/sim/storage-clients.ts";
+import { ServerProcess } from "../../testkit/server-process.ts";
+import { singleTask } from "../../testkit/sim/job-shapes.ts";
+import { connectStorage } from "../../testkit/sim/storage-clients.ts";
 import { grpcCode, insertJobs, LogCollector, ManualWorker, migratedDatabase, seedResourceGroup } from "./helpers/recovery-fixture.ts";
 
 function healthStatus(address: string): Promise<string> {

@@ -8,11 +8,11 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobState } from "../../src/gen/storage/storage_pb.ts";
-import { ServerProcess } from "../helpers/server-process.ts";
-import { addResourceGroup, hex, jobOutputs, oracleOutputs, registerJob } from "../helpers/sim/cluster.ts";
-import { singleTask } from "../helpers/sim/job-shapes.ts";
+import { ServerProcess } from "../../testkit/server-process.ts";
+import { addResourceGroup, hex, jobOutputs, oracleOutputs, registerJob } from "../../testkit/sim/cluster.ts";
+import { singleTask } from "../../testkit/sim/job-shapes.ts";
 import { decodeTaskOutputs } from "../../src/core/task-outputs.ts";
-import { testDatabase } from "../helpers/test-database.ts";
+import { testDatabase } from "../../testkit/test-database.ts";
 import { CLEANUP_TASK, COMMIT_TASK, grpcCode, indexTask, ManualWorker, retrying } from "./helpers/recovery-fixture.ts";
 
 describe("restart recovery: Spider's scenarios (spec §7.12)", () => {

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { CLI_MAIN, REPO_ROOT } from "../helpers/server-process.ts";
+import { CLI_MAIN, REPO_ROOT } from "../../testkit/server-process.ts";
 
 const run = promisify(execFile);
 

@@ -12,7 +12,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../helpers/server-process.ts";
+import { REPO_ROOT } from "../../testkit/server-process.ts";
 
 const run = promisify(execFile);
 
@@ -56,7 +56,7 @@ describe("dependencies", () => {
   for (const file of [...sourceFiles("src"), ...sourceFiles("migrations")]) {
     for (const name of importedPackages(file)) serviceImports.set(name, file);
   }
-  const testImports = new Set([...sourceFiles("test"), ...sourceFiles("bench"), "vitest.config.ts"].flatMap(importedPackages));
+  const testImports = new Set([...sourceFiles("test"), ...sourceFiles("testkit"), ...sourceFiles("bench"), "vitest.config.ts"].flatMap(importedPackages));
 
   it("the service's code imports only production dependencies (npm ci --omit=dev is enough to run it)", () => {
     const missing = [...serviceImports].filter(([name]) => !(name in pkg.dependencies)).map(([name, file]) => `${name} (${file})`);
@@ -67,7 +67,7 @@ describe("dependencies", () => {
     expect(Object.keys(pkg.dependencies).filter((name) => !serviceImports.has(name))).toEqual([]);
   });
 
-  it("every development dependency is imported by a test or a benchmark, or is a tool", () => {
+  it("every development dependency is imported by a test, the test kit or a benchmark, or is a tool", () => {
     const unused = Object.keys(pkg.devDependencies).filter((name) => !TOOLS.has(name) && !testImports.has(name) && !serviceImports.has(name));
     expect(unused).toEqual([]);
   });

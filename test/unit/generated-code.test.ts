@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../helpers/server-process.ts";
+import { REPO_ROOT } from "../../testkit/server-process.ts";
 
 const run = promisify(execFile);
 

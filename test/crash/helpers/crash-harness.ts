@@ -10,12 +10,12 @@ import { createHash } from "node:crypto";
 import type { TaskGraph } from "../../../src/core/task-graph.ts";
 import type { JobState } from "../../../src/core/job-state.ts";
 import { createDb, type Db } from "../../../src/db/connection.ts";
-import { freePort } from "../../helpers/free-port.ts";
-import type { PrivateMariaDb } from "../../helpers/mariadb.ts";
-import { ServerProcess } from "../../helpers/server-process.ts";
-import { hex } from "../../helpers/sim/cluster.ts";
-import { diamond, flat, layered, rng, singleTask, wide, type JobSpec, type ShapeOptions } from "../../helpers/sim/job-shapes.ts";
-import { runTaskFunction } from "../../helpers/sim/oracle.ts";
+import { freePort } from "../../../testkit/free-port.ts";
+import type { PrivateMariaDb } from "../../../testkit/mariadb.ts";
+import { ServerProcess } from "../../../testkit/server-process.ts";
+import { hex } from "../../../testkit/sim/cluster.ts";
+import { diamond, flat, layered, rng, singleTask, wide, type JobSpec, type ShapeOptions } from "../../../testkit/sim/job-shapes.ts";
+import { runTaskFunction } from "../../../testkit/sim/oracle.ts";
 import { LogCollector } from "../../recovery/helpers/recovery-fixture.ts";
 
 /** The run's seed: SPIDER_CRASH_SEED reproduces a run. */

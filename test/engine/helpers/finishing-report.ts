@@ -4,7 +4,7 @@
  * make the job transition fail and watch what the report does (D6).
  */
 import { CLEANUP_TASK, COMMIT_TASK, taskIndex, type TaskId } from "../../../src/core/ids.ts";
-import { BYTES, TaskGraphBuilder } from "../../../src/core/task-graph-builder.ts";
+import { BYTES, TaskGraphBuilder } from "../../../testkit/task-graph-builder.ts";
 import type { JobState } from "../../../src/core/job-state.ts";
 import type { Harness } from "./harness.ts";
 

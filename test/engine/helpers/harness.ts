@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { isTerminal, type JobState } from "../../../src/core/job-state.ts";
 import { compressJobInputs } from "../../../src/core/job-submission.ts";
 import type { TaskGraph } from "../../../src/core/task-graph.ts";
-import type { TaskGraphBuilder } from "../../../src/core/task-graph-builder.ts";
+import type { TaskGraphBuilder } from "../../../testkit/task-graph-builder.ts";
 import { taskIndex, type TaskId } from "../../../src/core/ids.ts";
 import { encodeWireFrame } from "../../../src/core/wire-frame.ts";
 import type { JobStore } from "../../../src/db/job-store.ts";

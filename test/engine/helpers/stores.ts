@@ -11,7 +11,7 @@ import { MemoryJobStore } from "../../../src/cache/memory-job-store.ts";
 import { createDb, type Db } from "../../../src/db/connection.ts";
 import { migrateToLatest } from "../../../src/db/migrate.ts";
 import { addRetryListener } from "../../../src/db/retry-policy.ts";
-import { testDatabase } from "../../helpers/test-database.ts";
+import { testDatabase } from "../../../testkit/test-database.ts";
 
 export type StoreKind = "memory" | "mariadb";
 export const STORE_KINDS: readonly StoreKind[] = ["memory", "mariadb"];

@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import type { TaskGraph } from "../../../src/core/task-graph.ts";
-import { expectedJobOutputs } from "../../helpers/sim/oracle.ts";
+import { expectedJobOutputs } from "../../../testkit/sim/oracle.ts";
 
 export function taskOutputs(taskFunc: string, inputs: readonly Uint8Array[], count: number, size = 16): Uint8Array[] {
   const outputs: Uint8Array[] = [];

@@ -1,5 +1,5 @@
 /** The task graphs of the workload tests (spec §7.10), built with src/core's TaskGraphBuilder. */
-import { BYTES, TaskGraphBuilder, type PolicyOptions, type SourceRef } from "../../../src/core/task-graph-builder.ts";
+import { BYTES, TaskGraphBuilder, type PolicyOptions, type SourceRef } from "../../../testkit/task-graph-builder.ts";
 
 export const WORKLOAD_POLICY: PolicyOptions = { maxNumRetry: 3, maxNumInstances: 2 };
 

@@ -13,13 +13,13 @@ import { migrateToLatest } from "../../../src/db/migrate.ts";
 import type { JobState } from "../../../src/core/job-state.ts";
 import type { TaskId } from "../../../src/gen/common/common_pb.ts";
 import { seedResourceGroup } from "../../db/db-fixture.ts";
-import type { ServerProcess } from "../../helpers/server-process.ts";
-import { compressInputs, withRetry } from "../../helpers/sim/cluster.ts";
-import { expectedJobOutputs, runTaskFunction } from "../../helpers/sim/oracle.ts";
-import type { JobSpec } from "../../helpers/sim/job-shapes.ts";
-import { outputCountOf } from "../../helpers/sim/simulated-execution-manager.ts";
-import { connectStorage, type StorageClients } from "../../helpers/sim/storage-clients.ts";
-import { testDatabase } from "../../helpers/test-database.ts";
+import type { ServerProcess } from "../../../testkit/server-process.ts";
+import { compressInputs, withRetry } from "../../../testkit/sim/cluster.ts";
+import { expectedJobOutputs, runTaskFunction } from "../../../testkit/sim/oracle.ts";
+import type { JobSpec } from "../../../testkit/sim/job-shapes.ts";
+import { outputCountOf } from "../../../testkit/sim/simulated-execution-manager.ts";
+import { connectStorage, type StorageClients } from "../../../testkit/sim/storage-clients.ts";
+import { testDatabase } from "../../../testkit/test-database.ts";
 
 export { seedResourceGroup };
 

@@ -9,7 +9,7 @@ import { isStorageError } from "../../../src/core/errors.ts";
 import { compressJobInputs, validateJobSubmission } from "../../../src/core/job-submission.ts";
 import { decodeTaskOutputs, encodeTaskOutputs } from "../../../src/core/task-outputs.ts";
 import { decodeTaskGraph, parseTaskGraphJson } from "../../../src/core/task-graph.ts";
-import { BYTES, INT64, TaskGraphBuilder, valueType, valueTypes } from "../../../src/core/task-graph-builder.ts";
+import { BYTES, INT64, TaskGraphBuilder, valueType, valueTypes } from "../../../testkit/task-graph-builder.ts";
 import { decodeWireFrame, encodeWireFrame } from "../../../src/core/wire-frame.ts";
 import { compressZstd, decompressZstd } from "../../../src/core/zstd.ts";
 import { seededRandom, testSeed, utf8 } from "./helpers.ts";

@@ -9,7 +9,7 @@ import {
   validateJobSubmission,
   type SubmissionLimits,
 } from "../../../src/core/job-submission.ts";
-import { BYTES, INT64, TaskGraphBuilder } from "../../../src/core/task-graph-builder.ts";
+import { BYTES, INT64, TaskGraphBuilder } from "../../../testkit/task-graph-builder.ts";
 import { TaskGraphCache } from "../../../src/core/task-graph-cache.ts";
 import { encodeWireFrame } from "../../../src/core/wire-frame.ts";
 import { compressZstd } from "../../../src/core/zstd.ts";

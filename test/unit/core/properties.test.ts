@@ -17,7 +17,7 @@ import {
   valueTypes,
   type SourceRef,
   type TypeDescriptorJson,
-} from "../../../src/core/task-graph-builder.ts";
+} from "../../../testkit/task-graph-builder.ts";
 import { decodeWireFrame, encodeWireFrame } from "../../../src/core/wire-frame.ts";
 import { compressZstd, decompressZstd } from "../../../src/core/zstd.ts";
 import { concat } from "./helpers.ts";

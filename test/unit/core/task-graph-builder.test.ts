@@ -11,7 +11,7 @@ import {
   TaskGraphBuilder,
   valueType,
   valueTypes,
-} from "../../../src/core/task-graph-builder.ts";
+} from "../../../testkit/task-graph-builder.ts";
 import { expectInvalid } from "./helpers.ts";
 
 describe("TaskGraphBuilder", () => {

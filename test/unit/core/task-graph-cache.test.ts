@@ -3,7 +3,7 @@
  * entries and weight, budget still enforced on a hit, failures never cached.
  */
 import { describe, expect, it } from "vitest";
-import { TaskGraphBuilder } from "../../../src/core/task-graph-builder.ts";
+import { TaskGraphBuilder } from "../../../testkit/task-graph-builder.ts";
 import { TaskGraphCache, taskGraphWeight } from "../../../src/core/task-graph-cache.ts";
 import { compressZstd } from "../../../src/core/zstd.ts";
 import { expectInvalid, utf8 } from "./helpers.ts";

@@ -18,7 +18,7 @@ import {
   valueTypes,
   type TaskGraphJson,
   type TypeDescriptorJson,
-} from "../../../src/core/task-graph-builder.ts";
+} from "../../../testkit/task-graph-builder.ts";
 import { compressZstd } from "../../../src/core/zstd.ts";
 import { concat, expectInvalid, utf8 } from "./helpers.ts";
 import { SPIDER_TASK_GRAPH_JSON } from "./spider-fixture.ts";

@@ -9,7 +9,7 @@
  * registration → the execution manager would exit (recorded as a protocol error).
  */
 import * as grpc from "@grpc/grpc-js";
-import { decodeWireFrame, encodeWireFrame } from "../../../src/core/wire-frame.ts";
+import { decodeWireFrame, encodeWireFrame } from "../../src/core/wire-frame.ts";
 import { runTaskFunction } from "./oracle.ts";
 import { retriable, sleep, type Assignment, type SimulatedScheduler } from "./simulated-scheduler.ts";
 import { connectStorage, statusCode, type StorageClients } from "./storage-clients.ts";

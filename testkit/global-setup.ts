@@ -6,7 +6,7 @@
  */
 import { existsSync } from "node:fs";
 import type { TestProject } from "vitest/node";
-import { findMariaDbBinary } from "../../src/embedded/mariadbd-process.ts";
+import { findMariaDbBinary } from "../src/embedded/mariadbd-process.ts";
 import { startMariaDb, type PrivateMariaDb } from "./mariadb.ts";
 
 declare module "vitest" {

@@ -14,9 +14,9 @@
  * graph.toJson(); graph.toCompressed(); graph.build(); // string, zstd bytes, parsed TaskGraph
  * ```
  */
-import { TASK_GRAPH_SCHEMA_VERSION } from "./schema-version.ts";
-import { DEFAULT_EXECUTION_POLICY, parseTaskGraphJson, type TaskGraph } from "./task-graph.ts";
-import { compressZstd } from "./zstd.ts";
+import { TASK_GRAPH_SCHEMA_VERSION } from "../src/core/schema-version.ts";
+import { DEFAULT_EXECUTION_POLICY, parseTaskGraphJson, type TaskGraph } from "../src/core/task-graph.ts";
+import { compressZstd } from "../src/core/zstd.ts";
 
 /** A JSON value of Spider's DataTypeDescriptor, e.g. `{"Value":{"Primitive":{"Int":"Int64"}}}`. */
 export type TypeDescriptorJson = { readonly [variant: string]: unknown };

@@ -6,7 +6,7 @@
  * changes the job's outputs.
  */
 import { createHash } from "node:crypto";
-import type { TaskGraph } from "../../../src/core/task-graph.ts";
+import type { TaskGraph } from "../../src/core/task-graph.ts";
 
 export function runTaskFunction(taskFunc: string, inputs: readonly Uint8Array[], outputCount: number, salt = ""): Uint8Array[] {
   const outputs: Uint8Array[] = [];

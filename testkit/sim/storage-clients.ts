@@ -1,6 +1,6 @@
 /** Promise clients for every storage service at one address, as Spider's components hold them. */
 import type * as grpc from "@grpc/grpc-js";
-import { createPromiseClient, type PromiseClient } from "../../../src/grpc/adapter.ts";
+import { createPromiseClient, type PromiseClient } from "../../src/grpc/adapter.ts";
 import {
   ExecutionManagerLivenessService,
   InboundQueueService,
@@ -9,7 +9,7 @@ import {
   SchedulerRegistrationService,
   SessionManagementService,
   TaskInstanceManagementService,
-} from "../../../src/gen/storage/storage_pb.ts";
+} from "../../src/gen/storage/storage_pb.ts";
 
 export interface StorageClients {
   readonly jobs: PromiseClient<(typeof JobOrchestrationService)["method"]>;

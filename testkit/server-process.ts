@@ -6,12 +6,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
-import { createPromiseClient } from "../../src/grpc/adapter.ts";
-import { SessionManagementService } from "../../src/gen/storage/storage_pb.ts";
+import { createPromiseClient } from "../src/grpc/adapter.ts";
+import { SessionManagementService } from "../src/gen/storage/storage_pb.ts";
 import { freePort } from "./free-port.ts";
 
-export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-export const CLI_MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
+export const CLI_MAIN = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
 
 export interface ServerProcessOptions {
   readonly databaseUrl?: string;

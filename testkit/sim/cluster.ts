@@ -3,12 +3,12 @@
  * N execution managers sharing one execution log, plus client helpers to
  * submit jobs and wait for them.
  */
-import { decodeTaskOutputs } from "../../../src/core/task-outputs.ts";
-import { encodeWireFrame } from "../../../src/core/wire-frame.ts";
-import { compressZstd } from "../../../src/core/zstd.ts";
-import { JobState } from "../../../src/gen/storage/storage_pb.ts";
-import { jobStateFromProto } from "../../../src/grpc/convert.ts";
-import type { JobState as CoreJobState } from "../../../src/core/job-state.ts";
+import { decodeTaskOutputs } from "../../src/core/task-outputs.ts";
+import { encodeWireFrame } from "../../src/core/wire-frame.ts";
+import { compressZstd } from "../../src/core/zstd.ts";
+import { JobState } from "../../src/gen/storage/storage_pb.ts";
+import { jobStateFromProto } from "../../src/grpc/convert.ts";
+import type { JobState as CoreJobState } from "../../src/core/job-state.ts";
 import { expectedJobOutputs } from "./oracle.ts";
 import type { JobSpec } from "./job-shapes.ts";
 import { ExecutionLog, SimulatedExecutionManager, type Behaviour } from "./simulated-execution-manager.ts";

@@ -4,8 +4,8 @@
  * `simTaskFunc`), so the simulated execution manager knows how many outputs
  * to produce, and `expectedJobOutputs` gives the oracle's answer.
  */
-import { BYTES, TaskGraphBuilder, type PolicyOptions } from "../../../src/core/task-graph-builder.ts";
-import { seededRandom } from "../../../src/core/seeded-random.ts";
+import { BYTES, TaskGraphBuilder, type PolicyOptions } from "../task-graph-builder.ts";
+import { seededRandom } from "../../src/core/seeded-random.ts";
 import { simTaskFunc } from "./simulated-execution-manager.ts";
 
 export interface JobSpec {

@@ -7,7 +7,7 @@
  * which storage never sees).
  */
 import * as grpc from "@grpc/grpc-js";
-import type { TaskId as ProtoTaskId } from "../../../src/gen/common/common_pb.ts";
+import type { TaskId as ProtoTaskId } from "../../src/gen/common/common_pb.ts";
 import { connectStorage, statusCode, type StorageClients } from "./storage-clients.ts";
 
 export interface Assignment {

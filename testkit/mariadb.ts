@@ -7,7 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createConnection } from "mysql2/promise";
-import { initialiseDataDir, MariaDbProcess } from "../../src/embedded/mariadbd-process.ts";
+import { initialiseDataDir, MariaDbProcess } from "../src/embedded/mariadbd-process.ts";
 import { freePort } from "./free-port.ts";
 
 export interface PrivateMariaDb {
