@@ -375,67 +375,68 @@ export interface KeyInfo {
   /** Dotted path: `runtime.db.port`. */
   readonly path: string;
   readonly meta: KeyMeta;
-  /** The default, or undefined when the key has none. */
+  /** The value the key takes when nothing sets it, or undefined when it has none. */
   readonly defaultValue: unknown;
 }
 
-type AnySchema = z.core.$ZodType;
+/** A node of the schema's JSON Schema: a section has `properties`; a key carries its `.meta()`. */
+type SchemaNode = Partial<KeyMeta> & { readonly properties?: Readonly<Record<string, SchemaNode>> };
 
-function defOf(schema: AnySchema): { type: string; [k: string]: unknown } {
-  return schema._zod.def as unknown as { type: string; [k: string]: unknown };
+/**
+ * The schema as JSON Schema, input side: what a file, a variable or a flag may hold, with each
+ * key's `.meta()` beside its JSON Schema keywords. Only `properties` and the metadata are read,
+ * so a part with no JSON form (a transform) may stand as `{}`.
+ */
+let jsonSchema: SchemaNode | undefined;
+function configJsonSchema(): SchemaNode {
+  jsonSchema ??= z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any" }) as SchemaNode;
+  return jsonSchema;
 }
 
-function leafMeta(schema: AnySchema): KeyMeta | undefined {
-  const meta = z.globalRegistry.get(schema) as Partial<KeyMeta> | undefined;
-  return meta && typeof meta.expected === "string" ? (meta as KeyMeta) : undefined;
+/** A key's metadata; undefined for a section. */
+function keyMetaOf(node: SchemaNode): KeyMeta | undefined {
+  const { expected, description, spider, defaultText, secret } = node;
+  if (expected === undefined) return undefined;
+  return {
+    expected,
+    description: description ?? "",
+    ...(spider !== undefined && { spider }),
+    ...(defaultText !== undefined && { defaultText }),
+    ...(secret !== undefined && { secret }),
+  };
 }
 
-/** The object shape inside wrappers (prefault, default, optional, transform pipes), if any. */
-export function objectShape(schema: AnySchema): Record<string, AnySchema> | undefined {
-  let current: AnySchema | undefined = schema;
-  for (let i = 0; current && i < 8; i++) {
-    const def = defOf(current);
-    if (def.type === "object") return def["shape"] as Record<string, AnySchema>;
-    if (def.type === "pipe") current = def["in"] as AnySchema;
-    else if (def.type === "prefault" || def.type === "default" || def.type === "optional" || def.type === "nullable")
-      current = def["innerType"] as AnySchema;
-    else return undefined;
-  }
-  return undefined;
+function childOf(node: SchemaNode, name: string): SchemaNode | undefined {
+  return node.properties !== undefined && Object.hasOwn(node.properties, name) ? node.properties[name] : undefined;
 }
 
-function defaultOf(schema: AnySchema): unknown {
-  const def = defOf(schema);
-  return def.type === "default" ? (def["defaultValue"] as unknown) : undefined;
-}
-
-/** Every leaf key, in schema order. */
+/**
+ * Every leaf key, in schema order. Defaults come from parsing an empty configuration: the
+ * input-side JSON Schema drops the default of a key whose value is coerced (a transform).
+ */
 export function configKeys(): KeyInfo[] {
-  const out: KeyInfo[] = [];
-  const walk = (schema: AnySchema, prefix: string) => {
-    const shape = objectShape(schema);
-    if (!shape) return;
-    for (const [name, child] of Object.entries(shape)) {
-      const path = prefix ? `${prefix}.${name}` : name;
-      const meta = leafMeta(child);
-      if (meta) out.push({ path, meta, defaultValue: defaultOf(child) });
-      else walk(child, path);
+  const keys: KeyInfo[] = [];
+  const walk = (node: SchemaNode, defaults: unknown, prefix: string) => {
+    for (const [name, child] of Object.entries(node.properties ?? {})) {
+      const path = prefix === "" ? name : `${prefix}.${name}`;
+      const value = typeof defaults === "object" && defaults !== null ? (defaults as Record<string, unknown>)[name] : undefined;
+      const meta = keyMetaOf(child);
+      if (meta !== undefined) keys.push({ path, meta, defaultValue: value });
+      else walk(child, value, path);
     }
   };
-  walk(configSchema, "");
-  return out;
+  walk(configJsonSchema(), configSchema.parse({}), "");
+  return keys;
 }
 
 /** The schema node at a dotted path: a leaf's metadata, or "section", or undefined if unknown. */
 export function lookupKey(path: readonly (string | number)[]): KeyMeta | "section" | undefined {
-  let current: AnySchema = configSchema;
+  let node: SchemaNode | undefined = configJsonSchema();
   for (const part of path) {
-    const shape = objectShape(current);
-    const child = shape?.[String(part)];
-    if (!child) return undefined;
-    current = child;
+    node = childOf(node, String(part));
+    if (node === undefined) return undefined;
   }
-  return leafMeta(current) ?? (objectShape(current) ? "section" : undefined);
+  return keyMetaOf(node) ?? (node.properties !== undefined ? "section" : undefined);
 }
 
 /** `runtime.recovery.page_size` → `SPIDER_STORAGE_RUNTIME__RECOVERY__PAGE_SIZE`. */
