@@ -33,6 +33,7 @@
  * - `close` flushes what is pending, within a deadline (shutdown, D2).
  */
 import { ownedBytes } from "../cache/owned-bytes.ts";
+import { Backoff, sleep } from "../core/backoff.ts";
 import { classifyWriteFailure } from "../core/errors.ts";
 import type { CheckpointEntry } from "../db/checkpoints/writeCheckpoints.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -87,8 +88,6 @@ export interface CheckpointWriterStats {
   readonly pending: number;
   readonly pendingBytes: number;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class CheckpointWriter {
   readonly #options: CheckpointWriterOptions;
@@ -244,7 +243,7 @@ export class CheckpointWriter {
 
   /** Writes batches, oldest first, until nothing is pending; a failed batch is retried with backoff. */
   async #flushLoop(): Promise<void> {
-    let failures = 0;
+    const backoff = new Backoff({ initialMs: this.#options.retryMinMs ?? 100, maxMs: this.#options.retryMaxMs ?? 5_000 });
     while (this.pendingCount > 0) {
       const batch = this.#queue.slice(this.#head, this.#head + (this.#isolate > 0 ? 1 : this.#options.maxBatch));
       this.#inflight = batch.length;
@@ -262,7 +261,8 @@ export class CheckpointWriter {
           this.#reject(batch[0]!, error);
           continue;
         }
-        failures++;
+        const delay = backoff.next();
+        const failures = backoff.failures;
         this.#failedFlushes++;
         const now = performance.now();
         if (failures === 1 || now - this.#lastFailureLog > 10_000) {
@@ -273,12 +273,11 @@ export class CheckpointWriter {
           );
         }
         if (now >= this.#deadline) return;
-        const delay = Math.min(this.#options.retryMaxMs ?? 5_000, (this.#options.retryMinMs ?? 100) * 2 ** (failures - 1));
         await sleep(Math.min(delay, Math.max(0, this.#deadline - now)));
         continue;
       }
-      if (failures > 0) this.#options.logger.info({ failures }, "checkpoint flush succeeded again");
-      failures = 0;
+      if (backoff.failures > 0) this.#options.logger.info({ failures: backoff.failures }, "checkpoint flush succeeded again");
+      backoff.reset();
       // The batch is still the oldest run of the queue: drops never touch in-flight entries.
       for (let i = 0; i < batch.length; i++) this.#pendingBytes -= batch[i]!.outputs.byteLength;
       this.#head += batch.length;

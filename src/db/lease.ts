@@ -27,6 +27,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createConnection, type Connection, type RowDataPacket } from "mysql2/promise";
+import { Backoff, sleep } from "../core/backoff.ts";
 import { StorageError } from "../core/errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { poolOptionsFromUrl } from "./connection.ts";
@@ -94,7 +95,7 @@ export async function acquireLease(url: string, options: LeaseOptions): Promise<
   const onAbort = () => connection?.destroy();
   signal?.addEventListener("abort", onAbort, { once: true });
   let announced = false;
-  let delay = 100;
+  const backoff = new Backoff({ initialMs: 100, maxMs: 5_000 });
   try {
     for (;;) {
       signal?.throwIfAborted();
@@ -117,7 +118,7 @@ export async function acquireLease(url: string, options: LeaseOptions): Promise<
           logger.warn({ lease: name, holderConnection: holder }, STANDBY_MESSAGE);
           options.onWaiting?.();
         }
-        delay = 100;
+        backoff.reset();
       } catch (error) {
         if (error instanceof LeaseHeldError) throw error;
         connection?.destroy();
@@ -125,9 +126,9 @@ export async function acquireLease(url: string, options: LeaseOptions): Promise<
         signal?.throwIfAborted();
         // Offline commands fail rather than wait for the database.
         if (!wait) throw error;
+        const delay = backoff.next();
         logger.warn({ lease: name, retryInMs: delay, err: error }, "database lease: connection failed; retrying");
         await sleep(delay, signal);
-        delay = Math.min(5_000, delay * 2);
       }
     }
   } catch (error) {
@@ -246,14 +247,14 @@ export interface RetakeOptions extends Omit<LeaseOptions, "wait" | "onWaiting"> 
  */
 export async function retakeLease(url: string, options: RetakeOptions): Promise<Lease> {
   const { logger, signal } = options;
-  const maxDelay = options.maxDelayMs ?? 1_000;
-  let delay = 100;
+  const backoff = new Backoff({ initialMs: 100, maxMs: options.maxDelayMs ?? 1_000 });
   for (let attempt = 1; ; attempt++) {
     signal?.throwIfAborted();
     try {
       return await acquireLease(url, { ...options, wait: false });
     } catch (error) {
       signal?.throwIfAborted();
+      const delay = backoff.next();
       if (error instanceof LeaseHeldError) {
         const previous = options.previous;
         if (error.holder === undefined || previous === undefined || error.holder !== previous.connectionId) throw error;
@@ -268,7 +269,6 @@ export async function retakeLease(url: string, options: RetakeOptions): Promise<
         logger.warn({ attempt, retryInMs: delay, err: error }, "database lease: database unreachable; retrying");
       }
       await sleep(delay, signal);
-      delay = Math.min(maxDelay, delay * 2);
     }
   }
 }
@@ -286,19 +286,4 @@ async function killOwnConnection(url: string, previous: Pick<Lease, "connectionI
   } finally {
     connection.destroy();
   }
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }
-    function onAbort() {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    }
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -5,6 +5,7 @@
  * connection that died, short enough that an unreachable database answers
  * UNAVAILABLE within about a second.
  */
+import { backoffDelayMs, type BackoffPolicy } from "../core/backoff.ts";
 import type { DbErrorClass } from "./db-errors.ts";
 
 export const DEFAULT_MAX_ATTEMPTS = 5;
@@ -40,12 +41,10 @@ export interface RetryOptions {
   readonly onRetry?: RetryListener;
 }
 
-/** Delay before attempt `attempt + 1`: 25 ms doubling, capped at 400 ms, ±50 % jitter. */
-export function retryDelayMs(attempt: number): number {
-  const base = Math.min(400, 25 * 2 ** (attempt - 1));
-  return Math.round(base * (0.5 + Math.random()));
-}
+/** 25 ms doubling, capped at 400 ms, ±50 % jitter. */
+export const RETRY_BACKOFF: BackoffPolicy = { initialMs: 25, maxMs: 400, jitter: 0.5 };
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Delay before attempt `attempt + 1`. */
+export function retryDelayMs(attempt: number): number {
+  return backoffDelayMs(RETRY_BACKOFF, attempt);
 }

@@ -13,7 +13,8 @@
 import { StorageError } from "../core/errors.ts";
 import type { Db } from "./connection.ts";
 import { classifyDbError, isRetryable, toStorageError, type DbPhase } from "./db-errors.ts";
-import { DEFAULT_MAX_ATTEMPTS, reportRetry, retryDelayMs, sleep, type RetryOptions } from "./retry-policy.ts";
+import { sleep } from "../core/backoff.ts";
+import { DEFAULT_MAX_ATTEMPTS, reportRetry, retryDelayMs, type RetryOptions } from "./retry-policy.ts";
 
 export interface StatementOptions extends RetryOptions {
   /** Names the work in error messages ("getJobState 12"). */

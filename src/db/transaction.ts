@@ -18,7 +18,8 @@ import type { ControlledTransaction, Transaction } from "kysely";
 import { StorageError } from "../core/errors.ts";
 import type { Db } from "./connection.ts";
 import { classifyDbError, isRetryable, toStorageError, type DbPhase } from "./db-errors.ts";
-import { DEFAULT_MAX_ATTEMPTS, reportRetry, retryDelayMs, sleep, type RetryOptions } from "./retry-policy.ts";
+import { sleep } from "../core/backoff.ts";
+import { DEFAULT_MAX_ATTEMPTS, reportRetry, retryDelayMs, type RetryOptions } from "./retry-policy.ts";
 import type { DatabaseSchema } from "./schema.ts";
 
 export type DbTransaction = Transaction<DatabaseSchema>;

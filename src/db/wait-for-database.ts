@@ -3,6 +3,7 @@
  * a database that is down at start-up is waited for, not fatal (DECISIONS D2).
  */
 import { sql } from "kysely";
+import { Backoff, sleep } from "../core/backoff.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Db } from "./connection.ts";
 
@@ -14,8 +15,7 @@ export interface WaitOptions {
 }
 
 export async function waitForDatabase(db: Db, options: WaitOptions): Promise<void> {
-  let delay = options.initialDelayMs ?? 100;
-  const maxDelay = options.maxDelayMs ?? 5_000;
+  const backoff = new Backoff({ initialMs: options.initialDelayMs ?? 100, maxMs: options.maxDelayMs ?? 5_000 });
   for (let attempt = 1; ; attempt++) {
     try {
       await sql`SELECT 1`.execute(db);
@@ -23,9 +23,9 @@ export async function waitForDatabase(db: Db, options: WaitOptions): Promise<voi
       return;
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason ?? error;
+      const delay = backoff.next();
       options.logger.warn({ attempt, retryInMs: delay, err: error }, "database not reachable yet; retrying");
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      delay = Math.min(maxDelay, delay * 2);
+      await sleep(delay, options.signal);
     }
   }
 }
