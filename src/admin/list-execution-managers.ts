@@ -1,17 +1,19 @@
 /** `em list`: every execution manager from the database, with its live task instances on this server. */
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { invalidArgument } from "../core/errors.ts";
-import type { Db } from "../db/connection.ts";
 import { listExecutionManagers } from "../db/execution-managers/listExecutionManagers.ts";
 import type { ExecutionManagerState } from "../db/schema.ts";
 import type { ListExecutionManagersResponseSchema } from "../gen/admin/admin_pb.ts";
-import type { StorageService } from "../service/storage-service.ts";
+import type { AdminHost } from "./admin-host.ts";
+import { requireDb } from "./require-ready.ts";
+import { liveInstances } from "../service/inspect-engine.ts";
 
 export async function listExecutionManagerInfos(
-  db: Db,
-  service: StorageService | undefined,
+  host: AdminHost,
   stateFilter: string,
 ): Promise<MessageInitShape<typeof ListExecutionManagersResponseSchema>> {
+  const db = requireDb(host);
+  const service = host.service;
   let state: ExecutionManagerState | undefined;
   if (stateFilter !== "") {
     const normalised = stateFilter.toLowerCase();
@@ -21,7 +23,7 @@ export async function listExecutionManagerInfos(
   const rows = await listExecutionManagers(db, state === undefined ? {} : { state });
   const live = new Map<bigint, number>();
   if (service !== undefined) {
-    for (const instance of service.liveInstances()) live.set(instance.executionManagerId, (live.get(instance.executionManagerId) ?? 0) + 1);
+    for (const instance of liveInstances(service.engine)) live.set(instance.executionManagerId, (live.get(instance.executionManagerId) ?? 0) + 1);
   }
   const now = Date.now();
   return {

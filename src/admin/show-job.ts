@@ -9,35 +9,35 @@
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { taskIdOfKey } from "../cache/task-key.ts";
-import type { SubmissionLimits } from "../core/job-submission.ts";
 import { formatTaskId } from "../core/ids.ts";
 import type { TaskGraph } from "../core/task-graph.ts";
-import type { Db } from "../db/connection.ts";
 import type { GetJobRequest, GetJobResponseSchema, InstanceInfoSchema, TaskInfoSchema } from "../gen/admin/admin_pb.ts";
 import { CLEANUP_KEY, COMMIT_KEY } from "../queue/queue-subject.ts";
-import type { StorageService } from "../service/storage-service.ts";
+import type { AdminHost } from "./admin-host.ts";
 import { decodeStoredGraph, graphDepth } from "./decode-stored-job.ts";
 import { findJob } from "./find-job.ts";
 import { jobSummary } from "./job-summary.ts";
-import { checkpointSizes } from "./sql/checkpointSizes.ts";
+import { requireDb } from "./require-ready.ts";
+import { checkpointSizes } from "../db/checkpoints/checkpointSizes.ts";
 
 export const DEFAULT_MAX_TASKS = 200;
 
 type TaskInfo = MessageInitShape<typeof TaskInfoSchema>;
 
 export async function showJob(
-  db: Db,
-  service: StorageService | undefined,
-  limits: SubmissionLimits,
+  host: AdminHost,
   request: GetJobRequest,
 ): Promise<MessageInitShape<typeof GetJobResponseSchema>> {
+  const db = requireDb(host);
+  const service = host.service;
+  const limits = host.settings.limits;
   const row = await findJob(db, request.jobId, { withBlobs: true });
   const jcb = service?.cache.get(row.id);
   const response: MessageInitShape<typeof GetJobResponseSchema> = { job: jobSummary(row, jcb !== undefined) };
 
   let graph: TaskGraph | undefined;
   try {
-    graph = decodeStoredGraph(row.compressedTaskGraph, limits, service?.context.graphCache);
+    graph = decodeStoredGraph(row.compressedTaskGraph, limits, service?.engine.graphCache);
   } catch (error) {
     response.graphError = error instanceof Error ? error.message : String(error);
   }

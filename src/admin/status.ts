@@ -11,10 +11,11 @@ import { countJobsByState } from "../db/jobs/countJobsByState.ts";
 import type { GetStatusResponseSchema, LaneStatusSchema } from "../gen/admin/admin_pb.ts";
 import type { StorageService } from "../service/storage-service.ts";
 import type { AdminHost } from "./admin-host.ts";
-import type { AdminSettings } from "./admin-settings.ts";
-import { countExecutionManagersByState } from "./sql/countExecutionManagersByState.ts";
+import { countExecutionManagersByState } from "../db/execution-managers/countExecutionManagersByState.ts";
+import { queueStats } from "../service/inspect-engine.ts";
 
-export async function getStatus(host: AdminHost, settings: AdminSettings, version: string): Promise<MessageInitShape<typeof GetStatusResponseSchema>> {
+export async function getStatus(host: AdminHost): Promise<MessageInitShape<typeof GetStatusResponseSchema>> {
+  const { settings, version } = host;
   const service = host.service;
   const response: MessageInitShape<typeof GetStatusResponseSchema> = {
     version,
@@ -73,7 +74,7 @@ export async function getStatus(host: AdminHost, settings: AdminSettings, versio
 }
 
 export function laneStatuses(service: StorageService): MessageInitShape<typeof LaneStatusSchema>[] {
-  return Object.entries(service.queueStats()).map(([lane, stats]) => ({
+  return Object.entries(queueStats(service.engine)).map(([lane, stats]) => ({
     lane,
     depth: BigInt(stats.depth),
     oldestAgeMs: BigInt(Math.round(stats.oldestAgeMs)),

@@ -29,9 +29,9 @@ import type { DisagreementSchema, VerifyResponseSchema } from "../gen/admin/admi
 import type { InstanceRecord } from "../instances/instance-record.ts";
 import { reloadJob, retireCachedJob } from "../service/reload-job.ts";
 import type { StorageService } from "../service/storage-service.ts";
-import { deadExecutionManagersAmong } from "./sql/deadExecutionManagersAmong.ts";
-import { jobStatesByIds, type JobStateRow } from "./sql/jobStatesByIds.ts";
-import { restoreJobOutputs } from "./sql/restoreJobOutputs.ts";
+import { deadExecutionManagersAmong } from "../db/execution-managers/deadExecutionManagersAmong.ts";
+import { jobStatesByIds, type JobStateRow } from "../db/jobs/jobStatesByIds.ts";
+import { restoreJobOutputs } from "../db/jobs/restoreJobOutputs.ts";
 
 type Disagreement = MessageInitShape<typeof DisagreementSchema>;
 
@@ -57,7 +57,7 @@ const DRIVEN_STATES: readonly JobState[] = ["Running", "CommitReady", "CleanupRe
 const MAX_TASKS_NAMED = 10;
 
 export async function verify(service: StorageService, db: Db, options: VerifyOptions): Promise<MessageInitShape<typeof VerifyResponseSchema>> {
-  const context = service.context;
+  const context = service.engine;
   const candidates: Candidate[] = [];
 
   // 1. Cached jobs against their rows.

@@ -28,6 +28,7 @@ import type { Logger } from "../observability/logger.ts";
 import { startMetricsServer, type MetricsServer } from "../observability/metrics-server.ts";
 import { Metrics, type CacheSnapshot } from "../observability/metrics.ts";
 import type { StorageService, StorageServiceHooks } from "../service/storage-service.ts";
+import { queueStats } from "../service/inspect-engine.ts";
 
 /** The largest message Spider's Rust (tonic) clients decode by default (DECISIONS D15). */
 export const SPIDER_CLIENT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
@@ -161,7 +162,7 @@ export class Operability {
   attach(service: StorageService, db: Db): void {
     this.metrics.setSources({
       cache: () => cacheSnapshot(service),
-      queue: () => service.queueStats(),
+      queue: () => queueStats(service.engine),
       countJobsInDatabase: () => countJobsByState(db),
       unsettled: () => ({ jobs: service.reconciler.size, keptResultBytes: service.reconciler.keptBytes }),
     });

@@ -17,7 +17,7 @@
  * with the same session. If another server holds the lease or started a newer
  * session, this one must not resume: `onSuperseded` (serve exits 1).
  */
-import { setTimeout as delay } from "node:timers/promises";
+import { Backoff, sleep } from "../core/backoff.ts";
 import type { Db } from "../db/connection.ts";
 import { createDb } from "../db/connection.ts";
 import { acquireLease, LeaseHeldError, retakeLease, type Lease } from "../db/lease.ts";
@@ -34,15 +34,16 @@ import { MariaDbJobStore } from "../db/mariadb-job-store.ts";
 import { StorageService } from "../service/storage-service.ts";
 import { serviceConfigFrom } from "./service-config-from.ts";
 import { Operability } from "./operability.ts";
-import { withCheckpoints } from "../checkpoints/checkpoint-hooks.ts";
+import { withCheckpoints } from "./checkpoint-hooks.ts";
 import type { CheckpointWriter } from "../checkpoints/checkpoint-writer.ts";
 import { createCheckpointWriter } from "../checkpoints/create-checkpoint-writer.ts";
 import { readyJobLoader } from "../recovery/ready-job-loader.ts";
 import { recoverService } from "../recovery/recover-service.ts";
 import type { RecoveryReport } from "../recovery/recovery-report.ts";
 import type { RecoveryProgressView } from "../admin/admin-host.ts";
-import { AdminRuntime } from "../admin/admin-runtime.ts";
+import { AdminRuntime } from "./admin-runtime.ts";
 import type { Logger } from "../observability/logger.ts";
+import { refillQueue } from "../service/refill-queue.ts";
 
 export interface StorageServerOptions {
   /** The validated configuration (src/config/schema.ts). */
@@ -201,11 +202,11 @@ export class StorageServer {
 
     this.#session = await allocateSession(db);
     const sessionLogger = this.#ops.bindSession(this.#session);
-    const checkpoints = createCheckpointWriter(db, config, sessionLogger);
+    const store = faults ? faults.scopeCalls(new MariaDbJobStore(db)) : new MariaDbJobStore(db);
+    const checkpoints = createCheckpointWriter(store, config, sessionLogger);
     this.#checkpoints = checkpoints;
     const service = new StorageService({
-      store: faults ? faults.scopeCalls(new MariaDbJobStore(db)) : new MariaDbJobStore(db),
-      db,
+      store,
       sessionId: this.#session,
       config: serviceConfigFrom(config),
       logger: sessionLogger,
@@ -231,7 +232,7 @@ export class StorageServer {
     this.#recoveryProgress = { done: true, jobsLoaded: report.done, jobsTotal: report.total, jobsQuarantined: report.quarantined, elapsedMs: report.durationMs };
 
     // D7: refill after the cache is whole and before any poll is answered.
-    const refilled = service.refillQueue();
+    const refilled = refillQueue(service.engine);
     service.start();
     this.#logger.info({ refilled }, "inbound queue refilled");
     this.#phase = "serving";
@@ -259,6 +260,8 @@ export class StorageServer {
     const signal = this.#abort.signal;
     let lease: Lease;
     let latest: bigint | undefined;
+    // The database answered; only the session check failed: retry it at a steady pace.
+    const sessionCheckBackoff = new Backoff({ initialMs: 200, maxMs: 200 });
     for (;;) {
       try {
         lease = await retakeLease(url, { logger: this.#logger, signal, previous: lost });
@@ -278,7 +281,7 @@ export class StorageServer {
       } catch (error) {
         this.#logger.warn({ err: error }, "database lease retaken but the session check failed; retrying");
         await lease.release();
-        await delay(200, undefined, { signal }).catch(() => undefined);
+        await sleep(sessionCheckBackoff.next(), signal).catch(() => undefined);
       }
     }
     if (signal.aborted) return void (await lease.release());
@@ -295,7 +298,7 @@ export class StorageServer {
     // re-offer ready work whose assignments may have been dropped meanwhile (D7).
     this.#service?.pool.noteDbUnavailable();
     if (this.#phase === "reconnecting") {
-      const refilled = this.#service?.refillQueue() ?? 0;
+      const refilled = this.#service ? refillQueue(this.#service.engine) : 0;
       this.#phase = "serving";
       this.#logger.info({ session: this.#session, refilled }, "database lease retaken: serving again with the same session");
     } else {

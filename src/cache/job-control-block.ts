@@ -1093,7 +1093,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
 
   private becameTerminal(): void {
     this.terminalAt = Date.now();
-    this.engine.onJobTerminal(this);
+    this.engine.onJobTerminal(this.jobId, this.jobState);
   }
 
   private notifySucceeded(index: number, frame: Uint8Array): void {

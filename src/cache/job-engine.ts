@@ -1,13 +1,14 @@
 /**
- * What every job control block shares: the store, the inbound queue, the
- * instance pool, and the hooks. One object per service, referenced by each
- * JCB (one pointer per job, no per-job closures).
+ * The part of the engine ({@link Engine}, engine.ts) a job control block
+ * sees: the store, the inbound queue, the instance pool, and the hooks. One
+ * object per service, referenced by each JCB (one pointer per job, no per-job
+ * closures). It names no cache: a job does not know where it is kept.
  */
 import type { Logger } from "../observability/logger.ts";
 import type { InboundQueue } from "../queue/inbound-queue.ts";
 import type { TaskInstancePool } from "../instances/task-instance-pool.ts";
 import type { JobStore } from "../db/job-store.ts";
-import type { JobControlBlock } from "./job-control-block.ts";
+import type { JobState } from "../core/job-state.ts";
 import type { JobReconciler } from "./job-reconciler.ts";
 import type { PayloadBudget } from "./payload-budget.ts";
 
@@ -38,7 +39,7 @@ export interface JobEngine {
    */
   onJobReloading?(jobId: bigint): Promise<void>;
   /** A cached job reached a terminal state (the cache GC starts its retention clock). */
-  onJobTerminal(jcb: JobControlBlock): void;
+  onJobTerminal(jobId: bigint, state: JobState): void;
   /** A task was given back to the inbound queue, and why (metrics and logs; must not throw). */
   onTaskRequeued?(jobId: bigint, taskKey: number, cause: RequeueCause): void;
 }

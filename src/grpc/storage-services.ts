@@ -15,7 +15,24 @@ import {
   TaskInstanceManagementService,
   type PollReadyTasksRequest,
 } from "../gen/storage/storage_pb.ts";
-import type { StorageService, QueueLane } from "../service/storage-service.ts";
+import type { Lane } from "../queue/queue-subject.ts";
+import { addResourceGroup } from "../service/add-resource-group.ts";
+import { cancelJob } from "../service/cancel-job.ts";
+import { getJobError } from "../service/get-job-error.ts";
+import { getJobOutputs } from "../service/get-job-outputs.ts";
+import { getJobState } from "../service/get-job-state.ts";
+import { getSchedulers } from "../service/get-schedulers.ts";
+import { heartbeatExecutionManager } from "../service/heartbeat-execution-manager.ts";
+import { pollReadyTasks, returnUndeliveredTasks } from "../service/poll-ready-tasks.ts";
+import { registerExecutionManager } from "../service/register-execution-manager.ts";
+import { registerJob } from "../service/register-job.ts";
+import { registerScheduler } from "../service/register-scheduler.ts";
+import { registerTaskInstance } from "../service/register-task-instance.ts";
+import { reportTaskFailure } from "../service/report-task-failure.ts";
+import { reportTaskSuccess } from "../service/report-task-success.ts";
+import { startJob } from "../service/start-job.ts";
+import { verifyResourceGroup } from "../service/verify-resource-group.ts";
+import type { StorageService } from "../service/storage-service.ts";
 import { jobStateToProto, taskIdFromProto, taskIdToProto } from "./convert.ts";
 import type { GrpcServer } from "./server.ts";
 
@@ -38,22 +55,22 @@ export function addStorageServices(server: GrpcServer, serviceOf: () => StorageS
   // every other request is capped far lower (max_control_request_bytes, server.ts).
   server.addService(JobOrchestrationService, {
     registerJob: async (request) => ({
-      jobId: await service().registerJob({
+      jobId: await registerJob(service().engine, {
         resourceGroupId: request.resourceGroupId,
         compressedTaskGraph: request.compressedSerializedTaskGraph,
         compressedInputs: request.compressedSerializedInputs,
       }),
     }),
-    startJob: async (request) => ({ state: jobStateToProto(await service().startJob(request.jobId)) }),
-    cancelJob: async (request) => ({ state: jobStateToProto(await service().cancelJob(request.jobId)) }),
-    getJobState: async (request) => ({ state: jobStateToProto(await service().getJobState(request.jobId)) }),
-    getJobOutputs: async (request) => ({ serializedOutputs: await service().getJobOutputs(request.jobId) }),
-    getJobError: async (request) => ({ errorMessage: await service().getJobError(request.jobId) }),
+    startJob: async (request) => ({ state: jobStateToProto(await startJob(service().engine, request.jobId)) }),
+    cancelJob: async (request) => ({ state: jobStateToProto(await cancelJob(service().engine, request.jobId)) }),
+    getJobState: async (request) => ({ state: jobStateToProto(await getJobState(service().engine, request.jobId)) }),
+    getJobOutputs: async (request) => ({ serializedOutputs: await getJobOutputs(service().engine, request.jobId) }),
+    getJobError: async (request) => ({ errorMessage: await getJobError(service().engine, request.jobId) }),
   }, { payloadMethods: ["registerJob"] });
 
   server.addService(TaskInstanceManagementService, {
     registerTaskInstance: async (request, call) => {
-      const context = await service().registerTaskInstance({
+      const context = await registerTaskInstance(service().engine, {
         sessionId: request.sessionId,
         jobId: request.jobId,
         taskId: taskIdFromProto(request.taskId),
@@ -73,7 +90,7 @@ export function addStorageServices(server: GrpcServer, serviceOf: () => StorageS
       };
     },
     reportTaskSuccess: async (request) => {
-      await service().reportTaskSuccess({
+      await reportTaskSuccess(service().engine, {
         sessionId: request.sessionId,
         jobId: request.jobId,
         taskId: taskIdFromProto(request.taskId),
@@ -84,7 +101,7 @@ export function addStorageServices(server: GrpcServer, serviceOf: () => StorageS
       return {};
     },
     reportTaskFailure: async (request) => {
-      await service().reportTaskFailure({
+      await reportTaskFailure(service().engine, {
         sessionId: request.sessionId,
         jobId: request.jobId,
         taskId: taskIdFromProto(request.taskId),
@@ -96,12 +113,12 @@ export function addStorageServices(server: GrpcServer, serviceOf: () => StorageS
     },
   }, { payloadMethods: ["reportTaskSuccess", "reportTaskFailure"] });
 
-  const poll = (lane: QueueLane) => async (request: PollReadyTasksRequest, call: grpc.ServerUnaryCall<PollReadyTasksRequest, unknown>) => {
-    const result = await service().pollReadyTasks(lane, { maxItems: request.maxItems, waitMs: request.waitMs, signal: callSignal(call) });
+  const poll = (lane: Lane) => async (request: PollReadyTasksRequest, call: grpc.ServerUnaryCall<PollReadyTasksRequest, unknown>) => {
+    const result = await pollReadyTasks(service().engine, lane, { maxItems: request.maxItems, waitMs: request.waitMs, signal: callSignal(call) });
     if (call.cancelled && result.tasks.length > 0) {
       // The caller went away while the answer was being made: give the entries
       // back rather than lose them until the next refill.
-      service().returnUndeliveredTasks(result.tasks);
+      returnUndeliveredTasks(service().engine, result.tasks);
       return { tasks: { sessionId: result.sessionId, tasks: [] } };
     }
     return {
@@ -119,21 +136,21 @@ export function addStorageServices(server: GrpcServer, serviceOf: () => StorageS
 
   server.addService(ResourceGroupManagementService, {
     addResourceGroup: async (request) => ({
-      resourceGroupId: await service().addResourceGroup(request.externalResourceGroupId, request.password),
+      resourceGroupId: await addResourceGroup(service().engine, request.externalResourceGroupId, request.password),
     }),
     verifyResourceGroup: async (request) => {
-      await service().verifyResourceGroup(request.resourceGroupId, request.password);
+      await verifyResourceGroup(service().engine, request.resourceGroupId, request.password);
       return {};
     },
   });
 
   server.addService(ExecutionManagerLivenessService, {
     registerExecutionManager: async (request) => {
-      const registration = await service().registerExecutionManager(request.ipAddress);
+      const registration = await registerExecutionManager(service().engine, request.ipAddress);
       return { registration };
     },
     updateExecutionManagerHeartbeat: async (request) => ({
-      sessionId: await service().heartbeatExecutionManager(request.executionManagerId),
+      sessionId: await heartbeatExecutionManager(service().engine, request.executionManagerId),
     }),
   });
 
@@ -141,11 +158,11 @@ export function addStorageServices(server: GrpcServer, serviceOf: () => StorageS
     registerScheduler: async (request) => {
       if (request.host === "") throw invalidArgument("host must not be empty");
       if (request.port > 65535) throw invalidArgument(`port does not fit in \`u16\`: ${request.port}`);
-      return { registration: await service().registerScheduler(request.host, request.port) };
+      return { registration: await registerScheduler(service().engine, request.host, request.port) };
     },
     getSchedulers: async () => ({
       schedulers: {
-        schedulers: (await service().getSchedulers()).map((s) => ({ schedulerId: s.schedulerId, host: s.host, port: s.port })),
+        schedulers: (await getSchedulers(service().engine)).map((s) => ({ schedulerId: s.schedulerId, host: s.host, port: s.port })),
       },
     }),
   });

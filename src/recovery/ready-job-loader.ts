@@ -6,22 +6,22 @@
  * quarantined (Failed, "quarantined: …") and nothing is returned, as is the
  * case for a job no longer Ready; "not_found" for an unknown job.
  */
+import type { Engine } from "../cache/engine.ts";
 import type { JobControlBlock } from "../cache/job-control-block.ts";
 import type { Db } from "../db/connection.ts";
 import { getJob } from "../db/jobs/getJob.ts";
 import { quarantineJob } from "../db/jobs/quarantineJob.ts";
 import type { Logger } from "../observability/logger.ts";
 import { rebuildJob, recoveryLimits } from "./rebuild-job.ts";
-import type { RecoveryTarget } from "./recover-jobs.ts";
 
 /** The job's cached control block if it is (now) Ready and cached, else undefined. */
 export type ReadyJobLoader = (jobId: bigint) => Promise<JobControlBlock | undefined>;
 
-/** For StorageServiceDeps.readyJobLoader: given the engine's cache and shared parts, the loader. */
-export function readyJobLoader(db: Db, logger: Logger): (target: RecoveryTarget) => ReadyJobLoader {
-  return (target) => {
+/** For StorageServiceDeps.readyJobLoader: the loader of the engine's Ready jobs. */
+export function readyJobLoader(db: Db, logger: Logger): (engine: Engine) => ReadyJobLoader {
+  return (engine) => {
     const loading = new Map<bigint, Promise<JobControlBlock | undefined>>();
-    const deps = { engine: target.engine, limits: recoveryLimits(target.limits), ...(target.graphCache ? { graphCache: target.graphCache } : {}) };
+    const deps = { engine, limits: recoveryLimits(engine.limits), graphCache: engine.graphCache };
 
     const load = async (jobId: bigint): Promise<JobControlBlock | undefined> => {
       const row = await getJob(db, jobId, { withBlobs: true });
@@ -33,15 +33,15 @@ export function readyJobLoader(db: Db, logger: Logger): (target: RecoveryTarget)
         return undefined;
       }
       if (outcome.kind !== "rebuilt") return undefined;
-      const cached = target.cache.get(jobId);
+      const cached = engine.cache.get(jobId);
       if (cached !== undefined) return cached;
-      target.cache.insert(outcome.jcb);
+      engine.cache.insert(outcome.jcb);
       logger.info({ jobId }, "Ready job loaded from the database");
       return outcome.jcb;
     };
 
     return (jobId) => {
-      const cached = target.cache.get(jobId);
+      const cached = engine.cache.get(jobId);
       if (cached !== undefined) return Promise.resolve(cached);
       let pending = loading.get(jobId);
       if (pending === undefined) {

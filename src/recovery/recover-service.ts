@@ -30,7 +30,7 @@ export function recoverService(
   if (pageDelayMs > 0) logger.warn({ pageDelayMs }, `${RECOVERY_PAGE_DELAY_ENV} is set: recovery sleeps after each page (tests only)`);
   return recoverJobs({
     db,
-    target: { cache: service.cache, engine: service.engine, limits: service.config.limits, graphCache: service.context.graphCache },
+    target: { cache: service.cache, engine: service.engine, limits: service.config.limits, graphCache: service.engine.graphCache },
     pageSize: config.runtime.recovery.page_size,
     pageBytes: config.runtime.recovery.page_bytes,
     readAhead: config.runtime.recovery.concurrency,

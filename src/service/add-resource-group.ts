@@ -4,10 +4,10 @@
  * "invalid_argument" before any hashing, whatever the store.
  */
 import { checkResourceGroupName, checkResourceGroupPassword } from "../db/resource-groups/resource-group-limits.ts";
-import type { ServiceContext } from "./service-context.ts";
+import type { Engine } from "../cache/engine.ts";
 
-export async function addResourceGroup(context: ServiceContext, externalId: string, password: Uint8Array): Promise<bigint> {
+export async function addResourceGroup(engine: Engine, externalId: string, password: Uint8Array): Promise<bigint> {
   checkResourceGroupName(externalId);
   checkResourceGroupPassword(password);
-  return context.store.addResourceGroup(externalId, password);
+  return engine.store.addResourceGroup(externalId, password);
 }

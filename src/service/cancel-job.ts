@@ -7,15 +7,15 @@
  */
 import { isTerminal, type JobState } from "../core/job-state.ts";
 import { unavailable } from "../core/errors.ts";
-import type { ServiceContext } from "./service-context.ts";
+import type { Engine } from "../cache/engine.ts";
 
-export async function cancelJob(context: ServiceContext, jobId: bigint): Promise<JobState> {
-  let jcb = context.cache.get(jobId);
+export async function cancelJob(engine: Engine, jobId: bigint): Promise<JobState> {
+  let jcb = engine.cache.get(jobId);
   if (jcb === undefined) {
-    let state = await context.store.getJobState(jobId); // "not_found" for an unknown job
-    if (state === "Ready" && context.loadReadyJob !== undefined) {
-      jcb = await context.loadReadyJob(jobId);
-      if (jcb === undefined) state = await context.store.getJobState(jobId); // quarantined or changed meanwhile
+    let state = await engine.store.getJobState(jobId); // "not_found" for an unknown job
+    if (state === "Ready" && engine.loadReadyJob !== undefined) {
+      jcb = await engine.loadReadyJob(jobId);
+      if (jcb === undefined) state = await engine.store.getJobState(jobId); // quarantined or changed meanwhile
     }
     if (jcb === undefined) {
       if (state === "CleanupReady" || isTerminal(state)) return state;
@@ -24,6 +24,6 @@ export async function cancelJob(context: ServiceContext, jobId: bigint): Promise
     }
   }
   const state = await jcb.cancel();
-  context.logger.info({ jobId, state }, "job cancel requested");
+  engine.logger.info({ jobId, state }, "job cancel requested");
   return state;
 }

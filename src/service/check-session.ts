@@ -4,10 +4,10 @@
  * never be confused with one of this lifetime.
  */
 import { StorageError } from "../core/errors.ts";
-import type { ServiceContext } from "./service-context.ts";
+import type { Engine } from "../cache/engine.ts";
 
-export function checkSession(context: ServiceContext, sessionId: bigint): void {
-  if (sessionId !== context.sessionId) {
-    throw new StorageError("stale_session", `stale session; current storage session is ${context.sessionId}`);
+export function checkSession(engine: Engine, sessionId: bigint): void {
+  if (sessionId !== engine.sessionId) {
+    throw new StorageError("stale_session", `stale session; current storage session is ${engine.sessionId}`);
   }
 }

@@ -12,12 +12,12 @@ import type { Db } from "../db/connection.ts";
 import { failJob } from "../db/jobs/failJob.ts";
 import { getJobState } from "../db/jobs/getJobState.ts";
 import { retireCachedJob } from "./reload-job.ts";
-import type { ServiceContext } from "./service-context.ts";
+import type { Engine } from "../cache/engine.ts";
 
 export const OPERATOR_FAILURE_PREFIX = "failed by operator: ";
 
 export async function failJobByOperator(
-  context: ServiceContext,
+  engine: Engine,
   db: Db,
   jobId: bigint,
   reason: string,
@@ -30,6 +30,6 @@ export async function failJobByOperator(
     const state = await getJobState(db, jobId);
     throw failedPrecondition(`job ${jobId} is already ${state}: only a job that has not ended can be failed`);
   }
-  retireCachedJob(context, jobId);
+  retireCachedJob(engine, jobId);
   return { previousState, state: "Failed" };
 }

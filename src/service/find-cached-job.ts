@@ -5,10 +5,10 @@
  */
 import type { JobControlBlock } from "../cache/job-control-block.ts";
 import { failedPrecondition } from "../core/errors.ts";
-import type { ServiceContext } from "./service-context.ts";
+import type { Engine } from "../cache/engine.ts";
 
-export function findCachedJob(context: ServiceContext, jobId: bigint): JobControlBlock {
-  const jcb = context.cache.get(jobId);
+export function findCachedJob(engine: Engine, jobId: bigint): JobControlBlock {
+  const jcb = engine.cache.get(jobId);
   if (jcb === undefined) throw failedPrecondition(`cache stale: job not found in cache: ${jobId}`);
   return jcb;
 }

@@ -4,12 +4,12 @@
  * "failed_precondition".
  */
 import { failedPrecondition } from "../core/errors.ts";
-import type { ServiceContext } from "./service-context.ts";
+import type { Engine } from "../cache/engine.ts";
 
-export async function getJobError(context: ServiceContext, jobId: bigint): Promise<string> {
-  const jcb = context.cache.get(jobId);
+export async function getJobError(engine: Engine, jobId: bigint): Promise<string> {
+  const jcb = engine.cache.get(jobId);
   if (jcb !== undefined && jcb.state !== "Failed") {
     throw failedPrecondition(`job in state ${jcb.state}, expected Failed`);
   }
-  return context.store.getJobError(jobId);
+  return engine.store.getJobError(jobId);
 }

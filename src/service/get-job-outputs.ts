@@ -14,30 +14,30 @@
  */
 import { failedPrecondition, invalidArgument } from "../core/errors.ts";
 import { MAX_RESPONSE_BYTES_KEY } from "./register-task-instance.ts";
-import type { ServiceContext } from "./service-context.ts";
+import type { Engine } from "../cache/engine.ts";
 
 /** Tag and length prefix of the one bytes field of GetJobOutputsResponse. */
 const ANSWER_FRAMING_BYTES = 6;
 
-export async function getJobOutputs(context: ServiceContext, jobId: bigint): Promise<Uint8Array> {
-  const jcb = context.cache.get(jobId);
+export async function getJobOutputs(engine: Engine, jobId: bigint): Promise<Uint8Array> {
+  const jcb = engine.cache.get(jobId);
   if (jcb !== undefined) {
     const outputs = await jcb.readOutputs();
-    refuseAboveLimit(context, jobId, outputs.length);
+    refuseAboveLimit(engine, jobId, outputs.length);
     return outputs;
   }
-  const size = await context.store.getJobOutputsSize(jobId);
+  const size = await engine.store.getJobOutputsSize(jobId);
   if (size.state !== "Succeeded") throw failedPrecondition(`job in state ${size.state}, expected Succeeded`);
   // No size: the row breaks an invariant, which the read below reports.
-  if (size.bytes !== undefined) refuseAboveLimit(context, jobId, size.bytes);
-  return context.store.getJobOutputs(jobId);
+  if (size.bytes !== undefined) refuseAboveLimit(engine, jobId, size.bytes);
+  return engine.store.getJobOutputs(jobId);
 }
 
-function refuseAboveLimit(context: ServiceContext, jobId: bigint, outputsBytes: number): void {
+function refuseAboveLimit(engine: Engine, jobId: bigint, outputsBytes: number): void {
   const bytes = outputsBytes + ANSWER_FRAMING_BYTES;
-  if (bytes > context.maxResponseBytes) {
+  if (bytes > engine.maxResponseBytes) {
     throw invalidArgument(
-      `the outputs of job ${jobId} (${bytes} bytes answered) are above the limit of ${context.maxResponseBytes} bytes (${MAX_RESPONSE_BYTES_KEY})`,
+      `the outputs of job ${jobId} (${bytes} bytes answered) are above the limit of ${engine.maxResponseBytes} bytes (${MAX_RESPONSE_BYTES_KEY})`,
     );
   }
 }

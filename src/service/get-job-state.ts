@@ -3,9 +3,9 @@
  * last write is unconfirmed), else from the database ("not_found" for an unknown job).
  */
 import type { JobState } from "../core/job-state.ts";
-import type { ServiceContext } from "./service-context.ts";
+import type { Engine } from "../cache/engine.ts";
 
-export async function getJobState(context: ServiceContext, jobId: bigint): Promise<JobState> {
-  const jcb = context.cache.get(jobId);
-  return jcb !== undefined ? jcb.currentState() : context.store.getJobState(jobId);
+export async function getJobState(engine: Engine, jobId: bigint): Promise<JobState> {
+  const jcb = engine.cache.get(jobId);
+  return jcb !== undefined ? jcb.currentState() : engine.store.getJobState(jobId);
 }

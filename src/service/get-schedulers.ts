@@ -1,7 +1,7 @@
 /** GetSchedulers (unimplemented in Spider): the registered scheduler(s). */
 import type { SchedulerRecord } from "../db/job-store.ts";
-import type { ServiceContext } from "./service-context.ts";
+import type { Engine } from "../cache/engine.ts";
 
-export function getSchedulers(context: ServiceContext): Promise<SchedulerRecord[]> {
-  return context.store.listSchedulers();
+export function getSchedulers(engine: Engine): Promise<SchedulerRecord[]> {
+  return engine.store.listSchedulers();
 }

@@ -5,14 +5,14 @@
  * off dead-manager reaping for a full cutoff (DECISIONS D6).
  */
 import { isStorageError } from "../core/errors.ts";
-import type { ServiceContext } from "./service-context.ts";
+import type { Engine } from "../cache/engine.ts";
 
-export async function heartbeatExecutionManager(context: ServiceContext, executionManagerId: bigint): Promise<bigint> {
+export async function heartbeatExecutionManager(engine: Engine, executionManagerId: bigint): Promise<bigint> {
   try {
-    await context.store.heartbeatExecutionManager(executionManagerId);
+    await engine.store.heartbeatExecutionManager(executionManagerId);
   } catch (error) {
-    if (isStorageError(error, "unavailable") || isStorageError(error, "internal")) context.pool.noteDbUnavailable();
+    if (isStorageError(error, "unavailable") || isStorageError(error, "internal")) engine.pool.noteDbUnavailable();
     throw error;
   }
-  return context.sessionId;
+  return engine.sessionId;
 }

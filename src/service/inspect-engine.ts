@@ -9,7 +9,7 @@ import type { TaskId } from "../core/ids.ts";
 import type { JobState } from "../core/job-state.ts";
 import type { LaneStats } from "../queue/inbound-queue.ts";
 import type { Lane } from "../queue/queue-subject.ts";
-import type { ServiceContext } from "./service-context.ts";
+import type { Engine } from "../cache/engine.ts";
 
 export interface CachedJobSummary {
   readonly jobId: bigint;
@@ -42,9 +42,9 @@ export interface LiveInstanceView {
   readonly softTimeoutHandled: boolean;
 }
 
-export function listCachedJobs(context: ServiceContext): CachedJobSummary[] {
+export function listCachedJobs(engine: Engine): CachedJobSummary[] {
   const out: CachedJobSummary[] = [];
-  for (const jcb of context.cache.values()) {
+  for (const jcb of engine.cache.values()) {
     out.push({
       jobId: jcb.jobId,
       resourceGroupId: jcb.resourceGroupId,
@@ -62,8 +62,8 @@ export function listCachedJobs(context: ServiceContext): CachedJobSummary[] {
 }
 
 /** The tasks of a cached job ("not_found" when it is not cached). */
-export function jobTasks(context: ServiceContext, jobId: bigint): TaskView[] {
-  const jcb = context.cache.get(jobId);
+export function jobTasks(engine: Engine, jobId: bigint): TaskView[] {
+  const jcb = engine.cache.get(jobId);
   if (jcb === undefined) throw notFound(`job ${jobId} is not cached`);
   return jcb.taskSnapshots().map((t) => ({
     taskId: taskIdOfKey(t.key),
@@ -74,14 +74,14 @@ export function jobTasks(context: ServiceContext, jobId: bigint): TaskView[] {
   }));
 }
 
-export function queueStats(context: ServiceContext): Record<Lane, LaneStats> {
-  return context.queue.stats();
+export function queueStats(engine: Engine): Record<Lane, LaneStats> {
+  return engine.queue.stats();
 }
 
-export function liveInstances(context: ServiceContext): LiveInstanceView[] {
-  const now = context.pool.now();
+export function liveInstances(engine: Engine): LiveInstanceView[] {
+  const now = engine.pool.now();
   const out: LiveInstanceView[] = [];
-  for (const record of context.pool.liveInstances()) {
+  for (const record of engine.pool.liveInstances()) {
     out.push({
       taskInstanceId: record.id,
       jobId: record.host.jobId,

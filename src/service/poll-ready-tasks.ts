@@ -12,7 +12,7 @@ import { keyOfTaskId, taskIdOfKey } from "../cache/task-key.ts";
 import { unavailable } from "../core/errors.ts";
 import type { TaskId } from "../core/ids.ts";
 import type { Lane, QueueEntry } from "../queue/queue-subject.ts";
-import type { ServiceContext } from "./service-context.ts";
+import type { Engine } from "../cache/engine.ts";
 
 export interface PollReadyTasksRequest {
   readonly maxItems: number | bigint;
@@ -32,17 +32,17 @@ export interface PollReadyTasksResult {
 }
 
 export async function pollReadyTasks(
-  context: ServiceContext,
+  engine: Engine,
   lane: Lane,
   request: PollReadyTasksRequest,
 ): Promise<PollReadyTasksResult> {
-  if (!context.flags.refilled) throw unavailable("not ready: the inbound queue has not been refilled yet");
-  const entries = await context.queue.poll(lane, request);
+  if (!engine.flags.refilled) throw unavailable("not ready: the inbound queue has not been refilled yet");
+  const entries = await engine.queue.poll(lane, request);
   if (request.signal?.aborted && entries.length > 0) {
-    context.queue.putBack(entries);
-    return { sessionId: context.sessionId, tasks: [] };
+    engine.queue.putBack(entries);
+    return { sessionId: engine.sessionId, tasks: [] };
   }
-  return { sessionId: context.sessionId, tasks: entries.map(toReadyTask) };
+  return { sessionId: engine.sessionId, tasks: entries.map(toReadyTask) };
 }
 
 function toReadyTask(entry: QueueEntry): ReadyTask {
@@ -54,12 +54,12 @@ function toReadyTask(entry: QueueEntry): ReadyTask {
  * of their lanes (for a transport that learns only after answering that the
  * caller went away). Tasks of jobs no longer cached are dropped.
  */
-export function returnUndeliveredTasks(context: ServiceContext, tasks: readonly ReadyTask[]): void {
+export function returnUndeliveredTasks(engine: Engine, tasks: readonly ReadyTask[]): void {
   const entries: QueueEntry[] = [];
   for (const task of tasks) {
-    const jcb = context.cache.get(task.jobId);
+    const jcb = engine.cache.get(task.jobId);
     if (jcb === undefined) continue;
     entries.push({ subject: jcb, key: keyOfTaskId(task.taskId) });
   }
-  context.queue.putBack(entries);
+  engine.queue.putBack(entries);
 }

@@ -4,12 +4,12 @@
  * and whenever a scheduler replaces another. Never waits, so it cannot
  * deadlock. Returns how many entries were added.
  */
-import type { ServiceContext } from "./service-context.ts";
+import type { Engine } from "../cache/engine.ts";
 
-export function refillQueue(context: ServiceContext): number {
+export function refillQueue(engine: Engine): number {
   let added = 0;
-  for (const jcb of context.cache.values()) added += jcb.refill();
-  context.flags.refilled = true;
-  if (added > 0) context.logger.info({ added }, "inbound queue refilled");
+  for (const jcb of engine.cache.values()) added += jcb.refill();
+  engine.flags.refilled = true;
+  if (added > 0) engine.logger.info({ added }, "inbound queue refilled");
   return added;
 }

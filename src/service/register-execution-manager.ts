@@ -7,7 +7,7 @@
 import { isIP } from "node:net";
 import { invalidArgument } from "../core/errors.ts";
 import { quoteInput } from "../core/quote-input.ts";
-import type { ServiceContext } from "./service-context.ts";
+import type { Engine } from "../cache/engine.ts";
 
 export interface ExecutionManagerRegistration {
   readonly executionManagerId: bigint;
@@ -15,13 +15,13 @@ export interface ExecutionManagerRegistration {
 }
 
 export async function registerExecutionManager(
-  context: ServiceContext,
+  engine: Engine,
   ipAddress: string,
 ): Promise<ExecutionManagerRegistration> {
   const canonical = canonicalIp(ipAddress);
-  const executionManagerId = await context.store.registerExecutionManager(canonical);
-  context.pool.noteExecutionManagerAlive(executionManagerId);
-  return { executionManagerId, sessionId: context.sessionId };
+  const executionManagerId = await engine.store.registerExecutionManager(canonical);
+  engine.pool.noteExecutionManagerAlive(executionManagerId);
+  return { executionManagerId, sessionId: engine.sessionId };
 }
 
 /** The longest IP literal (an IPv6 address with an IPv4 tail), and the width of the database column. */

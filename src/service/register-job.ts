@@ -3,7 +3,7 @@
  * the per-job payload limit, insert the job in the database (state Ready; an
  * unknown resource group is "unauthenticated"). Nothing is enqueued until
  * StartJob. Where StartJob can load a Ready job from the database (the
- * server: context.loadReadyJob), the job is not cached: its inputs stay out
+ * server: engine.loadReadyJob), the job is not cached: its inputs stay out
  * of memory until it starts (issue #17 item 3). Otherwise its control block
  * is cached now, within the cache's payload budget (UNAVAILABLE beyond it,
  * before anything is written).
@@ -11,7 +11,7 @@
 import { JobControlBlock } from "../cache/job-control-block.ts";
 import { invalidArgument, unavailable } from "../core/errors.ts";
 import { validateJobSubmissionAsync } from "../core/job-submission.ts";
-import type { ServiceContext } from "./service-context.ts";
+import type { Engine } from "../cache/engine.ts";
 
 export interface RegisterJobRequest {
   readonly resourceGroupId: bigint;
@@ -19,31 +19,31 @@ export interface RegisterJobRequest {
   readonly compressedInputs: Uint8Array;
 }
 
-export async function registerJob(context: ServiceContext, request: RegisterJobRequest): Promise<bigint> {
+export async function registerJob(engine: Engine, request: RegisterJobRequest): Promise<bigint> {
   const { graph, inputs } = await validateJobSubmissionAsync(
     request.compressedTaskGraph,
     request.compressedInputs,
-    context.limits,
-    context.graphCache,
+    engine.limits,
+    engine.graphCache,
   );
   // The inputs are held in memory while the job runs: refuse them before anything is written.
   let inputBytes = 0;
   for (const input of inputs) inputBytes += input.length;
-  const limit = context.engine.maxPayloadBytesPerJob;
+  const limit = engine.maxPayloadBytesPerJob;
   if (inputBytes > limit) {
     throw invalidArgument(
       `job inputs (${inputBytes} bytes) are above the limit of ${limit} bytes (runtime.limits.max_payload_bytes_per_job)`,
     );
   }
-  const cacheNow = context.loadReadyJob === undefined;
-  const budget = context.engine.payloadBudget;
+  const cacheNow = engine.loadReadyJob === undefined;
+  const budget = engine.payloadBudget;
   if (cacheNow && budget !== undefined && !budget.fits(inputBytes)) throw unavailable(budget.message("job inputs", inputBytes));
-  const jobId = await context.store.insertJob(request.resourceGroupId, request.compressedTaskGraph, request.compressedInputs);
+  const jobId = await engine.store.insertJob(request.resourceGroupId, request.compressedTaskGraph, request.compressedInputs);
   if (cacheNow) {
-    context.cache.insert(
-      new JobControlBlock({ jobId, resourceGroupId: request.resourceGroupId, graph, inputs, engine: context.engine }),
+    engine.cache.insert(
+      new JobControlBlock({ jobId, resourceGroupId: request.resourceGroupId, graph, inputs, engine: engine }),
     );
   }
-  context.logger.info({ jobId, resourceGroupId: request.resourceGroupId, tasks: graph.tasks.length }, "job registered");
+  engine.logger.info({ jobId, resourceGroupId: request.resourceGroupId, tasks: graph.tasks.length }, "job registered");
   return jobId;
 }

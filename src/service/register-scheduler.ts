@@ -8,25 +8,25 @@
 import { invalidArgument } from "../core/errors.ts";
 import { hostFits, MAX_SCHEDULER_HOST_CHARS } from "../db/schedulers/registerScheduler.ts";
 import { refillQueue } from "./refill-queue.ts";
-import type { ServiceContext } from "./service-context.ts";
+import type { Engine } from "../cache/engine.ts";
 
 export interface SchedulerRegistration {
   readonly schedulerId: bigint;
   readonly sessionId: bigint;
 }
 
-export async function registerScheduler(context: ServiceContext, host: string, port: number): Promise<SchedulerRegistration> {
+export async function registerScheduler(engine: Engine, host: string, port: number): Promise<SchedulerRegistration> {
   if (host === "") throw invalidArgument("host must not be empty");
   // Before anything copies it (the database column holds 255 characters).
   if (!hostFits(host)) throw invalidArgument(`host is longer than ${MAX_SCHEDULER_HOST_CHARS} characters (${host.length} UTF-16 units)`);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw invalidArgument(`port does not fit in \`u16\`: ${port}`);
-  return context.flags.schedulerMutex.run(async () => {
-    const schedulerId = await context.store.registerScheduler(host, port);
-    if (context.flags.schedulerRegistered) {
-      const added = refillQueue(context);
-      context.logger.info({ schedulerId, added }, "a scheduler replaced another: ready work resent");
+  return engine.flags.schedulerMutex.run(async () => {
+    const schedulerId = await engine.store.registerScheduler(host, port);
+    if (engine.flags.schedulerRegistered) {
+      const added = refillQueue(engine);
+      engine.logger.info({ schedulerId, added }, "a scheduler replaced another: ready work resent");
     }
-    context.flags.schedulerRegistered = true;
-    return { schedulerId, sessionId: context.sessionId };
+    engine.flags.schedulerRegistered = true;
+    return { schedulerId, sessionId: engine.sessionId };
   });
 }

@@ -2,7 +2,7 @@
  * RegisterTaskInstance (spec §3.3): session fence → cached job → execution
  * manager known and alive (unknown or dead: "failed_precondition", checked up
  * front so no instance is ever tracked for a manager we cannot watch) → the
- * job control block registers the instance and builds its context.
+ * job control block registers the instance and builds its engine.
  *
  * The instance exists before its answer leaves, so an answer nobody will read
  * must not leave it behind — with the default max_num_instances of 1 the task
@@ -22,7 +22,7 @@ import { failedPrecondition, isStorageError, type StorageError } from "../core/e
 import { formatTaskId, type TaskId } from "../core/ids.ts";
 import { checkSession } from "./check-session.ts";
 import { findCachedJob } from "./find-cached-job.ts";
-import type { ServiceContext } from "./service-context.ts";
+import type { Engine } from "../cache/engine.ts";
 
 export interface RegisterTaskInstanceRequest {
   readonly sessionId: bigint;
@@ -39,31 +39,31 @@ export const MAX_RESPONSE_BYTES_KEY = "runtime.limits.max_response_bytes";
 /**
  * Upper bound of the protobuf framing around the payload and the TDL strings
  * in a RegisterTaskInstanceResponse: tags and length prefixes (≤ 6 bytes each
- * for the response, context, TDL context, timeout policy, payload and both
+ * for the response, engine, TDL engine, timeout policy, payload and both
  * strings) plus three uint64 varints (≤ 11 bytes each).
  */
 const ANSWER_FRAMING_BYTES = 7 * 6 + 3 * 11;
 
 export async function registerTaskInstance(
-  context: ServiceContext,
+  engine: Engine,
   request: RegisterTaskInstanceRequest,
 ): Promise<ExecutionContext> {
-  checkSession(context, request.sessionId);
-  const jcb = findCachedJob(context, request.jobId);
-  await context.pool.checkExecutionManager(request.executionManagerId);
+  checkSession(engine, request.sessionId);
+  const jcb = findCachedJob(engine, request.jobId);
+  await engine.pool.checkExecutionManager(request.executionManagerId);
   // Registered even when the caller has gone already: withdrawing below puts the task back in the queue.
   const key = keyOfTaskId(request.taskId);
   const execution = await jcb.registerInstance(key, request.executionManagerId);
-  context.queue.claim(jcb, key);
+  engine.queue.claim(jcb, key);
 
   const bytes = answerBytes(execution);
-  if (bytes > context.maxResponseBytes) {
-    const reason = `task ${formatTaskId(request.taskId)} of job ${request.jobId}: its RegisterTaskInstance answer (${bytes} bytes with its inputs) is above the limit of ${context.maxResponseBytes} bytes (${MAX_RESPONSE_BYTES_KEY})`;
-    await failAttempt(context, jcb, key, execution.taskInstanceId, reason);
+  if (bytes > engine.maxResponseBytes) {
+    const reason = `task ${formatTaskId(request.taskId)} of job ${request.jobId}: its RegisterTaskInstance answer (${bytes} bytes with its inputs) is above the limit of ${engine.maxResponseBytes} bytes (${MAX_RESPONSE_BYTES_KEY})`;
+    await failAttempt(engine, jcb, key, execution.taskInstanceId, reason);
     throw failedPrecondition(reason);
   }
   if (request.signal?.aborted) {
-    withdraw(context, execution.taskInstanceId);
+    withdraw(engine, execution.taskInstanceId);
     throw callerGone(request.taskId);
   }
   return execution;
@@ -80,7 +80,7 @@ function answerBytes(execution: ExecutionContext): number {
 
 /** The attempt fails for good: its inputs never change, so the job fails with `reason`, retries or not. */
 async function failAttempt(
-  context: ServiceContext,
+  engine: Engine,
   jcb: ReturnType<typeof findCachedJob>,
   key: number,
   instanceId: bigint,
@@ -93,15 +93,15 @@ async function failAttempt(
     // could not be written (D6: the task was queued again). Either way the
     // refusal stands, and nothing is left Running.
     if (!isStorageError(error)) throw error;
-    context.logger.warn({ err: error as StorageError, jobId: jcb.jobId, instanceId }, "oversized task answer: the attempt could not be failed");
+    engine.logger.warn({ err: error as StorageError, jobId: jcb.jobId, instanceId }, "oversized task answer: the attempt could not be failed");
   }
 }
 
 /** Removes a live instance whose registration never reached its caller; its task goes back to the queue. */
-function withdraw(context: ServiceContext, instanceId: bigint): void {
-  const record = context.pool.get(instanceId);
+function withdraw(engine: Engine, instanceId: bigint): void {
+  const record = engine.pool.get(instanceId);
   if (record === undefined) return; // already gone (its job ended meanwhile)
-  context.pool.remove(record);
+  engine.pool.remove(record);
   record.host.evictInstance(record, "undelivered_instance");
 }
 

@@ -9,10 +9,10 @@
 import { isStorageError, notFound } from "../core/errors.ts";
 import type { Db } from "../db/connection.ts";
 import { markExecutionManagerDead } from "../db/execution-managers/markExecutionManagerDead.ts";
-import type { ServiceContext } from "./service-context.ts";
+import type { Engine } from "../cache/engine.ts";
 
 export async function releaseExecutionManager(
-  context: ServiceContext,
+  engine: Engine,
   db: Db,
   executionManagerId: bigint,
 ): Promise<{ wasAlive: boolean; releasedInstances: number }> {
@@ -23,6 +23,6 @@ export async function releaseExecutionManager(
     if (isStorageError(error, "illegal_execution_manager")) throw notFound(`execution manager ${executionManagerId} not found`);
     throw error;
   }
-  const releasedInstances = context.pool.evictExecutionManagers([executionManagerId]);
+  const releasedInstances = engine.pool.evictExecutionManagers([executionManagerId]);
   return { wasAlive, releasedInstances };
 }

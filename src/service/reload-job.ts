@@ -34,7 +34,7 @@ import { getJob } from "../db/jobs/getJob.ts";
 import { quarantineJob } from "../db/jobs/quarantineJob.ts";
 import { deleteCheckpointsOfTasks, readCheckpointsOfJobs } from "../recovery/page-checkpoints.ts";
 import { rebuildJob, recoveryLimits } from "../recovery/rebuild-job.ts";
-import type { ServiceContext } from "./service-context.ts";
+import type { Engine } from "../cache/engine.ts";
 
 export interface ReloadedJob {
   readonly state: JobState;
@@ -51,51 +51,51 @@ export interface ReloadedJob {
 }
 
 /** Takes the job out of the cache and forgets its live instances. Returns whether it was cached. */
-export function retireCachedJob(context: ServiceContext, jobId: bigint): boolean {
-  const old = context.cache.remove(jobId);
+export function retireCachedJob(engine: Engine, jobId: bigint): boolean {
+  const old = engine.cache.remove(jobId);
   if (old === undefined) return false;
-  for (const record of old.liveInstances()) context.pool.remove(record);
+  for (const record of old.liveInstances()) engine.pool.remove(record);
   return true;
 }
 
-export async function reloadJob(context: ServiceContext, db: Db, jobId: bigint): Promise<ReloadedJob> {
+export async function reloadJob(engine: Engine, db: Db, jobId: bigint): Promise<ReloadedJob> {
   // Stop the old block and forget what it queued before reading the checkpoints (see the module comment).
-  const old = context.cache.get(jobId);
+  const old = engine.cache.get(jobId);
   await old?.retire();
   try {
-    await context.engine.onJobReloading?.(jobId);
-    return await rebuildFromRow(context, db, jobId);
+    await engine.onJobReloading?.(jobId);
+    return await rebuildFromRow(engine, db, jobId);
   } catch (error) {
-    if (context.cache.get(jobId) === old) old?.unretire(); // not replaced: it goes on
+    if (engine.cache.get(jobId) === old) old?.unretire(); // not replaced: it goes on
     throw error;
   }
 }
 
-async function rebuildFromRow(context: ServiceContext, db: Db, jobId: bigint): Promise<ReloadedJob> {
+async function rebuildFromRow(engine: Engine, db: Db, jobId: bigint): Promise<ReloadedJob> {
   const row = await getJob(db, jobId, { withBlobs: true });
   if (isTerminal(row.state)) {
-    retireCachedJob(context, jobId);
+    retireCachedJob(engine, jobId);
     return { state: row.state, cached: false, keptTasks: 0, rerunTasks: [], enqueued: 0 };
   }
   const checkpoints = row.state === "Running" ? (await readCheckpointsOfJobs(db, [jobId])).get(jobId) : undefined;
   const outcome = rebuildJob(
     row,
     checkpoints,
-    { engine: context.engine, limits: recoveryLimits(context.limits), graphCache: context.graphCache },
+    { engine: engine, limits: recoveryLimits(engine.limits), graphCache: engine.graphCache },
     { cacheReady: true },
   );
   if (outcome.kind !== "rebuilt") {
     const reason = outcome.kind === "quarantine" ? outcome.reason : `job ${jobId} could not be loaded`;
     await quarantineJob(db, jobId, reason);
-    retireCachedJob(context, jobId);
-    context.logger.error({ jobId, reason }, "job quarantined while reloading it");
+    retireCachedJob(engine, jobId);
+    engine.logger.error({ jobId, reason }, "job quarantined while reloading it");
     return { state: "Failed", cached: false, keptTasks: 0, rerunTasks: [], enqueued: 0, quarantineReason: reason };
   }
   if (outcome.unusedCheckpoints.length > 0) await deleteCheckpointsOfTasks(db, jobId, outcome.unusedCheckpoints);
   // The swap: synchronous, so no call finds the job missing or cached twice.
   const jcb = outcome.jcb;
-  retireCachedJob(context, jobId);
-  context.cache.insert(jcb);
+  retireCachedJob(engine, jobId);
+  engine.cache.insert(jcb);
   const enqueued = jcb.refill();
   const rerunTasks: number[] = [];
   if (row.state === "Running") {

@@ -8,7 +8,7 @@ import { formatTaskId, type TaskId } from "../core/ids.ts";
 import type { JobState } from "../core/job-state.ts";
 import { checkSession } from "./check-session.ts";
 import { findCachedJob } from "./find-cached-job.ts";
-import type { ServiceContext } from "./service-context.ts";
+import type { Engine } from "../cache/engine.ts";
 
 export interface ReportTaskFailureRequest {
   readonly sessionId: bigint;
@@ -19,11 +19,11 @@ export interface ReportTaskFailureRequest {
   readonly errorMessage: string;
 }
 
-export async function reportTaskFailure(context: ServiceContext, request: ReportTaskFailureRequest): Promise<JobState> {
-  checkSession(context, request.sessionId);
-  const jcb = findCachedJob(context, request.jobId);
+export async function reportTaskFailure(engine: Engine, request: ReportTaskFailureRequest): Promise<JobState> {
+  checkSession(engine, request.sessionId);
+  const jcb = findCachedJob(engine, request.jobId);
   const state = await jcb.failInstance(keyOfTaskId(request.taskId), request.taskInstanceId, request.errorMessage);
-  context.logger.info(
+  engine.logger.info(
     {
       jobId: request.jobId,
       task: formatTaskId(request.taskId),

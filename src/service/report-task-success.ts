@@ -10,7 +10,7 @@ import type { TaskId } from "../core/ids.ts";
 import type { JobState } from "../core/job-state.ts";
 import { checkSession } from "./check-session.ts";
 import { findCachedJob } from "./find-cached-job.ts";
-import type { ServiceContext } from "./service-context.ts";
+import type { Engine } from "../cache/engine.ts";
 
 export interface ReportTaskSuccessRequest {
   readonly sessionId: bigint;
@@ -22,8 +22,8 @@ export interface ReportTaskSuccessRequest {
   readonly serializedOutputs: Uint8Array;
 }
 
-export async function reportTaskSuccess(context: ServiceContext, request: ReportTaskSuccessRequest): Promise<JobState> {
-  checkSession(context, request.sessionId);
-  const jcb = findCachedJob(context, request.jobId);
+export async function reportTaskSuccess(engine: Engine, request: ReportTaskSuccessRequest): Promise<JobState> {
+  checkSession(engine, request.sessionId);
+  const jcb = findCachedJob(engine, request.jobId);
   return jcb.succeedInstance(keyOfTaskId(request.taskId), request.taskInstanceId, request.serializedOutputs);
 }

@@ -9,7 +9,7 @@
  */
 import { failedPrecondition } from "../core/errors.ts";
 import type { JobState } from "../core/job-state.ts";
-import type { ServiceContext } from "./service-context.ts";
+import type { Engine } from "../cache/engine.ts";
 
 export interface RequeueResult {
   readonly state: JobState;
@@ -18,17 +18,17 @@ export interface RequeueResult {
   readonly releasedInstances: number;
 }
 
-export async function requeueJob(context: ServiceContext, jobId: bigint, options: { readonly releaseInstances: boolean }): Promise<RequeueResult> {
-  const jcb = context.cache.get(jobId);
+export async function requeueJob(engine: Engine, jobId: bigint, options: { readonly releaseInstances: boolean }): Promise<RequeueResult> {
+  const jcb = engine.cache.get(jobId);
   if (jcb === undefined) {
-    const state = await context.store.getJobState(jobId); // "not_found" for an unknown job
+    const state = await engine.store.getJobState(jobId); // "not_found" for an unknown job
     throw failedPrecondition(`job ${jobId} is ${state} and not cached: it has no work to requeue`);
   }
   const queuedBefore = new Set(jcb.taskSnapshots().filter((t) => t.queued).map((t) => t.key));
   let releasedInstances = 0;
   if (options.releaseInstances) {
     for (const record of jcb.liveInstances()) {
-      context.pool.remove(record);
+      engine.pool.remove(record);
       jcb.evictInstance(record, "operator"); // the task is Ready again (when it was its last instance) and enqueued
       releasedInstances++;
     }

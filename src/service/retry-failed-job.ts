@@ -29,17 +29,17 @@ import { getJob } from "../db/jobs/getJob.ts";
 import { retryFailedJob as retryFailedJobRow } from "../db/jobs/retryFailedJob.ts";
 import { recoveryLimits } from "../recovery/rebuild-job.ts";
 import { reloadJob, type ReloadedJob } from "./reload-job.ts";
-import type { ServiceContext } from "./service-context.ts";
+import type { Engine } from "../cache/engine.ts";
 
-export async function retryFailedJob(context: ServiceContext, db: Db, jobId: bigint): Promise<ReloadedJob & { previousState: JobState }> {
+export async function retryFailedJob(engine: Engine, db: Db, jobId: bigint): Promise<ReloadedJob & { previousState: JobState }> {
   const row = await getJob(db, jobId, { withBlobs: true });
   if (row.state !== "Failed") throw failedPrecondition(`job ${jobId} is ${row.state}: only a Failed job can be retried`);
   try {
-    validateJobSubmission(row.compressedTaskGraph, row.compressedInputs, recoveryLimits(context.limits), context.graphCache);
+    validateJobSubmission(row.compressedTaskGraph, row.compressedInputs, recoveryLimits(engine.limits), engine.graphCache);
   } catch (error) {
     if (!isStorageError(error, "invalid_argument")) throw error;
     throw failedPrecondition(`job ${jobId} cannot be retried: its stored graph or inputs do not decode: ${error.message}`);
   }
   await retryFailedJobRow(db, jobId);
-  return { previousState: "Failed", ...(await reloadJob(context, db, jobId)) };
+  return { previousState: "Failed", ...(await reloadJob(engine, db, jobId)) };
 }

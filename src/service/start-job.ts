@@ -9,29 +9,29 @@
  */
 import { failedPrecondition, unavailable } from "../core/errors.ts";
 import type { JobState } from "../core/job-state.ts";
-import type { ServiceContext } from "./service-context.ts";
+import type { Engine } from "../cache/engine.ts";
 
-export async function startJob(context: ServiceContext, jobId: bigint): Promise<JobState> {
-  let jcb = context.cache.get(jobId);
+export async function startJob(engine: Engine, jobId: bigint): Promise<JobState> {
+  let jcb = engine.cache.get(jobId);
   let state: JobState | undefined;
-  if (jcb === undefined && context.loadReadyJob === undefined) {
-    state = await context.store.getJobState(jobId); // "not_found" for an unknown job
+  if (jcb === undefined && engine.loadReadyJob === undefined) {
+    state = await engine.store.getJobState(jobId); // "not_found" for an unknown job
     if (state === "Ready") throw unavailable(`job ${jobId} is not loaded yet; retry`);
-  } else if (jcb === undefined && context.loadReadyJob !== undefined) {
+  } else if (jcb === undefined && engine.loadReadyJob !== undefined) {
     // One read of the row ("not_found" for an unknown job); its state read again only when it is not Ready.
-    jcb = await context.loadReadyJob(jobId);
-    if (jcb === undefined) state = await context.store.getJobState(jobId); // not Ready, or quarantined
-    const budget = context.engine.payloadBudget;
+    jcb = await engine.loadReadyJob(jobId);
+    if (jcb === undefined) state = await engine.store.getJobState(jobId); // not Ready, or quarantined
+    const budget = engine.payloadBudget;
     if (jcb !== undefined && jcb.state === "Ready" && budget?.over === true) {
-      if (context.cache.get(jobId) === jcb) context.cache.remove(jobId);
+      if (engine.cache.get(jobId) === jcb) engine.cache.remove(jobId);
       throw unavailable(budget.message(`job ${jobId}'s inputs`, jcb.heldPayloadBytes));
     }
     // A concurrent StartJob shared this load and let the block go (over budget): never start a block the cache does not hold.
-    if (jcb !== undefined && context.cache.get(jobId) !== jcb) throw unavailable(`job ${jobId} could not be loaded now; retry`);
+    if (jcb !== undefined && engine.cache.get(jobId) !== jcb) throw unavailable(`job ${jobId} could not be loaded now; retry`);
   }
   if (jcb !== undefined) {
     const started = await jcb.start();
-    context.logger.info({ jobId, state: started }, "job started");
+    engine.logger.info({ jobId, state: started }, "job started");
     return started;
   }
   throw failedPrecondition(`job in state ${state}, expected Ready`);

@@ -4,9 +4,9 @@
  * before any hashing (it cannot match one that AddResourceGroup accepted).
  */
 import { checkResourceGroupPassword } from "../db/resource-groups/resource-group-limits.ts";
-import type { ServiceContext } from "./service-context.ts";
+import type { Engine } from "../cache/engine.ts";
 
-export async function verifyResourceGroup(context: ServiceContext, resourceGroupId: bigint, password: Uint8Array): Promise<void> {
+export async function verifyResourceGroup(engine: Engine, resourceGroupId: bigint, password: Uint8Array): Promise<void> {
   checkResourceGroupPassword(password);
-  return context.store.verifyResourceGroup(resourceGroupId, password);
+  return engine.store.verifyResourceGroup(resourceGroupId, password);
 }

@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { MariaDbJobStore } from "../../src/db/mariadb-job-store.ts";
 import { BYTES, TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
 import { encodeWireFrame } from "../../src/core/wire-frame.ts";
@@ -18,10 +18,29 @@ import { JobState, PollReadyTasksRequestSchema } from "../../src/gen/storage/sto
 import { GrpcServer } from "../../src/grpc/server.ts";
 import { addStorageServices } from "../../src/grpc/storage-services.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
-import { StorageService, type RegisterTaskInstanceRequest } from "../../src/service/storage-service.ts";
+import { StorageService } from "../../src/service/storage-service.ts";
+import type { RegisterTaskInstanceRequest } from "../../src/service/register-task-instance.ts";
 import { addResourceGroup, compressInputs } from "../../testkit/sim/cluster.ts";
 import { connectStorage, type StorageClients } from "../../testkit/sim/storage-clients.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
+import { liveInstances, queueStats } from "../../src/service/inspect-engine.ts";
+import { refillQueue } from "../../src/service/refill-queue.ts";
+
+// The real services over the real engine; only a held registration is delayed, until the server saw its caller leave.
+const hold = vi.hoisted(() => ({ untilCancelled: false }));
+vi.mock("../../src/service/register-task-instance.ts", async (importOriginal) => {
+  const original = await importOriginal<typeof import("../../src/service/register-task-instance.ts")>();
+  return {
+    ...original,
+    registerTaskInstance: async (engine: Parameters<typeof original.registerTaskInstance>[0], request: RegisterTaskInstanceRequest) => {
+      const signal = request.signal;
+      if (hold.untilCancelled && signal !== undefined && !signal.aborted) {
+        await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+      }
+      return original.registerTaskInstance(engine, request);
+    },
+  };
+});
 
 const KiB = 1024;
 const MAX_RESPONSE_BYTES = 8 * KiB;
@@ -45,7 +64,6 @@ describe("undelivered answers and pinned requests over real gRPC", () => {
   let rg: bigint;
   let emId: bigint;
   /** When set, RegisterTaskInstance waits for its call to be cancelled before registering. */
-  let holdRegistrationsUntilCancelled = false;
 
   beforeAll(async () => {
     db = createDb({ url: await testDatabase("undelivered"), maxConnections: 8 });
@@ -56,23 +74,10 @@ describe("undelivered answers and pinned requests over real gRPC", () => {
       logger: silentLogger(),
       config: { limits: { maxResponseBytes: MAX_RESPONSE_BYTES } },
     });
-    service.refillQueue();
+    refillQueue(service.engine);
     service.start();
     server = new GrpcServer({ maxRequestBytes: MAX_REQUEST_BYTES, logger: silentLogger(), readiness: { notServingReason: () => undefined } });
-    // The real services over the real engine; only a held registration is delayed, until the server saw its caller leave.
-    const held = new Proxy(service, {
-      get(target, property, receiver) {
-        if (property !== "registerTaskInstance") return Reflect.get(target, property, receiver);
-        return async (request: RegisterTaskInstanceRequest) => {
-          const signal = request.signal;
-          if (holdRegistrationsUntilCancelled && signal !== undefined && !signal.aborted) {
-            await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
-          }
-          return target.registerTaskInstance(request);
-        };
-      },
-    });
-    addStorageServices(server, () => held);
+    addStorageServices(server, () => service);
     address = `127.0.0.1:${await server.bind("127.0.0.1:0")}`;
     c = connectStorage(address);
     rg = await addResourceGroup(c, "undelivered");
@@ -110,16 +115,16 @@ describe("undelivered answers and pinned requests over real gRPC", () => {
   it("a registration whose caller's deadline passed is withdrawn: the task is queued again, no retry consumed", async () => {
     const jobId = await startJob(new TaskGraphBuilder().task({ inputs: [BYTES], outputs: [BYTES], policy: { maxNumRetry: 0 } }), [new Uint8Array([1])]);
     expect(await pollOne(0n)).toEqual([jobId]);
-    holdRegistrationsUntilCancelled = true;
+    hold.untilCancelled = true;
     try {
       const error = await refusal(register(jobId, { deadlineMs: 200 }));
       expect(grpc.status[error.code]).toBe("DEADLINE_EXCEEDED");
       // The withdrawal re-queues the task: a waiting poll receives it (the event, not a time window).
       expect(await pollOne(30_000n)).toEqual([jobId]);
     } finally {
-      holdRegistrationsUntilCancelled = false;
+      hold.untilCancelled = false;
     }
-    expect(service.liveInstances()).toEqual([]);
+    expect(liveInstances(service.engine)).toEqual([]);
     const context = (await register(jobId)).executionContext!;
     await c.tasks.reportTaskSuccess({
       sessionId: 77n,
@@ -140,7 +145,7 @@ describe("undelivered answers and pinned requests over real gRPC", () => {
     expect(error.details).toContain("runtime.limits.max_response_bytes");
     expect((await c.jobs.getJobState({ jobId })).state).toBe(JobState.FAILED);
     expect((await c.jobs.getJobError({ jobId })).errorMessage).toContain("runtime.limits.max_response_bytes");
-    expect(service.liveInstances()).toEqual([]);
+    expect(liveInstances(service.engine)).toEqual([]);
   });
 
   it("GetJobOutputs above max_response_bytes answers INVALID_ARGUMENT naming the limit", async () => {
@@ -168,7 +173,7 @@ describe("undelivered answers and pinned requests over real gRPC", () => {
     const error = await refusal(rawCall(address, "/storage.InboundQueueService/PollReadyTasks", body));
     expect(grpc.status[error.code]).toBe("INVALID_ARGUMENT");
     expect(error.details).toMatch(/request of \d+ bytes is above the limit of 65536 bytes for this method \(runtime\.limits\.max_control_request_bytes\)/);
-    expect(service.queueStats().task.waitingPollers).toBe(0);
+    expect(queueStats(service.engine).task.waitingPollers).toBe(0);
   });
 
   it("a gzip request to a method without payload is decompressed no further than max_control_request_bytes", async () => {
@@ -176,7 +181,7 @@ describe("undelivered answers and pinned requests over real gRPC", () => {
     const error = await refusal(rawCall(address, "/storage.InboundQueueService/PollReadyTasks", Buffer.alloc(200 * KiB), { gzip: true }));
     expect(grpc.status[error.code]).toBe("RESOURCE_EXHAUSTED");
     expect(error.details).toBe("Received message that decompresses to a size larger than 65536");
-    expect(service.queueStats().task.waitingPollers).toBe(0);
+    expect(queueStats(service.engine).task.waitingPollers).toBe(0);
   });
 
   it("a gzip request is decompressed no further than max_request_bytes", async () => {

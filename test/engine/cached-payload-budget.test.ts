@@ -17,10 +17,14 @@ import { createDb, type Db } from "../../src/db/connection.ts";
 import { migrateToLatest } from "../../src/db/migrate.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
 import { readyJobLoader } from "../../src/recovery/ready-job-loader.ts";
-import type { StorageServiceConfig } from "../../src/service/storage-service.ts";
+import type { StorageServiceConfig } from "../../src/service/service-config.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
 import { Harness } from "./helpers/harness.ts";
 import { kindOf } from "./helpers/outcomes.ts";
+import { getJobOutputs } from "../../src/service/get-job-outputs.ts";
+import { getJobState } from "../../src/service/get-job-state.ts";
+import { jobTasks } from "../../src/service/inspect-engine.ts";
+import { startJob } from "../../src/service/start-job.ts";
 
 const MiB = 1024 * 1024;
 
@@ -52,14 +56,14 @@ describe("cached payload budget (MariaDB)", () => {
     const { jobId } = await h.submit(single(), [input]);
     expect(h.service.cache.get(jobId)).toBeUndefined();
     expect(cachedPayloadBytes(h)).toBe(0);
-    expect(await h.service.getJobState(jobId)).toBe("Ready");
+    expect(await getJobState(h.service.engine, jobId)).toBe("Ready");
 
-    expect(await h.service.startJob(jobId)).toBe("Running");
+    expect(await startJob(h.service.engine, jobId)).toBe("Running");
     expect(cachedPayloadBytes(h)).toBe(MiB);
     const instance = await h.register(jobId, 0);
     expect(instance.serializedTaskIo.length).toBeGreaterThan(MiB); // the wire frame of the one input
     expect(await h.succeed(jobId, 0, instance.taskInstanceId, [input.subarray(0, 10)])).toBe("Succeeded");
-    const [output] = decodeTaskOutputs(await h.service.getJobOutputs(jobId), { maxOutputBytes: MiB });
+    const [output] = decodeTaskOutputs(await getJobOutputs(h.service.engine, jobId), { maxOutputBytes: MiB });
     expect([...output!]).toEqual([...input.subarray(0, 10)]);
     await h.close();
   });
@@ -68,20 +72,20 @@ describe("cached payload budget (MariaDB)", () => {
     const h = await harness({ limits: { maxCachedPayloadBytes: 1.5 * MiB } });
     const first = await h.submit(single(), [new Uint8Array(MiB).fill(1)]);
     const second = await h.submit(single(), [new Uint8Array(MiB).fill(2)]);
-    expect(await h.service.startJob(first.jobId)).toBe("Running");
+    expect(await startJob(h.service.engine, first.jobId)).toBe("Running");
 
     let message = "";
-    await h.service.startJob(second.jobId).catch((error: unknown) => {
+    await startJob(h.service.engine, second.jobId).catch((error: unknown) => {
       message = isStorageError(error, "unavailable") ? error.message : String(error);
     });
     expect(message).toMatch(/runtime\.limits\.max_cached_payload_bytes/);
-    expect(await h.service.getJobState(second.jobId)).toBe("Ready");
+    expect(await getJobState(h.service.engine, second.jobId)).toBe("Ready");
     expect(h.service.cache.get(second.jobId)).toBeUndefined();
     expect(cachedPayloadBytes(h)).toBe(MiB);
 
     const instance = await h.register(first.jobId, 0);
     expect(await h.succeed(first.jobId, 0, instance.taskInstanceId, [new Uint8Array(1)])).toBe("Succeeded");
-    expect(await h.service.startJob(second.jobId)).toBe("Running");
+    expect(await startJob(h.service.engine, second.jobId)).toBe("Running");
     await h.close();
   });
 
@@ -91,10 +95,10 @@ describe("cached payload budget (MariaDB)", () => {
       new TaskGraphBuilder().task({ inputs: [BYTES], outputs: [BYTES], policy: { maxNumRetry: 0 } }).task({ outputs: [BYTES], sources: [[0, 0]] }),
       [new Uint8Array(MiB)],
     );
-    expect(await h.service.startJob(jobId)).toBe("Running");
+    expect(await startJob(h.service.engine, jobId)).toBe("Running");
     const instance = await h.register(jobId, 0);
     expect(await kindOf(h.succeed(jobId, 0, instance.taskInstanceId, [new Uint8Array(1.5 * MiB)]))).toBe("unavailable");
-    expect(h.service.jobTasks(jobId)[0]).toMatchObject({ state: "Ready", retriesLeft: 0, liveInstances: 0 });
+    expect(jobTasks(h.service.engine, jobId)[0]).toMatchObject({ state: "Ready", retriesLeft: 0, liveInstances: 0 });
     expect(cachedPayloadBytes(h)).toBe(MiB);
     const again = await h.register(jobId, 0);
     expect(await h.succeed(jobId, 0, again.taskInstanceId, [new Uint8Array(0.5 * MiB)])).toBe("Running");

@@ -5,17 +5,25 @@
  * transition cannot be written (DECISIONS D6), unknown outcomes, cancel racing
  * success, and two outcomes for one task racing.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { outcomeUnknown, unavailable } from "../../src/core/errors.ts";
 import { CLEANUP_TASK, COMMIT_TASK, taskIndex } from "../../src/core/ids.ts";
 import { BYTES, TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
 import type { JobStore } from "../../src/db/job-store.ts";
 import { FaultyStore } from "./helpers/faulty-store.ts";
-import { Harness, eventually, sleep } from "./helpers/harness.ts";
+import { Harness } from "./helpers/harness.ts";
 import { jobAtFinishingReport } from "./helpers/finishing-report.ts";
 import { kindOf } from "./helpers/outcomes.ts";
 import { seededRandom, testSeed } from "./helpers/seeded-random.ts";
 import { STORE_KINDS, storeFixture } from "./helpers/stores.ts";
+import { cancelJob } from "../../src/service/cancel-job.ts";
+import { getJobError } from "../../src/service/get-job-error.ts";
+import { getJobState } from "../../src/service/get-job-state.ts";
+import { heartbeatExecutionManager } from "../../src/service/heartbeat-execution-manager.ts";
+import { jobTasks, liveInstances } from "../../src/service/inspect-engine.ts";
+import { registerExecutionManager } from "../../src/service/register-execution-manager.ts";
+import { startJob } from "../../src/service/start-job.ts";
 
 const out = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -40,9 +48,9 @@ for (const storeKind of STORE_KINDS) {
         const i = await h.register(bad.jobId, 0);
         expect(await h.fail(bad.jobId, 0, i.taskInstanceId, `attempt ${attempt}`)).toBe(attempt < 2 ? "Running" : "Failed");
       }
-      expect(await h.service.getJobError(bad.jobId)).toBe("attempt 2");
+      expect(await getJobError(h.service.engine, bad.jobId)).toBe("attempt 2");
       expect(await fixture.store.getJobError(bad.jobId)).toBe("attempt 2");
-      expect(h.service.jobTasks(bad.jobId)[0]!.state).toBe("Failed");
+      expect(jobTasks(h.service.engine, bad.jobId)[0]!.state).toBe("Failed");
       await h.close();
     });
 
@@ -55,10 +63,10 @@ for (const storeKind of STORE_KINDS) {
         const c = await h.register(commitJob.jobId, COMMIT_TASK);
         await h.fail(commitJob.jobId, COMMIT_TASK, c.taskInstanceId, `commit attempt ${attempt}`);
       }
-      expect(await h.service.getJobState(commitJob.jobId)).toBe("Failed");
-      expect(await h.service.getJobError(commitJob.jobId)).toBe("commit attempt 1");
+      expect(await getJobState(h.service.engine, commitJob.jobId)).toBe("Failed");
+      expect(await getJobError(h.service.engine, commitJob.jobId)).toBe("commit attempt 1");
       const cleanupJob = await h.submitAndStart(single().cleanup());
-      await h.service.cancelJob(cleanupJob.jobId);
+      await cancelJob(h.service.engine, cleanupJob.jobId);
       const c = await h.register(cleanupJob.jobId, CLEANUP_TASK);
       expect(await h.fail(cleanupJob.jobId, CLEANUP_TASK, c.taskInstanceId, "cleanup broke")).toBe("Failed");
       expect(await fixture.store.getJobState(cleanupJob.jobId)).toBe("Failed");
@@ -66,20 +74,17 @@ for (const storeKind of STORE_KINDS) {
     });
 
     it("reassigns a dead execution manager's work (short cutoff) without consuming retries", async () => {
+      // The test reaps by hand (no timer) on the pool's own clock; only the store's staleness is wall-clock time.
+      const cutoff = 1_000;
+      let clock = 0;
       const h = await Harness.create(fixture.store, {
-        config: { instances: { deadExecutionManagerCutoffMs: 300, reapIntervalMs: 50 } },
+        config: { instances: { deadExecutionManagerCutoffMs: cutoff, reapIntervalMs: 1_000_000 } },
+        now: () => clock,
       });
       const builder = new TaskGraphBuilder().tasksFrom(20, () => ({ inputs: [BYTES], outputs: [BYTES], policy: { maxNumRetry: 0 } }));
       const { jobId } = await h.submitAndStart(builder);
-      const silent = (await h.service.registerExecutionManager("10.9.0.1")).executionManagerId;
-      const healthy = (await h.service.registerExecutionManager("10.9.0.2")).executionManagerId;
-      let running = true;
-      const heartbeat = (async () => {
-        while (running) {
-          await h.service.heartbeatExecutionManager(healthy);
-          await sleep(50);
-        }
-      })();
+      const silent = (await registerExecutionManager(h.service.engine, "10.9.0.1")).executionManagerId;
+      const healthy = (await registerExecutionManager(h.service.engine, "10.9.0.2")).executionManagerId;
       // The silent manager takes half the tasks and never reports.
       const first = await h.drain();
       for (const taskId of first.slice(0, 10)) await h.register(jobId, taskId, silent);
@@ -87,34 +92,39 @@ for (const storeKind of STORE_KINDS) {
         const i = await h.register(jobId, taskId, healthy);
         await h.succeed(jobId, taskId, i.taskInstanceId, [out("ok")]);
       }
-      expect(await h.service.getJobState(jobId)).toBe("Running");
-      // Reaped after the cutoff: its tasks come back and the healthy manager finishes them.
-      const again: ReturnType<typeof taskIndex>[] = [];
-      await eventually(async () => {
-        again.push(...((await h.drain()) as ReturnType<typeof taskIndex>[]));
-        return again.length === 10;
-      }, 5_000, "the dead manager's tasks");
+      expect(await getJobState(h.service.engine, jobId)).toBe("Running");
+      // Reaped once silent for longer than the cutoff (the sleep is a lower bound): its tasks come back and the healthy manager finishes them.
+      await sleep(cutoff + 100);
+      await heartbeatExecutionManager(h.service.engine, healthy);
+      clock = cutoff; // past the start-up grace
+      const reaped = await h.service.pool.reapDeadExecutionManagers();
+      expect(reaped).toContain(silent);
+      expect(reaped).not.toContain(healthy);
+      const again = await h.drain();
+      expect(again).toHaveLength(10);
       for (const taskId of again) {
         const i = await h.register(jobId, taskId, healthy);
         await h.succeed(jobId, taskId, i.taskInstanceId, [out("ok")]);
       }
-      expect(await h.service.getJobState(jobId)).toBe("Succeeded");
-      running = false;
-      await heartbeat;
+      expect(await getJobState(h.service.engine, jobId)).toBe("Succeeded");
       await h.close();
     });
 
     it("soft timeouts with max_num_instances 2: a speculative instance overtakes a hung one, whose late report is stale", async () => {
-      const h = await Harness.create(fixture.store, { config: { instances: { softTimeoutCheckIntervalMs: 25 } } });
+      // Soft timeouts are checked by hand on the service's clock (no timer).
+      let clock = 0;
+      const h = await Harness.create(fixture.store, { config: { instances: { softTimeoutCheckIntervalMs: 1_000_000 } }, now: () => clock });
       const policy = { maxNumInstances: 2, softTimeoutMs: 150, hardTimeoutMs: 10_000 };
       const builder = new TaskGraphBuilder().task({ inputs: [BYTES], outputs: [BYTES], policy }).task({ outputs: [BYTES], sources: [[0, 0]], policy });
       const { jobId } = await h.submitAndStart(builder);
       expect(await h.drain()).toEqual([taskIndex(0)]);
       const hung = await h.register(jobId, 0);
-      const started = performance.now();
-      const polled = await h.service.pollReadyTasks("task", { maxItems: 1, waitMs: 2_000 });
-      expect(polled.tasks.map((t) => t.taskId)).toEqual([taskIndex(0)]);
-      expect(performance.now() - started).toBeGreaterThanOrEqual(100);
+      clock = 149;
+      expect(h.service.pool.checkSoftTimeouts()).toBe(0);
+      expect(await h.drain()).toEqual([]);
+      clock = 150;
+      expect(h.service.pool.checkSoftTimeouts()).toBe(1);
+      expect(await h.drain()).toEqual([taskIndex(0)]);
       const speculative = await h.register(jobId, 0);
       await h.succeed(jobId, 0, speculative.taskInstanceId, [out("fast")]);
       expect(await kindOf(h.succeed(jobId, 0, hung.taskInstanceId, [out("slow")]))).toBe("failed_precondition");
@@ -141,10 +151,10 @@ for (const storeKind of STORE_KINDS) {
               ? h.fail(jobId, taskId, instance.taskInstanceId, "final failure")
               : h.succeed(jobId, taskId, instance.taskInstanceId, [out("v")]);
           expect(await kindOf(report)).toBe("unavailable");
-          expect(await h.service.getJobState(jobId)).toBe(before);
+          expect(await getJobState(h.service.engine, jobId)).toBe(before);
           expect(await fixture.store.getJobState(jobId)).toBe(before);
           expect(await h.drain(lane)).toEqual([taskId]);
-          expect(h.service.liveInstances().filter((i) => i.jobId === jobId)).toEqual([]);
+          expect(liveInstances(h.service.engine).filter((i) => i.jobId === jobId)).toEqual([]);
           // Once the database is back, a new instance's report applies (the retry budget of 0 was not touched).
           const again = await h.register(jobId, taskId);
           const after =
@@ -162,14 +172,14 @@ for (const storeKind of STORE_KINDS) {
         const h = await Harness.create(faulty.store);
         const { jobId } = await h.submit(single());
         faulty.failNext("startJob", () => unavailable("database down (injected)"));
-        expect(await kindOf(h.service.startJob(jobId))).toBe("unavailable");
-        expect(await h.service.getJobState(jobId)).toBe("Ready");
+        expect(await kindOf(startJob(h.service.engine, jobId))).toBe("unavailable");
+        expect(await getJobState(h.service.engine, jobId)).toBe("Ready");
         expect(await h.drain()).toEqual([]);
-        expect(await h.service.startJob(jobId)).toBe("Running");
+        expect(await startJob(h.service.engine, jobId)).toBe("Running");
         faulty.failNext("cancelJob", () => unavailable("database down (injected)"));
-        expect(await kindOf(h.service.cancelJob(jobId))).toBe("unavailable");
-        expect(await h.service.getJobState(jobId)).toBe("Running");
-        expect(await h.service.cancelJob(jobId)).toBe("Cancelled");
+        expect(await kindOf(cancelJob(h.service.engine, jobId))).toBe("unavailable");
+        expect(await getJobState(h.service.engine, jobId)).toBe("Running");
+        expect(await cancelJob(h.service.engine, jobId)).toBe("Cancelled");
         await h.close();
       });
     });
@@ -183,7 +193,7 @@ for (const storeKind of STORE_KINDS) {
       await fixture.store.commitJobOutputs(jobId, new Uint8Array([0, 1, 0, 0, 0, 1, 0, 0, 0, 118]), false);
       faulty.failNext("commitJobOutputs", () => outcomeUnknown("connection lost during COMMIT; outcome unknown (injected)"));
       expect(await h.succeed(jobId, 0, i.taskInstanceId, [out("v")])).toBe("Succeeded");
-      expect(await h.service.getJobState(jobId)).toBe("Succeeded");
+      expect(await getJobState(h.service.engine, jobId)).toBe("Succeeded");
       await h.close();
     });
 
@@ -194,21 +204,22 @@ for (const storeKind of STORE_KINDS) {
       const h = await Harness.create(fixture.store);
       for (let round = 0; round < 20; round++) {
         const builder = single();
-        if (random() < 0.5) builder.cleanup();
+        const withCleanup = random() < 0.5;
+        if (withCleanup) builder.cleanup();
         const { jobId } = await h.submitAndStart(builder);
         const i = await h.register(jobId, 0);
         const first = random() < 0.5;
         const [cancel, success] = first
-          ? await Promise.all([kindOf(h.service.cancelJob(jobId)), kindOf(h.succeed(jobId, 0, i.taskInstanceId, [out("v")]))])
-          : (await Promise.all([kindOf(h.succeed(jobId, 0, i.taskInstanceId, [out("v")])), kindOf(h.service.cancelJob(jobId))])).reverse();
-        const state = await h.service.getJobState(jobId);
+          ? await Promise.all([kindOf(cancelJob(h.service.engine, jobId)), kindOf(h.succeed(jobId, 0, i.taskInstanceId, [out("v")]))])
+          : (await Promise.all([kindOf(h.succeed(jobId, 0, i.taskInstanceId, [out("v")])), kindOf(cancelJob(h.service.engine, jobId))])).reverse();
+        const state = await getJobState(h.service.engine, jobId);
         expect(await fixture.store.getJobState(jobId)).toBe(state);
         if (success === "ok:Succeeded") {
           expect(state).toBe("Succeeded");
           expect(cancel).toBe("ok:Succeeded");
         } else {
           expect(success).toBe("failed_precondition");
-          expect(["Cancelled", "CleanupReady"]).toContain(state);
+          expect(state).toBe(withCleanup ? "CleanupReady" : "Cancelled");
           expect(cancel).toBe(`ok:${state}`);
         }
         seen.add(state);
@@ -232,7 +243,7 @@ for (const storeKind of STORE_KINDS) {
           kindOf(h.fail(jobId, 0, a.taskInstanceId)),
         ]);
         expect(results.filter((r) => r.startsWith("ok")).length).toBe(1);
-        expect(h.service.jobTasks(jobId)[0]).toMatchObject({ state: "Succeeded", liveInstances: 0 });
+        expect(jobTasks(h.service.engine, jobId)[0]).toMatchObject({ state: "Succeeded", liveInstances: 0 });
       }
       await h.close();
     });

@@ -12,6 +12,12 @@ import { taskIndex } from "../../src/core/ids.ts";
 import { BYTES, TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
 import { Harness, eventually } from "./helpers/harness.ts";
 import { STORE_KINDS, storeFixture } from "./helpers/stores.ts";
+import { cancelJob } from "../../src/service/cancel-job.ts";
+import { getJobError } from "../../src/service/get-job-error.ts";
+import { getJobOutputs } from "../../src/service/get-job-outputs.ts";
+import { getJobState } from "../../src/service/get-job-state.ts";
+import { jobTasks, queueStats } from "../../src/service/inspect-engine.ts";
+import { refillQueue } from "../../src/service/refill-queue.ts";
 
 const out = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -118,9 +124,9 @@ for (const storeKind of STORE_KINDS) {
       const f = await h.register(failed.jobId, 0);
       await h.fail(failed.jobId, 0, f.taskInstanceId, "the reason");
       const cancelled = await h.submitAndStart(single());
-      await h.service.cancelJob(cancelled.jobId);
+      await cancelJob(h.service.engine, cancelled.jobId);
       const cleaning = await h.submitAndStart(single().cleanup());
-      await h.service.cancelJob(cleaning.jobId);
+      await cancelJob(h.service.engine, cleaning.jobId);
       const ready = await h.submit(single());
 
       const ids = [succeeded.jobId, failed.jobId, cancelled.jobId, cleaning.jobId, ready.jobId];
@@ -128,15 +134,15 @@ for (const storeKind of STORE_KINDS) {
         const out: unknown[] = [];
         for (const id of ids) {
           out.push(
-            await answer(h.service.getJobState(id)),
-            await answer(h.service.getJobOutputs(id)),
-            await answer(h.service.getJobError(id)),
+            await answer(getJobState(h.service.engine, id)),
+            await answer(getJobOutputs(h.service.engine, id)),
+            await answer(getJobError(h.service.engine, id)),
           );
         }
         return out;
       };
       const before = await snapshot();
-      const cancelsBefore = [await answer(h.service.cancelJob(succeeded.jobId)), await answer(h.service.cancelJob(failed.jobId)), await answer(h.service.cancelJob(cancelled.jobId))];
+      const cancelsBefore = [await answer(cancelJob(h.service.engine, succeeded.jobId)), await answer(cancelJob(h.service.engine, failed.jobId)), await answer(cancelJob(h.service.engine, cancelled.jobId))];
       await eventually(() => h.service.cache.get(cancelled.jobId) === undefined, 5_000, "cache GC");
       expect(h.service.cache.get(succeeded.jobId)).toBeUndefined();
       expect(h.service.cache.get(failed.jobId)).toBeUndefined();
@@ -146,7 +152,7 @@ for (const storeKind of STORE_KINDS) {
       // Messages may word the precondition differently; kinds and values must match.
       const strip = (list: unknown[]) => list.map((a) => (a as { error?: string }).error ?? a);
       expect(strip(after)).toEqual(strip(before));
-      const cancelsAfter = [await answer(h.service.cancelJob(succeeded.jobId)), await answer(h.service.cancelJob(failed.jobId)), await answer(h.service.cancelJob(cancelled.jobId))];
+      const cancelsAfter = [await answer(cancelJob(h.service.engine, succeeded.jobId)), await answer(cancelJob(h.service.engine, failed.jobId)), await answer(cancelJob(h.service.engine, cancelled.jobId))];
       expect(cancelsAfter).toEqual(cancelsBefore);
       expect(cancelsAfter).toEqual([{ ok: "Succeeded" }, { ok: "Failed" }, { ok: "Cancelled" }]);
       // Task-instance calls on an evicted job are stale, not errors of the service.
@@ -162,12 +168,12 @@ for (const storeKind of STORE_KINDS) {
       const i = await h.register(b.jobId, 0);
       await h.succeed(b.jobId, 0, i.taskInstanceId, [out("x")]);
       await h.drain("commit");
-      expect(h.service.refillQueue()).toBe(4);
-      expect(h.service.refillQueue()).toBe(0);
-      expect(h.service.queueStats().task.depth).toBe(3);
+      expect(refillQueue(h.service.engine)).toBe(4);
+      expect(refillQueue(h.service.engine)).toBe(0);
+      expect(queueStats(h.service.engine).task.depth).toBe(3);
       expect((await h.drain()).length).toBe(3);
       expect((await h.drain("commit")).length).toBe(1);
-      expect(h.service.jobTasks(a.jobId).map((t) => t.state)).toEqual(["Ready", "Ready", "Ready"]);
+      expect(jobTasks(h.service.engine, a.jobId).map((t) => t.state)).toEqual(["Ready", "Ready", "Ready"]);
       await h.close();
     });
   });

@@ -3,10 +3,10 @@
  * engine's tests on the memory store only mean something if both answer alike.
  */
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { isStorageError } from "../../src/core/errors.ts";
 import type { JobStore } from "../../src/db/job-store.ts";
-import { sleep } from "./helpers/harness.ts";
 import { STORE_KINDS, storeFixture } from "./helpers/stores.ts";
 
 async function kindOf(promise: Promise<unknown>): Promise<string> {

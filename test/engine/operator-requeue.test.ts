@@ -11,6 +11,7 @@ import { BYTES, TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
 import { requeueJob } from "../../src/service/requeue-job.ts";
 import { Harness } from "./helpers/harness.ts";
 import { STORE_KINDS, storeFixture } from "./helpers/stores.ts";
+import { jobTasks } from "../../src/service/inspect-engine.ts";
 
 for (const storeKind of STORE_KINDS) {
   describe(`operator requeue (${storeKind} store)`, () => {
@@ -25,10 +26,10 @@ for (const storeKind of STORE_KINDS) {
       const { jobId } = await h.submitAndStart(builder);
       expect(await h.drain()).toEqual([taskIndex(0)]);
       await h.register(jobId, 0); // the instance hangs while its execution manager heartbeats
-      const result = await requeueJob(h.service.context, jobId, { releaseInstances: true });
+      const result = await requeueJob(h.service.engine, jobId, { releaseInstances: true });
       expect(result).toMatchObject({ state: "Running", releasedInstances: 1, enqueued: 1 });
       expect(requeues).toEqual([`${jobId}/0:operator`]);
-      expect(h.service.jobTasks(jobId)[0]).toMatchObject({ state: "Ready", liveInstances: 0, retriesLeft: 0 });
+      expect(jobTasks(h.service.engine, jobId)[0]).toMatchObject({ state: "Ready", liveInstances: 0, retriesLeft: 0 });
       expect(await h.drain()).toEqual([taskIndex(0)]);
       await h.close();
     });

@@ -11,6 +11,12 @@ import { decodeWireFrame } from "../../src/core/wire-frame.ts";
 import { Harness } from "./helpers/harness.ts";
 import { STORE_KINDS, storeFixture } from "./helpers/stores.ts";
 import { diamondGraph } from "./helpers/workload-graphs.ts";
+import { cancelJob } from "../../src/service/cancel-job.ts";
+import { getJobError } from "../../src/service/get-job-error.ts";
+import { getJobOutputs } from "../../src/service/get-job-outputs.ts";
+import { getJobState } from "../../src/service/get-job-state.ts";
+import { liveInstances } from "../../src/service/inspect-engine.ts";
+import { registerExecutionManager } from "../../src/service/register-execution-manager.ts";
 
 const out = (text: string): Uint8Array => new TextEncoder().encode(text);
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
@@ -40,7 +46,7 @@ async function subject(harness: Harness, kind: Kind, policy: PolicyOptions): Pro
     expect(await harness.succeed(jobId, 0, taskInstanceId, [out("x")])).toBe("CommitReady");
     return { jobId, taskId: COMMIT_TASK };
   }
-  expect(await harness.service.cancelJob(jobId)).toBe("CleanupReady");
+  expect(await cancelJob(harness.service.engine, jobId)).toBe("CleanupReady");
   return { jobId, taskId: CLEANUP_TASK };
 }
 
@@ -93,7 +99,7 @@ for (const storeKind of STORE_KINDS) {
           const lane = kind === "regular" ? "task" : kind;
           await harness.drain(lane);
           const a = await harness.register(jobId, taskId);
-          const before = await harness.service.getJobState(jobId);
+          const before = await getJobState(harness.service.engine, jobId);
           expect(await harness.fail(jobId, taskId, a.taskInstanceId)).toBe(before);
           expect(await harness.drain(lane)).toEqual([taskId]); // re-enqueued
           const b = await harness.register(jobId, taskId);
@@ -114,8 +120,8 @@ for (const storeKind of STORE_KINDS) {
           expect(staleText(await harness.succeed(jobId, taskId, b.taskInstanceId, outputsFor(taskId)).catch((e) => e))).toMatch(
             /terminated/,
           );
-          expect(await harness.service.getJobError(jobId)).toBe("boom");
-          expect(harness.service.liveInstances().filter((i) => i.jobId === jobId)).toEqual([]);
+          expect(await getJobError(harness.service.engine, jobId)).toBe("boom");
+          expect(liveInstances(harness.service.engine).filter((i) => i.jobId === jobId)).toEqual([]);
           await harness.close();
         });
 
@@ -124,7 +130,7 @@ for (const storeKind of STORE_KINDS) {
           const { jobId, taskId } = await subject(harness, kind, { maxNumRetry: 0 });
           const lane = kind === "regular" ? "task" : kind;
           await harness.drain(lane);
-          const emId = (await harness.service.registerExecutionManager("10.1.1.1")).executionManagerId;
+          const emId = (await registerExecutionManager(harness.service.engine, "10.1.1.1")).executionManagerId;
           const a = await harness.register(jobId, taskId, emId);
           expect(harness.service.pool.evictExecutionManagers([emId])).toBe(1);
           expect(await harness.drain(lane)).toEqual([taskId]);
@@ -141,7 +147,7 @@ for (const storeKind of STORE_KINDS) {
         it("evicting one of two instances leaves the other to succeed", async () => {
           const harness = await Harness.create(fixture.store);
           const { jobId, taskId } = await subject(harness, kind, { maxNumInstances: 2 });
-          const emId = (await harness.service.registerExecutionManager("10.1.1.2")).executionManagerId;
+          const emId = (await registerExecutionManager(harness.service.engine, "10.1.1.2")).executionManagerId;
           const a = await harness.register(jobId, taskId, emId);
           const b = await harness.register(jobId, taskId);
           harness.service.pool.evictExecutionManagers([emId]);
@@ -173,7 +179,7 @@ for (const storeKind of STORE_KINDS) {
       const d = await harness.register(jobId, 3);
       expect(decodeWireFrame(d.serializedTaskIo).map(text)).toEqual(["B", "C"]);
       expect(await harness.succeed(jobId, 3, d.taskInstanceId, [out("D")])).toBe("Succeeded");
-      const outputs = decodeTaskOutputs(await harness.service.getJobOutputs(jobId), { maxOutputBytes: 1 << 20 });
+      const outputs = decodeTaskOutputs(await getJobOutputs(harness.service.engine, jobId), { maxOutputBytes: 1 << 20 });
       expect(outputs.map(text)).toEqual(["D"]);
       await harness.close();
     });

@@ -3,6 +3,7 @@
  * timeouts, dead execution managers, the up-front execution-manager check and
  * its cache, prompt removal of instances of finished tasks — on both stores.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { isStorageError, unavailable } from "../../src/core/errors.ts";
 import { taskIndex } from "../../src/core/ids.ts";
@@ -10,9 +11,14 @@ import { BYTES, TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
 import { DeadlineHeap } from "../../src/instances/deadline-heap.ts";
 import { InstanceRecord, type InstanceHost } from "../../src/instances/instance-record.ts";
 import { FaultyStore } from "./helpers/faulty-store.ts";
-import { Harness, eventually, sleep } from "./helpers/harness.ts";
+import { Harness, eventually } from "./helpers/harness.ts";
 import { seededRandom, testSeed } from "./helpers/seeded-random.ts";
 import { STORE_KINDS, storeFixture } from "./helpers/stores.ts";
+import { cancelJob } from "../../src/service/cancel-job.ts";
+import { getJobState } from "../../src/service/get-job-state.ts";
+import { heartbeatExecutionManager } from "../../src/service/heartbeat-execution-manager.ts";
+import { jobTasks, liveInstances, queueStats } from "../../src/service/inspect-engine.ts";
+import { registerExecutionManager } from "../../src/service/register-execution-manager.ts";
 
 const out = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -37,15 +43,15 @@ for (const storeKind of STORE_KINDS) {
       const faulty = new FaultyStore(fixture.store);
       const h = await Harness.create(faulty.store, { config: { instances: { deadExecutionManagerCutoffMs: 200 } } });
       const { jobId } = await h.submitAndStart(TaskGraphBuilder.independent(1, BYTES));
-      const em = (await h.service.registerExecutionManager("10.2.0.1")).executionManagerId;
+      const em = (await registerExecutionManager(h.service.engine, "10.2.0.1")).executionManagerId;
       await sleep(250);
       // Keep the harness's own manager alive; reap the silent one.
-      await h.service.heartbeatExecutionManager(h.executionManagerId);
+      await heartbeatExecutionManager(h.service.engine, h.executionManagerId);
       expect(await h.service.pool.reapDeadExecutionManagers()).toContain(em);
       const error = await h.register(jobId, 0, em).catch((e: unknown) => e);
       expect(isStorageError(error, "failed_precondition")).toBe(true);
       expect((error as Error).message).toContain("dead");
-      expect(await h.service.heartbeatExecutionManager(em).catch((e: unknown) => (e as { kind: string }).kind)).toBe(
+      expect(await heartbeatExecutionManager(h.service.engine, em).catch((e: unknown) => (e as { kind: string }).kind)).toBe(
         "failed_precondition",
       );
       // A brand-new service (restart) learns deadness from the store.
@@ -84,7 +90,7 @@ for (const storeKind of STORE_KINDS) {
       await sleep(350);
       const requeued = await h.drain();
       expect(requeued.length).toBe(10); // once per instance, although several checks ran
-      const tasks = h.service.liveInstances().filter((i) => i.jobId === jobId);
+      const tasks = liveInstances(h.service.engine).filter((i) => i.jobId === jobId);
       expect(tasks).toHaveLength(10);
       expect(tasks.every((i) => i.softTimeoutHandled)).toBe(true);
       // Speculative second instances; the first to succeed wins, the other is stale.
@@ -96,8 +102,8 @@ for (const storeKind of STORE_KINDS) {
           "failed_precondition",
         );
       }
-      expect(await h.service.getJobState(jobId)).toBe("Succeeded");
-      expect(h.service.liveInstances().filter((i) => i.jobId === jobId)).toEqual([]);
+      expect(await getJobState(h.service.engine, jobId)).toBe("Succeeded");
+      expect(liveInstances(h.service.engine).filter((i) => i.jobId === jobId)).toEqual([]);
       await h.close();
     });
 
@@ -118,14 +124,14 @@ for (const storeKind of STORE_KINDS) {
       });
       const { jobId } = await h.submitAndStart(TaskGraphBuilder.independent(10, BYTES));
       await h.drain();
-      const doomed = (await h.service.registerExecutionManager("10.3.0.1")).executionManagerId;
-      const beat = setInterval(() => void h.service.heartbeatExecutionManager(h.executionManagerId), 50);
+      const doomed = (await registerExecutionManager(h.service.engine, "10.3.0.1")).executionManagerId;
+      const beat = setInterval(() => void heartbeatExecutionManager(h.service.engine, h.executionManagerId), 50);
       try {
         const doomedInstances = await Promise.all(Array.from({ length: 5 }, (_, i) => h.register(jobId, i, doomed)));
         const healthy = await Promise.all(Array.from({ length: 5 }, (_, i) => h.register(jobId, i + 5)));
-        await eventually(() => h.service.queueStats().task.depth === 5, 5_000, "dead manager's tasks re-enqueued");
+        await eventually(() => queueStats(h.service.engine).task.depth === 5, 5_000, "dead manager's tasks re-enqueued");
         expect((await h.drain()).map((t) => (t.kind === "index" ? t.index : -1)).sort()).toEqual([0, 1, 2, 3, 4]);
-        expect(h.service.jobTasks(jobId).slice(0, 5).every((t) => t.state === "Ready" && t.retriesLeft === 0)).toBe(true);
+        expect(jobTasks(h.service.engine, jobId).slice(0, 5).every((t) => t.state === "Ready" && t.retriesLeft === 0)).toBe(true);
         // The dead manager's late report is stale; healthy instances are untouched.
         const late = await h.succeed(jobId, 0, doomedInstances[0]!.taskInstanceId, [out("late")]).catch((e: unknown) => e);
         expect(isStorageError(late, "failed_precondition")).toBe(true);
@@ -134,7 +140,7 @@ for (const storeKind of STORE_KINDS) {
           const again = await h.register(jobId, i);
           await h.succeed(jobId, i, again.taskInstanceId, [out("ok")]);
         }
-        expect(await h.service.getJobState(jobId)).toBe("Succeeded");
+        expect(await getJobState(h.service.engine, jobId)).toBe("Succeeded");
       } finally {
         clearInterval(beat);
         await h.close();
@@ -147,11 +153,11 @@ for (const storeKind of STORE_KINDS) {
       const builder = new TaskGraphBuilder().tasksFrom(10, () => ({ inputs: [BYTES], outputs: [BYTES], policy }));
       const { jobId } = await h.submitAndStart(builder);
       await h.drain();
-      const em = (await h.service.registerExecutionManager("10.4.0.1")).executionManagerId;
+      const em = (await registerExecutionManager(h.service.engine, "10.4.0.1")).executionManagerId;
       await Promise.all(Array.from({ length: 10 }, (_, i) => h.register(jobId, i, em)));
-      expect(h.service.liveInstances()).toHaveLength(10);
-      expect(await h.service.cancelJob(jobId)).toBe("Cancelled");
-      expect(h.service.liveInstances()).toHaveLength(0);
+      expect(liveInstances(h.service.engine)).toHaveLength(10);
+      expect(await cancelJob(h.service.engine, jobId)).toBe("Cancelled");
+      expect(liveInstances(h.service.engine)).toHaveLength(0);
       await sleep(200); // past every soft deadline
       h.service.pool.evictExecutionManagers([em]);
       expect(await h.drain()).toEqual([]);
@@ -163,9 +169,9 @@ for (const storeKind of STORE_KINDS) {
       const h = await Harness.create(faulty.store, {
         config: { instances: { deadExecutionManagerCutoffMs: 200, reapIntervalMs: 1_000_000 } },
       });
-      const em = (await h.service.registerExecutionManager("10.5.0.1")).executionManagerId;
+      const em = (await registerExecutionManager(h.service.engine, "10.5.0.1")).executionManagerId;
       faulty.failNext("heartbeatExecutionManager", () => unavailable("database down (injected)"));
-      expect(await h.service.heartbeatExecutionManager(em).catch((e: unknown) => (e as { kind: string }).kind)).toBe("unavailable");
+      expect(await heartbeatExecutionManager(h.service.engine, em).catch((e: unknown) => (e as { kind: string }).kind)).toBe("unavailable");
       await sleep(100);
       expect(await h.service.pool.reapDeadExecutionManagers()).toEqual([]);
       expect(faulty.callsOf("reapDeadExecutionManagers")).toBe(0);
@@ -179,7 +185,7 @@ for (const storeKind of STORE_KINDS) {
       const config = { instances: { deadExecutionManagerCutoffMs: cutoff, reapIntervalMs: 1_000_000 } };
       // The server that registered the manager goes away; the manager keeps trying to heartbeat, refused meanwhile.
       const before = await Harness.create(fixture.store, { config });
-      const em = (await before.service.registerExecutionManager("10.5.0.2")).executionManagerId;
+      const em = (await registerExecutionManager(before.service.engine, "10.5.0.2")).executionManagerId;
       await before.close();
       await sleep(cutoff + 100); // its last recorded heartbeat is now older than the cutoff
       let clock = 0;
@@ -206,7 +212,7 @@ for (const storeKind of STORE_KINDS) {
       });
       const pool = h.service.pool;
       const { jobId } = await h.submitAndStart(TaskGraphBuilder.independent(4, BYTES));
-      const doomed = (await h.service.registerExecutionManager("10.7.0.1")).executionManagerId;
+      const doomed = (await registerExecutionManager(h.service.engine, "10.7.0.1")).executionManagerId;
       const known = pool.knownExecutionManagers.alive;
       expect(known).toBeGreaterThanOrEqual(2);
 
@@ -224,7 +230,7 @@ for (const storeKind of STORE_KINDS) {
 
       // Dead: remembered for the retention, then learnt again from the store.
       await sleep(cutoff + 100); // the doomed manager's heartbeat is stale by the store's clock
-      await h.service.heartbeatExecutionManager(h.executionManagerId);
+      await heartbeatExecutionManager(h.service.engine, h.executionManagerId);
       clock = 2 * cutoff; // past the start-up grace
       expect(await pool.reapDeadExecutionManagers()).toContain(doomed);
       expect(pool.knownExecutionManagers.dead).toBeGreaterThanOrEqual(1);
@@ -244,7 +250,7 @@ for (const storeKind of STORE_KINDS) {
       const h = await Harness.create(fixture.store);
       const { jobId } = await h.submitAndStart(TaskGraphBuilder.independent(2, BYTES));
       const a = await h.register(jobId, 1);
-      expect(h.service.liveInstances()).toEqual([
+      expect(liveInstances(h.service.engine)).toEqual([
         expect.objectContaining({ taskInstanceId: a.taskInstanceId, jobId, taskId: taskIndex(1), executionManagerId: h.executionManagerId }),
       ]);
       await h.close();

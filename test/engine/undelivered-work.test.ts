@@ -16,6 +16,13 @@ import { FaultyStore } from "./helpers/faulty-store.ts";
 import { Harness } from "./helpers/harness.ts";
 import { refusal } from "./helpers/outcomes.ts";
 import { STORE_KINDS, storeFixture } from "./helpers/stores.ts";
+import { cancelJob } from "../../src/service/cancel-job.ts";
+import { getJobError } from "../../src/service/get-job-error.ts";
+import { getJobOutputs } from "../../src/service/get-job-outputs.ts";
+import { getJobState } from "../../src/service/get-job-state.ts";
+import { jobTasks, liveInstances } from "../../src/service/inspect-engine.ts";
+import { refillQueue } from "../../src/service/refill-queue.ts";
+import { registerTaskInstance } from "../../src/service/register-task-instance.ts";
 
 const tasks = (count: number, maxNumRetry = 0, maxNumInstances = 1): TaskGraphBuilder =>
   new TaskGraphBuilder().tasksFrom(count, () => ({ inputs: [BYTES], outputs: [BYTES], policy: { maxNumRetry, maxNumInstances } }));
@@ -33,7 +40,7 @@ for (const storeKind of STORE_KINDS) {
         config: { queue: { reofferUnclaimedAfterMs: 30_000 } },
         hooks: { onTaskRequeued: (jobId, key, cause: RequeueCause) => requeues.push(`${jobId}/${key}:${cause}`) },
       });
-      h.service.refillQueue();
+      refillQueue(h.service.engine);
       // Two instances allowed: a registered task could still take another, so only the claim keeps it from a re-offer.
       const { jobId } = await h.submitAndStart(tasks(2, 0, 2));
       expect(await h.drain()).toEqual([taskIndex(0), taskIndex(1)]);
@@ -56,25 +63,25 @@ for (const storeKind of STORE_KINDS) {
         ready: false, // no timers: the test runs the re-offer sweep and the reconciler itself
         config: { queue: { reofferUnclaimedAfterMs: 30_000 } },
       });
-      h.service.refillQueue();
+      refillQueue(h.service.engine);
       const { jobId } = await h.submitAndStart(tasks(2));
       expect(await h.drain()).toEqual([taskIndex(0), taskIndex(1)]); // handed out; their poller vanishes
       // A CancelJob whose outcome is unknown (it did not commit), and the row cannot be read: the job is unsettled.
       faulty.failNext("cancelJob", () => outcomeUnknown("connection lost during COMMIT (injected)"));
       faulty.failNext("getJobOutcome", () => unavailable("database down (injected)"), 1_000_000);
-      expect((await refusal(h.service.cancelJob(jobId))).kind).toBe("internal");
+      expect((await refusal(cancelJob(h.service.engine, jobId))).kind).toBe("internal");
       now += 30_000;
       expect(h.service.queue.reofferUnclaimed()).toBe(0); // dropped: an unsettled job takes no instance
       expect(await h.drain()).toEqual([]);
       faulty.heal();
       expect(await h.service.reconcileUnsettledJobs()).toBe(0);
-      expect(await h.service.getJobState(jobId)).toBe("Running"); // the cancel never happened
+      expect(await getJobState(h.service.engine, jobId)).toBe("Running"); // the cancel never happened
       expect(await h.drain()).toEqual([taskIndex(0), taskIndex(1)]);
       for (const index of [0, 1]) {
         const context = await h.register(jobId, index);
         await h.succeed(jobId, index, context.taskInstanceId, [new Uint8Array([index])]);
       }
-      expect(await h.service.getJobState(jobId)).toBe("Succeeded");
+      expect(await getJobState(h.service.engine, jobId)).toBe("Succeeded");
       await h.close();
     });
 
@@ -99,11 +106,11 @@ for (const storeKind of STORE_KINDS) {
       const gone = new AbortController();
       gone.abort();
       const error = await refusal(
-        h.service.registerTaskInstance({ sessionId: h.sessionId, jobId, taskId: taskIndex(0), executionManagerId: h.executionManagerId, signal: gone.signal }),
+        registerTaskInstance(h.service.engine, { sessionId: h.sessionId, jobId, taskId: taskIndex(0), executionManagerId: h.executionManagerId, signal: gone.signal }),
       );
       expect(error.kind).toBe("failed_precondition");
-      expect(h.service.liveInstances()).toEqual([]);
-      expect(h.service.jobTasks(jobId)[0]).toMatchObject({ state: "Ready", liveInstances: 0 });
+      expect(liveInstances(h.service.engine)).toEqual([]);
+      expect(jobTasks(h.service.engine, jobId)[0]).toMatchObject({ state: "Ready", liveInstances: 0 });
       expect(await h.drain()).toEqual([taskIndex(0)]);
       expect(requeues).toEqual([`${jobId}/0:undelivered_instance`]);
       // And the task still runs to the end.
@@ -120,9 +127,9 @@ for (const storeKind of STORE_KINDS) {
       expect(error.kind).toBe("failed_precondition");
       expect(error.message).toContain("runtime.limits.max_response_bytes");
       expect(error.message.length).toBeLessThan(300);
-      expect(await h.service.getJobState(jobId)).toBe("Failed");
-      expect(await h.service.getJobError(jobId)).toContain("runtime.limits.max_response_bytes");
-      expect(h.service.liveInstances()).toEqual([]);
+      expect(await getJobState(h.service.engine, jobId)).toBe("Failed");
+      expect(await getJobError(h.service.engine, jobId)).toContain("runtime.limits.max_response_bytes");
+      expect(liveInstances(h.service.engine)).toEqual([]);
       await h.close();
     });
 
@@ -136,11 +143,11 @@ for (const storeKind of STORE_KINDS) {
       expect(await h.drain()).toEqual([taskIndex(0)]);
       const error = await refusal(h.register(jobId, 0));
       expect(error.kind).toBe("failed_precondition");
-      expect(await h.service.getJobState(jobId)).toBe("Failed");
-      expect(await h.service.getJobError(jobId)).toContain("runtime.limits.max_response_bytes");
+      expect(await getJobState(h.service.engine, jobId)).toBe("Failed");
+      expect(await getJobError(h.service.engine, jobId)).toContain("runtime.limits.max_response_bytes");
       expect(requeues).toEqual([]); // no retry consumed, nothing queued again
       expect(await h.drain()).toEqual([]);
-      expect(h.service.liveInstances()).toEqual([]);
+      expect(liveInstances(h.service.engine)).toEqual([]);
       await h.close();
     });
 
@@ -162,7 +169,7 @@ for (const storeKind of STORE_KINDS) {
       const error = await refusal(h.register(jobId, COMMIT_TASK));
       expect(error.kind).toBe("failed_precondition");
       expect(error.message).toContain("runtime.limits.max_response_bytes");
-      expect(await h.service.getJobState(jobId)).toBe("Failed");
+      expect(await getJobState(h.service.engine, jobId)).toBe("Failed");
       await h.close();
     });
 
@@ -178,19 +185,19 @@ for (const storeKind of STORE_KINDS) {
         // Random bytes: the job outputs encoding compresses, and zeros would shrink below the limit.
         expect(await h.succeed(job.jobId, 0, context.taskInstanceId, [randomBytes(size)])).toBe("Succeeded");
       }
-      expect((await h.service.getJobOutputs(small.jobId)).length).toBeGreaterThan(100);
-      const cached = await refusal(h.service.getJobOutputs(big.jobId));
+      expect((await getJobOutputs(h.service.engine, small.jobId)).length).toBeGreaterThan(100);
+      const cached = await refusal(getJobOutputs(h.service.engine, big.jobId));
       expect(cached.kind).toBe("invalid_argument");
       expect(cached.message).toContain("runtime.limits.max_response_bytes");
       // A second service over the same store has nothing cached: the answer comes from the store,
       // which is asked the outputs' size first — the blob that cannot be sent is never read.
       const store = new FaultyStore(fixture.store);
       const fresh = await Harness.create(store.store, { config: { limits: { maxResponseBytes: 4096 } } });
-      const uncached = await refusal(fresh.service.getJobOutputs(big.jobId));
+      const uncached = await refusal(getJobOutputs(fresh.service.engine, big.jobId));
       expect(uncached.kind).toBe("invalid_argument");
       expect(uncached.message).toContain("runtime.limits.max_response_bytes");
       expect(store.callsOf("getJobOutputs")).toBe(0);
-      expect((await fresh.service.getJobOutputs(small.jobId)).length).toBeGreaterThan(100);
+      expect((await getJobOutputs(fresh.service.engine, small.jobId)).length).toBeGreaterThan(100);
       expect(store.callsOf("getJobOutputs")).toBe(1);
       await fresh.close();
       await h.close();

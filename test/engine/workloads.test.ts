@@ -14,6 +14,9 @@ import { STORE_KINDS, storeFixture } from "./helpers/stores.ts";
 import { expectedOutputs } from "./helpers/task-function.ts";
 import { runWorkload, type WorkloadResult } from "./helpers/workload-driver.ts";
 import { flatGraph, layeredGraph, WORKLOAD_POLICY } from "./helpers/workload-graphs.ts";
+import { getJobError } from "../../src/service/get-job-error.ts";
+import { getJobOutputs } from "../../src/service/get-job-outputs.ts";
+import { liveInstances } from "../../src/service/inspect-engine.ts";
 
 const KIB = 1024;
 /** The 10 000-task graphs here are above the default graph limits (sized for the event loop, issue 17). */
@@ -65,7 +68,7 @@ for (const storeKind of STORE_KINDS) {
       const stored = decodeTaskOutputs(await fixture.store.getJobOutputs(jobId), { maxOutputBytes: 1 << 30 });
       expect(await fixture.store.getJobState(jobId)).toBe("Succeeded");
       expect(firstDifference(stored, expected)).toBe("");
-      expect(h.service.liveInstances()).toHaveLength(0);
+      expect(liveInstances(h.service.engine)).toHaveLength(0);
       await h.close();
     });
 
@@ -94,7 +97,7 @@ for (const storeKind of STORE_KINDS) {
       expectClean(result);
       expect(result.state).toBe("Succeeded");
       expect(result.taskSuccesses).toBe(10_000);
-      const stored = decodeTaskOutputs(await h.service.getJobOutputs(jobId), { maxOutputBytes: 1 << 30 });
+      const stored = decodeTaskOutputs(await getJobOutputs(h.service.engine, jobId), { maxOutputBytes: 1 << 30 });
       expect(firstDifference(stored, expectedOutputs(graph, inputs))).toBe("");
       expect(await fixture.store.getJobState(jobId)).toBe("Succeeded");
       await h.close();
@@ -123,9 +126,9 @@ for (const storeKind of STORE_KINDS) {
       expect(result.state).toBe("Failed");
       expect(result.taskSuccesses).toBe(0);
       expect(result.failuresReported).toBeGreaterThanOrEqual(4); // retry 3: the 4th failure of one task fails it
-      expect(await h.service.getJobError(jobId)).toMatch(/^injected failure of task \d$/);
+      expect(await getJobError(h.service.engine, jobId)).toMatch(/^injected failure of task \d$/);
       expect(await fixture.store.getJobState(jobId)).toBe("Failed");
-      expect(h.service.liveInstances()).toEqual([]);
+      expect(liveInstances(h.service.engine)).toEqual([]);
       await h.close();
     });
 
@@ -147,7 +150,7 @@ for (const storeKind of STORE_KINDS) {
         if (result.state === "Succeeded") expect(result.cleanupCount).toBe(0);
         else expect(result.commitCount).toBe(0);
         outcomes.add(result.state);
-        expect(h.service.liveInstances()).toEqual([]);
+        expect(liveInstances(h.service.engine)).toEqual([]);
         await h.close();
       }
       console.log(`[engine test] cancel race (${storeKind}) outcomes: ${[...outcomes].join(", ")}`);

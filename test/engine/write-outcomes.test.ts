@@ -28,6 +28,11 @@ import { Harness, eventually } from "./helpers/harness.ts";
 import { jobAtFinishingReport } from "./helpers/finishing-report.ts";
 import { kindOf } from "./helpers/outcomes.ts";
 import { STORE_KINDS, storeFixture } from "./helpers/stores.ts";
+import { cancelJob } from "../../src/service/cancel-job.ts";
+import { getJobError } from "../../src/service/get-job-error.ts";
+import { getJobOutputs } from "../../src/service/get-job-outputs.ts";
+import { getJobState } from "../../src/service/get-job-state.ts";
+import { jobTasks } from "../../src/service/inspect-engine.ts";
 
 const out = (text: string): Uint8Array => new TextEncoder().encode(text);
 const unreachable = () => unavailable("database down (injected)");
@@ -77,13 +82,13 @@ for (const storeKind of STORE_KINDS) {
           const big = randomBytes(9 * MiB); // incompressible; sent as hex: 18 MiB
           const first = await h.register(jobId, 0);
           expect(await kindOf(h.succeed(jobId, 0, first.taskInstanceId, [big]))).toBe("invalid_argument");
-          expect(h.service.jobTasks(jobId)[0]).toMatchObject({ state: "Ready", retriesLeft: 0, liveInstances: 0 });
+          expect(jobTasks(h.service.engine, jobId)[0]).toMatchObject({ state: "Ready", retriesLeft: 0, liveInstances: 0 });
           expect(await h.drain()).toEqual([taskIndex(0)]);
           const second = await h.register(jobId, 0);
           expect(await kindOf(h.succeed(jobId, 0, second.taskInstanceId, [big]))).toBe("invalid_argument");
-          expect(await h.service.getJobState(jobId)).toBe("Failed");
+          expect(await getJobState(h.service.engine, jobId)).toBe("Failed");
           expect(await store.getJobState(jobId)).toBe("Failed");
-          expect(await h.service.getJobError(jobId)).toMatch(/max_allowed_packet of 16777216 bytes/);
+          expect(await getJobError(h.service.engine, jobId)).toMatch(/max_allowed_packet of 16777216 bytes/);
           await h.close();
         } finally {
           await close();
@@ -113,13 +118,13 @@ for (const storeKind of STORE_KINDS) {
         const instance = await h.register(jobId, 0);
         faulty.loseAnswerOfNext("cancelJob");
         readsDown(faulty);
-        expect(await kindOf(h.service.cancelJob(jobId))).toBe("internal");
+        expect(await kindOf(cancelJob(h.service.engine, jobId))).toBe("internal");
         expect(await fixture.store.getJobState(jobId)).toBe("CleanupReady");
         faulty.heal();
         // The report comes from a task of a job the user cancelled: stale, and the job is not failed.
         expect(await kindOf(h.fail(jobId, 0, instance.taskInstanceId, "last attempt"))).toBe("failed_precondition");
         expect(await fixture.store.getJobState(jobId)).toBe("CleanupReady");
-        expect(await h.service.getJobState(jobId)).toBe("CleanupReady");
+        expect(await getJobState(h.service.engine, jobId)).toBe("CleanupReady");
         expect(await h.drain("cleanup")).toEqual([CLEANUP_TASK]);
         const cleanup = await h.register(jobId, CLEANUP_TASK);
         expect(await h.succeed(jobId, CLEANUP_TASK, cleanup.taskInstanceId)).toBe("Cancelled");
@@ -137,16 +142,16 @@ for (const storeKind of STORE_KINDS) {
         // Accepted: the result is kept until the database says whether it has it.
         expect(await kindOf(h.succeed(jobId, 0, instance.taskInstanceId, [out("v")]))).toBe("ok:Running");
         expect(await h.drain("task")).toEqual([]);
-        expect(await kindOf(h.service.getJobState(jobId))).toBe("unavailable");
+        expect(await kindOf(getJobState(h.service.engine, jobId))).toBe("unavailable");
         faulty.heal();
         expect(await h.service.reconcileUnsettledJobs()).toBe(0);
-        expect(await h.service.getJobState(jobId)).toBe("CommitReady");
+        expect(await getJobState(h.service.engine, jobId)).toBe("CommitReady");
         expect(await h.drain("task")).toEqual([]);
         expect(await h.drain("commit")).toEqual([COMMIT_TASK]);
         const commit = await h.register(jobId, COMMIT_TASK);
         expect(commit.serializedTaskIo).toEqual(encodeTaskOutputs([out("v")]));
         expect(await h.succeed(jobId, COMMIT_TASK, commit.taskInstanceId)).toBe("Succeeded");
-        expect(await h.service.getJobOutputs(jobId)).toEqual(encodeTaskOutputs([out("v")]));
+        expect(await getJobOutputs(h.service.engine, jobId)).toEqual(encodeTaskOutputs([out("v")]));
         await h.close();
       });
 
@@ -159,9 +164,9 @@ for (const storeKind of STORE_KINDS) {
         readsDown(faulty);
         expect(await kindOf(h.succeed(jobId, 0, instance.taskInstanceId, [out("v")]))).toBe("ok:Running");
         faulty.heal();
-        expect(await h.service.cancelJob(jobId)).toBe("Succeeded");
-        expect(await h.service.getJobState(jobId)).toBe("Succeeded");
-        expect(await h.service.getJobOutputs(jobId)).toEqual(encodeTaskOutputs([out("v")]));
+        expect(await cancelJob(h.service.engine, jobId)).toBe("Succeeded");
+        expect(await getJobState(h.service.engine, jobId)).toBe("Succeeded");
+        expect(await getJobOutputs(h.service.engine, jobId)).toEqual(encodeTaskOutputs([out("v")]));
         await h.close();
       });
 
@@ -175,8 +180,8 @@ for (const storeKind of STORE_KINDS) {
         expect(await kindOf(h.fail(jobId, 0, instance.taskInstanceId, "boom"))).toBe("ok:Running");
         expect(await h.drain("task")).toEqual([]);
         faulty.heal();
-        expect(await h.service.getJobState(jobId)).toBe("Failed");
-        expect(await h.service.getJobError(jobId)).toBe("boom");
+        expect(await getJobState(h.service.engine, jobId)).toBe("Failed");
+        expect(await getJobError(h.service.engine, jobId)).toBe("boom");
         await h.close();
       });
     });
@@ -217,16 +222,16 @@ for (const storeKind of STORE_KINDS) {
           expect(await kindOf(report)).toBe(`ok:${before}`);
           expect(await fixture.store.getJobState(jobId)).toBe(before);
           // Known not written: the cached state is still the database's.
-          expect(await h.service.getJobState(jobId)).toBe(before);
+          expect(await getJobState(h.service.engine, jobId)).toBe(before);
           expect(await h.drain(lane)).toEqual([]);
           expect(await kindOf(h.register(jobId, taskId))).not.toMatch(/^ok/);
           expect(await h.service.reconcileUnsettledJobs()).toBe(1); // still down: still kept
           faulty.heal();
           expect(await h.service.reconcileUnsettledJobs()).toBe(0);
-          expect(await h.service.getJobState(jobId)).toBe(after);
+          expect(await getJobState(h.service.engine, jobId)).toBe(after);
           expect(await fixture.store.getJobState(jobId)).toBe(after);
-          if (op === "failJob") expect(await h.service.getJobError(jobId)).toBe("final failure");
-          if (after === "Succeeded") expect(await h.service.getJobOutputs(jobId)).toEqual(encodeTaskOutputs([out("v")]));
+          if (op === "failJob") expect(await getJobError(h.service.engine, jobId)).toBe("final failure");
+          if (after === "Succeeded") expect(await getJobOutputs(h.service.engine, jobId)).toEqual(encodeTaskOutputs([out("v")]));
           expect(await h.drain(lane)).toEqual([]);
           await h.close();
         });

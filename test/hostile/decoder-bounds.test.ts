@@ -20,7 +20,7 @@ import { decodeWireFrame } from "../../src/core/wire-frame.ts";
 import { compressZstd, decompressZstd, decompressZstdAsync, DEFAULT_MAX_ZSTD_FRAMES } from "../../src/core/zstd.ts";
 import { hostFits, MAX_SCHEDULER_HOST_CHARS } from "../../src/db/schedulers/registerScheduler.ts";
 import { registerScheduler } from "../../src/service/register-scheduler.ts";
-import type { ServiceContext } from "../../src/service/service-context.ts";
+import type { Engine } from "../../src/cache/engine.ts";
 import { expectInvalid } from "../unit/core/helpers.ts";
 
 const encoder = new TextEncoder();
@@ -282,7 +282,7 @@ describe("strings are bounded before they are copied, and never echoed whole", (
           throw new Error("the store must not be called");
         },
       },
-    } as unknown as ServiceContext;
+    } as unknown as Engine;
     const error = await registerScheduler(context, "h".repeat(64 * 1024 * 1024), 80).then(
       () => undefined,
       (e: unknown) => e,

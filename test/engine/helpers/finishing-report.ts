@@ -7,6 +7,8 @@ import { CLEANUP_TASK, COMMIT_TASK, taskIndex, type TaskId } from "../../../src/
 import { BYTES, TaskGraphBuilder } from "../../../testkit/task-graph-builder.ts";
 import type { JobState } from "../../../src/core/job-state.ts";
 import type { Harness } from "./harness.ts";
+import { cancelJob } from "../../../src/service/cancel-job.ts";
+import { getJobState } from "../../../src/service/get-job-state.ts";
 
 export interface FinishingJob {
   readonly jobId: bigint;
@@ -36,10 +38,10 @@ export async function jobAtFinishingReport(h: Harness, write: string): Promise<F
     taskId = COMMIT_TASK;
     lane = "commit";
   } else if (write === "finishCleanup") {
-    await h.service.cancelJob(jobId);
+    await cancelJob(h.service.engine, jobId);
     taskId = CLEANUP_TASK;
     lane = "cleanup";
   }
   await h.drain(lane);
-  return { jobId, taskId, lane, before: await h.service.getJobState(jobId) };
+  return { jobId, taskId, lane, before: await getJobState(h.service.engine, jobId) };
 }

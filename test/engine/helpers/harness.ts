@@ -4,6 +4,7 @@
  * task instances by hand.
  */
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { isTerminal, type JobState } from "../../../src/core/job-state.ts";
 import { compressJobInputs } from "../../../src/core/job-submission.ts";
 import type { TaskGraph } from "../../../src/core/task-graph.ts";
@@ -12,13 +13,19 @@ import { taskIndex, type TaskId } from "../../../src/core/ids.ts";
 import { encodeWireFrame } from "../../../src/core/wire-frame.ts";
 import type { JobStore } from "../../../src/db/job-store.ts";
 import { silentLogger } from "../../../src/observability/logger.ts";
-import {
-  StorageService,
-  type ExecutionContext,
-  type StorageServiceConfig,
-  type StorageServiceDeps,
-  type StorageServiceHooks,
-} from "../../../src/service/storage-service.ts";
+import type { ExecutionContext } from "../../../src/cache/job-control-block.ts";
+import type { StorageServiceConfig } from "../../../src/service/service-config.ts";
+import { StorageService, type StorageServiceDeps, type StorageServiceHooks } from "../../../src/service/storage-service.ts";
+import { addResourceGroup } from "../../../src/service/add-resource-group.ts";
+import { getJobState } from "../../../src/service/get-job-state.ts";
+import { pollReadyTasks } from "../../../src/service/poll-ready-tasks.ts";
+import { refillQueue } from "../../../src/service/refill-queue.ts";
+import { registerExecutionManager } from "../../../src/service/register-execution-manager.ts";
+import { registerJob } from "../../../src/service/register-job.ts";
+import { registerTaskInstance } from "../../../src/service/register-task-instance.ts";
+import { reportTaskFailure } from "../../../src/service/report-task-failure.ts";
+import { reportTaskSuccess } from "../../../src/service/report-task-success.ts";
+import { startJob } from "../../../src/service/start-job.ts";
 
 let nextSession = 1000n;
 
@@ -60,11 +67,11 @@ export class Harness {
   static async create(store: JobStore, options: HarnessOptions = {}): Promise<Harness> {
     const harness = new Harness(store, options);
     if (options.ready !== false) {
-      harness.service.refillQueue();
+      refillQueue(harness.service.engine);
       harness.service.start();
     }
-    harness.resourceGroupId = await harness.service.addResourceGroup(`rg-${randomUUID()}`, new Uint8Array([1, 2, 3]));
-    harness.executionManagerId = (await harness.service.registerExecutionManager("127.0.0.1")).executionManagerId;
+    harness.resourceGroupId = await addResourceGroup(harness.service.engine, `rg-${randomUUID()}`, new Uint8Array([1, 2, 3]));
+    harness.executionManagerId = (await registerExecutionManager(harness.service.engine, "127.0.0.1")).executionManagerId;
     return harness;
   }
 
@@ -82,7 +89,7 @@ export class Harness {
         new DataView(bytes.buffer).setUint32(0, i, true);
         return bytes;
       });
-    const jobId = await this.service.registerJob({
+    const jobId = await registerJob(this.service.engine, {
       resourceGroupId: this.resourceGroupId,
       compressedTaskGraph: builder.toCompressed(),
       compressedInputs: compressJobInputs(jobInputs),
@@ -92,13 +99,13 @@ export class Harness {
 
   async submitAndStart(builder: TaskGraphBuilder, inputs?: Uint8Array[]): Promise<SubmittedJob> {
     const job = await this.submit(builder, inputs);
-    await this.service.startJob(job.jobId);
+    await startJob(this.service.engine, job.jobId);
 
     return job;
   }
 
   register(jobId: bigint, taskId: TaskId | number, executionManagerId = this.executionManagerId): Promise<ExecutionContext> {
-    return this.service.registerTaskInstance({
+    return registerTaskInstance(this.service.engine, {
       sessionId: this.sessionId,
       jobId,
       taskId: typeof taskId === "number" ? taskIndex(taskId) : taskId,
@@ -107,7 +114,7 @@ export class Harness {
   }
 
   succeed(jobId: bigint, taskId: TaskId | number, instanceId: bigint, outputs: Uint8Array[] | Uint8Array = []): Promise<JobState> {
-    return this.service.reportTaskSuccess({
+    return reportTaskSuccess(this.service.engine, {
       sessionId: this.sessionId,
       jobId,
       taskId: typeof taskId === "number" ? taskIndex(taskId) : taskId,
@@ -118,7 +125,7 @@ export class Harness {
   }
 
   fail(jobId: bigint, taskId: TaskId | number, instanceId: bigint, message = "injected failure"): Promise<JobState> {
-    return this.service.reportTaskFailure({
+    return reportTaskFailure(this.service.engine, {
       sessionId: this.sessionId,
       jobId,
       taskId: typeof taskId === "number" ? taskIndex(taskId) : taskId,
@@ -130,23 +137,19 @@ export class Harness {
 
   /** Polls a lane without waiting. */
   async drain(lane: "task" | "commit" | "cleanup" = "task", maxItems = 10_000): Promise<TaskId[]> {
-    const { tasks } = await this.service.pollReadyTasks(lane, { maxItems, waitMs: 0 });
+    const { tasks } = await pollReadyTasks(this.service.engine, lane, { maxItems, waitMs: 0 });
     return tasks.map((t) => t.taskId);
   }
 
   async waitForState(jobId: bigint, predicate: (state: JobState) => boolean = isTerminal, timeoutMs = 30_000): Promise<JobState> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const state = await this.service.getJobState(jobId);
+      const state = await getJobState(this.service.engine, jobId);
       if (predicate(state)) return state;
       if (Date.now() > deadline) throw new Error(`job ${jobId} still ${state} after ${timeoutMs} ms`);
       await sleep(5);
     }
   }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Resolves when `check()` is true (polled every few ms), or rejects after `timeoutMs`. */

@@ -8,6 +8,7 @@
  * both fail. Stale answers (FAILED_PRECONDITION) are expected under races and
  * counted; anything else is recorded as unexpected.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { isStorageError } from "../../../src/core/errors.ts";
 import { formatTaskId, type TaskId } from "../../../src/core/ids.ts";
 import { isTerminal, type JobState } from "../../../src/core/job-state.ts";
@@ -15,10 +16,16 @@ import type { TaskGraph } from "../../../src/core/task-graph.ts";
 import { decodeTaskOutputs } from "../../../src/core/task-outputs.ts";
 import { decodeWireFrame, encodeWireFrame } from "../../../src/core/wire-frame.ts";
 import type { Lane } from "../../../src/queue/queue-subject.ts";
-import type { ReadyTask } from "../../../src/service/storage-service.ts";
+import type { ReadyTask } from "../../../src/service/poll-ready-tasks.ts";
 import type { Harness } from "./harness.ts";
-import { sleep } from "./harness.ts";
 import { taskOutputs } from "./task-function.ts";
+import { cancelJob } from "../../../src/service/cancel-job.ts";
+import { heartbeatExecutionManager } from "../../../src/service/heartbeat-execution-manager.ts";
+import { pollReadyTasks } from "../../../src/service/poll-ready-tasks.ts";
+import { registerExecutionManager } from "../../../src/service/register-execution-manager.ts";
+import { registerTaskInstance } from "../../../src/service/register-task-instance.ts";
+import { reportTaskFailure } from "../../../src/service/report-task-failure.ts";
+import { reportTaskSuccess } from "../../../src/service/report-task-success.ts";
 
 export interface WorkloadOptions {
   readonly workers?: number;
@@ -61,7 +68,7 @@ export async function runWorkload(
   const outputSize = options.outputSize ?? 16;
   const emIds: bigint[] = [];
   for (let i = 0; i < (options.executionManagers ?? 8); i++) {
-    emIds.push((await service.registerExecutionManager(`10.0.0.${i + 1}`)).executionManagerId);
+    emIds.push((await registerExecutionManager(service.engine, `10.0.0.${i + 1}`)).executionManagerId);
   }
   const seen = new Set<string>();
   const stats = {
@@ -87,7 +94,7 @@ export async function runWorkload(
   const instance = async (task: ReadyTask, emId: bigint, outcome: "succeed" | "fail"): Promise<void> => {
     let context;
     try {
-      context = await harness.service.registerTaskInstance({
+      context = await registerTaskInstance(harness.service.engine, {
         sessionId: harness.sessionId,
         jobId: task.jobId,
         taskId: task.taskId,
@@ -102,7 +109,7 @@ export async function runWorkload(
     try {
       if (outcome === "fail") {
         stats.failuresReported++;
-        await service.reportTaskFailure({ ...report, errorMessage: `injected failure of task ${formatTaskId(task.taskId)}` });
+        await reportTaskFailure(service.engine, { ...report, errorMessage: `injected failure of task ${formatTaskId(task.taskId)}` });
         return;
       }
       let outputs: Uint8Array;
@@ -116,7 +123,7 @@ export async function runWorkload(
         }
         outputs = new Uint8Array(0);
       }
-      await service.reportTaskSuccess({ ...report, serializedOutputs: outputs });
+      await reportTaskSuccess(service.engine, { ...report, serializedOutputs: outputs });
       if (task.taskId.kind === "index") stats.taskSuccesses++;
       else if (task.taskId.kind === "commit") stats.commitCount++;
       else stats.cleanupCount++;
@@ -141,7 +148,7 @@ export async function runWorkload(
     while (!done) {
       let tasks: ReadyTask[];
       try {
-        tasks = (await service.pollReadyTasks(lane, { maxItems: 1, waitMs: 20 })).tasks;
+        tasks = (await pollReadyTasks(service.engine, lane, { maxItems: 1, waitMs: 20 })).tasks;
       } catch (error) {
         unexpected.push(error);
         return;
@@ -152,16 +159,16 @@ export async function runWorkload(
 
   const heartbeats = (async () => {
     while (!done) {
-      for (const id of emIds) await service.heartbeatExecutionManager(id).catch((error: unknown) => unexpected.push(error));
+      for (const id of emIds) await heartbeatExecutionManager(service.engine, id).catch((error: unknown) => unexpected.push(error));
       await sleep(200);
     }
   })();
 
   let cancel: Promise<unknown> = Promise.resolve();
   if (options.cancelAfterMs === 0) {
-    await service.cancelJob(jobId);
+    await cancelJob(service.engine, jobId);
   } else if (options.cancelAfterMs !== undefined) {
-    cancel = sleep(options.cancelAfterMs).then(() => service.cancelJob(jobId).catch((error: unknown) => unexpected.push(error)));
+    cancel = sleep(options.cancelAfterMs).then(() => cancelJob(service.engine, jobId).catch((error: unknown) => unexpected.push(error)));
   }
 
   const loops: Promise<void>[] = [];

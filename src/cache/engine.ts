@@ -1,34 +1,29 @@
 /**
- * Everything a use case needs, assembled once by {@link StorageService}. Use
- * cases are plain functions of this context and their request.
+ * The engine: one object per server lifetime holding everything the use
+ * cases, restart recovery and the loaders of Ready jobs work with. Built once
+ * by src/service/storage-service.ts. A job control block sees only the part
+ * every job shares ({@link JobEngine}, which this extends): it must not know
+ * the cache it sits in.
  */
-import type { JobCache } from "../cache/job-cache.ts";
-import type { JobControlBlock } from "../cache/job-control-block.ts";
-import type { JobCacheGc } from "../cache/job-cache-gc.ts";
-import type { JobEngine } from "../cache/job-engine.ts";
-import type { JobStore } from "../db/job-store.ts";
-import type { AsyncMutex } from "../cache/async-mutex.ts";
 import type { SubmissionLimits } from "../core/job-submission.ts";
 import type { TaskGraphCache } from "../core/task-graph-cache.ts";
-import type { TaskInstancePool } from "../instances/task-instance-pool.ts";
-import type { Logger } from "../observability/logger.ts";
-import type { InboundQueue } from "../queue/inbound-queue.ts";
+import type { AsyncMutex } from "./async-mutex.ts";
+import type { JobCache } from "./job-cache.ts";
+import type { JobCacheGc } from "./job-cache-gc.ts";
+import type { JobControlBlock } from "./job-control-block.ts";
+import type { JobEngine } from "./job-engine.ts";
 
-export interface ServiceContext {
+export interface Engine extends JobEngine {
   readonly sessionId: bigint;
-  readonly store: JobStore;
   readonly cache: JobCache;
   readonly gc: JobCacheGc;
-  readonly queue: InboundQueue;
-  readonly pool: TaskInstancePool;
-  readonly engine: JobEngine;
   readonly limits: SubmissionLimits;
   /** Largest answer sent (runtime.limits.max_response_bytes): larger ones are refused before they are built. */
   readonly maxResponseBytes: number;
+  /** Parsed task graphs shared by jobs with the same graph. */
   readonly graphCache: TaskGraphCache;
-  readonly logger: Logger;
   /** Mutable service-wide flags. */
-  readonly flags: ServiceFlags;
+  readonly flags: EngineFlags;
   /**
    * Loads and caches a Ready job that is not cached (recovery leaves
    * never-started jobs in the database: src/recovery/ready-job-loader.ts);
@@ -37,7 +32,7 @@ export interface ServiceContext {
   readonly loadReadyJob?: (jobId: bigint) => Promise<JobControlBlock | undefined>;
 }
 
-export interface ServiceFlags {
+export interface EngineFlags {
   /** Polls are answered only after the first refill (after recovery). */
   refilled: boolean;
   /** Whether a scheduler registered during this process's lifetime. */
