@@ -6,10 +6,11 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import { failedPrecondition, notFound, StorageError } from "../core/errors.ts";
-import { canTransition, cancelTarget, isTerminal, type JobState } from "../core/job-state.ts";
+import { canTransition, cancelTarget, isTerminal, type JobState, type TransitionActor } from "../core/job-state.ts";
 import type { ExecutionManagerLiveness } from "../core/execution-manager-liveness.ts";
 import type { JobOutcome } from "../db/jobs/getJobOutcome.ts";
 import type { JobOutputsSize } from "../db/jobs/getJobOutputsSize.ts";
+import type { JobRowWithBlobs } from "../db/jobs/job-row.ts";
 import { maxValueBytes } from "../db/max-allowed-packet.ts";
 import { MAX_ERROR_MESSAGE_BYTES, type JobStore, type SchedulerRecord, type StoreWriteLimits, type TaskCheckpoint } from "../db/job-store.ts";
 
@@ -20,6 +21,8 @@ interface JobRow {
   readonly compressedInputs: Uint8Array;
   outputs: Uint8Array | undefined;
   errorMessage: string | undefined;
+  readonly createdAt: number;
+  updatedAt: number;
   endedAt: number | undefined;
 }
 
@@ -58,6 +61,7 @@ export class MemoryJobStore implements JobStore {
   async insertJob(resourceGroupId: bigint, compressedGraph: Uint8Array, compressedInputs: Uint8Array): Promise<bigint> {
     if (!this.resourceGroups.has(resourceGroupId)) throw new StorageError("unauthenticated", "invalid resource group");
     const id = this.nextJobId++;
+    const now = this.now();
     this.jobs.set(id, {
       resourceGroupId,
       state: "Ready",
@@ -65,6 +69,8 @@ export class MemoryJobStore implements JobStore {
       compressedInputs,
       outputs: undefined,
       errorMessage: undefined,
+      createdAt: now,
+      updatedAt: now,
       endedAt: undefined,
     });
     return id;
@@ -109,6 +115,37 @@ export class MemoryJobStore implements JobStore {
     if (job.state !== from) throw failedPrecondition(`job in state ${job.state}, expected ${from}`);
     this.transition(job, "Failed");
     job.errorMessage = errorMessage;
+  }
+
+  async failJobBy(jobId: bigint, errorMessage: string, by: TransitionActor, from?: readonly JobState[]): Promise<JobState> {
+    const job = this.job(jobId);
+    const previous = job.state;
+    if (from !== undefined && !from.includes(previous)) throw failedPrecondition(`job in state ${previous}, expected ${from.join(" or ")}`);
+    this.transition(job, "Failed", by);
+    job.errorMessage = errorMessage;
+    return previous;
+  }
+
+  async retryFailedJob(jobId: bigint): Promise<void> {
+    const job = this.job(jobId);
+    if (job.state !== "Failed") throw failedPrecondition(`job in state ${job.state}, expected Failed`);
+    this.transition(job, "Running", "operator");
+  }
+
+  async getJob(jobId: bigint): Promise<JobRowWithBlobs> {
+    const job = this.job(jobId);
+    return {
+      id: jobId,
+      resourceGroupId: job.resourceGroupId,
+      state: job.state,
+      errorMessage: job.errorMessage ?? null,
+      createdAt: new Date(job.createdAt),
+      updatedAt: new Date(job.updatedAt),
+      endedAt: job.endedAt === undefined ? null : new Date(job.endedAt),
+      compressedTaskGraph: job.compressedGraph,
+      compressedInputs: job.compressedInputs,
+      outputs: job.outputs ?? null,
+    };
   }
 
   async getJobState(jobId: bigint): Promise<JobState> {
@@ -183,6 +220,16 @@ export class MemoryJobStore implements JobStore {
     em.lastHeartbeatAt = this.now();
   }
 
+  async markExecutionManagerDead(executionManagerId: bigint): Promise<boolean> {
+    const em = this.executionManagers.get(executionManagerId);
+    if (em === undefined) {
+      throw new StorageError("illegal_execution_manager", `execution manager ${executionManagerId} is illegal`);
+    }
+    if (em.state === "Dead") return false;
+    em.state = "Dead";
+    return true;
+  }
+
   async executionManagerLiveness(executionManagerId: bigint): Promise<ExecutionManagerLiveness> {
     const em = this.executionManagers.get(executionManagerId);
     return em === undefined ? "unknown" : em.state === "Alive" ? "alive" : "dead";
@@ -222,17 +269,34 @@ export class MemoryJobStore implements JobStore {
     return [...(this.checkpoints.get(jobId) ?? [])].sort((a, b) => a.taskIndex - b.taskIndex);
   }
 
+  async deleteCheckpoints(jobId: bigint, taskIndices: readonly number[]): Promise<number> {
+    const list = this.checkpoints.get(jobId) ?? [];
+    const doomed = new Set(taskIndices);
+    const kept = list.filter((checkpoint) => !doomed.has(checkpoint.taskIndex));
+    this.checkpoints.set(jobId, kept);
+    return list.length - kept.length;
+  }
+
   private job(jobId: bigint): JobRow {
     const job = this.jobs.get(jobId);
     if (job === undefined) throw notFound("job not found");
     return job;
   }
 
-  private transition(job: JobRow, to: JobState): void {
-    if (!canTransition(job.state, to)) {
+  private transition(job: JobRow, to: JobState, by: TransitionActor = "engine"): void {
+    if (!canTransition(job.state, to, by)) {
       throw failedPrecondition(`job in state ${job.state} cannot move to ${to}`);
     }
+    const from = job.state;
     job.state = to;
-    if (isTerminal(to)) job.endedAt = this.now();
+    job.updatedAt = this.now();
+    if (isTerminal(to)) {
+      job.endedAt = job.updatedAt;
+    } else if (isTerminal(from)) {
+      // Leaving a terminal state (an operator's retry): the row looks like any Running job's, as in MariaDB.
+      job.endedAt = undefined;
+      job.errorMessage = undefined;
+      job.outputs = undefined;
+    }
   }
 }

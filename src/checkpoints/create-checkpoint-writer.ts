@@ -1,21 +1,21 @@
 /**
  * Builds the checkpoint writer the server runs from `runtime.checkpoints.*`
- * (undefined when checkpoints are disabled), writing through src/db.
+ * (undefined when checkpoints are disabled), writing through the job store
+ * (so fault injection reaches checkpoint flushes too).
  */
 import type { Config } from "../config/schema.ts";
-import type { Db } from "../db/connection.ts";
-import { writeCheckpoints } from "../db/checkpoints/writeCheckpoints.ts";
+import type { JobStore } from "../db/job-store.ts";
 import type { Logger } from "../observability/logger.ts";
 import { CHECKPOINT_FLUSH_DELAY_ENV, testDelayMs } from "../recovery/test-hooks.ts";
 import { CheckpointWriter } from "./checkpoint-writer.ts";
 
-export function createCheckpointWriter(db: Db, config: Config, logger: Logger): CheckpointWriter | undefined {
+export function createCheckpointWriter(store: JobStore, config: Config, logger: Logger): CheckpointWriter | undefined {
   const settings = config.runtime.checkpoints;
   if (!settings.enabled) return undefined;
   const testSplitDelayMs = testDelayMs(CHECKPOINT_FLUSH_DELAY_ENV);
   if (testSplitDelayMs > 0) logger.warn({ testSplitDelayMs }, `${CHECKPOINT_FLUSH_DELAY_ENV} is set: checkpoint flushes are slowed down (tests only)`);
   return new CheckpointWriter({
-    write: (entries) => writeCheckpoints(db, entries),
+    write: (entries) => store.writeCheckpoints(entries),
     flushIntervalMs: settings.flush_interval_ms,
     maxBatch: settings.max_batch,
     logger,

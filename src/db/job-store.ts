@@ -15,8 +15,9 @@
  *   (connection lost during COMMIT) → "internal".
  * Every job transition is written in one transaction under a row lock.
  */
-import type { JobState } from "../core/job-state.ts";
+import type { JobState, TransitionActor } from "../core/job-state.ts";
 import type { JobOutcome } from "./jobs/getJobOutcome.ts";
+import type { JobRowWithBlobs } from "./jobs/job-row.ts";
 import type { JobOutputsSize } from "./jobs/getJobOutputsSize.ts";
 import type { ExecutionManagerLiveness } from "../core/execution-manager-liveness.ts";
 
@@ -34,7 +35,7 @@ export interface TaskCheckpoint {
   readonly outputs: Uint8Array;
 }
 
-export type { JobOutcome, JobOutputsSize };
+export type { JobOutcome, JobOutputsSize, JobRowWithBlobs };
 
 /** The largest values one job transition can store; a larger one fails the same way every time. */
 export interface StoreWriteLimits {
@@ -72,6 +73,18 @@ export interface JobStore {
    * moved on (a cancelled job's cleanup, issue #16 B).
    */
   failJob(jobId: bigint, errorMessage: string, from: JobState): Promise<void>;
+  /**
+   * → Failed with the message, asked by `by`: the operator's `jobs fail`, or
+   * the quarantine of a row that cannot be loaded (D4 lets both fail a Ready
+   * job). From any state the table lets `by` leave for Failed, or only from
+   * `from` when given; otherwise "failed_precondition" (a terminal job, say).
+   * Returns the state the job left.
+   */
+  failJobBy(jobId: bigint, errorMessage: string, by: TransitionActor, from?: readonly JobState[]): Promise<JobState>;
+  /** The operator's `jobs retry`: Failed → Running (D4), clearing the error, the outputs and the end time. */
+  retryFailedJob(jobId: bigint): Promise<void>;
+  /** The job's whole row, its graph, inputs and outputs included (what an operator's retry or reload rebuilds from). */
+  getJob(jobId: bigint): Promise<JobRowWithBlobs>;
   getJobState(jobId: bigint): Promise<JobState>;
   /** The job's state and, when CommitReady or Succeeded, its stored outputs: the truth to follow after an unknown outcome. */
   getJobOutcome(jobId: bigint): Promise<JobOutcome>;
@@ -89,6 +102,11 @@ export interface JobStore {
 
   registerExecutionManager(ipAddress: string): Promise<bigint>;
   heartbeatExecutionManager(executionManagerId: bigint): Promise<void>;
+  /**
+   * The operator declares an execution manager dead now (`em release`): true
+   * when it was alive, false when already dead; never registered → "illegal_execution_manager".
+   */
+  markExecutionManagerDead(executionManagerId: bigint): Promise<boolean>;
 
   /** Replaces every registered scheduler with this one. */
   registerScheduler(host: string, port: number): Promise<bigint>;
@@ -97,4 +115,6 @@ export interface JobStore {
   /** Persists task checkpoints, in the order given. */
   writeCheckpoints(checkpoints: readonly TaskCheckpoint[]): Promise<void>;
   readCheckpoints(jobId: bigint): Promise<TaskCheckpoint[]>;
+  /** Deletes these checkpoints of the job (a reload's unused ones: re-run tasks' new ones must not be shadowed); returns how many went. */
+  deleteCheckpoints(jobId: bigint, taskIndices: readonly number[]): Promise<number>;
 }

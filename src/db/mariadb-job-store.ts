@@ -4,16 +4,18 @@
  * errors and the mapping of database errors to StorageError kinds).
  */
 import { isStorageError } from "../core/errors.ts";
-import type { JobState } from "../core/job-state.ts";
+import type { JobState, TransitionActor } from "../core/job-state.ts";
 import type { Db } from "./connection.ts";
 import { heartbeatExecutionManager } from "./execution-managers/heartbeatExecutionManager.ts";
 import { isExecutionManagerAlive } from "./execution-managers/isExecutionManagerAlive.ts";
+import { markExecutionManagerDead } from "./execution-managers/markExecutionManagerDead.ts";
 import { reapDeadExecutionManagers } from "./execution-managers/reapDeadExecutionManagers.ts";
 import { registerExecutionManager } from "./execution-managers/registerExecutionManager.ts";
 import { cancelJob } from "./jobs/cancelJob.ts";
 import { commitJobOutputs } from "./jobs/commitJobOutputs.ts";
 import { failJob } from "./jobs/failJob.ts";
 import { finishCleanup } from "./jobs/finishCleanup.ts";
+import { getJob } from "./jobs/getJob.ts";
 import { getJobError } from "./jobs/getJobError.ts";
 import { getJobOutputs } from "./jobs/getJobOutputs.ts";
 import { getJobOutputsSize, type JobOutputsSize } from "./jobs/getJobOutputsSize.ts";
@@ -21,8 +23,11 @@ import { getJobOutcome, type JobOutcome } from "./jobs/getJobOutcome.ts";
 import { getJobState } from "./jobs/getJobState.ts";
 import { maxValueBytes, readMaxAllowedPacket } from "./max-allowed-packet.ts";
 import { insertJob } from "./jobs/insertJob.ts";
+import type { JobRowWithBlobs } from "./jobs/job-row.ts";
+import { retryFailedJob } from "./jobs/retryFailedJob.ts";
 import { startJob } from "./jobs/startJob.ts";
 import { succeedCommittedJob } from "./jobs/succeedCommittedJob.ts";
+import { deleteCheckpointsOfTasks } from "./checkpoints/deleteCheckpointsOfTasks.ts";
 import { readCheckpoints } from "./checkpoints/readCheckpoints.ts";
 import { writeCheckpoints } from "./checkpoints/writeCheckpoints.ts";
 import { addResourceGroup } from "./resource-groups/addResourceGroup.ts";
@@ -66,6 +71,18 @@ export class MariaDbJobStore implements JobStore {
 
   async failJob(jobId: bigint, errorMessage: string, from: JobState): Promise<void> {
     await failJob(this.db, jobId, errorMessage, "engine", [from]);
+  }
+
+  async failJobBy(jobId: bigint, errorMessage: string, by: TransitionActor, from?: readonly JobState[]): Promise<JobState> {
+    return (await failJob(this.db, jobId, errorMessage, by, from)).from;
+  }
+
+  async retryFailedJob(jobId: bigint): Promise<void> {
+    await retryFailedJob(this.db, jobId);
+  }
+
+  getJob(jobId: bigint): Promise<JobRowWithBlobs> {
+    return getJob(this.db, jobId, { withBlobs: true });
   }
 
   getJobOutcome(jobId: bigint): Promise<JobOutcome> {
@@ -123,6 +140,10 @@ export class MariaDbJobStore implements JobStore {
     return heartbeatExecutionManager(this.db, executionManagerId);
   }
 
+  markExecutionManagerDead(executionManagerId: bigint): Promise<boolean> {
+    return markExecutionManagerDead(this.db, executionManagerId);
+  }
+
   async executionManagerLiveness(executionManagerId: bigint): Promise<ExecutionManagerLiveness> {
     try {
       return (await isExecutionManagerAlive(this.db, executionManagerId)) ? "alive" : "dead";
@@ -152,5 +173,9 @@ export class MariaDbJobStore implements JobStore {
   async readCheckpoints(jobId: bigint): Promise<TaskCheckpoint[]> {
     const frames = await readCheckpoints(this.db, jobId);
     return [...frames].map(([taskIndex, outputs]) => ({ jobId, taskIndex, outputs }));
+  }
+
+  deleteCheckpoints(jobId: bigint, taskIndices: readonly number[]): Promise<number> {
+    return deleteCheckpointsOfTasks(this.db, jobId, taskIndices);
   }
 }
