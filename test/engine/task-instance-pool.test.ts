@@ -11,13 +11,14 @@ import { BYTES, TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
 import { DeadlineHeap } from "../../src/instances/deadline-heap.ts";
 import { InstanceRecord, type InstanceHost } from "../../src/instances/instance-record.ts";
 import { FaultyStore } from "./helpers/faulty-store.ts";
-import { Harness, eventually } from "./helpers/harness.ts";
+import { Harness } from "./helpers/harness.ts";
 import { seededRandom, testSeed } from "./helpers/seeded-random.ts";
 import { STORE_KINDS, storeFixture } from "./helpers/stores.ts";
 import { cancelJob } from "../../src/service/cancel-job.ts";
 import { getJobState } from "../../src/service/get-job-state.ts";
 import { heartbeatExecutionManager } from "../../src/service/heartbeat-execution-manager.ts";
 import { jobTasks, liveInstances, queueStats } from "../../src/service/inspect-engine.ts";
+import { pollReadyTasks } from "../../src/service/poll-ready-tasks.ts";
 import { registerExecutionManager } from "../../src/service/register-execution-manager.ts";
 
 const out = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -81,13 +82,18 @@ for (const storeKind of STORE_KINDS) {
     });
 
     it("re-enqueues each soft-timed-out instance's task once, keeps the instance, and lets a second one run", async () => {
-      const h = await Harness.create(fixture.store, { config: { instances: { softTimeoutCheckIntervalMs: 20 } } });
+      // Soft timeouts are checked by hand on the service's clock (no timer).
+      let clock = 0;
+      const h = await Harness.create(fixture.store, { config: { instances: { softTimeoutCheckIntervalMs: 1_000_000 } }, now: () => clock });
       const policy = { maxNumInstances: 2, softTimeoutMs: 100, hardTimeoutMs: 5_000 };
       const builder = new TaskGraphBuilder().tasksFrom(10, () => ({ inputs: [BYTES], outputs: [BYTES], policy }));
       const { jobId } = await h.submitAndStart(builder);
       expect(await h.drain()).toHaveLength(10);
       const first = await Promise.all(Array.from({ length: 10 }, (_, i) => h.register(jobId, i)));
-      await sleep(350);
+      clock = 100;
+      expect(h.service.pool.checkSoftTimeouts()).toBe(10);
+      clock = 350;
+      expect(h.service.pool.checkSoftTimeouts()).toBe(0);
       const requeued = await h.drain();
       expect(requeued.length).toBe(10); // once per instance, although several checks ran
       const tasks = liveInstances(h.service.engine).filter((i) => i.jobId === jobId);
@@ -108,28 +114,39 @@ for (const storeKind of STORE_KINDS) {
     });
 
     it("does not re-enqueue a soft-timed-out task that cannot take another instance", async () => {
-      const h = await Harness.create(fixture.store, { config: { instances: { softTimeoutCheckIntervalMs: 20 } } });
+      let clock = 0;
+      const h = await Harness.create(fixture.store, { config: { instances: { softTimeoutCheckIntervalMs: 1_000_000 } }, now: () => clock });
       const policy = { maxNumInstances: 1, softTimeoutMs: 100, hardTimeoutMs: 5_000 };
       const { jobId } = await h.submitAndStart(new TaskGraphBuilder().task({ inputs: [BYTES], outputs: [BYTES], policy }));
       await h.drain();
       await h.register(jobId, 0);
-      await sleep(250);
-      expect(await h.drain()).toEqual([]);
+      clock = 100;
+      expect(h.service.pool.checkSoftTimeouts()).toBe(1); // the soft timeout was handled…
+      expect(await h.drain()).toEqual([]); // …and queued nothing
       await h.close();
     });
 
     it("evicts a dead execution manager's instances and re-enqueues their tasks without consuming retries", async () => {
+      // Reaped by hand (no timer) on the pool's own clock; only the store's staleness is wall-clock time.
+      const cutoff = 1_000;
+      let clock = 0;
       const h = await Harness.create(fixture.store, {
-        config: { instances: { deadExecutionManagerCutoffMs: 300, reapIntervalMs: 50 } },
+        config: { instances: { deadExecutionManagerCutoffMs: cutoff, reapIntervalMs: 1_000_000 } },
+        now: () => clock,
       });
       const { jobId } = await h.submitAndStart(TaskGraphBuilder.independent(10, BYTES));
       await h.drain();
       const doomed = (await registerExecutionManager(h.service.engine, "10.3.0.1")).executionManagerId;
-      const beat = setInterval(() => void heartbeatExecutionManager(h.service.engine, h.executionManagerId), 50);
       try {
         const doomedInstances = await Promise.all(Array.from({ length: 5 }, (_, i) => h.register(jobId, i, doomed)));
         const healthy = await Promise.all(Array.from({ length: 5 }, (_, i) => h.register(jobId, i + 5)));
-        await eventually(() => queueStats(h.service.engine).task.depth === 5, 5_000, "dead manager's tasks re-enqueued");
+        await sleep(cutoff + 100); // a lower bound: the doomed manager is now silent for longer than the cutoff
+        await heartbeatExecutionManager(h.service.engine, h.executionManagerId);
+        clock = cutoff; // past the start-up grace
+        const reaped = await h.service.pool.reapDeadExecutionManagers();
+        expect(reaped).toContain(doomed);
+        expect(reaped).not.toContain(h.executionManagerId);
+        expect(queueStats(h.service.engine).task.depth).toBe(5);
         expect((await h.drain()).map((t) => (t.kind === "index" ? t.index : -1)).sort()).toEqual([0, 1, 2, 3, 4]);
         expect(jobTasks(h.service.engine, jobId).slice(0, 5).every((t) => t.state === "Ready" && t.retriesLeft === 0)).toBe(true);
         // The dead manager's late report is stale; healthy instances are untouched.
@@ -142,40 +159,52 @@ for (const storeKind of STORE_KINDS) {
         }
         expect(await getJobState(h.service.engine, jobId)).toBe("Succeeded");
       } finally {
-        clearInterval(beat);
         await h.close();
       }
     });
 
     it("drops instances of finished tasks and jobs at once: nothing is re-enqueued later", async () => {
-      const h = await Harness.create(fixture.store, { config: { instances: { softTimeoutCheckIntervalMs: 20 } } });
+      let clock = 0;
+      const h = await Harness.create(fixture.store, { config: { instances: { softTimeoutCheckIntervalMs: 1_000_000 } }, now: () => clock });
       const policy = { maxNumInstances: 2, softTimeoutMs: 100, hardTimeoutMs: 5_000 };
       const builder = new TaskGraphBuilder().tasksFrom(10, () => ({ inputs: [BYTES], outputs: [BYTES], policy }));
       const { jobId } = await h.submitAndStart(builder);
+      // A control job on the same manager, left running: it shows each step below does re-enqueue a live instance's task.
+      const control = await h.submitAndStart(new TaskGraphBuilder().task({ inputs: [BYTES], outputs: [BYTES], policy }));
       await h.drain();
       const em = (await registerExecutionManager(h.service.engine, "10.4.0.1")).executionManagerId;
       await Promise.all(Array.from({ length: 10 }, (_, i) => h.register(jobId, i, em)));
-      expect(liveInstances(h.service.engine)).toHaveLength(10);
+      await h.register(control.jobId, 0, em);
+      expect(liveInstances(h.service.engine)).toHaveLength(11);
       expect(await cancelJob(h.service.engine, jobId)).toBe("Cancelled");
-      expect(liveInstances(h.service.engine)).toHaveLength(0);
-      await sleep(200); // past every soft deadline
-      h.service.pool.evictExecutionManagers([em]);
-      expect(await h.drain()).toEqual([]);
+      expect(liveInstances(h.service.engine).map((i) => i.jobId)).toEqual([control.jobId]);
+      const queuedJobs = async () => (await pollReadyTasks(h.service.engine, "task", { maxItems: 100, waitMs: 0 })).tasks.map((t) => t.jobId);
+      clock = 100; // past every soft deadline
+      expect(h.service.pool.checkSoftTimeouts()).toBe(1);
+      expect(await queuedJobs()).toEqual([control.jobId]);
+      expect(h.service.pool.evictExecutionManagers([em])).toBe(1);
+      expect(await queuedJobs()).toEqual([control.jobId]);
       await h.close();
     });
 
     it("does not reap anybody while the database was unreachable within the cutoff (D6)", async () => {
+      // The grace runs on the pool's clock; only the store's staleness is wall-clock time.
+      const cutoff = 200;
+      let clock = 0;
       const faulty = new FaultyStore(fixture.store);
       const h = await Harness.create(faulty.store, {
-        config: { instances: { deadExecutionManagerCutoffMs: 200, reapIntervalMs: 1_000_000 } },
+        config: { instances: { deadExecutionManagerCutoffMs: cutoff, reapIntervalMs: 1_000_000 } },
+        now: () => clock,
       });
       const em = (await registerExecutionManager(h.service.engine, "10.5.0.1")).executionManagerId;
+      await sleep(cutoff + 100); // a lower bound: em is stale by the store's clock from here on
+      clock = 10 * cutoff; // long past the start-up grace
       faulty.failNext("heartbeatExecutionManager", () => unavailable("database down (injected)"));
       expect(await heartbeatExecutionManager(h.service.engine, em).catch((e: unknown) => (e as { kind: string }).kind)).toBe("unavailable");
-      await sleep(100);
+      clock += cutoff - 1;
       expect(await h.service.pool.reapDeadExecutionManagers()).toEqual([]);
       expect(faulty.callsOf("reapDeadExecutionManagers")).toBe(0);
-      await sleep(150);
+      clock += 1;
       expect(await h.service.pool.reapDeadExecutionManagers()).toContain(em);
       await h.close();
     });
