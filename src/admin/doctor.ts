@@ -8,14 +8,18 @@
  * connection). `healthy` is false when a finding has severity "error".
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import { checkpointsOfTerminalJobs } from "../db/checkpoints/checkpointsOfTerminalJobs.ts";
+import { checkpointsOfUnstartedJobs } from "../db/checkpoints/checkpointsOfUnstartedJobs.ts";
+import { orphanedCheckpoints } from "../db/checkpoints/orphanedCheckpoints.ts";
 import type { Db } from "../db/connection.ts";
+import { staleAliveExecutionManagers } from "../db/execution-managers/staleAliveExecutionManagers.ts";
+import { countJobRowViolations } from "../db/jobs/countJobRowViolations.ts";
+import { jobsWithUnknownResourceGroup } from "../db/jobs/jobsWithUnknownResourceGroup.ts";
+import { sampleJobIds } from "../db/jobs/sampleJobIds.ts";
+import { leaseHolder } from "../db/lease/leaseHolder.ts";
 import { schemaStatus } from "../db/migrate.ts";
 import type { DoctorReportSchema, FindingSchema } from "../gen/admin/admin_pb.ts";
-import { checkpointsOfTerminalJobs, checkpointsOfUnstartedJobs, orphanedCheckpoints } from "./sql/checkpointChecks.ts";
-import { countJobRowViolations, JOB_ROW_CHECKS, sampleJobIds } from "./sql/jobRowChecks.ts";
-import { jobsWithUnknownResourceGroup } from "./sql/jobsWithUnknownResourceGroup.ts";
-import { leaseHolder } from "./sql/leaseHolder.ts";
-import { staleAliveExecutionManagers } from "./sql/staleAliveExecutionManagers.ts";
+import { JOB_ROW_CHECKS } from "./job-row-checks.ts";
 
 /** How many job ids a finding lists. */
 export const SAMPLE_SIZE = 20;
@@ -53,16 +57,15 @@ export async function runDoctor(db: Db, options: DoctorOptions): Promise<DoctorR
   // The row checks need the tables; with none, the schema findings say it all.
   if (schema.applied.length > 0 && schema.pending.length === 0) {
     const counts = await countJobRowViolations(db);
-    for (let i = 0; i < JOB_ROW_CHECKS.length; i++) {
-      const count = counts[i]!;
+    for (const check of JOB_ROW_CHECKS) {
+      const count = counts[check.check];
       if (count === 0) continue;
-      const check = JOB_ROW_CHECKS[i]!;
       findings.push({
         check: check.check,
         severity: check.severity,
         message: `${count} job(s) ${check.message}`,
         count: BigInt(count),
-        jobIds: await sampleJobIds(db, check, SAMPLE_SIZE),
+        jobIds: await sampleJobIds(db, check.check, SAMPLE_SIZE),
         fix: check.fix,
       });
     }

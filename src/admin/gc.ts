@@ -7,7 +7,7 @@
 import { invalidArgument } from "../core/errors.ts";
 import type { Db } from "../db/connection.ts";
 import { deleteExpiredTerminalJobs } from "../db/jobs/deleteExpiredTerminalJobs.ts";
-import { countExpiredTerminalJobs } from "./sql/countExpiredTerminalJobs.ts";
+import { countExpiredTerminalJobs } from "../db/jobs/countExpiredTerminalJobs.ts";
 
 export interface GcRun {
   /** Delete jobs that ended at least this many seconds ago. */

@@ -13,7 +13,7 @@ import type { Db } from "../db/connection.ts";
 import type { GetJobPayloadRequest, GetJobPayloadResponseSchema, PayloadItemSchema } from "../gen/admin/admin_pb.ts";
 import { decodeStoredInputs } from "./decode-stored-job.ts";
 import { findJob } from "./find-job.ts";
-import { readCheckpointRange } from "./sql/readCheckpointRange.ts";
+import { readCheckpointRange } from "../db/checkpoints/readCheckpointRange.ts";
 
 export const DEFAULT_MAX_ITEMS = 1000;
 

@@ -9,7 +9,7 @@ import type { Db } from "../db/connection.ts";
 import type { ListJobsRequest, ListJobsResponseSchema } from "../gen/admin/admin_pb.ts";
 import type { StorageService } from "../service/storage-service.ts";
 import { jobSummary } from "./job-summary.ts";
-import { listJobs } from "./sql/listJobs.ts";
+import { listJobs } from "../db/jobs/listJobs.ts";
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 10_000;

@@ -3,7 +3,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { JOB_STATES } from "../core/job-state.ts";
 import type { Db } from "../db/connection.ts";
 import type { GetUsageResponseSchema } from "../gen/admin/admin_pb.ts";
-import { usageByResourceGroup } from "./sql/usageByResourceGroup.ts";
+import { usageByResourceGroup } from "../db/resource-groups/usageByResourceGroup.ts";
 
 export async function getUsage(db: Db): Promise<MessageInitShape<typeof GetUsageResponseSchema>> {
   const rows = await usageByResourceGroup(db);

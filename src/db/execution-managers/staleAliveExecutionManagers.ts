@@ -1,7 +1,7 @@
 /** `staleAliveExecutionManagers`: execution managers still Alive whose last heartbeat is older than the cutoff (database clock). */
 import { sql } from "kysely";
-import type { Db } from "../../db/connection.ts";
-import { runStatement } from "../../db/run-statement.ts";
+import type { Db } from "../connection.ts";
+import { runStatement } from "../run-statement.ts";
 
 export async function staleAliveExecutionManagers(db: Db, cutoffMs: number): Promise<bigint[]> {
   return runStatement(db, { operation: "staleAliveExecutionManagers", writes: false }, async (connection) => {

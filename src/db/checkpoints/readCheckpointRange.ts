@@ -3,8 +3,8 @@
  * frames, in task order — from `fromIndex`, at most `limit` — so listing a
  * huge job's payloads reads a bounded amount.
  */
-import type { Db } from "../../db/connection.ts";
-import { runStatement } from "../../db/run-statement.ts";
+import type { Db } from "../connection.ts";
+import { runStatement } from "../run-statement.ts";
 
 export interface CheckpointFrame {
   readonly taskIndex: number;

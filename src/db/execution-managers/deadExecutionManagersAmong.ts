@@ -1,6 +1,6 @@
 /** `deadExecutionManagersAmong`: which of the given execution managers are Dead in the database. */
-import type { Db } from "../../db/connection.ts";
-import { runStatement } from "../../db/run-statement.ts";
+import type { Db } from "../connection.ts";
+import { runStatement } from "../run-statement.ts";
 
 export async function deadExecutionManagersAmong(db: Db, ids: readonly bigint[]): Promise<Set<bigint>> {
   if (ids.length === 0) return new Set();

@@ -6,9 +6,9 @@
  */
 import { sql } from "kysely";
 import type { JobState } from "../../core/job-state.ts";
-import type { Db } from "../../db/connection.ts";
-import { JOB_COLUMNS, toJobRow, type JobRow } from "../../db/jobs/job-row.ts";
-import { runStatement } from "../../db/run-statement.ts";
+import type { Db } from "../connection.ts";
+import { JOB_COLUMNS, toJobRow, type JobRow } from "./job-row.ts";
+import { runStatement } from "../run-statement.ts";
 
 export interface ListJobsFilter {
   /** Any of these states; all states when empty. */

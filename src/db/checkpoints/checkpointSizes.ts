@@ -1,7 +1,6 @@
 /** `checkpointSizes`: which tasks of one job have a checkpoint, and its size in bytes — without reading the blobs. */
-import { sql } from "kysely";
-import type { Db } from "../../db/connection.ts";
-import { runStatement } from "../../db/run-statement.ts";
+import type { Db } from "../connection.ts";
+import { runStatement } from "../run-statement.ts";
 
 export interface CheckpointSize {
   readonly taskIndex: number;
@@ -12,7 +11,7 @@ export async function checkpointSizes(db: Db, jobId: bigint): Promise<Checkpoint
   return runStatement(db, { operation: `checkpointSizes ${jobId}`, writes: false }, async (connection) => {
     const rows = await connection
       .selectFrom("task_checkpoints")
-      .select(["task_index", sql<bigint>`LENGTH(outputs)`.as("bytes")])
+      .select((eb) => ["task_index", eb.fn<number | bigint>("length", ["outputs"]).as("bytes")])
       .where("job_id", "=", jobId)
       .orderBy("task_index")
       .execute();

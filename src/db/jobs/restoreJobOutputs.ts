@@ -3,9 +3,9 @@
  * Succeeded job whose row lost them, from the copy still in the cache. Only
  * fills a missing value of a job still Succeeded; returns whether it did.
  */
-import { asBuffer } from "../../db/bytes.ts";
-import type { Db } from "../../db/connection.ts";
-import { runStatement } from "../../db/run-statement.ts";
+import { asBuffer } from "../bytes.ts";
+import type { Db } from "../connection.ts";
+import { runStatement } from "../run-statement.ts";
 
 export async function restoreJobOutputs(db: Db, jobId: bigint, outputs: Uint8Array): Promise<boolean> {
   return runStatement(db, { operation: `restoreJobOutputs ${jobId}`, writes: true, idempotent: true }, async (connection) => {

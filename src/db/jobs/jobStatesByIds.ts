@@ -1,8 +1,7 @@
 /** `jobStatesByIds`: the state of each given job and whether its outputs are stored, without reading blobs; missing ids are absent. */
-import { sql } from "kysely";
 import type { JobState } from "../../core/job-state.ts";
-import type { Db } from "../../db/connection.ts";
-import { runStatement } from "../../db/run-statement.ts";
+import type { Db } from "../connection.ts";
+import { runStatement } from "../run-statement.ts";
 
 export interface JobStateRow {
   readonly state: JobState;
@@ -18,7 +17,7 @@ export async function jobStatesByIds(db: Db, ids: readonly bigint[]): Promise<Ma
     const rows = await runStatement(db, { operation: "jobStatesByIds", writes: false }, (connection) =>
       connection
         .selectFrom("jobs")
-        .select(["id", "state", sql<number>`serialized_job_outputs IS NOT NULL`.as("has_outputs")])
+        .select((eb) => ["id", "state", eb("serialized_job_outputs", "is not", null).as("has_outputs")])
         .where("id", "in", chunk)
         .execute(),
     );

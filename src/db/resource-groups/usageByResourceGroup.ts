@@ -4,10 +4,9 @@
  * number and bytes of task checkpoints. Two grouped scans; LENGTH() on the
  * blobs makes this an operator command, not something to poll.
  */
-import { sql } from "kysely";
 import type { JobState } from "../../core/job-state.ts";
-import type { Db } from "../../db/connection.ts";
-import { runStatement } from "../../db/run-statement.ts";
+import type { Db } from "../connection.ts";
+import { runStatement } from "../run-statement.ts";
 
 export interface ResourceGroupUsageRow {
   readonly resourceGroupId: bigint;
@@ -33,23 +32,32 @@ export async function usageByResourceGroup(db: Db): Promise<ResourceGroupUsageRo
       }
       return row;
     };
-    const jobs = await sql<{ resource_group_id: bigint; state: JobState; jobs: bigint; bytes: bigint | string | null }>`
-      SELECT resource_group_id, state, COUNT(*) AS jobs,
-        SUM(LENGTH(compressed_serialized_task_graph) + LENGTH(compressed_serialized_job_inputs)
-            + COALESCE(LENGTH(serialized_job_outputs), 0)) AS bytes
-      FROM jobs GROUP BY resource_group_id, state
-    `.execute(connection);
-    for (const row of jobs.rows) {
+    const jobs = await connection
+      .selectFrom("jobs")
+      .select((eb) => {
+        const length = (column: "compressed_serialized_task_graph" | "compressed_serialized_job_inputs" | "serialized_job_outputs") =>
+          eb.fn<number>("length", [column]);
+        const stored = eb(eb(length("compressed_serialized_task_graph"), "+", length("compressed_serialized_job_inputs")), "+", eb.fn.coalesce(length("serialized_job_outputs"), eb.lit(0)));
+        return ["resource_group_id", "state", eb.fn.countAll<bigint>().as("jobs"), eb.fn.sum<bigint | string | null>(stored).as("bytes")];
+      })
+      .groupBy(["resource_group_id", "state"])
+      .execute();
+    for (const row of jobs) {
       const group = of(row.resource_group_id);
       group.jobsByState.set(row.state, Number(row.jobs));
       group.jobBytes += Number(row.bytes ?? 0);
     }
-    const checkpoints = await sql<{ resource_group_id: bigint; checkpoints: bigint; bytes: bigint | string | null }>`
-      SELECT j.resource_group_id, COUNT(*) AS checkpoints, SUM(LENGTH(c.outputs)) AS bytes
-      FROM task_checkpoints c JOIN jobs j ON j.id = c.job_id
-      GROUP BY j.resource_group_id
-    `.execute(connection);
-    for (const row of checkpoints.rows) {
+    const checkpoints = await connection
+      .selectFrom("task_checkpoints as c")
+      .innerJoin("jobs as j", "j.id", "c.job_id")
+      .select((eb) => [
+        "j.resource_group_id",
+        eb.fn.countAll<bigint>().as("checkpoints"),
+        eb.fn.sum<bigint | string | null>(eb.fn<number>("length", ["c.outputs"])).as("bytes"),
+      ])
+      .groupBy("j.resource_group_id")
+      .execute();
+    for (const row of checkpoints) {
       const group = of(row.resource_group_id);
       group.checkpoints = Number(row.checkpoints);
       group.checkpointBytes = Number(row.bytes ?? 0);
