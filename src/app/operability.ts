@@ -12,8 +12,8 @@
  * Restart recovery reports its progress with `metrics.recoveryProgress(done, total)`.
  */
 import * as grpc from "@grpc/grpc-js";
-import { taskIdOfKey } from "../cache/task-key.ts";
-import type { RequeueCause } from "../cache/job-engine.ts";
+import { taskIdOfKey } from "../core/task-key.ts";
+import type { RequeueCause } from "../core/requeue-cause.ts";
 import type { Config } from "../config/schema.ts";
 import { formatTaskId } from "../core/ids.ts";
 import { countJobsByState } from "../db/jobs/countJobsByState.ts";

@@ -9,6 +9,7 @@ import type { InboundQueue } from "../queue/inbound-queue.ts";
 import type { TaskInstancePool } from "../instances/task-instance-pool.ts";
 import type { JobStore } from "../db/job-store.ts";
 import type { JobState } from "../core/job-state.ts";
+import type { RequeueCause } from "../core/requeue-cause.ts";
 import type { JobReconciler } from "./job-reconciler.ts";
 import type { PayloadBudget } from "./payload-budget.ts";
 
@@ -43,13 +44,3 @@ export interface JobEngine {
   /** A task was given back to the inbound queue, and why (metrics and logs; must not throw). */
   onTaskRequeued?(jobId: bigint, taskKey: number, cause: RequeueCause): void;
 }
-
-/**
- * Why a task went back to the queue: an instance passed its soft timeout; its
- * execution manager was declared dead; a failed instance consumed a retry; a
- * report could not be written to the database (D6, no retry consumed); a
- * poll handed it out and nobody registered it in time; its instance was
- * withdrawn because the RegisterTaskInstance answer never reached its caller;
- * an operator released its instance (`jobs requeue --release-instances`).
- */
-export type RequeueCause = "soft_timeout" | "dead_execution_manager" | "retry" | "unapplied_report" | "unclaimed_poll" | "undelivered_instance" | "operator";

@@ -13,6 +13,8 @@
  * step with {@link METRIC_NAMES}.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { JOB_STATES } from "../core/job-state.ts";
+import { REQUEUE_CAUSES } from "../core/requeue-cause.ts";
 
 /** Lanes and their stats as the inbound queue reports them. */
 export interface LaneSnapshot {
@@ -49,8 +51,6 @@ export interface MetricsSources {
 export const DB_JOB_COUNT_MAX_AGE_MS = 5_000;
 /** A scrape waits at most this long for a database count; later scrapes pick up the result. */
 const DB_JOB_COUNT_SCRAPE_WAIT_MS = 2_000;
-
-export const JOB_STATES_FOR_METRICS = ["Ready", "Running", "CommitReady", "CleanupReady", "Succeeded", "Failed", "Cancelled"] as const;
 
 const RPC_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const DB_BUCKETS = [0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -160,7 +160,7 @@ export class Metrics {
       async collect() {
         const counts = await self.#databaseCounts();
         if (counts === undefined) return;
-        for (const state of JOB_STATES_FOR_METRICS) this.set({ state }, counts[state] ?? 0);
+        for (const state of JOB_STATES) this.set({ state }, counts[state] ?? 0);
       },
     });
     this.#jobsTerminated = new Counter({
@@ -177,7 +177,7 @@ export class Metrics {
       registers,
       collect() {
         const cache = self.#cache();
-        for (const state of JOB_STATES_FOR_METRICS) this.set({ state }, cache?.jobsByState[state] ?? 0);
+        for (const state of JOB_STATES) this.set({ state }, cache?.jobsByState[state] ?? 0);
       },
     });
     new Gauge({
@@ -263,7 +263,7 @@ export class Metrics {
     });
     this.#taskRequeues = new Counter({
       name: METRIC_NAMES.taskRequeues,
-      help: "Tasks given back to the inbound queue, by cause: soft_timeout, dead_execution_manager, retry, unapplied_report, unclaimed_poll (polled, never registered), undelivered_instance (registration answer never reached its caller), operator (jobs requeue --release-instances).",
+      help: `Tasks given back to the inbound queue, by cause: ${REQUEUE_CAUSES.join(", ")} (src/core/requeue-cause.ts says what each means).`,
       labelNames: ["cause"],
       registers,
     });
@@ -313,7 +313,7 @@ export class Metrics {
       registers,
     });
     // Zeros from the start, so rates and absent-series alerts work before the first event.
-    for (const cause of ["soft_timeout", "dead_execution_manager", "retry", "unapplied_report", "unclaimed_poll", "undelivered_instance", "operator"]) {
+    for (const cause of REQUEUE_CAUSES) {
       this.#taskRequeues.inc({ cause }, 0);
     }
     this.#executionManagerDeaths.inc(0);

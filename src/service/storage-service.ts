@@ -11,7 +11,7 @@ import type { Engine } from "../cache/engine.ts";
 import { JobCache } from "../cache/job-cache.ts";
 import { JobCacheGc } from "../cache/job-cache-gc.ts";
 import type { JobControlBlock } from "../cache/job-control-block.ts";
-import type { RequeueCause } from "../cache/job-engine.ts";
+import type { RequeueCause } from "../core/requeue-cause.ts";
 import { JobReconciler } from "../cache/job-reconciler.ts";
 import { PayloadBudget } from "../cache/payload-budget.ts";
 import type { JobState } from "../core/job-state.ts";

@@ -5,7 +5,7 @@
  * execution manager an alert would page someone for.
  */
 import { describe, expect, it } from "vitest";
-import type { RequeueCause } from "../../src/cache/job-engine.ts";
+import type { RequeueCause } from "../../src/core/requeue-cause.ts";
 import { taskIndex } from "../../src/core/ids.ts";
 import { BYTES, TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
 import { requeueJob } from "../../src/service/requeue-job.ts";

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import type { RequeueCause } from "../../src/cache/job-engine.ts";
+import type { RequeueCause } from "../../src/core/requeue-cause.ts";
 import { outcomeUnknown, unavailable } from "../../src/core/errors.ts";
 import { COMMIT_TASK, taskIndex } from "../../src/core/ids.ts";
 import { BYTES, TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
