@@ -20,6 +20,7 @@
 import { cpus, loadavg, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { setTimeout as sleep } from "node:timers/promises";
 import { createConnection } from "mysql2/promise";
 import { startMariaDb, type PrivateMariaDb } from "../testkit/mariadb.ts";
 import { measureMariaDbCommits } from "./ceilings/mariadb-commits.ts";
@@ -123,7 +124,7 @@ if (waitQuiet > 0) {
   const until = now() + waitQuiet * 1000;
   while (loadavg()[0]! >= 1 && now() < until) {
     log(`waiting for a quiet machine: load average ${loadavg()[0]!.toFixed(2)}`);
-    await new Promise((resolve) => setTimeout(resolve, 15_000));
+    await sleep(15_000);
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
 import { createPromiseClient } from "../src/grpc/adapter.ts";
 import { SessionManagementService } from "../src/gen/storage/storage_pb.ts";
@@ -74,7 +75,7 @@ export class ServerProcess {
           const code = (error as grpc.ServiceError).code;
           if (code !== grpc.status.UNAVAILABLE && code !== grpc.status.DEADLINE_EXCEEDED) throw error;
           if (Date.now() > deadline) throw new Error(`server not serving after ${timeoutMs} ms:\n${this.logs.slice(-4000)}`);
-          await new Promise((resolve) => setTimeout(resolve, 50));
+          await sleep(50);
         }
       }
     } finally {

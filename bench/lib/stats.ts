@@ -39,7 +39,5 @@ export function ratio(value: number, baseline: number): number {
   return baseline === 0 || !Number.isFinite(baseline) || !Number.isFinite(value) ? Number.NaN : round(value / baseline, 3);
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Milliseconds on a monotonic clock. */
 export const now = (): number => performance.now();

@@ -9,10 +9,10 @@
  * flatters graphile-worker slightly) and throughput only ends once the jobs
  * table is empty, i.e. every completion is committed.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { run } from "graphile-worker";
 import { CompletionWaiters } from "../lib/closed-loop.ts";
-import { sleep } from "../lib/stats.ts";
 import { packageVersion } from "./bullmq.ts";
 import { POSTGRES_URL, type PeerHarness, type PeerOptions } from "./harness.ts";
 

@@ -6,13 +6,14 @@
  * task are counted, not assumed: RegisterTaskInstance + ReportTaskSuccess +
  * the polls that returned work, per task.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { addResourceGroup, compressInputs } from "../../testkit/sim/cluster.ts";
 import { flat, layered, rng, type JobSpec } from "../../testkit/sim/job-shapes.ts";
 import { JobState } from "../../src/gen/storage/storage_pb.ts";
 import { jobStateFromProto } from "../../src/grpc/convert.ts";
 import { perUnit, readStatus, type StatusCounters } from "../lib/mariadb-status.ts";
 import { CpuMeter, MiB, RssSampler } from "../lib/proc.ts";
-import { now, round, sleep } from "../lib/stats.ts";
+import { now, round } from "../lib/stats.ts";
 import type { BenchContext } from "./context.ts";
 import { hookPolls, hookReports, startCluster, startSpiderServer } from "./spider.ts";
 

@@ -7,10 +7,11 @@
  *   start → poll:  StartJob issued → task A received in a poll
  *   parent → poll: A's ReportTaskSuccess issued → task B received in a poll
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { addResourceGroup, compressInputs } from "../../testkit/sim/cluster.ts";
 import { BYTES, TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
 import { simTaskFunc } from "../../testkit/sim/simulated-execution-manager.ts";
-import { now, round, sleep, summarizeLatencies, type LatencySummary } from "../lib/stats.ts";
+import { now, round, summarizeLatencies, type LatencySummary } from "../lib/stats.ts";
 import type { BenchContext } from "./context.ts";
 import { DEFAULT_CLUSTER, hookPolls, hookReports, startCluster, startSpiderServer, taskIndexOf } from "./spider.ts";
 

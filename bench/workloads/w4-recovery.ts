@@ -14,6 +14,7 @@
  * One unmeasured start comes first (cold file caches are noise). The database stays up throughout (its buffer pool is equally warm for the
  * scan and the server), as when only the storage service restarts.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
 import { createConnection as createCallbackConnection } from "mysql2";
 import { SessionManagementService } from "../../src/gen/storage/storage_pb.ts";
@@ -21,7 +22,7 @@ import { createPromiseClient } from "../../src/grpc/adapter.ts";
 import { ServerProcess } from "../../testkit/server-process.ts";
 import { connectStorage } from "../../testkit/sim/storage-clients.ts";
 import { MiB, readMemory, RssSampler } from "../lib/proc.ts";
-import { now, round, sleep } from "../lib/stats.ts";
+import { now, round } from "../lib/stats.ts";
 import type { BenchContext } from "./context.ts";
 import { openW4Database, resetAndInsert, type InsertedNonTerminal, type W4Database } from "./w4-dataset.ts";
 import { serverEnv } from "./spider.ts";

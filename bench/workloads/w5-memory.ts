@@ -8,12 +8,13 @@
  * bytes) is subtracted. Baseline: the task graph's own JSON bytes per task —
  * what a client sent to describe a task.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { addResourceGroup, compressInputs } from "../../testkit/sim/cluster.ts";
 import { flat } from "../../testkit/sim/job-shapes.ts";
 import { connectStorage } from "../../testkit/sim/storage-clients.ts";
 import { JobState } from "../../src/gen/storage/storage_pb.ts";
 import { MiB, readMemory } from "../lib/proc.ts";
-import { round, sleep } from "../lib/stats.ts";
+import { round } from "../lib/stats.ts";
 import type { BenchContext } from "./context.ts";
 import { startSpiderServer } from "./spider.ts";
 

@@ -31,6 +31,7 @@
  * Nothing is enqueued here: the caller refills the queue once the cache is
  * whole, then serves (D7).
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { JobCache } from "../cache/job-cache.ts";
 import type { JobEngine } from "../cache/job-engine.ts";
 import { isStorageError } from "../core/errors.ts";
@@ -44,7 +45,8 @@ import { listJobsByState } from "../db/jobs/listJobsByState.ts";
 import { readJobPage } from "../db/jobs/readJobPage.ts";
 import { quarantineJob } from "../db/jobs/quarantineJob.ts";
 import type { Logger } from "../observability/logger.ts";
-import { deleteCheckpointsOfTasks, readCheckpointsOfJobs } from "./page-checkpoints.ts";
+import { deleteCheckpointsOfTasks } from "../db/checkpoints/deleteCheckpointsOfTasks.ts";
+import { readCheckpointsOfJobs } from "../db/checkpoints/readCheckpointsOfJobs.ts";
 import { rebuildJob, recoveryLimits } from "./rebuild-job.ts";
 import {
   MAX_LISTED_QUARANTINES,
@@ -99,7 +101,6 @@ interface Page {
   readonly checkpoints: Map<bigint, Map<number, Uint8Array>> | undefined;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 /** Rows per page of the settling pass (ids and states only). */
 const SETTLE_PAGE = 5_000;
 /** Settling passes before recovery gives up on a database that keeps changing under it. */

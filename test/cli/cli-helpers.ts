@@ -6,10 +6,10 @@
 import { spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { expect } from "vitest";
 import { createDb, type Db } from "../../src/db/connection.ts";
 import { CLI_MAIN, REPO_ROOT } from "../../testkit/server-process.ts";
-import { sleep } from "../../testkit/sim/simulated-scheduler.ts";
 
 export interface CliResult {
   readonly args: readonly string[];

@@ -7,6 +7,7 @@
  * SIGUSR2, in the real server process.
  */
 import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../../testkit/free-port.ts";
 import { ServerProcess } from "../../testkit/server-process.ts";
@@ -19,7 +20,7 @@ async function waitForLog(server: ServerProcess, text: string, timeoutMs = 30_00
   while (!server.logs.includes(text)) {
     if (!server.running) throw new Error(`server exited before logging "${text}":\n${server.logs.slice(-4000)}`);
     if (Date.now() > deadline) throw new Error(`no "${text}" in the server's log after ${timeoutMs} ms:\n${server.logs.slice(-4000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
   }
 }
 

@@ -9,6 +9,7 @@
  * The seed is printed; SPIDER_CRASH_SEED=<seed> replays the same plan (jobs,
  * injected failures, cancels, kill moments). Thread timing still varies.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobStateFromProto } from "../../src/grpc/convert.ts";
 import { CHECKPOINT_FLUSH_DELAY_ENV, RECOVERY_PAGE_DELAY_ENV } from "../../src/recovery/test-hooks.ts";
@@ -16,7 +17,7 @@ import { startMariaDb, type PrivateMariaDb } from "../../testkit/mariadb.ts";
 import { addResourceGroup, jobOutputs, oracleOutputs, registerJob, SimulatedCluster, withRetry } from "../../testkit/sim/cluster.ts";
 import { rng } from "../../testkit/sim/job-shapes.ts";
 import type { Behaviour } from "../../testkit/sim/simulated-execution-manager.ts";
-import { CrashHarness, crashSeed, hashUnit, outputsFromOneRunPerTask, planJobs, sleep, type Life, type PlannedJob } from "./helpers/crash-harness.ts";
+import { CrashHarness, crashSeed, hashUnit, outputsFromOneRunPerTask, planJobs, type Life, type PlannedJob } from "./helpers/crash-harness.ts";
 
 const TERMINAL = new Set(["Succeeded", "Failed", "Cancelled"]);
 /** SPIDER_CRASH_CHECKPOINTS=off runs the same plan without checkpoints, to compare the cost (its savings check is then skipped). */

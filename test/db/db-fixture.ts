@@ -69,7 +69,3 @@ export async function ageJob(db: Db, jobId: bigint, seconds: number): Promise<vo
 export async function rawJobRow(db: Db, jobId: bigint) {
   return db.selectFrom("jobs").selectAll().where("id", "=", jobId).executeTakeFirst();
 }
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StorageError } from "../../src/core/errors.ts";
@@ -9,7 +10,7 @@ import { markExecutionManagerDead } from "../../src/db/execution-managers/markEx
 import { reapDeadExecutionManagers } from "../../src/db/execution-managers/reapDeadExecutionManagers.ts";
 import { registerExecutionManager } from "../../src/db/execution-managers/registerExecutionManager.ts";
 import { addRetryListener } from "../../src/db/retry-policy.ts";
-import { migratedDb, sleep } from "./db-fixture.ts";
+import { migratedDb } from "./db-fixture.ts";
 import { expectStorageError } from "./expect-storage-error.ts";
 
 const UNKNOWN = 424_242n;

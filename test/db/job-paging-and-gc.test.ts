@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JOB_STATES, TERMINAL_STATES, type JobState } from "../../src/core/job-state.ts";
 import type { Db } from "../../src/db/connection.ts";
@@ -9,7 +10,7 @@ import { failJob } from "../../src/db/jobs/failJob.ts";
 import { getJobState } from "../../src/db/jobs/getJobState.ts";
 import { listJobsByState } from "../../src/db/jobs/listJobsByState.ts";
 import { retryFailedJob } from "../../src/db/jobs/retryFailedJob.ts";
-import { ageJob, GRAPH, migratedDb, OUTPUTS, seedJob, seedResourceGroup, sleep } from "./db-fixture.ts";
+import { ageJob, GRAPH, migratedDb, OUTPUTS, seedJob, seedResourceGroup } from "./db-fixture.ts";
 import { expectStorageError } from "./expect-storage-error.ts";
 
 describe("listJobsByState and countJobsByState", () => {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StorageError, notFound } from "../../src/core/errors.ts";
@@ -10,7 +11,7 @@ import { startJob } from "../../src/db/jobs/startJob.ts";
 import { addRetryListener, type RetryListener } from "../../src/db/retry-policy.ts";
 import { withTransaction } from "../../src/db/transaction.ts";
 import { freePort } from "../../testkit/free-port.ts";
-import { GRAPH, INPUTS, migratedDb, seedJob, seedResourceGroup, sleep } from "./db-fixture.ts";
+import { GRAPH, INPUTS, migratedDb, seedJob, seedResourceGroup } from "./db-fixture.ts";
 import { expectStorageError } from "./expect-storage-error.ts";
 import { FaultProxy } from "./fault-proxy.ts";
 

@@ -3,6 +3,7 @@
  * malformed requests: each gets its status (DECISIONS D5) and a message naming
  * the problem, changes nothing, and the server keeps answering.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
@@ -12,7 +13,6 @@ import { JobState } from "../../src/gen/storage/storage_pb.ts";
 import { startE2e, type E2eEnvironment } from "../../testkit/e2e-server.ts";
 import { addResourceGroup, compressInputs, jobOutputs, oracleOutputs, registerJob, submitJob, waitForJobs } from "../../testkit/sim/cluster.ts";
 import { diamond, singleTask } from "../../testkit/sim/job-shapes.ts";
-import { sleep } from "../../testkit/sim/simulated-scheduler.ts";
 import type { StorageClients } from "../../testkit/sim/storage-clients.ts";
 
 const { INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION, UNAUTHENTICATED, ALREADY_EXISTS } = grpc.status;

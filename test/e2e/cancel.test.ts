@@ -1,4 +1,5 @@
 /** CancelJob in every job state, with and without a cleanup task, through the real server. */
+import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobState } from "../../src/gen/storage/storage_pb.ts";
@@ -6,7 +7,6 @@ import { jobStateFromProto } from "../../src/grpc/convert.ts";
 import { startE2e, type E2eEnvironment } from "../../testkit/e2e-server.ts";
 import { addResourceGroup, registerJob, submitJob, waitForJobs } from "../../testkit/sim/cluster.ts";
 import { singleTask } from "../../testkit/sim/job-shapes.ts";
-import { sleep } from "../../testkit/sim/simulated-scheduler.ts";
 import type { Behaviour } from "../../testkit/sim/simulated-execution-manager.ts";
 
 /** Tasks of jobs in `held` take 60 s (they stay Running); commit tasks of jobs in `heldCommit` too. */

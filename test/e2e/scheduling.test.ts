@@ -4,11 +4,12 @@
  * a soft timeout lets a second instance run (max_num_instances 2); a dead
  * execution manager's task runs elsewhere without consuming a retry.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServerProcess } from "../../testkit/server-process.ts";
 import { addResourceGroup, jobOutputs, oracleOutputs, SimulatedCluster, submitJob, waitForJobs } from "../../testkit/sim/cluster.ts";
 import { flat, singleTask } from "../../testkit/sim/job-shapes.ts";
-import { SimulatedScheduler, sleep } from "../../testkit/sim/simulated-scheduler.ts";
+import { SimulatedScheduler } from "../../testkit/sim/simulated-scheduler.ts";
 import { connectStorage } from "../../testkit/sim/storage-clients.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { ServerProcess } from "../../testkit/server-process.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
@@ -51,7 +52,7 @@ describe("spider-storage serve", () => {
       servers.push(server);
       const deadline = Date.now() + 30_000;
       while (!server.logs.includes("database not reachable yet") && Date.now() < deadline && server.running) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await sleep(50);
       }
       expect(server.running).toBe(true);
       expect(server.logs).toContain("database not reachable yet");

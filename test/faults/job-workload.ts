@@ -13,6 +13,7 @@
  * "flaky" (task 0 fails on its first run; two retries) and "doomed" (task 0
  * always fails; one retry).
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
 import { sql } from "kysely";
 import { expect } from "vitest";
@@ -21,7 +22,6 @@ import { JobState } from "../../src/gen/storage/storage_pb.ts";
 import { compressInputs, jobOutputs, oracleOutputs, waitForJobs, withRetry } from "../../testkit/sim/cluster.ts";
 import { diamond, flat, layered, rng, singleTask, wide, type JobSpec, type ShapeOptions } from "../../testkit/sim/job-shapes.ts";
 import type { Behaviour, ExecutionLog } from "../../testkit/sim/simulated-execution-manager.ts";
-import { sleep } from "../../testkit/sim/simulated-scheduler.ts";
 import { statusCode, type StorageClients } from "../../testkit/sim/storage-clients.ts";
 
 export type JobKind = "normal" | "flaky" | "doomed";

@@ -12,6 +12,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_SUBMISSION_LIMITS } from "../../src/core/job-submission.ts";
@@ -178,7 +179,7 @@ describe("hostile requests at the size limit leave the server responsive", () =>
       for (const line of lines) probes.push(JSON.parse(line) as Probe);
     });
     const probesAfter = async (count: number) => {
-      while (probes.length < count) await new Promise((resolve) => setTimeout(resolve, 50));
+      while (probes.length < count) await sleep(50);
     };
     await probesAfter(5); // the prober is connected and answering
     // A quiet baseline, printed beside the result: what this machine's load alone costs a probe.

@@ -2,6 +2,7 @@
 import { createConnection } from "mysql2/promise";
 import { pino } from "pino";
 import { Writable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acquireLease, leaseName, LeaseHeldError, STANDBY_MESSAGE, type Lease } from "../../src/db/lease.ts";
 import { poolOptionsFromUrl } from "../../src/db/connection.ts";
@@ -49,7 +50,7 @@ describe("acquireLease", () => {
     let waiting = 0;
     let secondLease: Lease | undefined;
     const second = acquireLease(url, { logger, onWaiting: () => waiting++, waitSliceSec: 1 }).then((l) => (secondLease = l));
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await sleep(2_500);
     expect(secondLease).toBeUndefined();
     expect(waiting).toBe(1);
     expect(lines.filter((l) => l["msg"] === STANDBY_MESSAGE)).toHaveLength(1);
@@ -88,7 +89,7 @@ describe("acquireLease", () => {
     try {
       const controller = new AbortController();
       const waiting = acquireLease(url, { logger, signal: controller.signal, waitSliceSec: 30 });
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await sleep(300);
       const started = Date.now();
       controller.abort(new Error("stopping"));
       await expect(waiting).rejects.toThrow("stopping");
@@ -121,7 +122,7 @@ describe("acquireLease", () => {
     let lost = false;
     lease.onLost(() => (lost = true));
     await lease.release();
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
     expect(lost).toBe(false);
   });
 });

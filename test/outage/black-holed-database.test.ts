@@ -12,6 +12,7 @@
  * - a server whose database freezes for longer than the cut-off, with
  *   execution managers heartbeating throughout, declares none of them dead.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isStorageError } from "../../src/core/errors.ts";
@@ -25,8 +26,6 @@ import { startMariaDb, type PrivateMariaDb } from "../../testkit/mariadb.ts";
 import { ServerProcess } from "../../testkit/server-process.ts";
 import { SimulatedCluster } from "../../testkit/sim/cluster.ts";
 import { freezeProcess, tableFacts, waitFor } from "./outage-helpers.ts";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("black-holed database", () => {
   let mariadb: PrivateMariaDb;

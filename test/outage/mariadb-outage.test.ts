@@ -15,6 +15,7 @@
  * Randomised (outage timing, job mix): prints its seed; SPIDER_TEST_SEED
  * repeats it.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { createDb } from "../../src/db/connection.ts";
@@ -22,7 +23,6 @@ import { startMariaDb, type PrivateMariaDb } from "../../testkit/mariadb.ts";
 import { ServerProcess } from "../../testkit/server-process.ts";
 import { compressInputs, SimulatedCluster } from "../../testkit/sim/cluster.ts";
 import { rng, singleTask } from "../../testkit/sim/job-shapes.ts";
-import { sleep } from "../../testkit/sim/simulated-scheduler.ts";
 import { connectStorage, statusCode } from "../../testkit/sim/storage-clients.ts";
 import { HealthClientWrapper } from "../operability/helpers.ts";
 import { JobWorkload } from "../faults/job-workload.ts";

@@ -4,6 +4,7 @@
  * and the newest session and dead execution managers straight from the tables.
  */
 import { readdirSync, readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { createConnection, type RowDataPacket } from "mysql2/promise";
 import { leaseName } from "../../src/db/lease.ts";
 import { poolOptionsFromUrl } from "../../src/db/connection.ts";
@@ -47,7 +48,7 @@ export async function waitFor(what: string, predicate: () => boolean | Promise<b
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    await sleep(intervalMs);
   }
 }
 

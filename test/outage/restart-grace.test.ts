@@ -5,10 +5,10 @@
  * before its sweep may declare anyone dead. Spider's execution managers exit
  * when told they are dead.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { ServerProcess } from "../../testkit/server-process.ts";
 import { SimulatedCluster } from "../../testkit/sim/cluster.ts";
-import { sleep } from "../../testkit/sim/simulated-scheduler.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
 import { tableFacts, waitFor } from "./outage-helpers.ts";
 

@@ -5,13 +5,13 @@
  * that cannot be used (ancestor missing, undecodable) is deleted and its task
  * runs again — the job is not failed for it.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Db } from "../../src/db/connection.ts";
 import { ServerProcess } from "../../testkit/server-process.ts";
 import { addResourceGroup, jobOutputs, oracleOutputs, registerJob, SimulatedCluster, submitJob, waitForJobs } from "../../testkit/sim/cluster.ts";
 import { diamond, wide } from "../../testkit/sim/job-shapes.ts";
 import type { Behaviour } from "../../testkit/sim/simulated-execution-manager.ts";
-import { sleep } from "../../testkit/sim/simulated-scheduler.ts";
 import { hex } from "../../testkit/sim/cluster.ts";
 import { checkpointIndices, LogCollector, migratedDatabase, oracleTaskOutputsFrame, writeCheckpointRow } from "./helpers/recovery-fixture.ts";
 

@@ -4,12 +4,12 @@
  * time, retries with backoff that never block enqueue, the backlog cap
  * (oldest jobs dropped), oversized outputs skipped, flush on close.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { CheckpointWriter, type CheckpointEntry } from "../../src/checkpoints/checkpoint-writer.ts";
 import { invalidArgument } from "../../src/core/errors.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const bytes = (n: number) => new Uint8Array(n);
 
 function recorder(options: { failFirst?: number; delayMs?: number } = {}) {

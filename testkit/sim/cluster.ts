@@ -3,6 +3,7 @@
  * N execution managers sharing one execution log, plus client helpers to
  * submit jobs and wait for them.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { decodeTaskOutputs } from "../../src/core/task-outputs.ts";
 import { encodeWireFrame } from "../../src/core/wire-frame.ts";
 import { compressZstd } from "../../src/core/zstd.ts";
@@ -12,7 +13,7 @@ import type { JobState as CoreJobState } from "../../src/core/job-state.ts";
 import { expectedJobOutputs } from "./oracle.ts";
 import type { JobSpec } from "./job-shapes.ts";
 import { ExecutionLog, SimulatedExecutionManager, type Behaviour } from "./simulated-execution-manager.ts";
-import { retriable, sleep, SimulatedScheduler, type SimulatedSchedulerOptions } from "./simulated-scheduler.ts";
+import { retriable, SimulatedScheduler, type SimulatedSchedulerOptions } from "./simulated-scheduler.ts";
 import { connectStorage, type StorageClients } from "./storage-clients.ts";
 
 export interface ClusterOptions {

@@ -8,10 +8,11 @@
  * FAILED_PRECONDITION → drop, UNAVAILABLE → retry, anything else on
  * registration → the execution manager would exit (recorded as a protocol error).
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
 import { decodeWireFrame, encodeWireFrame } from "../../src/core/wire-frame.ts";
 import { runTaskFunction } from "./oracle.ts";
-import { retriable, sleep, type Assignment, type SimulatedScheduler } from "./simulated-scheduler.ts";
+import { retriable, type Assignment, type SimulatedScheduler } from "./simulated-scheduler.ts";
 import { connectStorage, statusCode, type StorageClients } from "./storage-clients.ts";
 
 export type TaskKey = string; // "jobId/index" | "jobId/commit" | "jobId/cleanup"

@@ -6,6 +6,7 @@
  * it in-process (Spider's scheduler serves them over its own gRPC service,
  * which storage never sees).
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
 import type { TaskId as ProtoTaskId } from "../../src/gen/common/common_pb.ts";
 import { connectStorage, statusCode, type StorageClients } from "./storage-clients.ts";
@@ -145,5 +146,3 @@ export function retriable(error: unknown): boolean {
   const code = statusCode(error);
   return code === grpc.status.UNAVAILABLE || code === grpc.status.DEADLINE_EXCEEDED || code === grpc.status.UNKNOWN || code === grpc.status.CANCELLED;
 }
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

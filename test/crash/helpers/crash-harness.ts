@@ -30,8 +30,6 @@ export function hashUnit(seed: number, ...words: (string | number | bigint)[]): 
   return digest.readUInt32LE(0) / 2 ** 32;
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 export interface Life {
   readonly index: number;
   readonly server: ServerProcess;
