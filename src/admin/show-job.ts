@@ -8,11 +8,10 @@
  * exists, and "not started" (Ready job) or "unknown" elsewhere.
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { taskIdOfKey } from "../cache/task-key.ts";
+import { CLEANUP_KEY, COMMIT_KEY, taskIdOfKey } from "../core/task-key.ts";
 import { formatTaskId } from "../core/ids.ts";
 import type { TaskGraph } from "../core/task-graph.ts";
 import type { GetJobRequest, GetJobResponseSchema, InstanceInfoSchema, TaskInfoSchema } from "../gen/admin/admin_pb.ts";
-import { CLEANUP_KEY, COMMIT_KEY } from "../queue/queue-subject.ts";
 import type { AdminHost } from "./admin-host.ts";
 import { decodeStoredGraph, graphDepth } from "./decode-stored-job.ts";
 import { findJob } from "./find-job.ts";

@@ -20,7 +20,7 @@
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { JobControlBlock } from "../cache/job-control-block.ts";
-import { taskIdOfKey } from "../cache/task-key.ts";
+import { taskIdOfKey } from "../core/task-key.ts";
 import { formatTaskId } from "../core/ids.ts";
 import { isTerminal, type JobState } from "../core/job-state.ts";
 import type { Db } from "../db/connection.ts";

@@ -52,7 +52,8 @@ import type { TaskGraph, TdlContext, TimeoutPolicy, ExecutionPolicy, DataflowSou
 import { encodeTaskOutputs } from "../core/task-outputs.ts";
 import { decodeWireFrame, encodeWireFrame } from "../core/wire-frame.ts";
 import type { EvictionCause, InstanceHost, InstanceRecord } from "../instances/instance-record.ts";
-import { CLEANUP_KEY, COMMIT_KEY, type QueueSubject } from "../queue/queue-subject.ts";
+import { CLEANUP_KEY, COMMIT_KEY, taskIdOfKey } from "../core/task-key.ts";
+import type { QueueSubject } from "../queue/queue-subject.ts";
 import { AsyncMutex } from "./async-mutex.ts";
 import { MAX_ERROR_MESSAGE_BYTES, type JobOutcome } from "../db/job-store.ts";
 import type { Reconcilable, ReconcileResult } from "./job-reconciler.ts";
@@ -60,7 +61,6 @@ import { ownedBytes, packedCopies, retainedBufferBytes } from "./owned-bytes.ts"
 import { truncateMessage } from "./truncate-message.ts";
 import type { JobEngine } from "./job-engine.ts";
 import { formatTaskId } from "../core/ids.ts";
-import { taskIdOfKey } from "./task-key.ts";
 import {
   isTaskTerminal,
   TASK_CANCELLED,

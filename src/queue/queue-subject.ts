@@ -4,15 +4,11 @@
  * by a numeric key: its index for a regular task, {@link COMMIT_KEY} or
  * {@link CLEANUP_KEY} for the termination tasks; the key also picks the lane.
  */
+import { COMMIT_KEY } from "../core/task-key.ts";
 
 export type Lane = "task" | "commit" | "cleanup";
 
 export const LANES: readonly Lane[] = ["task", "commit", "cleanup"];
-
-/** Key of a job's commit task. */
-export const COMMIT_KEY = -1;
-/** Key of a job's cleanup task. */
-export const CLEANUP_KEY = -2;
 
 export function laneOfKey(key: number): Lane {
   return key >= 0 ? "task" : key === COMMIT_KEY ? "commit" : "cleanup";

@@ -2,7 +2,7 @@
  * Read-only views of the engine for the admin API and tests: cached jobs, a
  * job's tasks, queue depth and age per lane, live task instances.
  */
-import { taskIdOfKey } from "../cache/task-key.ts";
+import { taskIdOfKey } from "../core/task-key.ts";
 import type { TaskStateName } from "../cache/task-state.ts";
 import { notFound } from "../core/errors.ts";
 import type { TaskId } from "../core/ids.ts";

@@ -8,7 +8,7 @@
  * again if nobody does within runtime.queue.reoffer_unclaimed_after_ms (the
  * protocol has no owner for a poll).
  */
-import { keyOfTaskId, taskIdOfKey } from "../cache/task-key.ts";
+import { keyOfTaskId, taskIdOfKey } from "../core/task-key.ts";
 import { unavailable } from "../core/errors.ts";
 import type { TaskId } from "../core/ids.ts";
 import type { Lane, QueueEntry } from "../queue/queue-subject.ts";

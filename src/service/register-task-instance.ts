@@ -17,7 +17,7 @@
  *   the limit, whatever retries the task has left.
  */
 import type { ExecutionContext } from "../cache/job-control-block.ts";
-import { keyOfTaskId } from "../cache/task-key.ts";
+import { keyOfTaskId } from "../core/task-key.ts";
 import { failedPrecondition, isStorageError, type StorageError } from "../core/errors.ts";
 import { formatTaskId, type TaskId } from "../core/ids.ts";
 import { checkSession } from "./check-session.ts";

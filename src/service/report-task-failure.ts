@@ -3,7 +3,7 @@
  * block consumes a retry and re-enqueues the task, or fails the job with this
  * message once retries are exhausted. Returns the job's state after the report.
  */
-import { keyOfTaskId } from "../cache/task-key.ts";
+import { keyOfTaskId } from "../core/task-key.ts";
 import { formatTaskId, type TaskId } from "../core/ids.ts";
 import type { JobState } from "../core/job-state.ts";
 import { checkSession } from "./check-session.ts";

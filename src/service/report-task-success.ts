@@ -5,7 +5,7 @@
  * reporting execution manager id is not checked against the instance's owner
  * (as in Spider). Returns the job's state after the report.
  */
-import { keyOfTaskId } from "../cache/task-key.ts";
+import { keyOfTaskId } from "../core/task-key.ts";
 import type { TaskId } from "../core/ids.ts";
 import type { JobState } from "../core/job-state.ts";
 import { checkSession } from "./check-session.ts";

@@ -7,7 +7,8 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { InboundQueue } from "../../src/queue/inbound-queue.ts";
-import { COMMIT_KEY, CLEANUP_KEY, type QueueSubject } from "../../src/queue/queue-subject.ts";
+import { COMMIT_KEY, CLEANUP_KEY } from "../../src/core/task-key.ts";
+import type { QueueSubject } from "../../src/queue/queue-subject.ts";
 import { EntryDeque } from "../../src/queue/entry-deque.ts";
 
 class FakeJob implements QueueSubject {
