@@ -13,7 +13,7 @@ import { cancelJob } from "../db/jobs/cancelJob.ts";
 import { failJob } from "../db/jobs/failJob.ts";
 import { getJobState } from "../db/jobs/getJobState.ts";
 import { retryFailedJob } from "../db/jobs/retryFailedJob.ts";
-import { readCheckpointsOfJobs } from "../recovery/page-checkpoints.ts";
+import { readCheckpointsOfJobs } from "../db/checkpoints/readCheckpointsOfJobs.ts";
 import { rebuildJob, recoveryLimits } from "../recovery/rebuild-job.ts";
 import { OPERATOR_FAILURE_PREFIX } from "../service/fail-job-by-operator.ts";
 import { decodeStoredGraph } from "./decode-stored-job.ts";

@@ -32,7 +32,7 @@ import { decompressZstd } from "../core/zstd.ts";
 import { TaskInstancePool } from "../instances/task-instance-pool.ts";
 import { silentLogger } from "../observability/logger.ts";
 import { InboundQueue } from "../queue/inbound-queue.ts";
-import { readCheckpointsOfJobs } from "../recovery/page-checkpoints.ts";
+import { readCheckpointsOfJobs } from "../db/checkpoints/readCheckpointsOfJobs.ts";
 import { rebuildJob, recoveryLimits } from "../recovery/rebuild-job.ts";
 import { MAX_LISTED_QUARANTINES, RECOVERABLE_STATES, type QuarantinedJob, type RecoverableState } from "../recovery/recovery-report.ts";
 

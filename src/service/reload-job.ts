@@ -32,7 +32,8 @@ import { isTerminal, type JobState } from "../core/job-state.ts";
 import type { Db } from "../db/connection.ts";
 import { getJob } from "../db/jobs/getJob.ts";
 import { quarantineJob } from "../db/jobs/quarantineJob.ts";
-import { deleteCheckpointsOfTasks, readCheckpointsOfJobs } from "../recovery/page-checkpoints.ts";
+import { deleteCheckpointsOfTasks } from "../db/checkpoints/deleteCheckpointsOfTasks.ts";
+import { readCheckpointsOfJobs } from "../db/checkpoints/readCheckpointsOfJobs.ts";
 import { rebuildJob, recoveryLimits } from "../recovery/rebuild-job.ts";
 import type { Engine } from "../cache/engine.ts";
 

@@ -20,7 +20,7 @@ import { reloadJob } from "../../src/service/reload-job.ts";
 import { retryFailedJob } from "../../src/service/retry-failed-job.ts";
 import { Harness } from "../engine/helpers/harness.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
-import { readCheckpointsOfJobs } from "../../src/recovery/page-checkpoints.ts";
+import { readCheckpointsOfJobs } from "../../src/db/checkpoints/readCheckpointsOfJobs.ts";
 
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 const out = (value: string): Uint8Array => new TextEncoder().encode(value);

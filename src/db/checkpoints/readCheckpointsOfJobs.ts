@@ -1,11 +1,10 @@
 /**
- * The checkpoint reads and deletes of restart recovery, a page of jobs at a
- * time: one query for the checkpoints of every Running job of a page (not
- * one per job), and one delete per job whose unused checkpoints must go (see
- * rebuild-job.ts for why).
+ * `readCheckpointsOfJobs`: the checkpoints of many jobs in one query — restart
+ * recovery reads those of every Running job of a page at once, not one job
+ * at a time.
  */
-import type { Db } from "../db/connection.ts";
-import { runStatement } from "../db/run-statement.ts";
+import type { Db } from "../connection.ts";
+import { runStatement } from "../run-statement.ts";
 
 /** Job id → (task index → output wire frame), for the given jobs. */
 export async function readCheckpointsOfJobs(db: Db, jobIds: readonly bigint[]): Promise<Map<bigint, Map<number, Uint8Array>>> {
@@ -27,17 +26,4 @@ export async function readCheckpointsOfJobs(db: Db, jobIds: readonly bigint[]): 
     tasks.set(Number(row.task_index), new Uint8Array(row.outputs));
   }
   return byJob;
-}
-
-/** Deletes the given checkpoints of one job; returns how many went. */
-export async function deleteCheckpointsOfTasks(db: Db, jobId: bigint, taskIndices: readonly number[]): Promise<number> {
-  if (taskIndices.length === 0) return 0;
-  return runStatement(db, { operation: `deleteCheckpointsOfTasks ${jobId}`, writes: true, idempotent: true }, async (connection) => {
-    const result = await connection
-      .deleteFrom("task_checkpoints")
-      .where("job_id", "=", jobId)
-      .where("task_index", "in", taskIndices)
-      .executeTakeFirst();
-    return Number(result.numDeletedRows);
-  });
 }
