@@ -1,7 +1,7 @@
 /**
  * Fuzzing every decoder with random and mutated bytes: each call must end in
- * success or a StorageError("invalid_argument"), never another exception,
- * and quickly (no hang). Seeded; the seed is printed, and CORE_FUZZ_SEED
+ * success or a StorageError("invalid_argument"), never another exception
+ * (a hang is caught by the test timeout; speed is not bounded here). Seeded; the seed is printed, and CORE_FUZZ_SEED
  * replays a run. CORE_FUZZ_ROUNDS scales the work (default 1).
  */
 import { describe, expect, it } from "vitest";
@@ -18,8 +18,6 @@ import { SPIDER_TASK_GRAPH_JSON } from "./spider-fixture.ts";
 const SEED = testSeed("CORE_FUZZ_SEED");
 const ROUNDS = Number(process.env["CORE_FUZZ_ROUNDS"] ?? "1");
 const BUDGET = 1 << 20;
-/** Slowest single call allowed; a hang would be far above it. */
-const MAX_CALL_MS = 1000;
 
 type Random = () => number;
 
@@ -128,12 +126,10 @@ interface Stats {
   calls: number;
   ok: number;
   rejected: number;
-  slowestMs: number;
 }
 
 /** Calls `fn`; anything but success or StorageError(invalid_argument) fails the test with the seed. */
 function attempt(stats: Stats, label: string, input: unknown, fn: () => unknown): void {
-  const started = performance.now();
   try {
     fn();
     stats.ok += 1;
@@ -145,16 +141,11 @@ function attempt(stats: Stats, label: string, input: unknown, fn: () => unknown)
     stats.rejected += 1;
   }
   stats.calls += 1;
-  const elapsed = performance.now() - started;
-  stats.slowestMs = Math.max(stats.slowestMs, elapsed);
-  if (elapsed > MAX_CALL_MS) {
-    throw new Error(`${label} took ${elapsed.toFixed(0)} ms (CORE_FUZZ_SEED=${SEED})`);
-  }
 }
 
 function fuzz(label: string, iterations: number, generate: (random: Random) => Uint8Array | string, decode: (input: never) => unknown): Stats {
   const random = seededRandom(SEED ^ [...label].reduce((h, c) => Math.imul(h, 31) + c.charCodeAt(0), 7));
-  const stats: Stats = { calls: 0, ok: 0, rejected: 0, slowestMs: 0 };
+  const stats: Stats = { calls: 0, ok: 0, rejected: 0 };
   for (let i = 0; i < iterations * ROUNDS; i += 1) {
     const input = generate(random);
     attempt(stats, label, input, () => decode(input as never));

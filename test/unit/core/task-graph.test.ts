@@ -605,17 +605,15 @@ describe("graph inputs and outputs", () => {
   });
 });
 
-describe("size and speed", () => {
-  it("parses a 20,000-task graph quickly", () => {
+// How fast it parses is for the benchmarks (bench/) to measure, not for a test to bound.
+describe("size", () => {
+  it("parses a 20,000-task graph", () => {
     const json = TaskGraphBuilder.fanOutFanIn(20_000).toJson();
-    const started = performance.now();
     const graph = parseTaskGraphJson(json);
-    const elapsed = performance.now() - started;
     expect(graph.tasks).toHaveLength(20_002);
     expect(graph.dependencyCount).toBe(40_000);
     expect(graph.tasks[0]!.children).toHaveLength(20_000);
     expect(graph.tasks[20_001]!.parents).toHaveLength(20_000);
     expect(graph.graphOutputs).toEqual([{ taskIndex: 20_001, position: 0 }]);
-    expect(elapsed).toBeLessThan(5000); // ~100 ms unloaded; the bound only catches pathologies
   });
 });
