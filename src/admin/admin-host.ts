@@ -1,11 +1,14 @@
 /**
- * What the admin use cases see of a running server: its phase, session and
- * start time, the engine (once the session is allocated), the database pool
- * (once connected), the periodic GC and, when the server tracks it, recovery
- * progress. `StorageServer` is one; tests can pass a plain object.
+ * What the admin use cases see of a running server: its version, phase,
+ * session and start time, its admin settings and log (where the audit trail
+ * goes), the engine (once the session is allocated), the database pool (once
+ * connected), the periodic GC and, when the server tracks it, recovery
+ * progress. `AdminRuntime` (src/app) is one; tests can pass a plain object.
  */
 import type { Db } from "../db/connection.ts";
+import type { Logger } from "../observability/logger.ts";
 import type { StorageService } from "../service/storage-service.ts";
+import type { AdminSettings } from "./admin-settings.ts";
 import type { GcScheduler } from "./gc-scheduler.ts";
 
 /** Restart recovery as the server reports it (all counts so far). */
@@ -18,6 +21,11 @@ export interface RecoveryProgressView {
 }
 
 export interface AdminHost {
+  /** The package version the server runs. */
+  readonly version: string;
+  readonly settings: AdminSettings;
+  /** The server's log: repairs write their audit lines to it. */
+  readonly logger: Logger;
   /** starting, connecting, standby, migrating, recovering, serving, stopping, stopped. */
   readonly phase: string;
   readonly session: bigint;

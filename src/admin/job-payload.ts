@@ -6,13 +6,13 @@
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { invalidArgument, notFound } from "../core/errors.ts";
-import type { SubmissionLimits } from "../core/job-submission.ts";
 import { decodeTaskOutputs } from "../core/task-outputs.ts";
 import { decodeWireFrame } from "../core/wire-frame.ts";
-import type { Db } from "../db/connection.ts";
 import type { GetJobPayloadRequest, GetJobPayloadResponseSchema, PayloadItemSchema } from "../gen/admin/admin_pb.ts";
+import type { AdminHost } from "./admin-host.ts";
 import { decodeStoredInputs } from "./decode-stored-job.ts";
 import { findJob } from "./find-job.ts";
+import { requireDb } from "./require-ready.ts";
 import { readCheckpointRange } from "../db/checkpoints/readCheckpointRange.ts";
 
 export const DEFAULT_MAX_ITEMS = 1000;
@@ -36,10 +36,11 @@ export function parsePayloadSelector(text: string): PayloadSelector {
 }
 
 export async function jobPayload(
-  db: Db,
-  limits: SubmissionLimits,
+  host: AdminHost,
   request: GetJobPayloadRequest,
 ): Promise<MessageInitShape<typeof GetJobPayloadResponseSchema>> {
+  const db = requireDb(host);
+  const limits = host.settings.limits;
   const selector = request.item === "" ? undefined : parsePayloadSelector(request.item);
   const row = await findJob(db, request.jobId, { withBlobs: true });
   const decodeOptions = { maxOutputBytes: limits.maxDecompressedBytes, limitName: "runtime.limits.max_decompressed_bytes" };

@@ -5,10 +5,10 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { invalidArgument } from "../core/errors.ts";
 import { isJobState, JOB_STATES, type JobState } from "../core/job-state.ts";
-import type { Db } from "../db/connection.ts";
 import type { ListJobsRequest, ListJobsResponseSchema } from "../gen/admin/admin_pb.ts";
-import type { StorageService } from "../service/storage-service.ts";
+import type { AdminHost } from "./admin-host.ts";
 import { jobSummary } from "./job-summary.ts";
+import { requireDb } from "./require-ready.ts";
 import { listJobs } from "../db/jobs/listJobs.ts";
 
 export const DEFAULT_PAGE_SIZE = 100;
@@ -24,10 +24,11 @@ export function parseJobStates(names: readonly string[]): JobState[] {
 }
 
 export async function listJobsPage(
-  db: Db,
-  service: StorageService | undefined,
+  host: AdminHost,
   request: ListJobsRequest,
 ): Promise<MessageInitShape<typeof ListJobsResponseSchema>> {
+  const db = requireDb(host);
+  const service = host.service;
   const pageSize = request.pageSize === 0 ? DEFAULT_PAGE_SIZE : request.pageSize;
   if (pageSize > MAX_PAGE_SIZE) throw invalidArgument(`page size ${pageSize} is above the limit of ${MAX_PAGE_SIZE}`);
   const rows = await listJobs(db, {

@@ -1,12 +1,13 @@
 /** `usage`: per resource group, jobs by state and bytes stored (jobs and checkpoints). */
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { JOB_STATES } from "../core/job-state.ts";
-import type { Db } from "../db/connection.ts";
 import type { GetUsageResponseSchema } from "../gen/admin/admin_pb.ts";
+import type { AdminHost } from "./admin-host.ts";
+import { requireDb } from "./require-ready.ts";
 import { usageByResourceGroup } from "../db/resource-groups/usageByResourceGroup.ts";
 
-export async function getUsage(db: Db): Promise<MessageInitShape<typeof GetUsageResponseSchema>> {
-  const rows = await usageByResourceGroup(db);
+export async function getUsage(host: AdminHost): Promise<MessageInitShape<typeof GetUsageResponseSchema>> {
+  const rows = await usageByResourceGroup(requireDb(host));
   return {
     resourceGroups: rows.map((row) => {
       let jobs = 0;
