@@ -12,7 +12,7 @@ import { addStatusCommand } from "./commands/status.ts";
 import { addUsageCommand } from "./commands/usage.ts";
 import { addVerifyCommand } from "./commands/verify.ts";
 import { applySecretFiles } from "./secret-files.ts";
-import { VERSION } from "./version.ts";
+import { VERSION } from "../app/version.ts";
 
 export function buildProgram(): Command {
   const program = new Command("spider-storage")

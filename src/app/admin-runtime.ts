@@ -1,21 +1,22 @@
 /**
  * The admin side of a running server, in one object for storage-server.ts:
  * adds the admin API to the gRPC server (answering in every phase, reading
- * the server live through a {@link ServerView}), warns when it is more exposed
- * than its loopback rule assumes (./admin-exposure.ts), and runs the periodic
- * terminal-job GC once the server serves (stopped before the pool closes).
+ * the server live through a {@link ServerView}), warns when it is more
+ * exposed than its loopback rule assumes (src/admin/admin-exposure.ts), and
+ * runs the periodic terminal-job GC once the server serves (stopped before
+ * the pool closes).
  */
+import { adminExposureWarning } from "../admin/admin-exposure.ts";
+import type { AdminHost, RecoveryProgressView } from "../admin/admin-host.ts";
+import { adminSettingsFrom, type AdminSettings } from "../admin/admin-settings.ts";
+import { GcScheduler } from "../admin/gc-scheduler.ts";
 import type { Config } from "../config/schema.ts";
 import type { Db } from "../db/connection.ts";
 import { addAdminServices } from "../grpc/admin-service.ts";
 import type { GrpcServer } from "../grpc/server.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { StorageService } from "../service/storage-service.ts";
-import { VERSION } from "../cli/version.ts";
-import { adminExposureWarning } from "./admin-exposure.ts";
-import type { AdminHost, RecoveryProgressView } from "./admin-host.ts";
-import { adminSettingsFrom, type AdminSettings } from "./admin-settings.ts";
-import { GcScheduler } from "./gc-scheduler.ts";
+import { VERSION } from "./version.ts";
 
 /** What the admin side reads of the server, live. */
 export interface ServerView {
@@ -37,11 +38,20 @@ export class AdminRuntime implements AdminHost {
     this.#server = options.server;
     this.#settings = adminSettingsFrom(options.config);
     this.#logger = options.logger;
-    addAdminServices(grpc, { host: this, settings: this.#settings, logger: options.logger, version: VERSION });
+    addAdminServices(grpc, this);
     const exposure = adminExposureWarning(options.config, process.env);
     if (exposure !== undefined) this.#logger.warn(exposure);
   }
 
+  get version(): string {
+    return VERSION;
+  }
+  get settings(): AdminSettings {
+    return this.#settings;
+  }
+  get logger(): Logger {
+    return this.#logger;
+  }
   get phase(): string {
     return this.#server.phase();
   }
