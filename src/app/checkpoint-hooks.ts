@@ -5,7 +5,7 @@
  * reloads has its queued checkpoints forgotten first.
  */
 import type { StorageServiceHooks } from "../service/storage-service.ts";
-import type { CheckpointWriter } from "./checkpoint-writer.ts";
+import type { CheckpointWriter } from "../checkpoints/checkpoint-writer.ts";
 
 export function withCheckpoints(hooks: StorageServiceHooks, writer: CheckpointWriter | undefined): StorageServiceHooks {
   if (writer === undefined) return hooks;
