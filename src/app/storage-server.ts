@@ -26,7 +26,8 @@ import type { FaultInjector } from "../db/fault-injection/fault-injector.ts";
 import { faultyPool } from "../db/fault-injection/faulty-pool.ts";
 import type { Config } from "../config/schema.ts";
 import { assertSchemaCurrent, migrateToLatest } from "../db/migrate.ts";
-import { allocateSession } from "../db/sessions.ts";
+import { allocateSession } from "../db/sessions/allocateSession.ts";
+import { latestSession } from "../db/sessions/latestSession.ts";
 import { waitForDatabase } from "../db/wait-for-database.ts";
 import { GrpcServer } from "../grpc/server.ts";
 import { addStorageServices } from "../grpc/storage-services.ts";
@@ -274,9 +275,7 @@ export class StorageServer {
         throw error;
       }
       try {
-        // CAST: the lease's connection reads BIGINT as a plain number.
-        const value = await lease.readValue("SELECT CAST(MAX(session_id) AS CHAR) FROM sessions");
-        latest = value === null || value === undefined ? undefined : BigInt(String(value));
+        latest = await latestSession(lease.db);
         break;
       } catch (error) {
         this.#logger.warn({ err: error }, "database lease retaken but the session check failed; retrying");

@@ -75,7 +75,7 @@ export async function withOfflineDatabase<T>(
     const db = createDb({ url, maxConnections: 2 });
     try {
       if (lease) {
-        const { allocateSession } = await import("../db/sessions.ts");
+        const { allocateSession } = await import("../db/sessions/allocateSession.ts");
         await allocateSession(db);
       }
       return await fn({ db, config, logger });

@@ -30,7 +30,8 @@ import { createConnection, type Connection, type RowDataPacket } from "mysql2/pr
 import { Backoff, sleep } from "../core/backoff.ts";
 import { StorageError } from "../core/errors.ts";
 import type { Logger } from "../observability/logger.ts";
-import { poolOptionsFromUrl } from "./connection.ts";
+import { poolOptionsFromUrl, type Db } from "./connection.ts";
+import { singleConnectionDb } from "./single-connection-db.ts";
 
 export const STANDBY_MESSAGE = "standby: another spider-storage holds the database lease; waiting";
 
@@ -57,8 +58,8 @@ export interface Lease {
   readonly identity: string;
   /** Registers a callback run once if the lease is lost (not after release()). */
   onLost(callback: (error: Error) => void): void;
-  /** Runs a read on the lease's own connection and returns the first column of its first row (checks that must not use the pool). */
-  readValue(sql: string, values?: readonly unknown[]): Promise<unknown>;
+  /** The lease's own connection as a `Db`, for reads that must not wait on the (fenced) pool; each statement times out after 10 s. BIGINT reads as a plain number here. */
+  readonly db: Db;
   release(): Promise<void>;
 }
 
@@ -208,10 +209,7 @@ function holdLease(connection: Connection, name: string, connectionId: number, i
       if (lostError) callback(lostError);
       else callbacks.push(callback);
     },
-    async readValue(sql, values = []) {
-      const [rows] = await connection.query<RowDataPacket[]>({ sql, timeout: 10_000, rowsAsArray: true }, [...values] as never[]);
-      return (rows[0] as unknown[] | undefined)?.[0];
-    },
+    db: singleConnectionDb(connection, { statementTimeoutMs: 10_000 }),
     async release() {
       if (released) return;
       released = true;

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../src/db/connection.ts";
 import { listSchedulers } from "../../src/db/schedulers/listSchedulers.ts";
 import { registerScheduler } from "../../src/db/schedulers/registerScheduler.ts";
-import { allocateSession, latestSession } from "../../src/db/sessions.ts";
+import { allocateSession } from "../../src/db/sessions/allocateSession.ts";
+import { latestSession } from "../../src/db/sessions/latestSession.ts";
 import { migratedDb } from "./db-fixture.ts";
 import { expectStorageError } from "./expect-storage-error.ts";
 

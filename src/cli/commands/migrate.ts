@@ -29,7 +29,7 @@ export function addMigrateCommand(program: Command): void {
       const { createDb } = await import("../../db/connection.ts");
       const { acquireLease, LeaseHeldError } = await import("../../db/lease.ts");
       const { migrateToLatest, SchemaTooNewError } = await import("../../db/migrate.ts");
-      const { allocateSession } = await import("../../db/sessions.ts");
+      const { allocateSession } = await import("../../db/sessions/allocateSession.ts");
       const { openDataDirDatabase } = await import("../../embedded/embedded-mariadb.ts");
       const { createLogger } = await import("../../observability/logger.ts");
       const globals = command.optsWithGlobals<{ json?: boolean }>();
