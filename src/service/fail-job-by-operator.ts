@@ -8,9 +8,6 @@
  */
 import { failedPrecondition, isStorageError } from "../core/errors.ts";
 import type { JobState } from "../core/job-state.ts";
-import type { Db } from "../db/connection.ts";
-import { failJob } from "../db/jobs/failJob.ts";
-import { getJobState } from "../db/jobs/getJobState.ts";
 import { retireCachedJob } from "./reload-job.ts";
 import type { Engine } from "../cache/engine.ts";
 
@@ -18,16 +15,15 @@ export const OPERATOR_FAILURE_PREFIX = "failed by operator: ";
 
 export async function failJobByOperator(
   engine: Engine,
-  db: Db,
   jobId: bigint,
   reason: string,
 ): Promise<{ previousState: JobState; state: JobState }> {
   let previousState: JobState;
   try {
-    ({ from: previousState } = await failJob(db, jobId, OPERATOR_FAILURE_PREFIX + reason, "operator"));
+    previousState = await engine.store.failJobBy(jobId, OPERATOR_FAILURE_PREFIX + reason, "operator");
   } catch (error) {
     if (!isStorageError(error, "failed_precondition")) throw error;
-    const state = await getJobState(db, jobId);
+    const state = await engine.store.getJobState(jobId);
     throw failedPrecondition(`job ${jobId} is already ${state}: only a job that has not ended can be failed`);
   }
   retireCachedJob(engine, jobId);

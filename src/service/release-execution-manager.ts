@@ -7,18 +7,15 @@
  * sweep finds it silent. Already Dead: the eviction still runs (idempotent).
  */
 import { isStorageError, notFound } from "../core/errors.ts";
-import type { Db } from "../db/connection.ts";
-import { markExecutionManagerDead } from "../db/execution-managers/markExecutionManagerDead.ts";
 import type { Engine } from "../cache/engine.ts";
 
 export async function releaseExecutionManager(
   engine: Engine,
-  db: Db,
   executionManagerId: bigint,
 ): Promise<{ wasAlive: boolean; releasedInstances: number }> {
   let wasAlive: boolean;
   try {
-    wasAlive = await markExecutionManagerDead(db, executionManagerId);
+    wasAlive = await engine.store.markExecutionManagerDead(executionManagerId);
   } catch (error) {
     if (isStorageError(error, "illegal_execution_manager")) throw notFound(`execution manager ${executionManagerId} not found`);
     throw error;

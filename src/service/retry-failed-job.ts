@@ -25,14 +25,13 @@ import { failedPrecondition, isStorageError } from "../core/errors.ts";
 import type { JobState } from "../core/job-state.ts";
 import { validateJobSubmission } from "../core/job-submission.ts";
 import type { Db } from "../db/connection.ts";
-import { getJob } from "../db/jobs/getJob.ts";
-import { retryFailedJob as retryFailedJobRow } from "../db/jobs/retryFailedJob.ts";
-import { recoveryLimits } from "../recovery/rebuild-job.ts";
+import { recoveryLimits } from "../recovery/check-job.ts";
 import { reloadJob, type ReloadedJob } from "./reload-job.ts";
 import type { Engine } from "../cache/engine.ts";
 
+/** `db` is for reloadJob only, until it reads through the store too. */
 export async function retryFailedJob(engine: Engine, db: Db, jobId: bigint): Promise<ReloadedJob & { previousState: JobState }> {
-  const row = await getJob(db, jobId, { withBlobs: true });
+  const row = await engine.store.getJob(jobId);
   if (row.state !== "Failed") throw failedPrecondition(`job ${jobId} is ${row.state}: only a Failed job can be retried`);
   try {
     validateJobSubmission(row.compressedTaskGraph, row.compressedInputs, recoveryLimits(engine.limits), engine.graphCache);
@@ -40,6 +39,6 @@ export async function retryFailedJob(engine: Engine, db: Db, jobId: bigint): Pro
     if (!isStorageError(error, "invalid_argument")) throw error;
     throw failedPrecondition(`job ${jobId} cannot be retried: its stored graph or inputs do not decode: ${error.message}`);
   }
-  await retryFailedJobRow(db, jobId);
+  await engine.store.retryFailedJob(jobId);
   return { previousState: "Failed", ...(await reloadJob(engine, db, jobId)) };
 }
