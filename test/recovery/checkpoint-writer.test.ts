@@ -5,10 +5,11 @@
  * (oldest jobs dropped), oversized outputs skipped, flush on close.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { describe, expect, it } from "vitest";
-import { CheckpointWriter, type CheckpointEntry } from "../../src/checkpoints/checkpoint-writer.ts";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { CheckpointWriter, type CheckpointEntry, type CheckpointWriterStats } from "../../src/checkpoints/checkpoint-writer.ts";
 import { invalidArgument } from "../../src/core/errors.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
+import { waitFor } from "../../testkit/wait-for.ts";
 
 const bytes = (n: number) => new Uint8Array(n);
 
@@ -21,7 +22,8 @@ function recorder(options: { failFirst?: number; delayMs?: number } = {}) {
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
     try {
-      if (options.delayMs) await sleep(options.delayMs);
+      // The global setTimeout, so that a test on vitest's fake timers controls it.
+      if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
       if (failures > 0) {
         failures--;
         throw new Error("database unreachable");
@@ -40,13 +42,16 @@ function recorder(options: { failFirst?: number; delayMs?: number } = {}) {
 }
 
 describe("CheckpointWriter", () => {
+  afterEach(() => vi.useRealTimers());
+
   it("flushes a full batch at once and the rest after the interval, in enqueue order, one flush at a time", async () => {
+    vi.useFakeTimers(); // the interval and the writes' 5 ms run on vitest's clock
     const r = recorder({ delayMs: 5 });
     const writer = new CheckpointWriter({ write: r.write, flushIntervalMs: 30, maxBatch: 4, logger: silentLogger() });
     for (let i = 0; i < 10; i++) writer.enqueue(1n, i, bytes(1));
-    await sleep(15);
+    await vi.advanceTimersByTimeAsync(5);
     expect(r.written().length).toBeGreaterThanOrEqual(4); // full batches went without waiting for the interval
-    await sleep(80);
+    await vi.advanceTimersByTimeAsync(80);
     expect(r.written()).toEqual([...Array(10).keys()].map((i) => `1/${i}`));
     expect(r.batches.every((b) => b.length <= 4)).toBe(true);
     expect(r.maxInFlight()).toBe(1);
@@ -66,9 +71,8 @@ describe("CheckpointWriter", () => {
   it("retries a failed flush with backoff, keeps order, and never blocks enqueue", async () => {
     const r = recorder({ failFirst: 3 });
     const writer = new CheckpointWriter({ write: r.write, flushIntervalMs: 1, maxBatch: 2, logger: silentLogger(), retryMinMs: 5, retryMaxMs: 20 });
-    const t0 = performance.now();
+    // enqueue returns nothing to wait for: it cannot block, whatever the flushes do.
     for (let i = 0; i < 6; i++) writer.enqueue(7n, i, bytes(1));
-    expect(performance.now() - t0).toBeLessThan(20);
     await sleep(5);
     for (let i = 6; i < 8; i++) writer.enqueue(7n, i, bytes(1));
     await writer.flush();
@@ -114,20 +118,29 @@ describe("CheckpointWriter", () => {
   });
 
   it("gives up at the close deadline when the database stays unreachable", async () => {
+    // The deadline is read from performance.now(), faked here (it moves only when told); the 10 ms retry pauses stay real.
+    vi.useFakeTimers({ toFake: ["performance"] });
+    let attempts = 0;
     const writer = new CheckpointWriter({
       write: async () => {
+        attempts++;
         throw new Error("down");
       },
       flushIntervalMs: 1,
       maxBatch: 10,
       logger: silentLogger(),
       retryMinMs: 10,
+      retryMaxMs: 10,
     });
     writer.enqueue(1n, 0, bytes(1));
-    const t0 = performance.now();
-    const stats = await writer.close(150);
-    expect(performance.now() - t0).toBeLessThan(1_000);
-    expect(stats.pending).toBe(1);
+    let stats: CheckpointWriterStats | undefined;
+    const closing = writer.close(150).then((s) => (stats = s));
+    const before = attempts;
+    await waitFor("retries while the deadline is ahead", () => attempts >= before + 3);
+    expect(stats).toBeUndefined(); // still retrying before the deadline
+    vi.advanceTimersByTime(150);
+    await closing; // gives up at the first failure past the deadline
+    expect(stats!.pending).toBe(1);
   });
 
   it("a batch that would fail the same way every time is written one entry at a time: the entry at fault is dropped and counted, the rest written in order", async () => {
