@@ -37,7 +37,7 @@ import { serviceConfigFrom } from "./service-config-from.ts";
 import { Operability } from "./operability.ts";
 import { withCheckpoints } from "./checkpoint-hooks.ts";
 import type { CheckpointWriter } from "../checkpoints/checkpoint-writer.ts";
-import { createCheckpointWriter } from "../checkpoints/create-checkpoint-writer.ts";
+import { createCheckpointWriter } from "./create-checkpoint-writer.ts";
 import { readyJobLoader } from "../recovery/ready-job-loader.ts";
 import { recoverService } from "../recovery/recover-service.ts";
 import type { RecoveryReport } from "../recovery/recovery-report.ts";

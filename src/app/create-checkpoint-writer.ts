@@ -7,7 +7,7 @@ import type { Config } from "../config/schema.ts";
 import type { JobStore } from "../db/job-store.ts";
 import type { Logger } from "../observability/logger.ts";
 import { CHECKPOINT_FLUSH_DELAY_ENV, testDelayMs } from "../recovery/test-hooks.ts";
-import { CheckpointWriter } from "./checkpoint-writer.ts";
+import { CheckpointWriter } from "../checkpoints/checkpoint-writer.ts";
 
 export function createCheckpointWriter(store: JobStore, config: Config, logger: Logger): CheckpointWriter | undefined {
   const settings = config.runtime.checkpoints;
