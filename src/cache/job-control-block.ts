@@ -48,7 +48,7 @@ import {
   unavailable,
 } from "../core/errors.ts";
 import { cancelTarget, isTerminal, type JobState } from "../core/job-state.ts";
-import type { TaskGraph, TdlContext, TimeoutPolicy, ExecutionPolicy, DataflowSource } from "../core/task-graph.ts";
+import type { TaskGraph, TdlContext, TimeoutPolicy, DataflowSource } from "../core/task-graph.ts";
 import { encodeTaskOutputs } from "../core/task-outputs.ts";
 import { decodeWireFrame, encodeWireFrame } from "../core/wire-frame.ts";
 import type { EvictionCause, InstanceHost, InstanceRecord } from "../instances/instance-record.ts";
@@ -70,10 +70,9 @@ import {
   TASK_RUNNING,
   TASK_SUCCEEDED,
   taskStateName,
-  type TaskStateCode,
   type TaskStateName,
 } from "./task-state.ts";
-import { TerminationTask } from "./termination-task.ts";
+import { TaskTable } from "./task-table.ts";
 
 /** What RegisterTaskInstance answers (spec §1.2 ExecutionContext). */
 export interface ExecutionContext {
@@ -139,11 +138,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
   readonly graph: TaskGraph;
   private readonly engine: JobEngine;
   private jobState: JobState = "Ready";
-  private readonly taskStates: Uint8Array;
-  private readonly queuedFlags: Uint8Array;
-  private readonly unfinishedParents: Uint32Array;
-  private readonly retriesLeft: Uint32Array;
-  private readonly liveCounts: Uint32Array;
+  private readonly tasks: TaskTable;
   /** Offset of each task's first output in {@link payloads}, after the graph inputs. */
   private readonly outputOffsets: Uint32Array;
   /** Graph inputs then task outputs; dropped (null) when the job leaves Running. */
@@ -151,8 +146,6 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
   private incomplete: number;
   /** Bytes of inputs and outputs held, against the engine's per-job limit. */
   private payloadBytes = 0;
-  private readonly commit: TerminationTask | null;
-  private readonly cleanup: TerminationTask | null;
   /** The job outputs (SerializedTaskOutputs raw), once committed. */
   private encodedOutputs: Uint8Array | null = null;
   private readonly instances = new Set<InstanceRecord>();
@@ -178,20 +171,12 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
     this.graph = graph;
     this.engine = init.engine;
     const n = graph.tasks.length;
-    this.taskStates = new Uint8Array(n);
-    this.queuedFlags = new Uint8Array(n);
-    this.unfinishedParents = new Uint32Array(n);
-    this.retriesLeft = new Uint32Array(n);
-    this.liveCounts = new Uint32Array(n);
+    this.tasks = new TaskTable(graph);
     this.outputOffsets = new Uint32Array(n);
     let outputs = 0;
     for (let i = 0; i < n; i++) {
-      const task = graph.tasks[i]!;
-      this.taskStates[i] = task.parents.length === 0 ? TASK_READY : TASK_PENDING;
-      this.unfinishedParents[i] = task.parents.length;
-      this.retriesLeft[i] = task.executionPolicy.maxNumRetry;
       this.outputOffsets[i] = outputs;
-      outputs += task.outputCount;
+      outputs += graph.tasks[i]!.outputCount;
     }
     const payloads = new Array<Uint8Array | undefined>(graph.graphInputCount + outputs).fill(undefined);
     const inputs = packedCopies(init.inputs);
@@ -201,8 +186,6 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
     }
     this.payloads = payloads;
     this.incomplete = n;
-    this.commit = graph.commitTask ? new TerminationTask(graph.commitTask) : null;
-    this.cleanup = graph.cleanupTask ? new TerminationTask(graph.cleanupTask) : null;
     this.account();
   }
 
@@ -219,16 +202,15 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
     const jcb = new JobControlBlock(init);
     jcb.jobState = state;
     if (state === "CommitReady") {
-      if (jcb.commit === null) throw internal(`job ${init.jobId} is CommitReady but has no commit task`);
+      if (!jcb.tasks.hasCommit) throw internal(`job ${init.jobId} is CommitReady but has no commit task`);
       if (storedOutputs === undefined) throw internal(`job ${init.jobId} is CommitReady without stored outputs`);
-      jcb.taskStates.fill(TASK_SUCCEEDED);
+      jcb.tasks.setAllRegular(TASK_SUCCEEDED);
       jcb.incomplete = 0;
       jcb.encodedOutputs = storedOutputs;
       jcb.payloads = null;
     } else if (state === "CleanupReady") {
-      if (jcb.cleanup === null) throw internal(`job ${init.jobId} is CleanupReady but has no cleanup task`);
-      jcb.taskStates.fill(TASK_CANCELLED);
-      if (jcb.commit) jcb.commit.state = TASK_CANCELLED;
+      if (!jcb.tasks.hasCleanup) throw internal(`job ${init.jobId} is CleanupReady but has no cleanup task`);
+      jcb.tasks.cancelUnfinished(false);
       jcb.payloads = null;
     }
     jcb.account();
@@ -244,8 +226,8 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
    * are committed by the normal path.
    */
   restoreSucceededTask(index: number, outputsFrame: Uint8Array): boolean {
-    if (this.jobState !== "Running" || index < 0 || index >= this.taskStates.length) return false;
-    if (this.taskStates[index] !== TASK_READY || this.incomplete <= 1) return false;
+    if (this.jobState !== "Running" || index < 0 || index >= this.tasks.count) return false;
+    if (this.tasks.states[index] !== TASK_READY || this.incomplete <= 1) return false;
     const expected = this.graph.tasks[index]!.outputCount;
     let outputs: Uint8Array[];
     try {
@@ -257,7 +239,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
       return false;
     }
     this.writeOutputs(index, outputs);
-    this.taskStates[index] = TASK_SUCCEEDED;
+    this.tasks.states[index] = TASK_SUCCEEDED;
     this.incomplete--;
     this.releaseChildren(index, false);
     this.account();
@@ -269,15 +251,15 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
   }
 
   get hasCommitTask(): boolean {
-    return this.commit !== null;
+    return this.tasks.hasCommit;
   }
 
   get hasCleanupTask(): boolean {
-    return this.cleanup !== null;
+    return this.tasks.hasCleanup;
   }
 
   get taskCount(): number {
-    return this.taskStates.length;
+    return this.tasks.count;
   }
 
   get incompleteTaskCount(): number {
@@ -327,11 +309,11 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
     return this.run<JobState>(async () => {
       await this.settle();
       const from = this.jobState;
-      const target = cancelTarget(from, this.cleanup !== null);
+      const target = cancelTarget(from, this.tasks.hasCleanup);
       if (target === undefined) return from;
       let stored: JobState;
       try {
-        stored = await this.engine.store.cancelJob(this.jobId, this.cleanup !== null);
+        stored = await this.engine.store.cancelJob(this.jobId, this.tasks.hasCleanup);
       } catch (error) {
         await this.followAfter(error);
         if (this.state === from) throw error;
@@ -432,23 +414,26 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
       this.assertJobAccepts(key);
       const pool = this.engine.pool;
       pool.assertNotDead(executionManagerId);
-      const state = this.stateOf(key);
+      const tasks = this.tasks;
+      const slot = tasks.slotOf(key);
+      const state = tasks.stateAt(slot);
       if (isTaskTerminal(state)) throw stale(`task already in terminal state ${taskStateName(state)}`);
       if (state === TASK_PENDING) throw stale(`task ${key} is not ready: its parents have not all succeeded`);
-      if (this.liveOf(key) >= this.maxInstancesOf(key)) {
+      if (tasks.live[slot]! >= tasks.maxInstancesOf(key)) {
         throw stale("the number of living task instances has reached the upper limit");
       }
-      const policy = this.policyOf(key);
+      const descriptor = tasks.descriptorOf(key);
+      const policy = descriptor.executionPolicy;
       const serializedTaskIo =
         key >= 0 ? this.readInputs(key) : key === COMMIT_KEY ? (this.encodedOutputs ?? EMPTY) : EMPTY;
       const id = pool.allocateId();
-      this.setLive(key, this.liveOf(key) + 1);
-      this.setState(key, TASK_RUNNING);
+      tasks.live[slot] = tasks.live[slot]! + 1;
+      tasks.states[slot] = TASK_RUNNING;
       const record = pool.add(id, this, key, executionManagerId, policy.timeoutPolicy.softTimeoutMs);
       this.instances.add(record);
       return {
         taskInstanceId: id,
-        tdlContext: this.tdlContextOf(key),
+        tdlContext: descriptor.tdlContext,
         timeoutPolicy: policy.timeoutPolicy,
         serializedTaskIo,
       };
@@ -466,7 +451,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
       await this.settleBeforeReport(key, instanceId);
       this.assertJobAccepts(key);
       this.takeInstance(key, instanceId);
-      const state = this.stateOf(key);
+      const state = this.tasks.stateAt(this.tasks.slotOf(key));
       if (isTaskTerminal(state)) throw stale(`task already in terminal state ${taskStateName(state)}`);
       if (key === COMMIT_KEY) {
         return this.succeedTermination(key, "Succeeded", () => this.engine.store.succeedCommittedJob(this.jobId));
@@ -505,7 +490,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
       }
       if (this.incomplete === 1) return this.succeedLastTask(key, outputs, serializedOutputs);
       this.writeOutputs(key, outputs);
-      this.taskStates[key] = TASK_SUCCEEDED;
+      this.tasks.states[key] = TASK_SUCCEEDED;
       this.incomplete--;
       this.dropTaskInstances(key);
       this.notifySucceeded(key, serializedOutputs);
@@ -524,7 +509,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
       await this.settleBeforeReport(key, instanceId);
       this.assertJobAccepts(key);
       this.takeInstance(key, instanceId);
-      const state = this.stateOf(key);
+      const state = this.tasks.stateAt(this.tasks.slotOf(key));
       if (isTaskTerminal(state)) throw stale(`task already in terminal state ${taskStateName(state)}`);
       return this.applyFailure(key, errorMessage, options.final === true);
     });
@@ -534,22 +519,19 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
   // QueueSubject
 
   isQueued(key: number): boolean {
-    return key >= 0 ? this.queuedFlags[key] === 1 : (this.termination(key)?.queued ?? false);
+    return this.tasks.queued[this.tasks.slotOf(key)] === 1;
   }
 
   setQueued(key: number, queued: boolean): void {
-    if (key >= 0) {
-      this.queuedFlags[key] = queued ? 1 : 0;
-    } else {
-      const task = this.termination(key);
-      if (task) task.queued = queued;
-    }
+    this.tasks.queued[this.tasks.slotOf(key)] = queued ? 1 : 0;
   }
 
   canAcceptInstance(key: number): boolean {
     if (this.unsettled || this.jobErrorFor(key) !== undefined) return false;
-    const state = this.stateOf(key);
-    return state === TASK_READY || (state === TASK_RUNNING && this.liveOf(key) < this.maxInstancesOf(key));
+    const tasks = this.tasks;
+    const slot = tasks.slotOf(key);
+    const state = tasks.states[slot];
+    return state === TASK_READY || (state === TASK_RUNNING && tasks.live[slot]! < tasks.maxInstancesOf(key));
   }
 
   // ---------------------------------------------------------------------------
@@ -559,9 +541,11 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
   evictInstance(record: InstanceRecord, cause: EvictionCause = "dead_execution_manager"): void {
     if (!this.instances.delete(record)) return;
     const key = record.key;
-    const live = this.liveOf(key) - 1;
-    this.setLive(key, live);
-    if (live === 0 && this.stateOf(key) === TASK_RUNNING) this.setState(key, TASK_READY);
+    const tasks = this.tasks;
+    const slot = tasks.slotOf(key);
+    const live = tasks.live[slot]! - 1;
+    tasks.live[slot] = live;
+    if (live === 0 && tasks.states[slot] === TASK_RUNNING) tasks.states[slot] = TASK_READY;
     if (this.canAcceptInstance(key)) {
       this.engine.queue.enqueue(this, key);
       this.engine.onTaskRequeued?.(this.jobId, key, cause);
@@ -581,18 +565,19 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
   /** Enqueues whatever can take an instance and has no entry (DECISIONS D7). Returns how many. */
   refill(): number {
     const queue = this.engine.queue;
+    const tasks = this.tasks;
     let added = 0;
     switch (this.jobState) {
       case "Running":
-        for (let i = 0; i < this.taskStates.length; i++) {
-          if (this.taskStates[i] === TASK_READY && queue.enqueue(this, i)) added++;
+        for (let i = 0; i < tasks.count; i++) {
+          if (tasks.states[i] === TASK_READY && queue.enqueue(this, i)) added++;
         }
         break;
       case "CommitReady":
-        if (this.commit?.state === TASK_READY && queue.enqueue(this, COMMIT_KEY)) added++;
+        if (tasks.hasCommit && tasks.states[tasks.slotOf(COMMIT_KEY)] === TASK_READY && queue.enqueue(this, COMMIT_KEY)) added++;
         break;
       case "CleanupReady":
-        if (this.cleanup?.state === TASK_READY && queue.enqueue(this, CLEANUP_KEY)) added++;
+        if (tasks.hasCleanup && tasks.states[tasks.slotOf(CLEANUP_KEY)] === TASK_READY && queue.enqueue(this, CLEANUP_KEY)) added++;
         break;
       default:
         break;
@@ -610,16 +595,16 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
       Failed: 0,
       Cancelled: 0,
     };
-    for (let i = 0; i < this.taskStates.length; i++) counts[taskStateName(this.taskStates[i]!)]++;
+    for (let i = 0; i < this.tasks.count; i++) counts[taskStateName(this.tasks.states[i]!)]++;
     return counts;
   }
 
   /** Every task (regular, then commit, then cleanup) with its state. */
   taskSnapshots(): TaskSnapshot[] {
     const out: TaskSnapshot[] = [];
-    for (let i = 0; i < this.taskStates.length; i++) out.push(this.snapshot(i));
-    if (this.commit) out.push(this.snapshot(COMMIT_KEY));
-    if (this.cleanup) out.push(this.snapshot(CLEANUP_KEY));
+    for (let i = 0; i < this.tasks.count; i++) out.push(this.snapshot(i));
+    if (this.tasks.hasCommit) out.push(this.snapshot(COMMIT_KEY));
+    if (this.tasks.hasCleanup) out.push(this.snapshot(CLEANUP_KEY));
     return out;
   }
 
@@ -629,12 +614,14 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
   }
 
   private snapshot(key: number): TaskSnapshot {
+    const tasks = this.tasks;
+    const slot = tasks.slotOf(key);
     return {
       key,
-      state: taskStateName(this.stateOf(key)),
-      liveInstances: this.liveOf(key),
-      retriesLeft: this.retriesOf(key),
-      queued: this.isQueued(key),
+      state: taskStateName(tasks.states[slot]!),
+      liveInstances: tasks.live[slot]!,
+      retriesLeft: tasks.retriesLeft[slot]!,
+      queued: tasks.queued[slot] === 1,
     };
   }
 
@@ -652,23 +639,21 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
       return stale("job no longer running");
     }
     if (key === COMMIT_KEY) {
-      if (this.commit === null) return stale("job has no commit task");
+      if (!this.tasks.hasCommit) return stale("job has no commit task");
       if (state === "CommitReady") return undefined;
       if (isTerminal(state)) return stale(`job already terminated in state ${state}`);
       if (state === "CleanupReady") return stale("job no longer in the commit-ready state");
       return stale(`job not in the commit-ready state (state ${state})`);
     }
-    if (this.cleanup === null) return stale("job has no cleanup task");
+    if (!this.tasks.hasCleanup) return stale("job has no cleanup task");
     if (state === "CleanupReady") return undefined;
     if (isTerminal(state)) return stale(`job already terminated in state ${state}`);
     return stale(`job not in the cleanup-ready state (state ${state})`);
   }
 
   private assertJobAccepts(key: number): void {
-    if (key >= this.taskStates.length || (key < 0 && key !== COMMIT_KEY && key !== CLEANUP_KEY)) {
-      throw failedPrecondition(
-        `task index ${key} out of range: job ${this.jobId} has ${this.taskStates.length} task(s)`,
-      );
+    if (!this.tasks.isKey(key)) {
+      throw failedPrecondition(`task index ${key} out of range: job ${this.jobId} has ${this.tasks.count} task(s)`);
     }
     const error = this.jobErrorFor(key);
     if (error) throw error;
@@ -685,12 +670,15 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
 
   private releaseRecord(record: InstanceRecord): void {
     this.engine.pool.remove(record);
-    if (this.instances.delete(record)) this.setLive(record.key, this.liveOf(record.key) - 1);
+    if (this.instances.delete(record)) {
+      const slot = this.tasks.slotOf(record.key);
+      this.tasks.live[slot] = this.tasks.live[slot]! - 1;
+    }
   }
 
   /** Drops every other live instance of a task that just ended (their reports will be stale). */
   private dropTaskInstances(key: number): void {
-    if (this.liveOf(key) === 0) return;
+    if (this.tasks.live[this.tasks.slotOf(key)] === 0) return;
     for (const record of this.instances) if (record.key === key) this.releaseRecord(record);
   }
 
@@ -698,17 +686,12 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
     const pool = this.engine.pool;
     for (const record of this.instances) pool.remove(record);
     this.instances.clear();
-    this.liveCounts.fill(0);
-    if (this.commit) this.commit.live = 0;
-    if (this.cleanup) this.cleanup.live = 0;
+    this.tasks.live.fill(0);
   }
 
   /** Non-terminal regular tasks and the commit task (and the cleanup task when `includeCleanup`) → Cancelled. */
   private cancelTasks(includeCleanup: boolean): void {
-    const states = this.taskStates;
-    for (let i = 0; i < states.length; i++) if (!isTaskTerminal(states[i]!)) states[i] = TASK_CANCELLED;
-    if (this.commit && !isTaskTerminal(this.commit.state)) this.commit.state = TASK_CANCELLED;
-    if (includeCleanup && this.cleanup && !isTaskTerminal(this.cleanup.state)) this.cleanup.state = TASK_CANCELLED;
+    this.tasks.cancelUnfinished(includeCleanup);
     this.dropAllInstances();
   }
 
@@ -718,7 +701,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
     const jobOutputs = this.graph.graphOutputs.map((source) => payloads[this.slotOf(source)]!);
     const encoded = encodeTaskOutputs(jobOutputs);
     const frame = ownedBytes(reported); // may be kept: must not pin the request
-    const hasCommit = this.commit !== null;
+    const hasCommit = this.tasks.hasCommit;
     const target: JobState = hasCommit ? "CommitReady" : "Succeeded";
     const store = this.engine.store;
     return this.report({
@@ -737,7 +720,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
         await store.commitJobOutputs(this.jobId, encoded, hasCommit);
       },
       apply: () => {
-        this.taskStates[key] = TASK_SUCCEEDED;
+        this.tasks.states[key] = TASK_SUCCEEDED;
         this.incomplete = 0;
         this.dropTaskInstances(key);
         this.notifySucceeded(key, frame);
@@ -760,7 +743,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
       unknown: false,
       write,
       apply: () => {
-        this.setState(key, TASK_SUCCEEDED);
+        this.tasks.states[this.tasks.slotOf(key)] = TASK_SUCCEEDED;
         this.dropAllInstances();
         this.jobState = target;
         this.becameTerminal();
@@ -771,10 +754,12 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
 
   /** One failed instance (already removed): retry if the budget allows, else fail the job. */
   private async applyFailure(key: number, errorMessage: string, final = false): Promise<JobState> {
-    const retries = this.retriesOf(key);
+    const tasks = this.tasks;
+    const slot = tasks.slotOf(key);
+    const retries = tasks.retriesLeft[slot]!;
     if (retries > 0 && !final) {
-      this.setRetries(key, retries - 1);
-      if (this.liveOf(key) === 0) this.setState(key, TASK_READY);
+      tasks.retriesLeft[slot] = retries - 1;
+      if (tasks.live[slot] === 0) tasks.states[slot] = TASK_READY;
       this.engine.queue.enqueue(this, key);
       this.engine.onTaskRequeued?.(this.jobId, key, "retry");
       return this.jobState;
@@ -794,7 +779,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
         await store.failJob(this.jobId, truncateMessage(message, limits.maxErrorMessageBytes), from);
       },
       apply: () => {
-        this.setState(key, TASK_FAILED);
+        tasks.states[slot] = TASK_FAILED;
         this.cancelTasks(true);
         this.jobState = "Failed";
         this.payloads = null;
@@ -979,7 +964,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
       const record = this.engine.pool.get(instanceId);
       if (record !== undefined && record.host === this && record.key === key) {
         this.releaseRecord(record);
-        if (this.pending?.key !== key && this.liveOf(key) === 0 && this.stateOf(key) === TASK_RUNNING) this.setState(key, TASK_READY);
+        if (this.pending?.key !== key) this.readyIfIdle(key);
       }
       throw error;
     }
@@ -992,7 +977,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
    */
   private unapplied(key: number, error: unknown): void {
     if (this.jobErrorFor(key) !== undefined) return;
-    if (this.liveOf(key) === 0 && this.stateOf(key) === TASK_RUNNING) this.setState(key, TASK_READY);
+    this.readyIfIdle(key);
     if (this.canAcceptInstance(key)) {
       this.engine.queue.enqueue(this, key);
       this.engine.onTaskRequeued?.(this.jobId, key, "unapplied_report");
@@ -1006,7 +991,8 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
   private becomeRunning(): void {
     this.jobState = "Running";
     const queue = this.engine.queue;
-    for (let i = 0; i < this.taskStates.length; i++) if (this.taskStates[i] === TASK_READY) queue.enqueue(this, i);
+    const tasks = this.tasks;
+    for (let i = 0; i < tasks.count; i++) if (tasks.states[i] === TASK_READY) queue.enqueue(this, i);
   }
 
   /**
@@ -1025,9 +1011,9 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
           if (cached === "Ready") return this.becomeRunning();
           break;
         case "CommitReady":
-          if (cached === "Running" && this.commit !== null && outcome.outputs !== undefined) {
+          if (cached === "Running" && this.tasks.hasCommit && outcome.outputs !== undefined) {
             this.dropAllInstances();
-            this.taskStates.fill(TASK_SUCCEEDED);
+            this.tasks.setAllRegular(TASK_SUCCEEDED);
             this.incomplete = 0;
             this.encodedOutputs = outcome.outputs;
             this.jobState = "CommitReady";
@@ -1037,7 +1023,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
           }
           break;
         case "CleanupReady":
-          if (this.cleanup !== null) {
+          if (this.tasks.hasCleanup) {
             this.cancelTasks(false);
             this.jobState = "CleanupReady";
             this.payloads = null;
@@ -1047,10 +1033,12 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
           break;
         case "Succeeded":
           if (outcome.outputs !== undefined) {
+            const tasks = this.tasks;
             this.dropAllInstances();
-            this.taskStates.fill(TASK_SUCCEEDED);
-            if (this.commit) this.commit.state = TASK_SUCCEEDED;
-            if (this.cleanup && !isTaskTerminal(this.cleanup.state)) this.cleanup.state = TASK_CANCELLED;
+            tasks.setAllRegular(TASK_SUCCEEDED);
+            tasks.states[tasks.slotOf(COMMIT_KEY)] = TASK_SUCCEEDED;
+            const cleanup = tasks.slotOf(CLEANUP_KEY);
+            if (!isTaskTerminal(tasks.states[cleanup]!)) tasks.states[cleanup] = TASK_CANCELLED;
             this.incomplete = 0;
             this.encodedOutputs = outcome.outputs;
             this.jobState = "Succeeded";
@@ -1110,10 +1098,10 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
     const children = this.graph.tasks[index]!.children;
     for (let c = 0; c < children.length; c++) {
       const child = children[c]!;
-      const left = this.unfinishedParents[child]! - 1;
-      this.unfinishedParents[child] = left;
-      if (left === 0 && this.taskStates[child] === TASK_PENDING) {
-        this.taskStates[child] = TASK_READY;
+      const left = this.tasks.unfinishedParents[child]! - 1;
+      this.tasks.unfinishedParents[child] = left;
+      if (left === 0 && this.tasks.states[child] === TASK_PENDING) {
+        this.tasks.states[child] = TASK_READY;
         if (enqueue) this.engine.queue.enqueue(this, child);
       }
     }
@@ -1162,46 +1150,9 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
     return encodeWireFrame(inputs);
   }
 
-  private termination(key: number): TerminationTask | null {
-    return key === COMMIT_KEY ? this.commit : key === CLEANUP_KEY ? this.cleanup : null;
-  }
-
-  private stateOf(key: number): TaskStateCode {
-    return (key >= 0 ? this.taskStates[key] : this.termination(key)?.state) as TaskStateCode;
-  }
-
-  private setState(key: number, state: TaskStateCode): void {
-    if (key >= 0) this.taskStates[key] = state;
-    else this.termination(key)!.state = state;
-  }
-
-  private liveOf(key: number): number {
-    return key >= 0 ? this.liveCounts[key]! : (this.termination(key)?.live ?? 0);
-  }
-
-  private setLive(key: number, live: number): void {
-    if (key >= 0) this.liveCounts[key] = live;
-    else this.termination(key)!.live = live;
-  }
-
-  private retriesOf(key: number): number {
-    return key >= 0 ? this.retriesLeft[key]! : (this.termination(key)?.retriesLeft ?? 0);
-  }
-
-  private setRetries(key: number, retries: number): void {
-    if (key >= 0) this.retriesLeft[key] = retries;
-    else this.termination(key)!.retriesLeft = retries;
-  }
-
-  private policyOf(key: number): ExecutionPolicy {
-    return key >= 0 ? this.graph.tasks[key]!.executionPolicy : this.termination(key)!.descriptor.executionPolicy;
-  }
-
-  private maxInstancesOf(key: number): number {
-    return Math.max(1, this.policyOf(key).maxNumInstances);
-  }
-
-  private tdlContextOf(key: number): TdlContext {
-    return key >= 0 ? this.graph.tasks[key]!.tdlContext : this.termination(key)!.descriptor.tdlContext;
+  /** A Running task whose last instance is gone is Ready again. */
+  private readyIfIdle(key: number): void {
+    const slot = this.tasks.slotOf(key);
+    if (this.tasks.live[slot] === 0 && this.tasks.states[slot] === TASK_RUNNING) this.tasks.states[slot] = TASK_READY;
   }
 }
