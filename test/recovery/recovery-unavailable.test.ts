@@ -45,7 +45,8 @@ describe("during recovery", () => {
 
     server = await ServerProcess.start({
       databaseUrl: migrated.url,
-      env: { SPIDER_STORAGE_RUNTIME__RECOVERY__PAGE_SIZE: "4", [RECOVERY_PAGE_DELAY_ENV]: "300" },
+      // 40 pages of one job, 250 ms each: the checks below have some 10 s of recovery to run in, however loaded the machine.
+      env: { SPIDER_STORAGE_RUNTIME__RECOVERY__PAGE_SIZE: "1", [RECOVERY_PAGE_DELAY_ENV]: "250" },
     });
     const logs = new LogCollector(server);
     await logs.waitFor((r) => r.msg === "recovery started");
