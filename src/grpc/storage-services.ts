@@ -15,7 +15,6 @@ import {
   TaskInstanceManagementService,
   type PollReadyTasksRequest,
 } from "../gen/storage/storage_pb.ts";
-import type { Lane } from "../queue/queue-subject.ts";
 import { addResourceGroup } from "../service/add-resource-group.ts";
 import { cancelJob } from "../service/cancel-job.ts";
 import { getJobError } from "../service/get-job-error.ts";
@@ -23,7 +22,7 @@ import { getJobOutputs } from "../service/get-job-outputs.ts";
 import { getJobState } from "../service/get-job-state.ts";
 import { getSchedulers } from "../service/get-schedulers.ts";
 import { heartbeatExecutionManager } from "../service/heartbeat-execution-manager.ts";
-import { pollReadyTasks, returnUndeliveredTasks } from "../service/poll-ready-tasks.ts";
+import { pollReadyTasks, returnUndeliveredTasks, type Lane } from "../service/poll-ready-tasks.ts";
 import { registerExecutionManager } from "../service/register-execution-manager.ts";
 import { registerJob } from "../service/register-job.ts";
 import { registerScheduler } from "../service/register-scheduler.ts";

@@ -14,6 +14,9 @@ import type { TaskId } from "../core/ids.ts";
 import type { Lane, QueueEntry } from "../queue/queue-subject.ts";
 import type { Engine } from "../cache/engine.ts";
 
+/** The lane a poll reads (its RPC names it): part of this use case's signature. */
+export type { Lane };
+
 export interface PollReadyTasksRequest {
   readonly maxItems: number | bigint;
   readonly waitMs: number | bigint;
