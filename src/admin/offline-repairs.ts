@@ -14,11 +14,10 @@ import { failJob } from "../db/jobs/failJob.ts";
 import { getJobState } from "../db/jobs/getJobState.ts";
 import { retryFailedJob } from "../db/jobs/retryFailedJob.ts";
 import { readCheckpointsOfJobs } from "../db/checkpoints/readCheckpointsOfJobs.ts";
-import { rebuildJob, recoveryLimits } from "../recovery/rebuild-job.ts";
+import { checkJob, recoveryLimits } from "../recovery/check-job.ts";
 import { OPERATOR_FAILURE_PREFIX } from "../service/fail-job-by-operator.ts";
 import { decodeStoredGraph } from "./decode-stored-job.ts";
 import { findJob } from "./find-job.ts";
-import { throwawayEngine } from "./recovery-dry-run.ts";
 
 export interface OfflineTransition {
   readonly previousState: JobState;
@@ -58,11 +57,12 @@ export interface OfflineRetry extends OfflineTransition {
 export async function offlineRetryJob(db: Db, jobId: bigint, limits: SubmissionLimits): Promise<OfflineRetry> {
   const row = await findJob(db, jobId, { withBlobs: true });
   if (row.state !== "Failed") throw failedPrecondition(`job ${jobId} is ${row.state}: only a Failed job can be retried`);
-  // What recovery will make of it once Running, computed with recovery's own rebuild.
+  // What recovery will make of it once Running, worked out by recovery's own check (nothing is built).
   const checkpoints = (await readCheckpointsOfJobs(db, [jobId])).get(jobId);
-  const outcome = rebuildJob({ ...row, state: "Running" }, checkpoints, { engine: throwawayEngine(), limits: recoveryLimits(limits) }, { cacheReady: true });
+  const outcome = checkJob({ row: { ...row, state: "Running" }, checkpoints }, { limits: recoveryLimits(limits) }, { cacheReady: true });
   if (outcome.kind === "quarantine") throw failedPrecondition(`job ${jobId} cannot be retried: ${outcome.reason}`);
-  if (outcome.kind !== "rebuilt") throw failedPrecondition(`job ${jobId} cannot be retried`);
+  if (outcome.kind !== "usable") throw failedPrecondition(`job ${jobId} cannot be retried`);
   await retryFailedJob(db, jobId);
-  return { previousState: "Failed", state: "Running", keptTasks: outcome.restoredTasks, rerunTasks: outcome.jcb.taskCount - outcome.restoredTasks };
+  const kept = outcome.job.restored.length;
+  return { previousState: "Failed", state: "Running", keptTasks: kept, rerunTasks: outcome.job.graph.tasks.length - kept };
 }

@@ -1,12 +1,12 @@
 /**
  * `recover --dry-run`: what a restart would do with this database, without
- * doing any of it. Pages through the recoverable jobs exactly as restart
- * recovery does (src/recovery: keyset per state, pages bounded by rows and by
- * bytes of blobs with `readJobPage`, a page's checkpoints in one query) and
- * rebuilds each job with recovery's own `rebuildJob` against a throwaway
- * engine, then drops it: nothing is written, quarantined, deleted or cached,
- * and memory stays bounded by one page (runtime.recovery.page_size and
- * page_bytes, so never more than a restart's recovery holds).
+ * doing any of it. It is restart recovery itself (src/recovery's
+ * recoverJobs: keyset per state, pages bounded by rows and by bytes of blobs,
+ * a page's checkpoints in one query, every row checked by `checkJob`) with a
+ * checking sink: no control block, engine or store is built, and nothing is
+ * written, quarantined, deleted or cached. No page is read ahead, so memory
+ * stays bounded by one page (runtime.recovery.page_size and page_bytes, so
+ * never more than a restart's recovery holds).
  *
  * It reports what the cache would hold (jobs per state, tasks, tasks restored
  * from checkpoints, tasks that would run again, queue entries after the
@@ -21,20 +21,14 @@
  * 2000 blocks of 11- to 1001-task graphs); treat the figure as an estimate.
  */
 import { createHash } from "node:crypto";
-import type { JobEngine } from "../cache/job-engine.ts";
-import { MemoryJobStore } from "../cache/memory-job-store.ts";
 import type { SubmissionLimits } from "../core/job-submission.ts";
 import { TaskGraphCache, taskGraphWeight } from "../core/task-graph-cache.ts";
 import type { Db } from "../db/connection.ts";
-import { countJobsByState } from "../db/jobs/countJobsByState.ts";
-import { readJobPage } from "../db/jobs/readJobPage.ts";
 import { decompressZstd } from "../core/zstd.ts";
-import { TaskInstancePool } from "../instances/task-instance-pool.ts";
 import { silentLogger } from "../observability/logger.ts";
-import { InboundQueue } from "../queue/inbound-queue.ts";
-import { readCheckpointsOfJobs } from "../db/checkpoints/readCheckpointsOfJobs.ts";
-import { rebuildJob, recoveryLimits } from "../recovery/rebuild-job.ts";
-import { MAX_LISTED_QUARANTINES, RECOVERABLE_STATES, type QuarantinedJob, type RecoverableState } from "../recovery/recovery-report.ts";
+import { recoveryLimits } from "../recovery/check-job.ts";
+import { recoverJobs } from "../recovery/recover-jobs.ts";
+import { RECOVERABLE_STATES, type QuarantinedJob, type RecoverableState } from "../recovery/recovery-report.ts";
 
 /** Heap bytes per task of a job control block (its typed arrays and payload slots, the input views). */
 export const ESTIMATE_BYTES_PER_TASK = 90;
@@ -100,109 +94,83 @@ function inputBufferSlack(compressedInputs: Uint8Array, limits: SubmissionLimits
   }
 }
 
-/** A do-nothing engine: rebuilt blocks reference it, nothing is ever enqueued or timed. */
-export function throwawayEngine(): JobEngine {
-  const store = new MemoryJobStore();
-  return {
-    store,
-    queue: new InboundQueue(),
-    pool: new TaskInstancePool(store),
-    logger: silentLogger(),
-    maxPayloadBytesPerJob: Number.MAX_SAFE_INTEGER,
-    onTaskSucceeded: () => {},
-    onJobTerminal: () => {},
-  };
-}
-
 export async function recoveryDryRun(db: Db, options: RecoveryDryRunOptions): Promise<RecoveryDryRunReport> {
-  const started = performance.now();
-  const graphCache = new TaskGraphCache(); // bounded, as the server's
-  const deps = { engine: throwawayEngine(), limits: recoveryLimits(options.limits), graphCache };
-  const counts = await countJobsByState(db);
-  const byState = Object.fromEntries(RECOVERABLE_STATES.map((s) => [s, counts[s]])) as Record<RecoverableState, number>;
-  const total = RECOVERABLE_STATES.reduce((sum, s) => sum + counts[s], 0);
-  const wouldCache: Record<RecoverableState, number> = { Ready: 0, Running: 0, CommitReady: 0, CleanupReady: 0 };
-  const quarantinedJobs: QuarantinedJob[] = [];
+  const limits = recoveryLimits(options.limits);
+  let byState: Record<RecoverableState, number> = { Ready: 0, Running: 0, CommitReady: 0, CleanupReady: 0 };
+  let total = 0;
   const graphWeights = new Map<string, number>();
   let done = 0;
-  let quarantined = 0;
-  let deferredReady = 0;
   let tasks = 0;
-  let restored = 0;
   let toRun = 0;
   let readyAtStart = 0;
   let checkpointsRead = 0;
-  let discarded = 0;
-  let corrupt = 0;
   let bytesRead = 0;
   let blockBytes = 0;
   let pages = 0;
 
-  for (const state of RECOVERABLE_STATES) {
-    if (counts[state] === 0) continue;
-    for (let afterId: bigint | undefined = 0n; afterId !== undefined; ) {
-      const page = await readJobPage(db, { state, afterId, maxRows: options.pageSize, maxBytes: options.pageBytes });
-      afterId = page.nextAfterId;
-      const rows = page.rows;
-      if (rows.length === 0) continue; // every row of the page left the state meanwhile
-      pages++;
-      options.onPage?.(rows.length, page.bytes);
-      const checkpoints = state === "Running" ? await readCheckpointsOfJobs(db, rows.map((row) => row.id)) : undefined;
-      for (const row of rows) {
-        bytesRead += row.compressedTaskGraph.length + row.compressedInputs.length + (row.outputs?.length ?? 0);
-        const jobCheckpoints = checkpoints?.get(row.id);
-        for (const frame of jobCheckpoints?.values() ?? []) {
-          checkpointsRead++;
-          bytesRead += frame.length;
-        }
-        const outcome = rebuildJob(row, jobCheckpoints, deps, { cacheReady: options.cacheReadyJobs ?? false });
-        if (outcome.kind === "quarantine") {
-          quarantined++;
-          if (quarantinedJobs.length < MAX_LISTED_QUARANTINES) quarantinedJobs.push({ jobId: row.id, state: row.state, reason: outcome.reason });
-        } else if (outcome.kind === "deferred") {
-          deferredReady++;
-        } else {
-          const jcb = outcome.jcb;
-          wouldCache[state]++;
-          tasks += jcb.taskCount;
-          restored += outcome.restoredTasks;
-          discarded += outcome.unusedCheckpoints.length;
-          corrupt += outcome.corruptCheckpoints;
-          if (state === "Running") {
-            const states = jcb.taskStateCounts();
-            toRun += jcb.taskCount - states.Succeeded;
-            readyAtStart += states.Ready;
-          } else if (state !== "Ready") {
-            readyAtStart += 1; // the commit or cleanup task
+  const report = await recoverJobs({
+    db,
+    sink: {
+      check: {
+        limits: options.limits,
+        graphCache: new TaskGraphCache(), // bounded, as the server's
+        onCounted: (counts) => {
+          byState = Object.fromEntries(RECOVERABLE_STATES.map((s) => [s, counts[s]])) as Record<RecoverableState, number>;
+          total = RECOVERABLE_STATES.reduce((sum, s) => sum + counts[s], 0);
+        },
+        onChecked: ({ row, checkpoints }, outcome) => {
+          bytesRead += row.compressedTaskGraph.length + row.compressedInputs.length + (row.outputs?.length ?? 0);
+          for (const frame of checkpoints?.values() ?? []) {
+            checkpointsRead++;
+            bytesRead += frame.length;
           }
-          blockBytes += jcb.heldPayloadBytes + inputBufferSlack(row.compressedInputs, deps.limits) + ESTIMATE_BYTES_PER_TASK * jcb.taskCount + ESTIMATE_BYTES_PER_JOB;
-          // One parsed graph per distinct graph (the server shares them too); keyed by content.
-          const key = createHash("sha256").update(row.compressedTaskGraph).digest("base64");
-          if (!graphWeights.has(key)) graphWeights.set(key, taskGraphWeight(jcb.graph));
-        }
-        done++;
-        options.onProgress?.(done, total);
-      }
-    }
-  }
+          if (outcome.kind === "usable") {
+            const job = outcome.job;
+            tasks += job.graph.tasks.length;
+            if (job.state === "Running") {
+              toRun += job.graph.tasks.length - job.restored.length;
+              readyAtStart += job.readyTasks;
+            } else if (job.state !== "Ready") {
+              readyAtStart += 1; // the commit or cleanup task
+            }
+            blockBytes += job.payloadBytes + inputBufferSlack(row.compressedInputs, limits) + ESTIMATE_BYTES_PER_TASK * job.graph.tasks.length + ESTIMATE_BYTES_PER_JOB;
+            // One parsed graph per distinct graph (the server shares them too); keyed by content.
+            const key = createHash("sha256").update(row.compressedTaskGraph).digest("base64");
+            if (!graphWeights.has(key)) graphWeights.set(key, taskGraphWeight(job.graph));
+          }
+          done++;
+          options.onProgress?.(done, total);
+        },
+      },
+    },
+    pageSize: options.pageSize,
+    pageBytes: options.pageBytes,
+    readAhead: 0,
+    cacheReadyJobs: options.cacheReadyJobs ?? false,
+    logger: silentLogger(),
+    onPage: (rows, bytes) => {
+      if (rows === 0) return; // every row of the page left the state meanwhile
+      pages++;
+      options.onPage?.(rows, bytes);
+    },
+  });
 
   let graphBytes = 0;
   for (const weight of graphWeights.values()) graphBytes += weight * ESTIMATE_BYTES_PER_GRAPH_WEIGHT;
-  const durationMs = performance.now() - started;
   return {
     total,
     byState,
-    wouldCache,
-    deferredReady,
-    quarantined,
-    quarantinedJobs,
-    tasks: { total: tasks, restoredFromCheckpoints: restored, toRun, readyAtStart },
-    checkpoints: { read: checkpointsRead, used: restored, discarded, corrupt },
+    wouldCache: report.cached,
+    deferredReady: report.deferredReady,
+    quarantined: report.quarantined,
+    quarantinedJobs: [...report.quarantinedJobs],
+    tasks: { total: tasks, restoredFromCheckpoints: report.restoredTasks, toRun, readyAtStart },
+    checkpoints: { read: checkpointsRead, used: report.restoredTasks, discarded: report.discardedCheckpoints, corrupt: report.corruptCheckpoints },
     bytesRead,
     distinctGraphs: graphWeights.size,
     estimatedMemoryBytes: Math.round(blockBytes + graphBytes),
     pages,
-    durationMs,
-    rowsPerSecond: (done * 1000) / Math.max(1, durationMs),
+    durationMs: report.durationMs,
+    rowsPerSecond: report.rate,
   };
 }

@@ -1,7 +1,8 @@
 /**
  * Loads a Ready job that is not cached (restart recovery leaves never-started
  * jobs in the database) when StartJob or CancelJob needs it: reads its row,
- * validates it as recovery does, builds its control block and caches it.
+ * checks and rebuilds it as recovery does (check-job.ts, rebuild-job.ts)
+ * and caches it.
  * Concurrent loads of one job share one read. A row that cannot be used is
  * quarantined (Failed, "quarantined: …") and nothing is returned, as is the
  * case for a job no longer Ready; "not_found" for an unknown job.
@@ -9,10 +10,11 @@
 import type { Engine } from "../cache/engine.ts";
 import type { JobControlBlock } from "../cache/job-control-block.ts";
 import type { Db } from "../db/connection.ts";
-import { getJob } from "../db/jobs/getJob.ts";
 import { quarantineJob } from "../db/jobs/quarantineJob.ts";
 import type { Logger } from "../observability/logger.ts";
-import { rebuildJob, recoveryLimits } from "./rebuild-job.ts";
+import { checkJob, recoveryLimits, type RecoveryDecoding } from "./check-job.ts";
+import { rebuildJob } from "./rebuild-job.ts";
+import { readStoredJob } from "./stored-job.ts";
 
 /** The job's cached control block if it is (now) Ready and cached, else undefined. */
 export type ReadyJobLoader = (jobId: bigint) => Promise<JobControlBlock | undefined>;
@@ -21,23 +23,25 @@ export type ReadyJobLoader = (jobId: bigint) => Promise<JobControlBlock | undefi
 export function readyJobLoader(db: Db, logger: Logger): (engine: Engine) => ReadyJobLoader {
   return (engine) => {
     const loading = new Map<bigint, Promise<JobControlBlock | undefined>>();
-    const deps = { engine, limits: recoveryLimits(engine.limits), graphCache: engine.graphCache };
+    const decoding: RecoveryDecoding = { limits: recoveryLimits(engine.limits), graphCache: engine.graphCache };
 
     const load = async (jobId: bigint): Promise<JobControlBlock | undefined> => {
-      const row = await getJob(db, jobId, { withBlobs: true });
-      if (row.state !== "Ready") return undefined;
-      const outcome = rebuildJob(row, undefined, deps, { cacheReady: true });
+      // A Ready job has no checkpoints, and a job in another state is not loaded here.
+      const stored = await readStoredJob(db, jobId, { checkpoints: false });
+      if (stored.row.state !== "Ready") return undefined;
+      const outcome = checkJob(stored, decoding, { cacheReady: true });
       if (outcome.kind === "quarantine") {
         await quarantineJob(db, jobId, outcome.reason);
         logger.warn({ jobId, reason: outcome.reason }, "quarantined a Ready job that cannot be loaded: the job is Failed");
         return undefined;
       }
-      if (outcome.kind !== "rebuilt") return undefined;
+      if (outcome.kind !== "usable") return undefined;
+      const jcb = rebuildJob(outcome.job, engine);
       const cached = engine.cache.get(jobId);
       if (cached !== undefined) return cached;
-      engine.cache.insert(outcome.jcb);
+      engine.cache.insert(jcb);
       logger.info({ jobId }, "Ready job loaded from the database");
-      return outcome.jcb;
+      return jcb;
     };
 
     return (jobId) => {

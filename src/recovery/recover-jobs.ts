@@ -1,6 +1,9 @@
 /**
  * Restart recovery (spec §5, DECISIONS D2, D4, D8, D9): rebuilds the job
- * cache from the database before the server serves.
+ * cache from the database before the server serves — or, with a checking
+ * sink, the dry run of it (`recover --dry-run`): every row read and checked
+ * exactly as the restart would, and counted, with no control block built and
+ * nothing written, deleted or cached (see {@link RecoverySink}).
  *
  * Pages through the jobs in Running, CommitReady, CleanupReady and Ready —
  * keyset per state on `id` (D8), at most `pageSize` rows and `pageBytes`
@@ -14,7 +17,9 @@
  * it from the database when they need it (ready-job-loader.ts). A backlog of
  * never-started jobs thus costs no memory at all.
  *
- * A row that cannot be used (see rebuild-job.ts) does not stop the start-up:
+ * Each row goes the way a single job goes when the Ready-job loader or the
+ * operator's reload rebuilds it: checked (check-job.ts), then rebuilt
+ * (rebuild-job.ts). A row that cannot be used does not stop the start-up:
  * its job is quarantined — Failed with an error message starting
  * "quarantined: " (D4, actor "quarantine") — logged and counted.
  *
@@ -30,16 +35,18 @@
  *
  * Nothing is enqueued here: the caller refills the queue once the cache is
  * whole, then serves (D7).
+ *
+ * The dry run reads like the restart but writes nothing: the rows it would
+ * quarantine and the checkpoints it would delete are counted, and it has no
+ * settling pass (it caches nothing that could go stale).
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { JobCache } from "../cache/job-cache.ts";
-import type { JobEngine } from "../cache/job-engine.ts";
+import type { Engine } from "../cache/engine.ts";
 import { isStorageError } from "../core/errors.ts";
 import type { SubmissionLimits } from "../core/job-submission.ts";
 import type { TaskGraphCache } from "../core/task-graph-cache.ts";
 import type { Db } from "../db/connection.ts";
 import { countJobsByState } from "../db/jobs/countJobsByState.ts";
-import { getJob } from "../db/jobs/getJob.ts";
 import type { JobRowWithBlobs } from "../db/jobs/job-row.ts";
 import { listJobsByState } from "../db/jobs/listJobsByState.ts";
 import { readJobPage } from "../db/jobs/readJobPage.ts";
@@ -47,7 +54,8 @@ import { quarantineJob } from "../db/jobs/quarantineJob.ts";
 import type { Logger } from "../observability/logger.ts";
 import { deleteCheckpointsOfTasks } from "../db/checkpoints/deleteCheckpointsOfTasks.ts";
 import { readCheckpointsOfJobs } from "../db/checkpoints/readCheckpointsOfJobs.ts";
-import { rebuildJob, recoveryLimits } from "./rebuild-job.ts";
+import { checkJob, recoveryLimits, type CheckOutcome, type RecoveryDecoding } from "./check-job.ts";
+import { rebuildJob } from "./rebuild-job.ts";
 import {
   MAX_LISTED_QUARANTINES,
   RECOVERABLE_STATES,
@@ -55,18 +63,34 @@ import {
   type RecoverableState,
   type RecoveryReport,
 } from "./recovery-report.ts";
+import { readStoredJob, type StoredJob } from "./stored-job.ts";
 
-/** Where recovered jobs go: the engine's cache and what its JCBs share. */
-export interface RecoveryTarget {
-  readonly cache: JobCache;
-  readonly engine: JobEngine;
+/**
+ * What recovery does with the rows it reads:
+ * - `{ fill: engine }`, the restart: every usable job is rebuilt into the
+ *   engine's cache (decoded under the engine's limits, sharing its parsed
+ *   graphs), every row that cannot be used is quarantined, unused checkpoints
+ *   are deleted, and a settling pass follows;
+ * - `{ check }`, the dry run: every row is checked as the restart would check
+ *   it and counted (the report's `cached`, `quarantined`, `discardedCheckpoints`
+ *   are what the restart would do); no control block, engine or store is
+ *   built and nothing is written.
+ */
+export type RecoverySink = { readonly fill: Engine } | { readonly check: RecoveryCheck };
+
+export interface RecoveryCheck {
+  /** The configured submission limits (recovery never decodes under tighter ones than the defaults). */
   readonly limits: SubmissionLimits;
   readonly graphCache?: TaskGraphCache;
+  /** Called once with the rows per state, counted when recovery began. */
+  readonly onCounted?: (counts: Readonly<Record<RecoverableState, number>>) => void;
+  /** Called for every row read, with what the restart would do with it. */
+  readonly onChecked?: (stored: StoredJob, outcome: CheckOutcome) => void;
 }
 
 export interface RecoverJobsOptions {
   readonly db: Db;
-  readonly target: RecoveryTarget;
+  readonly sink: RecoverySink;
   /** Rows per page (runtime.recovery.page_size). */
   readonly pageSize: number;
   /**
@@ -109,14 +133,20 @@ const MAX_SETTLE_PASSES = 5;
 const YIELD_EVERY_MS = 50;
 
 export async function recoverJobs(options: RecoverJobsOptions): Promise<RecoveryReport> {
-  const { db, target, logger, pageSize } = options;
+  const { db, sink, logger, pageSize } = options;
   const readAhead = Math.max(0, options.readAhead ?? 1);
   const cacheReady = options.cacheReadyJobs ?? false;
   const logIntervalMs = options.logIntervalMs ?? 1_000;
-  const deps = { engine: target.engine, limits: recoveryLimits(target.limits), ...(target.graphCache ? { graphCache: target.graphCache } : {}) };
+  // The restart's engine, or undefined for the dry run: then nothing is built or written.
+  const engine = "fill" in sink ? sink.fill : undefined;
+  const check = "check" in sink ? sink.check : undefined;
+  const decoding: RecoveryDecoding = engine
+    ? { limits: recoveryLimits(engine.limits), graphCache: engine.graphCache }
+    : { limits: recoveryLimits(check!.limits), ...(check!.graphCache ? { graphCache: check!.graphCache } : {}) };
   const started = performance.now();
 
   const counts = await countJobsByState(db);
+  check?.onCounted?.(counts);
   const total = RECOVERABLE_STATES.reduce((sum, state) => sum + counts[state], 0);
   logger.info(
     { total, running: counts.Running, commitReady: counts.CommitReady, cleanupReady: counts.CleanupReady, ready: counts.Ready, pageSize, readAhead },
@@ -148,7 +178,7 @@ export async function recoverJobs(options: RecoverJobsOptions): Promise<Recovery
       done,
       total,
       quarantined,
-      cachedJobs: target.cache.size,
+      cachedJobs: engine ? engine.cache.size : RECOVERABLE_STATES.reduce((sum, state) => sum + cached[state], 0),
       rate: Math.round((done * 1000) / Math.max(1, elapsedMs)),
       elapsedMs: Math.round(elapsedMs),
       heapUsedBytes: memory.heapUsed,
@@ -162,42 +192,53 @@ export async function recoverJobs(options: RecoverJobsOptions): Promise<Recovery
     }
   };
 
-  /** Rebuilds one row into the cache (or quarantines or defers it). */
-  const place = async (row: JobRowWithBlobs, checkpoints: Map<number, Uint8Array> | undefined): Promise<void> => {
-    const outcome = rebuildJob(row, checkpoints, deps, { cacheReady });
+  /** Checks one row, then rebuilds it into the cache (or quarantines or defers it); the dry run only counts. */
+  const place = async (stored: StoredJob): Promise<void> => {
+    const { row } = stored;
+    const outcome = checkJob(stored, decoding, { cacheReady });
+    check?.onChecked?.(stored, outcome);
     if (outcome.kind === "quarantine") {
-      if (await quarantine(db, row, outcome.reason, logger)) {
+      if (engine === undefined || (await quarantine(db, row, outcome.reason, logger))) {
         quarantined++;
         if (quarantinedJobs.length < MAX_LISTED_QUARANTINES) quarantinedJobs.push({ jobId: row.id, state: row.state, reason: outcome.reason });
       }
-    } else if (outcome.kind === "deferred") {
+      return;
+    }
+    if (outcome.kind === "deferred") {
       deferredReady++;
-    } else {
-      if (outcome.unusedCheckpoints.length > 0) {
+      return;
+    }
+    const job = outcome.job;
+    const jcb = engine ? rebuildJob(job, engine) : undefined;
+    if (job.unusedCheckpoints.length > 0) {
+      corruptCheckpoints += job.corruptCheckpoints;
+      if (engine === undefined) {
+        discardedCheckpoints += job.unusedCheckpoints.length;
+      } else {
         // Before the job can run: its re-run tasks' new checkpoints must not be shadowed.
-        discardedCheckpoints += await deleteCheckpointsOfTasks(db, row.id, outcome.unusedCheckpoints);
-        corruptCheckpoints += outcome.corruptCheckpoints;
+        discardedCheckpoints += await deleteCheckpointsOfTasks(db, row.id, job.unusedCheckpoints);
         logger.info(
-          { jobId: row.id, discarded: outcome.unusedCheckpoints.length, corrupt: outcome.corruptCheckpoints, restored: outcome.restoredTasks },
+          { jobId: row.id, discarded: job.unusedCheckpoints.length, corrupt: job.corruptCheckpoints, restored: job.restored.length },
           "recovery discarded checkpoints it could not use; those tasks run again",
         );
       }
-      // Seen before in an earlier state: the job moved while recovery paged, and this row is the newer.
-      const earlier = target.cache.remove(row.id);
-      if (earlier !== undefined) {
-        moved.add(row.id);
-        if (earlier.state in cached) cached[earlier.state as RecoverableState]--;
-        logger.warn({ jobId: row.id, from: earlier.state, to: row.state }, "recovery saw a job twice: it changed state meanwhile; keeping the newer row");
-      }
-      restoredTasks += outcome.restoredTasks;
-      target.cache.insert(outcome.jcb);
-      cached[row.state as RecoverableState]++;
-      logger.trace({ jobId: row.id, state: row.state, restoredTasks: outcome.restoredTasks, tasks: outcome.jcb.taskCount }, "job recovered");
     }
+    restoredTasks += job.restored.length;
+    cached[job.state]++;
+    if (engine === undefined || jcb === undefined) return;
+    // Seen before in an earlier state: the job moved while recovery paged, and this row is the newer.
+    const earlier = engine.cache.remove(row.id);
+    if (earlier !== undefined) {
+      moved.add(row.id);
+      if (earlier.state in cached) cached[earlier.state as RecoverableState]--;
+      logger.warn({ jobId: row.id, from: earlier.state, to: row.state }, "recovery saw a job twice: it changed state meanwhile; keeping the newer row");
+    }
+    engine.cache.insert(jcb);
+    logger.trace({ jobId: row.id, state: row.state, restoredTasks: job.restored.length, tasks: jcb.taskCount }, "job recovered");
   };
 
   /** One settling pass: re-reads every job whose state differs from the cache's; returns how many. */
-  const settle = async (): Promise<number> => {
+  const settle = async ({ cache }: Engine): Promise<number> => {
     const states = cacheReady ? RECOVERABLE_STATES : RECOVERABLE_STATES.filter((state) => state !== "Ready");
     const current = new Map<bigint, RecoverableState>();
     for (const state of states) {
@@ -209,20 +250,19 @@ export async function recoverJobs(options: RecoverJobsOptions): Promise<Recovery
       }
     }
     const stale: bigint[] = [];
-    for (const jcb of target.cache.values()) if (current.get(jcb.jobId) !== jcb.state) stale.push(jcb.jobId);
-    for (const id of current.keys()) if (target.cache.get(id) === undefined) stale.push(id);
+    for (const jcb of cache.values()) if (current.get(jcb.jobId) !== jcb.state) stale.push(jcb.jobId);
+    for (const id of current.keys()) if (cache.get(id) === undefined) stale.push(id);
     for (const id of stale) {
       moved.add(id);
-      const earlier = target.cache.remove(id);
+      const earlier = cache.remove(id);
       if (earlier !== undefined && earlier.state in cached) cached[earlier.state as RecoverableState]--;
       // Ended (or gone) meanwhile: answered from the database, like any terminal job past its retention.
-      const row = await getJob(db, id, { withBlobs: true }).catch((error: unknown) => {
+      const stored = await readStoredJob(db, id).catch((error: unknown) => {
         if (isStorageError(error, "not_found")) return undefined;
         throw error;
       });
-      if (row === undefined || !(RECOVERABLE_STATES as readonly string[]).includes(row.state)) continue;
-      const checkpoints = row.state === "Running" ? (await readCheckpointsOfJobs(db, [id])).get(id) : undefined;
-      await place(row, checkpoints);
+      if (stored === undefined || !(RECOVERABLE_STATES as readonly string[]).includes(stored.row.state)) continue;
+      await place(stored);
     }
     return stale.length;
   };
@@ -239,7 +279,7 @@ export async function recoverJobs(options: RecoverJobsOptions): Promise<Recovery
           await new Promise<void>((resolve) => setImmediate(resolve));
           lastYield = performance.now();
         }
-        await place(row, page.checkpoints?.get(row.id));
+        await place({ row, checkpoints: page.checkpoints?.get(row.id) });
         done++;
       }
       pages++;
@@ -253,8 +293,9 @@ export async function recoverJobs(options: RecoverJobsOptions): Promise<Recovery
     }
   }
 
-  for (let pass = 1; ; pass++) {
-    const changed = await settle();
+  // The dry run (no engine) caches nothing that could be stale.
+  for (let pass = 1; engine !== undefined; pass++) {
+    const changed = await settle(engine);
     if (changed === 0) break;
     logger.warn({ pass, changed }, "recovery found jobs that changed while it paged (a write of the previous lease holder); re-read them");
     if (pass === MAX_SETTLE_PASSES) {
@@ -327,14 +368,15 @@ async function* readPages(db: Db, state: RecoverableState, pageSize: number, pag
     page === null || page.nextAfterId === undefined ? Promise.resolve(null) : read(page.nextAfterId);
 
   const queue: Promise<Page | null>[] = [];
-  // A page read ahead may fail before it is awaited: mark it handled now (awaiting it still throws).
-  const push = (page: Promise<Page | null>) => {
-    page.catch(() => undefined);
-    queue.push(page);
-  };
-  push(read(0n));
-  while (queue.length > 0) {
-    while (queue.length < readAhead + 1) push(queue[queue.length - 1]!.then(after));
+  // The latest read started; with readAhead 0 the queue is empty between pages.
+  let newest: Promise<Page | null> | undefined;
+  for (;;) {
+    while (queue.length < readAhead + 1) {
+      newest = newest === undefined ? read(0n) : newest.then(after);
+      // A page read ahead may fail before it is awaited: mark it handled now (awaiting it still throws).
+      newest.catch(() => undefined);
+      queue.push(newest);
+    }
     const page = await queue.shift()!;
     if (page === null) return;
     yield page;

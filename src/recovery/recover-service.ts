@@ -1,13 +1,13 @@
 /**
  * Restart recovery as the server runs it (DECISIONS D2: after the session is
  * allocated, before the refill): the settings from `runtime.recovery.*`, the
- * engine's cache as the target, the test-only page delay from the
- * environment (test-hooks.ts).
+ * service's engine as the sink (its cache filled), the test-only page delay
+ * from the environment (test-hooks.ts).
  */
+import type { Engine } from "../cache/engine.ts";
 import type { Config } from "../config/schema.ts";
 import type { Db } from "../db/connection.ts";
 import type { Logger } from "../observability/logger.ts";
-import type { StorageService } from "../service/storage-service.ts";
 import { recoverJobs } from "./recover-jobs.ts";
 import type { RecoveryReport } from "./recovery-report.ts";
 import { RECOVERY_PAGE_DELAY_ENV, testDelayMs } from "./test-hooks.ts";
@@ -19,8 +19,9 @@ export interface RecoverServiceOptions {
   readonly signal?: AbortSignal;
 }
 
+/** `service`: the StorageService (recovery sees only its engine). */
 export function recoverService(
-  service: StorageService,
+  service: { readonly engine: Engine },
   db: Db,
   config: Config,
   logger: Logger,
@@ -30,7 +31,7 @@ export function recoverService(
   if (pageDelayMs > 0) logger.warn({ pageDelayMs }, `${RECOVERY_PAGE_DELAY_ENV} is set: recovery sleeps after each page (tests only)`);
   return recoverJobs({
     db,
-    target: { cache: service.cache, engine: service.engine, limits: service.config.limits, graphCache: service.engine.graphCache },
+    sink: { fill: service.engine },
     pageSize: config.runtime.recovery.page_size,
     pageBytes: config.runtime.recovery.page_bytes,
     readAhead: config.runtime.recovery.concurrency,

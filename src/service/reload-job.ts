@@ -13,11 +13,12 @@
  *   under the job id now — nothing (refused) or the rebuilt block (checked
  *   against its own task states, so at worst a duplicate entry is refused).
  * - `reloadJob` reads the row (and, for a Running job, its checkpoints),
- *   rebuilds the block exactly as restart recovery does (src/recovery's
- *   rebuildJob: a Running job keeps every task whose checkpoint decodes and
- *   whose parents were all kept — DECISIONS D9 — except the last unfinished
- *   task, which runs again so the job's outputs are committed by the normal
- *   path; every other task runs again with its full retry budget), deletes the
+ *   checks and rebuilds the block exactly as restart recovery does
+ *   (src/recovery's checkJob and rebuildJob: a Running job keeps every task
+ *   whose checkpoint decodes and whose parents were all kept — DECISIONS D9 —
+ *   except the last unfinished task, which runs again so the job's outputs
+ *   are committed by the normal path; every other task runs again with its
+ *   full retry budget), deletes the
  *   checkpoints it could not use (so the re-run tasks' new ones are not
  *   shadowed), then swaps blocks with no await in between, so no call sees
  *   the job missing or cached twice. Before any of that, the old block is
@@ -30,11 +31,11 @@
  */
 import { isTerminal, type JobState } from "../core/job-state.ts";
 import type { Db } from "../db/connection.ts";
-import { getJob } from "../db/jobs/getJob.ts";
 import { quarantineJob } from "../db/jobs/quarantineJob.ts";
 import { deleteCheckpointsOfTasks } from "../db/checkpoints/deleteCheckpointsOfTasks.ts";
-import { readCheckpointsOfJobs } from "../db/checkpoints/readCheckpointsOfJobs.ts";
-import { rebuildJob, recoveryLimits } from "../recovery/rebuild-job.ts";
+import { checkJob, recoveryLimits } from "../recovery/check-job.ts";
+import { rebuildJob } from "../recovery/rebuild-job.ts";
+import { readStoredJob } from "../recovery/stored-job.ts";
 import type { Engine } from "../cache/engine.ts";
 
 export interface ReloadedJob {
@@ -73,28 +74,23 @@ export async function reloadJob(engine: Engine, db: Db, jobId: bigint): Promise<
 }
 
 async function rebuildFromRow(engine: Engine, db: Db, jobId: bigint): Promise<ReloadedJob> {
-  const row = await getJob(db, jobId, { withBlobs: true });
+  const stored = await readStoredJob(db, jobId);
+  const { row } = stored;
   if (isTerminal(row.state)) {
     retireCachedJob(engine, jobId);
     return { state: row.state, cached: false, keptTasks: 0, rerunTasks: [], enqueued: 0 };
   }
-  const checkpoints = row.state === "Running" ? (await readCheckpointsOfJobs(db, [jobId])).get(jobId) : undefined;
-  const outcome = rebuildJob(
-    row,
-    checkpoints,
-    { engine: engine, limits: recoveryLimits(engine.limits), graphCache: engine.graphCache },
-    { cacheReady: true },
-  );
-  if (outcome.kind !== "rebuilt") {
+  const outcome = checkJob(stored, { limits: recoveryLimits(engine.limits), graphCache: engine.graphCache }, { cacheReady: true });
+  if (outcome.kind !== "usable") {
     const reason = outcome.kind === "quarantine" ? outcome.reason : `job ${jobId} could not be loaded`;
     await quarantineJob(db, jobId, reason);
     retireCachedJob(engine, jobId);
     engine.logger.error({ jobId, reason }, "job quarantined while reloading it");
     return { state: "Failed", cached: false, keptTasks: 0, rerunTasks: [], enqueued: 0, quarantineReason: reason };
   }
-  if (outcome.unusedCheckpoints.length > 0) await deleteCheckpointsOfTasks(db, jobId, outcome.unusedCheckpoints);
+  const jcb = rebuildJob(outcome.job, engine);
+  if (outcome.job.unusedCheckpoints.length > 0) await deleteCheckpointsOfTasks(db, jobId, outcome.job.unusedCheckpoints);
   // The swap: synchronous, so no call finds the job missing or cached twice.
-  const jcb = outcome.jcb;
   retireCachedJob(engine, jobId);
   engine.cache.insert(jcb);
   const enqueued = jcb.refill();
@@ -102,5 +98,5 @@ async function rebuildFromRow(engine: Engine, db: Db, jobId: bigint): Promise<Re
   if (row.state === "Running") {
     for (const task of jcb.taskSnapshots()) if (task.key >= 0 && task.state !== "Succeeded") rerunTasks.push(task.key);
   }
-  return { state: row.state, cached: true, keptTasks: outcome.restoredTasks, rerunTasks, enqueued };
+  return { state: row.state, cached: true, keptTasks: outcome.job.restored.length, rerunTasks, enqueued };
 }

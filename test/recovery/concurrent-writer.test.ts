@@ -45,7 +45,7 @@ describe("recovery with a concurrent writer", () => {
     const outputs = Buffer.from(encodeTaskOutputs(expectedJobOutputs(withCommit.builder.build(), withCommit.inputs)));
     const report = await recoverJobs({
       db,
-      target: { cache: h.service.cache, engine: h.service.engine, limits: h.service.config.limits },
+      sink: { fill: h.service.engine },
       pageSize: 3,
       logger: silentLogger(),
       // The previous holder's in-flight writes land after the Running pages were read.

@@ -35,7 +35,7 @@ describe("recovery page bytes", () => {
     const h = new Harness(new MariaDbJobStore(db), { ready: false });
     const report = await recoverJobs({
       db,
-      target: { cache: h.service.cache, engine: h.service.engine, limits: h.service.config.limits },
+      sink: { fill: h.service.engine },
       pageSize: 500,
       pageBytes: budget,
       readAhead: 2,
