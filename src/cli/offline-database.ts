@@ -43,6 +43,7 @@ export async function withOfflineDatabase<T>(
   const { acquireLease, LeaseHeldError } = await import("../db/lease.ts");
   const { DataDirLockedError } = await import("../embedded/data-dir-lock.ts");
   const { openDataDirDatabase } = await import("../embedded/embedded-mariadb.ts");
+  const { createDatabaseIfMissing } = await import("../db/server/createDatabaseIfMissing.ts");
   const { createLogger } = await import("../observability/logger.ts");
   const { config, warnings } = loadCliConfig(command);
   const logger = createLogger({ level: config.log_level === "info" ? "warn" : config.log_level });
@@ -52,7 +53,12 @@ export async function withOfflineDatabase<T>(
     const target = config.database;
     if (target.kind === "embedded") {
       try {
-        embedded = await openDataDirDatabase(target.data_dir, { logger, socketDir: target.socket_dir, binDir: target.bin_dir });
+        embedded = await openDataDirDatabase(target.data_dir, {
+          logger,
+          socketDir: target.socket_dir,
+          binDir: target.bin_dir,
+          createDatabase: createDatabaseIfMissing,
+        });
       } catch (error) {
         if (error instanceof DataDirLockedError) {
           throw new CliError(`${error.message}: a server is running on it; run \`spider-storage ${options.what}\` against it with --server instead`);

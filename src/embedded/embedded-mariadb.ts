@@ -44,6 +44,12 @@ export interface EmbeddedOptions {
   /** `runtime.embedded.bin_dir`. */
   readonly binDir?: string;
   readonly startTimeoutMs?: number;
+  /**
+   * Creates the database on the server at this socket unless it exists:
+   * src/db/server/createDatabaseIfMissing.ts, handed in because embedded sits
+   * below the database layer.
+   */
+  readonly createDatabase: (socketPath: string, name: string) => Promise<void>;
 }
 
 export interface EmbeddedDatabase {
@@ -60,7 +66,7 @@ export interface EmbeddedDatabase {
 }
 
 /** Starts (or adopts) the data directory's mariadbd and returns its URL. */
-export async function openDataDirDatabase(dataDirPath: string, options: EmbeddedOptions = {}): Promise<EmbeddedDatabase> {
+export async function openDataDirDatabase(dataDirPath: string, options: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const logger = options.logger;
   // Fail before touching anything when MariaDB is not installed.
   if (!findMariaDbBinary("mariadbd", options.binDir)) throw new Error(MARIADB_MISSING_MESSAGE);
@@ -130,7 +136,7 @@ export async function openDataDirDatabase(dataDirPath: string, options: Embedded
       };
       logger?.info({ mariadbPid: pid, socket, dataDir }, "embedded MariaDB started");
     }
-    await ensureDatabase(server.socket, EMBEDDED_DATABASE_NAME);
+    await options.createDatabase(server.socket, EMBEDDED_DATABASE_NAME);
     const running = server;
     let stopping: Promise<void> | undefined;
     return {
@@ -192,25 +198,25 @@ async function findOrphan(mariadbDir: string): Promise<Orphan | undefined> {
   return { pid, socket: socketArg?.slice("--socket=".length) };
 }
 
+/** Whether the mariadbd on `socket` takes a root connection and answers a ping (no SQL), each within 3 s. */
 async function answers(socket: string): Promise<boolean> {
   try {
     const connection = await createConnection({ socketPath: socket, user: "root", connectTimeout: 3_000 });
+    let timer: NodeJS.Timeout | undefined;
+    const silence = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("no answer to a ping within 3 s")), 3_000);
+    });
+    const ping = connection.ping();
+    // A ping still pending when the connection is dropped must not become an unhandled rejection.
+    ping.catch(() => {});
     try {
-      await connection.query({ sql: "SELECT 1", timeout: 3_000 });
+      await Promise.race([ping, silence]);
       return true;
     } finally {
+      clearTimeout(timer);
       connection.destroy();
     }
   } catch {
     return false;
-  }
-}
-
-async function ensureDatabase(socket: string, name: string): Promise<void> {
-  const connection = await createConnection({ socketPath: socket, user: "root", connectTimeout: 10_000 });
-  try {
-    await connection.query(`CREATE DATABASE IF NOT EXISTS \`${name}\``);
-  } finally {
-    await connection.end();
   }
 }

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { createConnection } from "mysql2/promise";
 import { afterAll, describe, expect, it } from "vitest";
 import { poolOptionsFromUrl } from "../../src/db/connection.ts";
+import { createDatabaseIfMissing } from "../../src/db/server/createDatabaseIfMissing.ts";
 import { defaultSocketDir, openDataDirDatabase, type EmbeddedDatabase } from "../../src/embedded/embedded-mariadb.ts";
 
 const root = mkdtempSync(join(tmpdir(), "ssfiles-"));
@@ -27,14 +28,14 @@ afterAll(async () => {
 });
 
 async function open(dataDir: string): Promise<EmbeddedDatabase> {
-  const db = await openDataDirDatabase(dataDir);
+  const db = await openDataDirDatabase(dataDir, { createDatabase: createDatabaseIfMissing });
   opened.push(db);
   return db;
 }
 
 /** Expects opening `dataDir` to be refused; one opened by mistake is stopped before the test fails. */
 async function expectRefused(dataDir: string, message: RegExp): Promise<void> {
-  const outcome = await openDataDirDatabase(dataDir).then(
+  const outcome = await openDataDirDatabase(dataDir, { createDatabase: createDatabaseIfMissing }).then(
     (db) => db,
     (error: unknown) => error,
   );

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { createConnection } from "mysql2/promise";
 import { afterAll, describe, expect, it } from "vitest";
 import { DataDirLockedError } from "../../src/embedded/data-dir-lock.ts";
+import { createDatabaseIfMissing } from "../../src/db/server/createDatabaseIfMissing.ts";
 import { defaultSocketDir, openDataDirDatabase } from "../../src/embedded/embedded-mariadb.ts";
 import { isProcessAlive, terminateProcess } from "../../src/embedded/process-info.ts";
 import { poolOptionsFromUrl } from "../../src/db/connection.ts";
@@ -119,7 +120,7 @@ describe("embedded MariaDB", () => {
 describe("openDataDirDatabase", () => {
   it("serves the spider database over its socket, locks the directory, and ignores a pid file naming another program", async () => {
     const dataDir = newDataDir("inproc");
-    const db = await openDataDirDatabase(dataDir);
+    const db = await openDataDirDatabase(dataDir, { createDatabase: createDatabaseIfMissing });
     try {
       expect(db.adopted).toBe(false);
       expect(db.url).toMatch(/^mysql:\/\/root@localhost\/spider\?socket=/);
@@ -127,13 +128,13 @@ describe("openDataDirDatabase", () => {
       const [rows] = await connection.query("SELECT DATABASE() AS db, @@skip_networking AS offline");
       await connection.end();
       expect(rows).toEqual([{ db: "spider", offline: 1 }]);
-      await expect(openDataDirDatabase(dataDir)).rejects.toBeInstanceOf(DataDirLockedError);
+      await expect(openDataDirDatabase(dataDir, { createDatabase: createDatabaseIfMissing })).rejects.toBeInstanceOf(DataDirLockedError);
     } finally {
       await db.stop();
     }
     // A stale pid file whose pid now belongs to another program (here: this test) is not an orphan.
     writeFileSync(join(dataDir, "mariadb", "mariadbd.pid"), `${process.pid}\n`);
-    const again = await openDataDirDatabase(dataDir);
+    const again = await openDataDirDatabase(dataDir, { createDatabase: createDatabaseIfMissing });
     try {
       expect(again.adopted).toBe(false);
       expect(again.mariadbPid).not.toBe(process.pid);

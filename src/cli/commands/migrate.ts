@@ -31,6 +31,7 @@ export function addMigrateCommand(program: Command): void {
       const { migrateToLatest, SchemaTooNewError } = await import("../../db/migrate.ts");
       const { allocateSession } = await import("../../db/sessions/allocateSession.ts");
       const { openDataDirDatabase } = await import("../../embedded/embedded-mariadb.ts");
+      const { createDatabaseIfMissing } = await import("../../db/server/createDatabaseIfMissing.ts");
       const { createLogger } = await import("../../observability/logger.ts");
       const globals = command.optsWithGlobals<{ json?: boolean }>();
       const { config, warnings } = loadCliConfig(command);
@@ -41,7 +42,12 @@ export function addMigrateCommand(program: Command): void {
       try {
         const target = config.database;
         if (target.kind === "embedded") {
-          embedded = await openDataDirDatabase(target.data_dir, { logger, socketDir: target.socket_dir, binDir: target.bin_dir });
+          embedded = await openDataDirDatabase(target.data_dir, {
+            logger,
+            socketDir: target.socket_dir,
+            binDir: target.bin_dir,
+            createDatabase: createDatabaseIfMissing,
+          });
         }
         const url = target.kind === "url" ? target.url : embedded!.url;
         const lease = await acquireLease(url, { logger, wait: false }).catch((error: unknown) => {

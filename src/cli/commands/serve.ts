@@ -85,7 +85,13 @@ export function addServeCommand(program: Command): void {
           : async () => {
               // A stop that came first must not find a mariadbd started behind its back.
               if (stopRequested) throw new Error("server is stopping");
-              embedded = openDataDirDatabase(target.data_dir, { logger, socketDir: target.socket_dir, binDir: target.bin_dir });
+              const { createDatabaseIfMissing } = await import("../../db/server/createDatabaseIfMissing.ts");
+              embedded = openDataDirDatabase(target.data_dir, {
+                logger,
+                socketDir: target.socket_dir,
+                binDir: target.bin_dir,
+                createDatabase: createDatabaseIfMissing,
+              });
               return (await embedded).url;
             };
       // Loaded here, not at the top: every other command (status, jobs, …) starts without the server's modules.
