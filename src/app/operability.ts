@@ -22,7 +22,7 @@ import type { CallObserver, CallOutcome } from "../grpc/adapter.ts";
 import { GrpcHealth, HEALTH_SERVICE_DEFINITION } from "../grpc/health.ts";
 import { addReflection } from "../grpc/reflection.ts";
 import { serverCredentials, tlsMode, type TlsMode } from "../grpc/tls.ts";
-import { dbQueryLogger } from "../observability/db-metrics.ts";
+import { dbQueryLogger } from "./db-query-log.ts";
 import { HealthState } from "../observability/health.ts";
 import type { Logger } from "../observability/logger.ts";
 import { startMetricsServer, type MetricsServer } from "../observability/metrics-server.ts";

@@ -20,7 +20,7 @@ export interface DatabaseOptions {
    * src/db/statement-timeout.ts). Default: none.
    */
   readonly statementTimeoutMs?: number;
-  /** Hears about every statement and its duration (metrics: src/observability/db-metrics.ts). */
+  /** Hears about every statement and its duration (metrics: src/app/db-query-log.ts). */
   readonly log?: (event: LogEvent) => void;
   /**
    * Wraps the pool kysely draws connections from: the lease fence

@@ -18,29 +18,18 @@
  */
 import type { MysqlPool, MysqlPoolConnection } from "kysely";
 import { connectionQueryProxy, type QueryCallback } from "../connection-query-proxy.ts";
+import { statementVerb } from "../statement-kind.ts";
 import { connectionLostError, connectionRefusedError, deadlockError, lockWaitTimeoutError } from "./fault-errors.ts";
 import type { FaultInjector, PendingFault } from "./fault-injector.ts";
 
 type StatementKind = "begin" | "commit" | "rollback" | "set" | "read" | "write" | "other";
 
-const KINDS = new Map<string, StatementKind>([
-  ["select", "read"],
-  ["with", "read"],
-  ["show", "read"],
-  ["insert", "write"],
-  ["update", "write"],
-  ["delete", "write"],
-  ["replace", "write"],
-  ["begin", "begin"],
-  ["start", "begin"],
-  ["commit", "commit"],
-  ["rollback", "rollback"],
-  ["set", "set"],
-]);
-
+/** Reads and writes by their verb (../statement-kind.ts); transaction control and SET as they are. */
 export function statementKind(sql: string): StatementKind {
-  const match = /^\s*([A-Za-z]+)/.exec(sql);
-  return KINDS.get(match?.[1]?.toLowerCase() ?? "") ?? "other";
+  const verb = statementVerb(sql);
+  if (verb === "select") return "read";
+  if (verb === "insert" || verb === "update" || verb === "delete") return "write";
+  return verb;
 }
 
 /** Whether `fault` fires at a statement of `kind`, given whether a transaction is open. */
