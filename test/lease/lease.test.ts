@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acquireLease, leaseName, LeaseHeldError, STANDBY_MESSAGE, type Lease } from "../../src/db/lease.ts";
 import { poolOptionsFromUrl } from "../../src/db/connection.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
+import { waitFor } from "../../testkit/wait-for.ts";
 
 /** A logger whose lines the test can read. */
 function captureLogger() {
@@ -50,7 +51,8 @@ describe("acquireLease", () => {
     let waiting = 0;
     let secondLease: Lease | undefined;
     const second = acquireLease(url, { logger, onWaiting: () => waiting++, waitSliceSec: 1 }).then((l) => (secondLease = l));
-    await sleep(2_500);
+    await waitFor("the standby to announce itself", () => waiting > 0);
+    await sleep(2_500); // a lower bound: two or more 1 s wait slices pass, and must not announce again
     expect(secondLease).toBeUndefined();
     expect(waiting).toBe(1);
     expect(lines.filter((l) => l["msg"] === STANDBY_MESSAGE)).toHaveLength(1);
@@ -88,12 +90,11 @@ describe("acquireLease", () => {
     const first = await acquireLease(url, { logger });
     try {
       const controller = new AbortController();
-      const waiting = acquireLease(url, { logger, signal: controller.signal, waitSliceSec: 30 });
-      await sleep(300);
-      const started = Date.now();
+      // A 2-minute wait slice: were the abort ignored, the taker would wait it out and the test would time out.
+      const waiting = acquireLease(url, { logger, signal: controller.signal, waitSliceSec: 120 });
+      await sleep(300); // most likely inside its first GET_LOCK by now; an abort before it must stop it too
       controller.abort(new Error("stopping"));
       await expect(waiting).rejects.toThrow("stopping");
-      expect(Date.now() - started).toBeLessThan(1_000);
     } finally {
       await first.release();
     }
@@ -121,8 +122,13 @@ describe("acquireLease", () => {
     const lease = await acquireLease(url, { logger, checkIntervalMs: 50 });
     let lost = false;
     lease.onLost(() => (lost = true));
+    // A control lease on another database, lost for real after the release: once its loss is heard, the released one's would have been.
+    const control = await acquireLease(await testDatabase("lease"), { logger, checkIntervalMs: 50 });
+    const controlLost = new Promise<Error>((resolve) => control.onLost(resolve));
     await lease.release();
-    await sleep(200);
+    await killConnection(url, control.connectionId);
+    expect((await controlLost).message).toMatch(/lease/);
     expect(lost).toBe(false);
+    await control.release();
   });
 });
