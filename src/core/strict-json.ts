@@ -10,10 +10,13 @@
  * them.
  *
  * Speed: the common document has no duplicates, no such numbers and no
- * `\u` escapes. A single allocation-free scan checks that (and the nesting
- * and the number of values, before anything is built), and then the native
- * `JSON.parse` builds the value (several times faster than a parser in JS).
- * Only documents the scan flags go through the JS parser here.
+ * `\u` escape of a lone surrogate. A single allocation-free scan checks that
+ * (and the nesting and the number of values, before anything is built), and
+ * then the native `JSON.parse` builds the value (several times faster than a
+ * parser in JS). Only documents the scan flags go through the JS parser here.
+ * (JSON.parse with a reviver reading `context.source` reads number literals
+ * exactly but cannot see duplicate keys, and it took 2.2× the CPU time of the
+ * JS parser on task graphs with such numbers: bench/micro/strict-json.ts.)
  */
 import { invalidArgument, type StorageError } from "./errors.ts";
 
@@ -136,9 +139,10 @@ type ScanVerdict = typeof FAST_PATH_OK | typeof NEEDS_STRICT_PARSE | typeof TOO_
  * (whether or not the text is valid JSON). NEEDS_STRICT_PARSE when JSON.parse
  * would misrepresent the text or must not be trusted with it: a duplicate key
  * (or an object with more keys than the scan tracks), a key with an escape, a
- * `\u` escape anywhere (lone surrogates), a number that is not a short
- * integer literal, nesting beyond the limit, or unbalanced brackets. Our
- * parser then reads it (and words any error). Otherwise FAST_PATH_OK.
+ * `\u` escape that is not hexadecimal or makes a lone surrogate (JSON.parse
+ * accepts those), a number that is not a short integer literal, nesting beyond
+ * the limit, or unbalanced brackets. Our parser then reads it (and words any
+ * error). Otherwise FAST_PATH_OK.
  */
 function scan(text: string, maxValues: number): ScanVerdict {
   const n = text.length;
@@ -166,10 +170,20 @@ function scan(text: string, maxValues: number): ScanVerdict {
           break;
         }
         if (d === CH_BACKSLASH) {
-          if (text.charCodeAt(j + 1) === 0x75) {
-            strict = true; // \u: may be a lone surrogate, which JSON.parse accepts
-          }
           escaped = true;
+          if (text.charCodeAt(j + 1) === 0x75) {
+            const unit = hex4At(text, j + 2);
+            if (unit >= 0xd800 && unit <= 0xdbff && text.charCodeAt(j + 6) === CH_BACKSLASH && text.charCodeAt(j + 7) === 0x75) {
+              const low = hex4At(text, j + 8);
+              if (low >= 0xdc00 && low <= 0xdfff) {
+                j += 12; // a surrogate pair, as JSON.parse reads it
+                continue;
+              }
+            }
+            if (unit < 0 || (unit >= 0xd800 && unit <= 0xdfff)) {
+              strict = true; // not hex, or a lone surrogate: our parser words the error
+            }
+          }
           j += 2;
           continue;
         }
@@ -246,6 +260,23 @@ function scan(text: string, maxValues: number): ScanVerdict {
     }
   }
   return strict ? NEEDS_STRICT_PARSE : FAST_PATH_OK;
+}
+
+/** The value of the four hex digits at `at`, or -1 when they are not four hex digits. */
+function hex4At(text: string, at: number): number {
+  let unit = 0;
+  for (let k = at; k < at + 4; k += 1) {
+    const c = text.charCodeAt(k); // NaN past the end: not a digit
+    const lower = c | 0x20;
+    if (c >= CH_0 && c <= CH_9) {
+      unit = unit * 16 + (c - CH_0);
+    } else if (lower >= 0x61 && lower <= 0x66) {
+      unit = unit * 16 + (lower - 0x61 + 10);
+    } else {
+      return -1;
+    }
+  }
+  return unit;
 }
 
 function sameChars(text: string, a: number, b: number, length: number): boolean {

@@ -4,7 +4,7 @@
  * surrogates, nesting), on both the fast path and the JS parser.
  */
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   duplicateKeysOf,
   isJsonObject,
@@ -76,6 +76,11 @@ describe.each(parsers)("%s", (_name, parse) => {
     ['"\\ud800"', "lone leading surrogate"],
     ['"\\ud800\\u0041"', "invalid trailing surrogate"],
     ['"\\udc00"', "lone trailing surrogate"],
+    ['"\\ud800\\ud800\\udc00"', "invalid trailing surrogate"],
+    ['"\\udc00\\ud800"', "lone trailing surrogate"],
+    ['["\\ud83d\\ude00", "x\\uDBFF"]', "lone leading surrogate"],
+    ['"\\ud800\\u"', "invalid \\u escape"],
+    ['"\\u00"', "invalid \\u escape"],
     ['"a\u0001b"', "control character"],
     ['"\\x41"', "invalid escape"],
     ['"\\u12G4"', "invalid \\u escape"],
@@ -113,6 +118,48 @@ describe("parseStrictJson", () => {
 
   it("rejects a raw unpaired surrogate in the text", () => {
     expectInvalid(() => parseStrictJson('"\ud800"'), "unpaired UTF-16 surrogate");
+  });
+
+  it("reads well-formed \\u escapes in values with JSON.parse alone", () => {
+    const parse = vi.spyOn(JSON, "parse");
+    try {
+      const text = '{"s":"\\u00e9\\ud83d\\ude00\\uD83D\\uDE00\\\\u0041\\u0022","t":["\\u0000"]}';
+      const value = parseStrictJson(text) as JsonObject;
+      expect(parse).toHaveBeenCalledTimes(1);
+      expect(value["s"]).toBe("\u00e9\u{1f600}\u{1f600}\\u0041\"");
+      expect(value["t"]).toEqual(["\u0000"]);
+      expect(toPlainJson(parseStrictJsonSlowPath(text))).toEqual(value);
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
+  it("refuses a \\u escape that makes a lone surrogate, and reads every other one (property)", () => {
+    // Surrogates are weighted up, so that pairs, lone halves and pairs in the wrong order all come up.
+    const unit = fc
+      .oneof(
+        fc.integer({ min: 0xd800, max: 0xdbff }),
+        fc.integer({ min: 0xdc00, max: 0xdfff }),
+        fc.integer({ min: 0, max: 0xffff }),
+        fc.constantFrom(0x41, 0x22, 0x5c),
+      )
+      .map((code) => String.fromCharCode(code));
+    const escapeAll = (s: string, upper: boolean): string =>
+      s.replace(/[^\x20-\x7e]|["\\]/g, (c) => {
+        const hex = c.charCodeAt(0).toString(16).padStart(4, "0");
+        return `\\u${upper ? hex.toUpperCase() : hex}`;
+      });
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 8 }), fc.boolean(), (s, upper) => {
+        const text = `["${escapeAll(s, upper)}", 1]`;
+        if (s.isWellFormed()) {
+          expect(parseStrictJson(text)).toEqual([s, 1]);
+        } else {
+          expectInvalid(() => parseStrictJson(text), "surrogate");
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it("takes the JS parser for objects with many keys, and still finds duplicates", () => {
