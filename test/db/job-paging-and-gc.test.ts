@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JOB_STATES, TERMINAL_STATES, type JobState } from "../../src/core/job-state.ts";
 import type { Db } from "../../src/db/connection.ts";
-import { countCheckpoints } from "../../src/db/checkpoints/countCheckpoints.ts";
+import { countCheckpoints } from "./count-checkpoints.ts";
 import { writeCheckpoints } from "../../src/db/checkpoints/writeCheckpoints.ts";
 import { countJobsByState } from "../../src/db/jobs/countJobsByState.ts";
 import { deleteExpiredTerminalJobs } from "../../src/db/jobs/deleteExpiredTerminalJobs.ts";

@@ -3,12 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../src/db/connection.ts";
 import { addResourceGroup } from "../../src/db/resource-groups/addResourceGroup.ts";
 import { hashPassword, verifyPassword } from "../../src/db/resource-groups/password-hash.ts";
-import { resourceGroupExists } from "../../src/db/resource-groups/resourceGroupExists.ts";
 import { verifyResourceGroup } from "../../src/db/resource-groups/verifyResourceGroup.ts";
 import { migratedDb } from "./db-fixture.ts";
 import { expectStorageError } from "./expect-storage-error.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
+
+async function resourceGroupExists(db: Db, resourceGroupId: bigint): Promise<boolean> {
+  return (await db.selectFrom("resource_groups").select("id").where("id", "=", resourceGroupId).executeTakeFirst()) !== undefined;
+}
 
 /** A hash in the form stored before the NUL fix: scrypt over the raw password bytes. */
 function legacyHash(password: Uint8Array): string {
