@@ -5,11 +5,11 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
 import { createPromiseClient } from "../src/grpc/adapter.ts";
 import { SessionManagementService } from "../src/gen/storage/storage_pb.ts";
 import { freePort } from "./free-port.ts";
+import { waitFor } from "./wait-for.ts";
 
 export const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
 export const CLI_MAIN = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
@@ -64,20 +64,21 @@ export class ServerProcess {
   /** Resolves with the session id once the server answers GetSession. */
   async waitServing(timeoutMs = 60_000): Promise<bigint> {
     const client = createPromiseClient(SessionManagementService, this.address);
-    const deadline = Date.now() + timeoutMs;
     try {
-      for (;;) {
-        if (!this.running) throw new Error(`server exited before serving:\n${this.logs.slice(-4000)}`);
-        try {
-          const response = await client.getSession({}, { deadlineMs: 1_000 });
-          return response.sessionId;
-        } catch (error) {
-          const code = (error as grpc.ServiceError).code;
-          if (code !== grpc.status.UNAVAILABLE && code !== grpc.status.DEADLINE_EXCEEDED) throw error;
-          if (Date.now() > deadline) throw new Error(`server not serving after ${timeoutMs} ms:\n${this.logs.slice(-4000)}`);
-          await sleep(50);
-        }
-      }
+      return await waitFor(
+        () => `the server to serve:\n${this.logs.slice(-4000)}`,
+        async () => {
+          if (!this.running) throw new Error(`server exited before serving:\n${this.logs.slice(-4000)}`);
+          try {
+            return (await client.getSession({}, { deadlineMs: 1_000 })).sessionId;
+          } catch (error) {
+            const code = (error as grpc.ServiceError).code;
+            if (code !== grpc.status.UNAVAILABLE && code !== grpc.status.DEADLINE_EXCEEDED) throw error;
+            return undefined; // still starting, recovering or a standby
+          }
+        },
+        { timeoutMs },
+      );
     } finally {
       client.close();
     }

@@ -9,12 +9,12 @@
  * flatters graphile-worker slightly) and throughput only ends once the jobs
  * table is empty, i.e. every completion is committed.
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { run } from "graphile-worker";
 import { CompletionWaiters } from "../lib/closed-loop.ts";
 import { packageVersion } from "./bullmq.ts";
 import { POSTGRES_URL, type PeerHarness, type PeerOptions } from "./harness.ts";
+import { waitFor } from "../../testkit/wait-for.ts";
 
 export async function createGraphileWorker(options: PeerOptions): Promise<PeerHarness> {
   const schema = `gw_bench_${options.runId.replace(/[^a-z0-9_]/gi, "_")}`;
@@ -46,13 +46,14 @@ export async function createGraphileWorker(options: PeerOptions): Promise<PeerHa
       await done;
     },
     async drain() {
-      const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline) {
-        const result = await client.query(`SELECT count(*)::int AS n FROM "${schema}"._private_jobs`);
-        if ((result.rows[0] as { n: number }).n === 0) return;
-        await sleep(2);
-      }
-      throw new Error("graphile-worker: jobs still not completed 30 s after the last success event");
+      await waitFor(
+        "graphile-worker to complete its jobs after the last success event",
+        async () => {
+          const result = await client.query(`SELECT count(*)::int AS n FROM "${schema}"._private_jobs`);
+          return (result.rows[0] as { n: number }).n === 0;
+        },
+        { timeoutMs: 30_000, intervalMs: 2 },
+      );
     },
     async close() {
       await runner.stop();

@@ -11,7 +11,8 @@ import { ServerProcess } from "../../testkit/server-process.ts";
 import { addResourceGroup, SimulatedCluster, submitJob, waitForJobs } from "../../testkit/sim/cluster.ts";
 import { singleTask } from "../../testkit/sim/job-shapes.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
-import { eventually, expectCleanFailure, jsonOf, openDb, runCli } from "./cli-helpers.ts";
+import { expectCleanFailure, jsonOf, openDb, runCli } from "./cli-helpers.ts";
+import { waitFor } from "../../testkit/wait-for.ts";
 
 const TOKEN = "s3cret-admin-token";
 
@@ -73,7 +74,7 @@ describe("admin token and periodic GC", () => {
     const rg = await addResourceGroup(cluster.clients);
     const jobId = await submitJob(cluster.clients, rg, singleTask({ seed: 501 }));
     expect((await waitForJobs(cluster.clients, [jobId])).get(jobId)).toBe("Succeeded");
-    await eventually(async () => (await db.selectFrom("jobs").select("id").where("id", "=", jobId).executeTakeFirst()) === undefined, "the GC to delete the job", 15_000);
+    await waitFor("the GC to delete the job", async () => (await db.selectFrom("jobs").select("id").where("id", "=", jobId).executeTakeFirst()) === undefined, { timeoutMs: 15_000 });
     const gc = jsonOf(await runCli(["--server", server.address, "--token", TOKEN, "--json", "status"])).gc;
     expect(gc).toMatchObject({ enabled: true, retentionSec: "1", intervalSec: "1", lastError: "" });
     expect(Number(gc.totalDeleted)).toBeGreaterThanOrEqual(1);

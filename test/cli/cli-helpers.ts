@@ -6,7 +6,6 @@
 import { spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { expect } from "vitest";
 import { createDb, type Db } from "../../src/db/connection.ts";
 import { CLI_MAIN, REPO_ROOT } from "../../testkit/server-process.ts";
@@ -58,13 +57,3 @@ export function openDb(url: string): Db {
   return createDb({ url, maxConnections: 2 });
 }
 
-/** Polls `check` until it returns a value other than undefined/false. */
-export async function eventually<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}

@@ -12,7 +12,8 @@ import { addResourceGroup, hex, oracleOutputs, SimulatedCluster, submitJob, wait
 import { diamond, flat, singleTask } from "../../testkit/sim/job-shapes.ts";
 import type { Behaviour } from "../../testkit/sim/simulated-execution-manager.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
-import { eventually, expectCleanFailure, expectExit, jsonOf, runCli } from "./cli-helpers.ts";
+import { expectCleanFailure, expectExit, jsonOf, runCli } from "./cli-helpers.ts";
+import { waitFor } from "../../testkit/wait-for.ts";
 
 /** Jobs whose tasks stay Running (the instance never reports while the test runs). */
 const held = new Set<bigint>();
@@ -50,7 +51,7 @@ describe("the commands that look", () => {
     running = await registerJob(cluster.clients, rg2, job);
     held.add(running);
     await cluster.clients.jobs.startJob({ jobId: running });
-    await eventually(async () => cluster.log.starts.has(`${running}/0`), "the held task to start");
+    await waitFor("the held task to start", async () => cluster.log.starts.has(`${running}/0`), { timeoutMs: 20_000 });
   });
   afterAll(async () => {
     await cluster?.stop();
@@ -128,10 +129,10 @@ describe("the commands that look", () => {
   });
 
   it("jobs payload: lists inputs, outputs and checkpointed task outputs; downloads them", async () => {
-    const listing = await eventually(async () => {
+    const listing = await waitFor("the task checkpoints of the succeeded job", async () => {
       const result = jsonOf(await cli("--json", "jobs", "payload", String(succeeded)));
       return result.items.some((i: { name: string }) => i.name === "task:2:0") ? result : undefined;
-    }, "the task checkpoints of the succeeded job");
+    }, { timeoutMs: 20_000 });
     const names = listing.items.map((i: { name: string }) => i.name);
     expect(names).toEqual(["input:0", "input:1", "input:2", "output:0", "output:1", "output:2", "task:0:0", "task:1:0", "task:2:0"]);
 

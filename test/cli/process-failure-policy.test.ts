@@ -7,21 +7,24 @@
  * SIGUSR2, in the real server process.
  */
 import { fileURLToPath } from "node:url";
-import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../../testkit/free-port.ts";
 import { ServerProcess } from "../../testkit/server-process.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
+import { waitFor } from "../../testkit/wait-for.ts";
 
 const TRIGGER = fileURLToPath(new URL("./fixtures/failure-trigger.js", import.meta.url));
 
 async function waitForLog(server: ServerProcess, text: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!server.logs.includes(text)) {
-    if (!server.running) throw new Error(`server exited before logging "${text}":\n${server.logs.slice(-4000)}`);
-    if (Date.now() > deadline) throw new Error(`no "${text}" in the server's log after ${timeoutMs} ms:\n${server.logs.slice(-4000)}`);
-    await sleep(20);
-  }
+  await waitFor(
+    () => `"${text}" in the server's log:\n${server.logs.slice(-4000)}`,
+    () => {
+      if (server.logs.includes(text)) return true;
+      if (!server.running) throw new Error(`server exited before logging "${text}":\n${server.logs.slice(-4000)}`);
+      return false;
+    },
+    { timeoutMs, intervalMs: 20 },
+  );
 }
 
 describe("the serve process's policy for failures nothing handled", () => {

@@ -15,7 +15,8 @@ import { SimulatedExecutionManager, type TaskContext, type TaskOutcome } from ".
 import { SimulatedScheduler } from "../../testkit/sim/simulated-scheduler.ts";
 import { connectStorage, type StorageClients } from "../../testkit/sim/storage-clients.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
-import { eventually, expectCleanFailure, expectExit, jsonOf, openDb, runCli } from "./cli-helpers.ts";
+import { expectCleanFailure, expectExit, jsonOf, openDb, runCli } from "./cli-helpers.ts";
+import { waitFor } from "../../testkit/wait-for.ts";
 
 /** Per-job behaviour of the simulated execution managers (default: succeed). */
 const plans = new Map<bigint, (context: TaskContext) => TaskOutcome>();
@@ -106,7 +107,7 @@ describe("the commands that repair", () => {
     const doomed = new SimulatedExecutionManager(server.address, doomedScheduler, { behaviour: () => ({ kind: "vanish" }), concurrency: 1 });
     await doomed.start();
     const jobId = await submitJob(clients, rg, singleTask({ seed: 402 }));
-    await eventually(async () => doomed.log.starts.has(`${jobId}/0`), "the doomed execution manager to take the task");
+    await waitFor("the doomed execution manager to take the task", async () => doomed.log.starts.has(`${jobId}/0`), { timeoutMs: 20_000 });
     await doomedScheduler.stop(); // it takes nothing more; its heartbeats go on
 
     // The rest of the cluster (which also runs the job left from the previous test).
@@ -120,7 +121,7 @@ describe("the commands that repair", () => {
     expect((await waitForJobs(cluster.clients, [jobId], 8_000)).get(jobId)).toBe("Succeeded");
     expect(Date.now() - started).toBeLessThan(8_000); // the stale cutoff is 10 s
     expect(cluster.log.starts.get(`${jobId}/0`)).toBe(1);
-    await eventually(async () => doomed.dead, "the released execution manager to learn it is dead");
+    await waitFor("the released execution manager to learn it is dead", async () => doomed.dead, { timeoutMs: 20_000 });
     await doomed.stop();
     const dead = jsonOf(await cli("--json", "em", "list", "--state", "dead")).executionManagers;
     expect(dead.map((m: { executionManagerId: string }) => m.executionManagerId)).toContain(String(doomed.emId));
@@ -134,7 +135,7 @@ describe("the commands that repair", () => {
     plans.set(toFail, vanishFirst);
     await clients.jobs.startJob({ jobId: toCancel });
     await clients.jobs.startJob({ jobId: toFail });
-    await eventually(async () => cluster!.log.starts.has(`${toCancel}/0`) && cluster!.log.starts.has(`${toFail}/0`), "both tasks to start");
+    await waitFor("both tasks to start", async () => cluster!.log.starts.has(`${toCancel}/0`) && cluster!.log.starts.has(`${toFail}/0`), { timeoutMs: 20_000 });
 
     const [cancelled, failed] = await Promise.all([
       cli("jobs", "cancel", String(toCancel), "--reason", "not needed any more"),
@@ -163,10 +164,10 @@ describe("the commands that repair", () => {
     plans.set(jobId, (context) => (context.taskFunc.startsWith("d:") && context.attempt === 0 ? { kind: "fail", message: "d failed once" } : { kind: "succeed" }));
     await clients.jobs.startJob({ jobId });
     expect((await waitForJobs(clients, [jobId])).get(jobId)).toBe("Failed");
-    await eventually(async () => {
+    await waitFor("the three succeeded tasks' checkpoints", async () => {
       const row = await db.selectFrom("task_checkpoints").select(sql<bigint>`COUNT(*)`.as("n")).where("job_id", "=", jobId).executeTakeFirstOrThrow();
       return Number(row.n) === 3;
-    }, "the three succeeded tasks' checkpoints");
+    }, { timeoutMs: 20_000 });
 
     const retried = jsonOf(await cli("--json", "jobs", "retry", String(jobId), "--reason", "input fixed"));
     expect(retried).toMatchObject({ previousState: "Failed", state: "Running", keptTasks: 3, rerunTasks: 1, rerunTaskIndices: [3], enqueued: 1 });
@@ -180,7 +181,7 @@ describe("the commands that repair", () => {
   it("jobs requeue --release-instances: a task held by a hung instance runs again", async () => {
     const jobId = await submitJob(clients, rg, singleTask({ seed: 406 }));
     plans.set(jobId, vanishFirst);
-    await eventually(async () => cluster!.log.starts.has(`${jobId}/0`), "the task to start");
+    await waitFor("the task to start", async () => cluster!.log.starts.has(`${jobId}/0`), { timeoutMs: 20_000 });
     // Without releasing, nothing can be enqueued: the task is Running at its instance limit.
     expect(jsonOf(await cli("--json", "jobs", "requeue", String(jobId)))).toMatchObject({ state: "Running", enqueued: 0, releasedInstances: 0 });
     const requeued = jsonOf(await cli("--json", "jobs", "requeue", String(jobId), "--release-instances", "--reason", "hung worker"));
@@ -193,7 +194,7 @@ describe("the commands that repair", () => {
     // A cached Running job whose row is changed behind the server's back.
     const stuck = await submitJob(clients, rg, singleTask({ seed: 407 }));
     plans.set(stuck, vanishFirst);
-    await eventually(async () => cluster!.log.starts.has(`${stuck}/0`), "the task to start");
+    await waitFor("the task to start", async () => cluster!.log.starts.has(`${stuck}/0`), { timeoutMs: 20_000 });
     await sql`UPDATE jobs SET state = 'Failed', error_message = 'planted', ended_at = CURRENT_TIMESTAMP(3) WHERE id = ${stuck}`.execute(db);
     // A Running row the server never loaded.
     const source = await registerJob(clients, rg, singleTask({ seed: 408 }));

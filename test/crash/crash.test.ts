@@ -11,13 +11,14 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jobStateFromProto } from "../../src/grpc/convert.ts";
+import { jobStateFromProto } from "../../testkit/job-state-from-proto.ts";
 import { CHECKPOINT_FLUSH_DELAY_ENV, RECOVERY_PAGE_DELAY_ENV } from "../../src/recovery/test-hooks.ts";
 import { startMariaDb, type PrivateMariaDb } from "../../testkit/mariadb.ts";
 import { addResourceGroup, jobOutputs, oracleOutputs, registerJob, SimulatedCluster, withRetry } from "../../testkit/sim/cluster.ts";
 import { rng } from "../../testkit/sim/job-shapes.ts";
 import type { Behaviour } from "../../testkit/sim/simulated-execution-manager.ts";
 import { CrashHarness, crashSeed, hashUnit, outputsFromOneRunPerTask, planJobs, type Life, type PlannedJob } from "./helpers/crash-harness.ts";
+import { waitFor } from "../../testkit/wait-for.ts";
 
 const TERMINAL = new Set(["Succeeded", "Failed", "Cancelled"]);
 /** SPIDER_CRASH_CHECKPOINTS=off runs the same plan without checkpoints, to compare the cost (its savings check is then skipped). */
@@ -182,14 +183,16 @@ describe("crash tests: SIGKILL the server at random moments", () => {
     // ---- everything finishes ----
     await Promise.all(cancels);
     const all = [...ids.values()];
-    const deadline = Date.now() + 150_000;
-    for (;;) {
-      const states = await harness.jobStates(all);
-      const pending = all.filter((id) => !TERMINAL.has(states.get(id)?.state ?? "Ready"));
-      if (pending.length === 0) break;
-      if (Date.now() > deadline) throw new Error(`jobs not terminal: ${pending.slice(0, 10).join(", ")}`);
-      await sleep(200);
-    }
+    let pending: bigint[] = [];
+    await waitFor(
+      () => `every job to be terminal (not yet: ${pending.slice(0, 10).join(", ")})`,
+      async () => {
+        const states = await harness.jobStates(all);
+        pending = all.filter((id) => !TERMINAL.has(states.get(id)?.state ?? "Ready"));
+        return pending.length === 0;
+      },
+      { timeoutMs: 150_000, intervalMs: 200 },
+    );
 
     // ---- verification ----
     const states = await harness.jobStates(all);
@@ -330,13 +333,14 @@ describe("crash tests: SIGKILL the server at random moments", () => {
     }
     expect(kills, "at least one kill landed mid-flush").toBeGreaterThanOrEqual(1);
     const all = [...ids.values()];
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      const states = await harness.jobStates(all);
-      if (all.every((id) => TERMINAL.has(states.get(id)!.state))) break;
-      if (Date.now() > deadline) throw new Error("jobs not terminal");
-      await sleep(200);
-    }
+    await waitFor(
+      "every job to be terminal",
+      async () => {
+        const states = await harness.jobStates(all);
+        return all.every((id) => TERMINAL.has(states.get(id)!.state));
+      },
+      { timeoutMs: 120_000, intervalMs: 200 },
+    );
     const states = await harness.jobStates(all);
     let rerunTasks = 0;
     let jobsWithReruns = 0;

@@ -3,11 +3,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobState } from "../../src/gen/storage/storage_pb.ts";
-import { jobStateFromProto } from "../../src/grpc/convert.ts";
+import { jobStateFromProto } from "../../testkit/job-state-from-proto.ts";
 import { startE2e, type E2eEnvironment } from "../../testkit/e2e-server.ts";
 import { addResourceGroup, registerJob, submitJob, waitForJobs } from "../../testkit/sim/cluster.ts";
 import { singleTask } from "../../testkit/sim/job-shapes.ts";
 import type { Behaviour } from "../../testkit/sim/simulated-execution-manager.ts";
+import { waitFor } from "../../testkit/wait-for.ts";
 
 /** Tasks of jobs in `held` take 60 s (they stay Running); commit tasks of jobs in `heldCommit` too. */
 const held = new Set<bigint>();
@@ -21,13 +22,15 @@ const behaviour: Behaviour = (context) => {
 };
 
 async function waitForState(env: E2eEnvironment, jobId: bigint, state: JobState, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const current = (await env.cluster.clients.jobs.getJobState({ jobId })).state;
-    if (current === state) return;
-    if (Date.now() > deadline) throw new Error(`job ${jobId} is ${jobStateFromProto(current)}, expected ${jobStateFromProto(state)}`);
-    await sleep(20);
-  }
+  let current: JobState | undefined;
+  await waitFor(
+    () => `job ${jobId} to be ${jobStateFromProto(state)} (it is ${current === undefined ? "unknown" : jobStateFromProto(current)})`,
+    async () => {
+      current = (await env.cluster.clients.jobs.getJobState({ jobId })).state;
+      return current === state;
+    },
+    { timeoutMs, intervalMs: 20 },
+  );
 }
 
 describe("CancelJob in every state", () => {

@@ -4,7 +4,6 @@
  * a soft timeout lets a second instance run (max_num_instances 2); a dead
  * execution manager's task runs elsewhere without consuming a retry.
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServerProcess } from "../../testkit/server-process.ts";
 import { addResourceGroup, jobOutputs, oracleOutputs, SimulatedCluster, submitJob, waitForJobs } from "../../testkit/sim/cluster.ts";
@@ -12,6 +11,7 @@ import { flat, singleTask } from "../../testkit/sim/job-shapes.ts";
 import { SimulatedScheduler } from "../../testkit/sim/simulated-scheduler.ts";
 import { connectStorage } from "../../testkit/sim/storage-clients.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
+import { waitFor } from "../../testkit/wait-for.ts";
 
 describe("scheduling through the real server", () => {
   let server: ServerProcess;
@@ -30,8 +30,7 @@ describe("scheduling through the real server", () => {
     const rg = await addResourceGroup(first.clients);
     const job = flat(20, { seed: 21 });
     const jobId = await submitJob(first.clients, rg, job);
-    const deadline = Date.now() + 10_000;
-    while (first.polled < 20 && Date.now() < deadline) await sleep(10);
+    await waitFor("the first scheduler to poll all 20 entries", () => first.polled >= 20, { timeoutMs: 10_000, intervalMs: 10 });
     expect(first.polled).toBe(20);
     await first.stop(); // it took all 20 entries and will never dispatch them
 
@@ -81,8 +80,7 @@ describe("scheduling through the real server", () => {
       const rg = await addResourceGroup(cluster.clients);
       const job = singleTask({ seed: 23 }); // no retries: a consumed retry would fail the job
       const jobId = await submitJob(cluster.clients, rg, job);
-      const deadline = Date.now() + 10_000;
-      while (!cluster.log.starts.has(`${jobId}/0`) && Date.now() < deadline) await sleep(10);
+      await waitFor("the doomed execution manager to start the task", () => cluster.log.starts.has(`${jobId}/0`), { timeoutMs: 10_000, intervalMs: 10 });
       await doomed.stop();
       await cluster.addExecutionManager(() => ({ kind: "succeed" }));
       expect((await waitForJobs(cluster.clients, [jobId], 20_000)).get(jobId)).toBe("Succeeded");

@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { ServerProcess } from "../../testkit/server-process.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
+import { waitFor } from "../../testkit/wait-for.ts";
 
 describe("spider-storage serve", () => {
   const servers: ServerProcess[] = [];
@@ -50,10 +50,7 @@ describe("spider-storage serve", () => {
       await mariadb.process.stop();
       const server = await ServerProcess.start({ databaseUrl });
       servers.push(server);
-      const deadline = Date.now() + 30_000;
-      while (!server.logs.includes("database not reachable yet") && Date.now() < deadline && server.running) {
-        await sleep(50);
-      }
+      await waitFor("the server to log that it waits for the database (or to exit)", () => server.logs.includes("database not reachable yet") || !server.running);
       expect(server.running).toBe(true);
       expect(server.logs).toContain("database not reachable yet");
       await mariadb.process.start();

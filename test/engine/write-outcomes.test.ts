@@ -24,7 +24,7 @@ import { createDb } from "../../src/db/connection.ts";
 import { migrateToLatest } from "../../src/db/migrate.ts";
 import { startMariaDb } from "../../testkit/mariadb.ts";
 import { FaultyStore } from "./helpers/faulty-store.ts";
-import { Harness, eventually } from "./helpers/harness.ts";
+import { Harness } from "./helpers/harness.ts";
 import { jobAtFinishingReport } from "./helpers/finishing-report.ts";
 import { kindOf } from "./helpers/outcomes.ts";
 import { STORE_KINDS, storeFixture } from "./helpers/stores.ts";
@@ -33,6 +33,7 @@ import { getJobError } from "../../src/service/get-job-error.ts";
 import { getJobOutputs } from "../../src/service/get-job-outputs.ts";
 import { getJobState } from "../../src/service/get-job-state.ts";
 import { jobTasks } from "../../src/service/inspect-engine.ts";
+import { waitFor } from "../../testkit/wait-for.ts";
 
 const out = (text: string): Uint8Array => new TextEncoder().encode(text);
 const unreachable = () => unavailable("database down (injected)");
@@ -196,7 +197,7 @@ for (const storeKind of STORE_KINDS) {
         expect(await h.succeed(jobId, 0, instance.taskInstanceId, [out("v")])).toBe("Running");
         expect(h.service.reconciler.size).toBe(1);
         faulty.heal();
-        await eventually(() => h.service.reconciler.size === 0, 10_000, "the reconciler to settle the job");
+        await waitFor("the reconciler to settle the job", () => h.service.reconciler.size === 0, { timeoutMs: 10_000, intervalMs: 5 });
         expect(await fixture.store.getJobState(jobId)).toBe("Succeeded");
         expect(h.service.reconciler.keptBytes).toBe(0);
         await h.close();

@@ -11,11 +11,11 @@ import { createDb, type Db } from "../../src/db/connection.ts";
 import { REAL_FAULT_KINDS, type FaultRule } from "../../src/db/fault-injection/fault-plan.ts";
 import { addResourceGroup, jobOutputs, oracleOutputs, SimulatedCluster, submitJob, waitForJobs } from "../../testkit/sim/cluster.ts";
 import { flat } from "../../testkit/sim/job-shapes.ts";
-import { waitFor } from "../outage/outage-helpers.ts";
 import type { Behaviour } from "../../testkit/sim/simulated-execution-manager.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
 import { startInProcessServer, type InProcessServer } from "./in-process-server.ts";
 import { JobWorkload } from "./job-workload.ts";
+import { waitFor } from "../../testkit/wait-for.ts";
 
 /** Registrations the simulated cluster makes once, before any fault is armed. */
 const ONE_OFF_REGISTRATIONS = ["registerExecutionManager", "registerScheduler", "addResourceGroup"];
@@ -123,7 +123,7 @@ describe("jobs under injected database faults", () => {
     // From now on every reap's COMMIT is lost after it took effect: the server never hears whom it declared dead.
     env.faults.setPlan({ seed: 1, rules: [{ kind: "lost_during_commit", rate: 1, operations: ["reapDeadExecutionManagers"] }] });
     await victim.stop({ waitForReports: false });
-    await waitFor("the database to show the victim dead", async () => (await deadManagers()).includes(victim.emId), 15_000);
+    await waitFor("the database to show the victim dead", async () => (await deadManagers()).includes(victim.emId), { timeoutMs: 15_000 });
     env.faults.disable();
     const states = await waitForJobs(cluster.clients, [jobId], 15_000);
     expect(states.get(jobId)).toBe("Succeeded");

@@ -7,7 +7,6 @@
  * server holds it.
  */
 import { spawnSync } from "node:child_process";
-import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
 import { createConnection, type RowDataPacket } from "mysql2/promise";
 import { afterAll, describe, expect, it } from "vitest";
@@ -17,23 +16,17 @@ import { SessionManagementService } from "../../src/gen/storage/storage_pb.ts";
 import { createPromiseClient } from "../../src/grpc/adapter.ts";
 import { CLI_MAIN, REPO_ROOT, ServerProcess } from "../../testkit/server-process.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
+import { waitFor } from "../../testkit/wait-for.ts";
 
 async function getSessionCode(address: string): Promise<number | bigint> {
   const client = createPromiseClient(SessionManagementService, address);
   try {
-    return (await client.getSession({}, { deadlineMs: 2_000 })).sessionId;
+    // A generous deadline: a slow answer must not read as DEADLINE_EXCEEDED instead of the code under test.
+    return (await client.getSession({}, { deadlineMs: 20_000 })).sessionId;
   } catch (error) {
     return (error as grpc.ServiceError).code;
   } finally {
     client.close();
-  }
-}
-
-async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
   }
 }
 
@@ -62,7 +55,7 @@ describe("two servers on one database", () => {
 
     const second = await ServerProcess.start({ databaseUrl });
     servers.push(second);
-    await waitFor(() => second.logs.includes(STANDBY_MESSAGE), 20_000, "the standby message");
+    await waitFor("the standby message", () => second.logs.includes(STANDBY_MESSAGE), { timeoutMs: 20_000 });
     expect(await getSessionCode(second.address)).toBe(grpc.status.UNAVAILABLE);
     expect(await getSessionCode(first.address)).toBe(firstSession);
     expect(second.logs.split(STANDBY_MESSAGE).length - 1).toBe(1);
@@ -94,7 +87,7 @@ describe("two servers on one database", () => {
     } finally {
       await admin.end();
     }
-    await waitFor(() => server.logs.includes("database lease retaken: serving again with the same session"), 10_000, "the lease retaken");
+    await waitFor("the lease retaken", () => server.logs.includes("database lease retaken: serving again with the same session"), { timeoutMs: 10_000 });
     expect(server.logs).toContain("database lease lost");
     expect(server.running).toBe(true);
     expect(await getSessionCode(server.address)).toBe(session);

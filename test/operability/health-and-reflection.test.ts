@@ -18,7 +18,8 @@ import { silentLogger } from "../../src/observability/logger.ts";
 import { STANDBY_MESSAGE } from "../../src/db/lease.ts";
 import { ServerProcess } from "../../testkit/server-process.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
-import { HealthClientWrapper, ReflectionClient, UNREACHABLE_DATABASE_URL, waitFor } from "./helpers.ts";
+import { HealthClientWrapper, ReflectionClient, UNREACHABLE_DATABASE_URL } from "./helpers.ts";
+import { waitFor } from "../../testkit/wait-for.ts";
 
 const ALL_NAMES = ["", ...STORAGE_SERVICE_NAMES];
 
@@ -65,12 +66,12 @@ describe("health and reflection", () => {
     try {
       expect(await statuses(health)).toEqual(every("NOT_SERVING"));
       const watch = health.watch("");
-      await waitFor(() => watch.statuses.length === 1, 5_000, "the first watch message");
+      await waitFor("the first watch message", () => watch.statuses.length === 1, { timeoutMs: 5_000 });
       ops.setPhase("recovering");
       expect(await health.check("storage.JobOrchestrationService")).toBe("NOT_SERVING");
       ops.setPhase("serving");
       expect(await statuses(health)).toEqual(every("SERVING"));
-      await waitFor(() => watch.statuses.length === 2, 5_000, "the SERVING watch message");
+      await waitFor("the SERVING watch message", () => watch.statuses.length === 2, { timeoutMs: 5_000 });
       ops.setPhase("stopping");
       expect(await health.check("")).toBe("NOT_SERVING");
       // The watch was told NOT_SERVING and then ended, so it cannot hold the drain open.
@@ -87,7 +88,7 @@ describe("health and reflection", () => {
   it("during start-up (database unreachable): health NOT_SERVING, storage UNAVAILABLE, reflection lists every service", async () => {
     const server = await ServerProcess.start({ databaseUrl: UNREACHABLE_DATABASE_URL });
     servers.push(server);
-    await waitFor(() => server.logs.includes("database not reachable yet"), 20_000, "the connecting phase");
+    await waitFor("the connecting phase", () => server.logs.includes("database not reachable yet"), { timeoutMs: 20_000 });
     const health = new HealthClientWrapper(server.address);
     const reflection = new ReflectionClient(server.address);
     try {
@@ -130,16 +131,16 @@ describe("health and reflection", () => {
 
     const standby = await ServerProcess.start({ databaseUrl });
     servers.push(standby);
-    await waitFor(() => standby.logs.includes(STANDBY_MESSAGE), 20_000, "the standby message");
+    await waitFor("the standby message", () => standby.logs.includes(STANDBY_MESSAGE), { timeoutMs: 20_000 });
     const health = new HealthClientWrapper(standby.address);
     try {
       expect(await statuses(health)).toEqual(every("NOT_SERVING"));
       expect(await getSessionCode(standby.address)).toBe(grpc.status.UNAVAILABLE);
       const watch = health.watch("storage.TaskInstanceManagementService");
-      await waitFor(() => watch.statuses.length >= 1, 5_000, "the first watch message");
+      await waitFor("the first watch message", () => watch.statuses.length >= 1, { timeoutMs: 5_000 });
 
       expect((await leader.stop()).code).toBe(0);
-      await waitFor(() => watch.statuses.includes("SERVING"), 20_000, "SERVING on the watch");
+      await waitFor("SERVING on the watch", () => watch.statuses.includes("SERVING"), { timeoutMs: 20_000 });
       expect(await statuses(health)).toEqual(every("SERVING"));
       expect(await getSessionCode(standby.address)).toBe("OK");
 

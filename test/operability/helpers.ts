@@ -8,7 +8,6 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema, type FileDescriptorProto } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
@@ -17,6 +16,7 @@ import { service as healthServiceDefinition } from "grpc-health-check";
 import { createConnection, type RowDataPacket } from "mysql2/promise";
 import { poolOptionsFromUrl } from "../../src/db/connection.ts";
 import type { ServerProcess } from "../../testkit/server-process.ts";
+import { waitFor } from "../../testkit/wait-for.ts";
 
 // ---- health ------------------------------------------------------------------------------
 
@@ -156,14 +156,17 @@ export async function scrape(port: number, path = "/metrics"): Promise<Scrape> {
   return new Scrape(await response.text());
 }
 
-/** Scrapes until `predicate` holds (gauges refreshed on a timer), returning the last scrape. */
+/** Scrapes until `predicate` holds (gauges refreshed on a timer), returning that scrape. */
 export async function scrapeUntil(port: number, predicate: (s: Scrape) => boolean, timeoutMs = 15_000): Promise<Scrape> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await scrape(port);
-    if (predicate(s) || Date.now() > deadline) return s;
-    await sleep(250);
-  }
+  let last: Scrape | undefined;
+  return waitFor(
+    () => `a scrape of port ${port} the test accepts; the last one:\n${last?.text ?? "(none)"}`,
+    async () => {
+      last = await scrape(port);
+      return predicate(last) && last;
+    },
+    { timeoutMs, intervalMs: 250 },
+  );
 }
 
 // ---- logs --------------------------------------------------------------------------------
@@ -250,10 +253,3 @@ export async function countJobRows(databaseUrl: string): Promise<number> {
 /** A database URL nobody listens on: a server given it stays in phase "connecting". */
 export const UNREACHABLE_DATABASE_URL = "mysql://root@127.0.0.1:1/nowhere";
 
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}

@@ -15,7 +15,8 @@ import { addResourceGroup, compressInputs, registerJob, SimulatedCluster, submit
 import { flat, singleTask, type JobSpec } from "../../testkit/sim/job-shapes.ts";
 import { simTaskFunc, type Behaviour } from "../../testkit/sim/simulated-execution-manager.ts";
 import { connectStorage, statusCode, type StorageClients } from "../../testkit/sim/storage-clients.ts";
-import { LogCollector, scrape, scrapeUntil, waitFor } from "./helpers.ts";
+import { LogCollector, scrape, scrapeUntil } from "./helpers.ts";
+import { waitFor } from "../../testkit/wait-for.ts";
 
 const JOBS = "storage.JobOrchestrationService";
 const TASKS = "storage.TaskInstanceManagementService";
@@ -141,7 +142,7 @@ describe("Prometheus metrics", () => {
       const big = await submitJob(cluster.clients, rg, oneTask("big", undefined, new Uint8Array(5 * 1024 * 1024).fill(7)));
       const vanish = await submitJob(cluster.clients, rg, oneTask("vanish", undefined));
 
-      await waitFor(() => vanishedOn !== undefined, 10_000, "the vanish task to start");
+      await waitFor("the vanish task to start", () => vanishedOn !== undefined, { timeoutMs: 10_000 });
       // The execution manager holding it goes silent: after the 1 s cutoff it is dead and its task runs elsewhere.
       await cluster.executionManagers.find((em) => em.emId === vanishedOn)!.stop();
 
@@ -209,7 +210,7 @@ describe("Prometheus metrics", () => {
     const port = await freePort();
     const plain = await ServerProcess.start({ databaseUrl, env: { SPIDER_STORAGE_RUNTIME__METRICS__PORT: String(port) } });
     try {
-      await waitFor(() => plain.logs.includes("listening (not serving yet)"), 20_000, "the port");
+      await waitFor("the port", () => plain.logs.includes("listening (not serving yet)"), { timeoutMs: 20_000 });
       await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
       expect(plain.logs).not.toContain("metrics endpoint listening");
     } finally {

@@ -12,7 +12,8 @@ import { connectStorage } from "../../testkit/sim/storage-clients.ts";
 import { spawnSync } from "node:child_process";
 import { CLI_MAIN, REPO_ROOT, ServerProcess } from "../../testkit/server-process.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
-import { generatePki, HealthClientWrapper, UNREACHABLE_DATABASE_URL, waitFor, type TestPki } from "./helpers.ts";
+import { generatePki, HealthClientWrapper, UNREACHABLE_DATABASE_URL, type TestPki } from "./helpers.ts";
+import { waitFor } from "../../testkit/wait-for.ts";
 
 function tlsEnv(pki: TestPki, mutual: boolean): Record<string, string> {
   return {
@@ -45,7 +46,7 @@ describe("TLS on the gRPC port", () => {
     // No database needed: health answers from the moment the port is bound.
     const server = await ServerProcess.start({ databaseUrl: UNREACHABLE_DATABASE_URL, env: tlsEnv(pki, false) });
     servers.push(server);
-    await waitFor(() => server.logs.includes("listening (not serving yet)"), 20_000, "the port");
+    await waitFor("the port", () => server.logs.includes("listening (not serving yet)"), { timeoutMs: 20_000 });
     expect(server.logs).toMatch(/"tls":"tls"/);
 
     const secure = new HealthClientWrapper(server.address, trusting());
@@ -64,7 +65,7 @@ describe("TLS on the gRPC port", () => {
     const databaseUrl = await testDatabase("tls");
     const server = await ServerProcess.start({ databaseUrl, env: tlsEnv(pki, true) });
     servers.push(server);
-    await waitFor(() => server.logs.includes('"msg":"serving"'), 30_000, "serving");
+    await waitFor("serving", () => server.logs.includes('"msg":"serving"'), { timeoutMs: 30_000 });
     expect(server.logs).toMatch(/"tls":"mutual-tls"/);
 
     // The operator CLI reaches the admin API over the same mutual TLS.

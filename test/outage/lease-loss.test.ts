@@ -20,7 +20,8 @@ import { ServerProcess } from "../../testkit/server-process.ts";
 import { SimulatedCluster } from "../../testkit/sim/cluster.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
 import { JobWorkload } from "../faults/job-workload.ts";
-import { killConnection, leaseHolder, LogWatcher, tableFacts, waitFor } from "./outage-helpers.ts";
+import { killConnection, leaseHolder, LogWatcher, tableFacts } from "./outage-helpers.ts";
+import { waitFor } from "../../testkit/wait-for.ts";
 
 const RESUMED = "database lease retaken: serving again with the same session";
 const SUPERSEDED = "this server must not resume: it was superseded";
@@ -51,7 +52,7 @@ describe("lease lost while serving", () => {
         const holder = await leaseHolder(url);
         expect(holder).toBeDefined();
         await killConnection(url, holder!);
-        await waitFor("the server to resume", () => logs.count(RESUMED) === i, 15_000);
+        await waitFor("the server to resume", () => logs.count(RESUMED) === i, { timeoutMs: 15_000 });
         expect(await leaseHolder(url)).not.toBe(holder);
         await workload.submit(10);
       }

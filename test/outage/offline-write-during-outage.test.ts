@@ -15,7 +15,8 @@ import { JobWorkload } from "../faults/job-workload.ts";
 import { ServerProcess } from "../../testkit/server-process.ts";
 import { connectStorage } from "../../testkit/sim/storage-clients.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
-import { freezeProcess, killConnection, leaseHolder, LogWatcher, tableFacts, waitFor } from "./outage-helpers.ts";
+import { freezeProcess, killConnection, leaseHolder, LogWatcher, tableFacts } from "./outage-helpers.ts";
+import { waitFor } from "../../testkit/wait-for.ts";
 
 const SUPERSEDED = "this server must not resume: it was superseded";
 const RESUMED = "database lease retaken: serving again with the same session";
@@ -49,7 +50,7 @@ describe("offline write while the server's lease is lost", () => {
         thaw();
       }
 
-      await waitFor("the server to resume or to step down", () => logs.count(RESUMED) > 0 || !server.running, 30_000);
+      await waitFor("the server to resume or to step down", () => logs.count(RESUMED) > 0 || !server.running, { timeoutMs: 30_000 });
       expect(logs.count(RESUMED), "the server resumed with a stale cache").toBe(0);
       const exit = await server.exited;
       expect(exit.code, server.logs.slice(-3_000)).toBe(1);

@@ -4,11 +4,11 @@
  * and the newest session and dead execution managers straight from the tables.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
 import { createConnection, type RowDataPacket } from "mysql2/promise";
 import { leaseName } from "../../src/db/lease.ts";
 import { poolOptionsFromUrl } from "../../src/db/connection.ts";
 import type { ServerProcess } from "../../testkit/server-process.ts";
+import { waitFor } from "../../testkit/wait-for.ts";
 
 async function withConnection<T>(url: string, fn: (connection: Awaited<ReturnType<typeof createConnection>>) => Promise<T>): Promise<T> {
   const connection = await createConnection({ ...poolOptionsFromUrl(url), supportBigNumbers: true, bigNumberStrings: true });
@@ -42,14 +42,6 @@ export function tableFacts(url: string): Promise<{ latestSession: bigint; deadEx
     const [dead] = await connection.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM execution_managers WHERE state = 'Dead'");
     return { latestSession: BigInt(String(sessions[0]?.["id"] ?? 0)), deadExecutionManagers: Number(dead[0]?.["n"]) };
   });
-}
-
-export async function waitFor(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 30_000, intervalMs = 50): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
-  }
 }
 
 /**
@@ -97,7 +89,7 @@ export class LogWatcher {
  */
 export async function freezeProcess(pid: number): Promise<() => void> {
   process.kill(pid, "SIGSTOP");
-  await waitFor(`process ${pid} to stop`, () => allThreadsStopped(pid), 10_000, 5);
+  await waitFor(`process ${pid} to stop`, () => allThreadsStopped(pid), { timeoutMs: 10_000, intervalMs: 5 });
   return () => process.kill(pid, "SIGCONT");
 }
 

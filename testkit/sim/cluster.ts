@@ -8,13 +8,14 @@ import { decodeTaskOutputs } from "../../src/core/task-outputs.ts";
 import { encodeWireFrame } from "../../src/core/wire-frame.ts";
 import { compressZstd } from "../../src/core/zstd.ts";
 import { JobState } from "../../src/gen/storage/storage_pb.ts";
-import { jobStateFromProto } from "../../src/grpc/convert.ts";
+import { jobStateFromProto } from "../job-state-from-proto.ts";
 import type { JobState as CoreJobState } from "../../src/core/job-state.ts";
 import { expectedJobOutputs } from "./oracle.ts";
 import type { JobSpec } from "./job-shapes.ts";
 import { ExecutionLog, SimulatedExecutionManager, type Behaviour } from "./simulated-execution-manager.ts";
 import { retriable, SimulatedScheduler, type SimulatedSchedulerOptions } from "./simulated-scheduler.ts";
 import { connectStorage, type StorageClients } from "./storage-clients.ts";
+import { waitFor } from "../wait-for.ts";
 
 export interface ClusterOptions {
   readonly executionManagers?: number;
@@ -108,22 +109,21 @@ const TERMINAL: ReadonlySet<JobState> = new Set<JobState>([JobState.SUCCEEDED, J
 /** Polls GetJobState until every job is terminal; returns their states. */
 export async function waitForJobs(clients: StorageClients, jobIds: readonly bigint[], timeoutMs = 60_000): Promise<Map<bigint, CoreJobState>> {
   const states = new Map<bigint, CoreJobState>();
-  const deadline = Date.now() + timeoutMs;
   const pending = new Set(jobIds);
-  while (pending.size > 0) {
-    for (const jobId of [...pending]) {
-      const response = await withRetry(() => clients.jobs.getJobState({ jobId }));
-      if (TERMINAL.has(response.state)) {
-        states.set(jobId, jobStateFromProto(response.state));
-        pending.delete(jobId);
+  await waitFor(
+    () => `jobs to be terminal (not yet: ${[...pending].slice(0, 10).join(", ")}${pending.size > 10 ? "…" : ""})`,
+    async () => {
+      for (const jobId of [...pending]) {
+        const response = await withRetry(() => clients.jobs.getJobState({ jobId }));
+        if (TERMINAL.has(response.state)) {
+          states.set(jobId, jobStateFromProto(response.state));
+          pending.delete(jobId);
+        }
       }
-    }
-    if (pending.size === 0) break;
-    if (Date.now() > deadline) {
-      throw new Error(`jobs still not terminal after ${timeoutMs} ms: ${[...pending].slice(0, 10).join(", ")}${pending.size > 10 ? "…" : ""}`);
-    }
-    await sleep(20);
-  }
+      return pending.size === 0;
+    },
+    { timeoutMs, intervalMs: 20 },
+  );
   return states;
 }
 

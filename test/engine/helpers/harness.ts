@@ -4,9 +4,8 @@
  * task instances by hand.
  */
 import { randomUUID } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import { isTerminal, type JobState } from "../../../src/core/job-state.ts";
-import { compressJobInputs } from "../../../src/core/job-submission.ts";
+import { compressJobInputs } from "../../../testkit/job-inputs.ts";
 import type { TaskGraph } from "../../../src/core/task-graph.ts";
 import type { TaskGraphBuilder } from "../../../testkit/task-graph-builder.ts";
 import { taskIndex, type TaskId } from "../../../src/core/ids.ts";
@@ -26,6 +25,7 @@ import { registerTaskInstance } from "../../../src/service/register-task-instanc
 import { reportTaskFailure } from "../../../src/service/report-task-failure.ts";
 import { reportTaskSuccess } from "../../../src/service/report-task-success.ts";
 import { startJob } from "../../../src/service/start-job.ts";
+import { waitFor } from "../../../testkit/wait-for.ts";
 
 let nextSession = 1000n;
 
@@ -142,21 +142,14 @@ export class Harness {
   }
 
   async waitForState(jobId: bigint, predicate: (state: JobState) => boolean = isTerminal, timeoutMs = 30_000): Promise<JobState> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const state = await getJobState(this.service.engine, jobId);
-      if (predicate(state)) return state;
-      if (Date.now() > deadline) throw new Error(`job ${jobId} still ${state} after ${timeoutMs} ms`);
-      await sleep(5);
-    }
-  }
-}
-
-/** Resolves when `check()` is true (polled every few ms), or rejects after `timeoutMs`. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
+    let state: JobState | undefined;
+    return waitFor(
+      () => `job ${jobId} to reach the awaited state (it is ${state})`,
+      async () => {
+        state = await getJobState(this.service.engine, jobId);
+        return predicate(state) && state;
+      },
+      { timeoutMs, intervalMs: 5 },
+    );
   }
 }
