@@ -3,7 +3,6 @@
  * malformed requests: each gets its status (DECISIONS D5) and a message naming
  * the problem, changes nothing, and the server keeps answering.
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
@@ -162,8 +161,8 @@ describe("bad and unlucky requests", () => {
       );
     });
     client.close();
-    expect(raw?.code).toBeDefined();
-    expect([grpc.status.INTERNAL, grpc.status.INVALID_ARGUMENT]).toContain(raw!.code);
+    // D5: a request that does not decode is malformed input, INVALID_ARGUMENT (not grpc-js's INTERNAL).
+    expect(raw?.code).toBe(grpc.status.INVALID_ARGUMENT);
 
     // The server is alive and correct: run a job with a fresh cluster.
     const { SimulatedCluster } = await import("../../testkit/sim/cluster.ts");
@@ -176,7 +175,7 @@ describe("bad and unlucky requests", () => {
     } finally {
       await cluster.stop();
     }
-    await sleep(10);
+    // The job ran after the garbage: the server was not brought down by it.
     expect(env.server.running).toBe(true);
   });
 });
