@@ -220,7 +220,7 @@ export class StorageServer {
     // D2: rebuild the cache from the database, paged; every RPC answers UNAVAILABLE meanwhile.
     this.#phase = "recovering";
     const recoveryStarted = performance.now();
-    this.#recovery = await recoverService(service, db, config, sessionLogger, {
+    this.#recovery = await recoverService(service.engine, db, config.runtime.recovery, sessionLogger, {
       signal: this.#abort.signal,
       onProgress: (done, total, quarantined) => {
         this.#ops.metrics.recoveryProgress(done, total);
