@@ -10,7 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { addResourceGroup, compressInputs } from "../../testkit/sim/cluster.ts";
 import { flat, layered, rng, type JobSpec } from "../../testkit/sim/job-shapes.ts";
 import { JobState } from "../../src/gen/storage/storage_pb.ts";
-import { jobStateFromProto } from "../../src/grpc/convert.ts";
+import { jobStateFromProto } from "../../testkit/job-state-from-proto.ts";
 import { perUnit, readStatus, type StatusCounters } from "../lib/mariadb-status.ts";
 import { CpuMeter, MiB, RssSampler } from "../lib/proc.ts";
 import { now, round } from "../lib/stats.ts";

@@ -70,10 +70,6 @@ function text() {
   return { expected: "a non-empty string", schema: z.string().min(1) };
 }
 
-function anyString() {
-  return { expected: "a string", schema: z.string() };
-}
-
 function ipLiteral() {
   return {
     expected: "an IP address literal (v4 or v6; host names are not accepted, as in Spider)",

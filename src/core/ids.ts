@@ -47,7 +47,3 @@ export function taskIndexFromWire(index: bigint): TaskId {
 export function formatTaskId(id: TaskId): string {
   return id.kind === "index" ? String(id.index) : id.kind;
 }
-
-export function sameTaskId(a: TaskId, b: TaskId): boolean {
-  return a.kind === b.kind && (a.kind !== "index" || a.index === (b as { index: number }).index);
-}

@@ -18,7 +18,6 @@ export const JOB_STATES = [
 
 export type JobState = (typeof JOB_STATES)[number];
 
-export const NON_TERMINAL_STATES: readonly JobState[] = ["Ready", "Running", "CommitReady", "CleanupReady"];
 export const TERMINAL_STATES: readonly JobState[] = ["Succeeded", "Failed", "Cancelled"];
 
 export function isTerminal(state: JobState): boolean {

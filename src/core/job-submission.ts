@@ -10,9 +10,8 @@
 import { invalidArgument } from "./errors.ts";
 import type { TaskGraphCache } from "./task-graph-cache.ts";
 import { decodeTaskGraph, decodeTaskGraphAsync, type DecodeTaskGraphOptions, type TaskGraph } from "./task-graph.ts";
-import { decodeWireFrame, encodeWireFrame } from "./wire-frame.ts";
+import { decodeWireFrame } from "./wire-frame.ts";
 import {
-  compressZstd,
   decompressZstd,
   decompressZstdAsync,
   DEFAULT_MAX_DECOMPRESSED_BYTES,
@@ -197,9 +196,4 @@ export function checkGraphLimits(graph: TaskGraph, limits: SubmissionLimits): vo
       `task graph has ${graph.dependencyCount} dependencies, above the limit of ${limits.maxDependencies} (${SUBMISSION_LIMIT_NAMES.maxDependencies})`,
     );
   }
-}
-
-/** `compressed_serialized_inputs` for these payloads: zstd of their wire frame (what Spider's client sends). */
-export function compressJobInputs(payloads: readonly Uint8Array[], level?: number): Uint8Array<ArrayBuffer> {
-  return compressZstd(encodeWireFrame(payloads), level);
 }

@@ -4,7 +4,7 @@
  * no kind, an index that cannot name a task.
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { invalidArgument, internal } from "../core/errors.ts";
+import { invalidArgument } from "../core/errors.ts";
 import { CLEANUP_TASK, COMMIT_TASK, taskIndexFromWire, type TaskId } from "../core/ids.ts";
 import type { JobState } from "../core/job-state.ts";
 import type { TaskId as ProtoTaskId, TaskIdSchema } from "../gen/common/common_pb.ts";
@@ -47,9 +47,4 @@ const PROTO_OF_STATE: Record<JobState, ProtoJobState> = {
 
 export function jobStateToProto(state: JobState): ProtoJobState {
   return PROTO_OF_STATE[state];
-}
-
-export function jobStateFromProto(state: ProtoJobState): JobState {
-  for (const [name, value] of Object.entries(PROTO_OF_STATE)) if (value === state) return name as JobState;
-  throw internal(`unknown job state ${state}`);
 }

@@ -6,24 +6,9 @@ import { taskIdOfKey } from "../core/task-key.ts";
 import type { TaskStateName } from "../cache/task-state.ts";
 import { notFound } from "../core/errors.ts";
 import type { TaskId } from "../core/ids.ts";
-import type { JobState } from "../core/job-state.ts";
 import type { LaneStats } from "../queue/inbound-queue.ts";
 import type { Lane } from "../queue/queue-subject.ts";
 import type { Engine } from "../cache/engine.ts";
-
-export interface CachedJobSummary {
-  readonly jobId: bigint;
-  readonly resourceGroupId: bigint;
-  readonly state: JobState;
-  readonly taskCount: number;
-  readonly incompleteTasks: number;
-  readonly liveInstances: number;
-  readonly tasksByState: Record<TaskStateName, number>;
-  readonly hasCommitTask: boolean;
-  readonly hasCleanupTask: boolean;
-  /** Wall-clock ms when the job became terminal, if it did. */
-  readonly terminalAt: number | undefined;
-}
 
 export interface TaskView {
   readonly taskId: TaskId;
@@ -40,25 +25,6 @@ export interface LiveInstanceView {
   readonly executionManagerId: bigint;
   readonly ageMs: number;
   readonly softTimeoutHandled: boolean;
-}
-
-export function listCachedJobs(engine: Engine): CachedJobSummary[] {
-  const out: CachedJobSummary[] = [];
-  for (const jcb of engine.cache.values()) {
-    out.push({
-      jobId: jcb.jobId,
-      resourceGroupId: jcb.resourceGroupId,
-      state: jcb.state,
-      taskCount: jcb.taskCount,
-      incompleteTasks: jcb.incompleteTaskCount,
-      liveInstances: jcb.liveInstanceCount,
-      tasksByState: jcb.taskStateCounts(),
-      hasCommitTask: jcb.hasCommitTask,
-      hasCleanupTask: jcb.hasCleanupTask,
-      terminalAt: jcb.terminalAt,
-    });
-  }
-  return out;
 }
 
 /** The tasks of a cached job ("not_found" when it is not cached). */

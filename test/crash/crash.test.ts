@@ -15,10 +15,10 @@ import { jobStateFromProto } from "../../testkit/job-state-from-proto.ts";
 import { CHECKPOINT_FLUSH_DELAY_ENV, RECOVERY_PAGE_DELAY_ENV } from "../../src/recovery/test-hooks.ts";
 import { startMariaDb, type PrivateMariaDb } from "../../testkit/mariadb.ts";
 import { addResourceGroup, jobOutputs, oracleOutputs, registerJob, SimulatedCluster, withRetry } from "../../testkit/sim/cluster.ts";
-import { rng } from "../../testkit/sim/job-shapes.ts";
 import type { Behaviour } from "../../testkit/sim/simulated-execution-manager.ts";
 import { CrashHarness, crashSeed, hashUnit, outputsFromOneRunPerTask, planJobs, type Life, type PlannedJob } from "./helpers/crash-harness.ts";
 import { waitFor } from "../../testkit/wait-for.ts";
+import { seededRandom } from "../../src/core/seeded-random.ts";
 
 const TERMINAL = new Set(["Succeeded", "Failed", "Cancelled"]);
 /** SPIDER_CRASH_CHECKPOINTS=off runs the same plan without checkpoints, to compare the cost (its savings check is then skipped). */
@@ -69,7 +69,7 @@ describe("crash tests: SIGKILL the server at random moments", () => {
   });
 
   it("loses no job, commits none twice, and re-runs far fewer tasks than restarting Running jobs from scratch", { timeout: 360_000 }, async () => {
-    const random = rng(seed);
+    const random = seededRandom(seed);
     const harness = await CrashHarness.create(mariadb!, "crash_main", BASE_ENV);
     cleanups.push(() => harness.close());
 
@@ -268,7 +268,7 @@ describe("crash tests: SIGKILL the server at random moments", () => {
 
   it("never mixes two runs of a task in a job's outputs (non-deterministic tasks, kills mid-flush)", { timeout: 240_000 }, async () => {
     const salted = seed ^ 0x5a17;
-    const random = rng(salted);
+    const random = seededRandom(salted);
     // Every flush is half-written then paused: each kill lands mid-flush.
     const harness = await CrashHarness.create(mariadb!, "crash_salted", { ...BASE_ENV, [CHECKPOINT_FLUSH_DELAY_ENV]: "150" });
     cleanups.push(() => harness.close());

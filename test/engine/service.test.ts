@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { isStorageError, type ErrorKind } from "../../src/core/errors.ts";
 import { CLEANUP_TASK, COMMIT_TASK, taskIndex } from "../../src/core/ids.ts";
-import { compressJobInputs } from "../../src/core/job-submission.ts";
+import { compressJobInputs } from "../../testkit/job-inputs.ts";
 import { BYTES, TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
 import { decodeTaskOutputs } from "../../src/core/task-outputs.ts";
 import { compressZstd } from "../../src/core/zstd.ts";
@@ -22,7 +22,7 @@ import { getJobOutputs } from "../../src/service/get-job-outputs.ts";
 import { getJobState } from "../../src/service/get-job-state.ts";
 import { getSchedulers } from "../../src/service/get-schedulers.ts";
 import { heartbeatExecutionManager } from "../../src/service/heartbeat-execution-manager.ts";
-import { jobTasks, listCachedJobs } from "../../src/service/inspect-engine.ts";
+import { jobTasks } from "../../src/service/inspect-engine.ts";
 import { pollReadyTasks, returnUndeliveredTasks } from "../../src/service/poll-ready-tasks.ts";
 import { refillQueue } from "../../src/service/refill-queue.ts";
 import { registerExecutionManager } from "../../src/service/register-execution-manager.ts";
@@ -57,7 +57,7 @@ for (const storeKind of STORE_KINDS) {
       const { jobId } = await h.submit(oneTask());
       expect(jobId).toBeGreaterThan(0n);
       expect(await getJobState(h.service.engine, jobId)).toBe("Ready");
-      expect(listCachedJobs(h.service.engine).map((j) => j.jobId)).toContain(jobId);
+      expect(h.service.cache.get(jobId)?.jobId).toBe(jobId);
       const rg = h.resourceGroupId;
       const inputs = compressJobInputs([out("x")]);
       const submit = (graph: Uint8Array, jobInputs: Uint8Array, resourceGroupId = rg) =>

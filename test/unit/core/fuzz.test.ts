@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { isStorageError } from "../../../src/core/errors.ts";
-import { compressJobInputs, validateJobSubmission } from "../../../src/core/job-submission.ts";
+import { validateJobSubmission } from "../../../src/core/job-submission.ts";
+import { compressJobInputs } from "../../../testkit/job-inputs.ts";
 import { decodeTaskOutputs, encodeTaskOutputs } from "../../../src/core/task-outputs.ts";
 import { decodeTaskGraph, parseTaskGraphJson } from "../../../src/core/task-graph.ts";
 import { BYTES, INT64, TaskGraphBuilder, valueType, valueTypes } from "../../../testkit/task-graph-builder.ts";

@@ -3,12 +3,8 @@
  * service's limits: decompression budget, tasks and dependencies per job.
  */
 import { describe, expect, it } from "vitest";
-import {
-  compressJobInputs,
-  DEFAULT_SUBMISSION_LIMITS,
-  validateJobSubmission,
-  type SubmissionLimits,
-} from "../../../src/core/job-submission.ts";
+import { DEFAULT_SUBMISSION_LIMITS, validateJobSubmission, type SubmissionLimits } from "../../../src/core/job-submission.ts";
+import { compressJobInputs } from "../../../testkit/job-inputs.ts";
 import { BYTES, INT64, TaskGraphBuilder } from "../../../testkit/task-graph-builder.ts";
 import { TaskGraphCache } from "../../../src/core/task-graph-cache.ts";
 import { encodeWireFrame } from "../../../src/core/wire-frame.ts";

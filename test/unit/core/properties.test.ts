@@ -5,7 +5,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compressJobInputs, validateJobSubmission } from "../../../src/core/job-submission.ts";
+import { validateJobSubmission } from "../../../src/core/job-submission.ts";
+import { compressJobInputs } from "../../../testkit/job-inputs.ts";
 import { decodeTaskOutputs, encodeTaskOutputs, type TaskOutputsOption } from "../../../src/core/task-outputs.ts";
 import { parseTaskGraphJson } from "../../../src/core/task-graph.ts";
 import {
