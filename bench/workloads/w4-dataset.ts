@@ -22,12 +22,13 @@ import { encodeWireFrame } from "../../src/core/wire-frame.ts";
 import { initialiseDataDir, MariaDbProcess } from "../../src/embedded/mariadbd-process.ts";
 import { freePort } from "../../testkit/free-port.ts";
 import { addResourceGroup, compressInputs } from "../../testkit/sim/cluster.ts";
-import { layered, rng } from "../../testkit/sim/job-shapes.ts";
+import { layered } from "../../testkit/sim/job-shapes.ts";
 import { expectedJobOutputs, runTaskFunction } from "../../testkit/sim/oracle.ts";
 import { connectStorage } from "../../testkit/sim/storage-clients.ts";
 import { ServerProcess } from "../../testkit/server-process.ts";
 import { now, round } from "../lib/stats.ts";
 import { serverEnv } from "./spider.ts";
+import { seededRandom } from "../../src/core/seeded-random.ts";
 
 const DATASET_VERSION = 1;
 const CHUNK = 100_000;
@@ -53,7 +54,7 @@ interface Marker {
 
 /** The 10-task DAG every non-terminal job carries, with commit and cleanup tasks. */
 export function w4Job() {
-  return layered(2, 5, 2, rng(7), { commit: true, cleanup: true });
+  return layered(2, 5, 2, seededRandom(7), { commit: true, cleanup: true });
 }
 
 export function cacheDir(): string {

@@ -6,8 +6,9 @@ import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startE2e, type E2eEnvironment } from "../../testkit/e2e-server.ts";
 import { addResourceGroup, jobOutputs, oracleOutputs, submitJob, waitForJobs } from "../../testkit/sim/cluster.ts";
-import { diamond, layered, rng, singleTask, wide } from "../../testkit/sim/job-shapes.ts";
+import { diamond, layered, singleTask, wide } from "../../testkit/sim/job-shapes.ts";
 import type { Behaviour } from "../../testkit/sim/simulated-execution-manager.ts";
+import { seededRandom } from "../../src/core/seeded-random.ts";
 
 // Fails the first `failures` runs of every task whose key is listed; succeeds otherwise.
 function failFirst(failures: number, keys: Set<string>): Behaviour {
@@ -24,7 +25,7 @@ describe("jobs end to end (8 execution managers)", () => {
 
   it("runs a wide DAG and a layered DAG to the oracle's outputs", async () => {
     const rg = await addResourceGroup(env.cluster.clients);
-    const jobs = [wide(200, { seed: 1 }), layered(5, 40, 5, rng(7), { seed: 2, commit: true })];
+    const jobs = [wide(200, { seed: 1 }), layered(5, 40, 5, seededRandom(7), { seed: 2, commit: true })];
     const ids = await Promise.all(jobs.map((job) => submitJob(env.cluster.clients, rg, job)));
     const states = await waitForJobs(env.cluster.clients, ids, 60_000);
     for (const [i, id] of ids.entries()) {

@@ -20,9 +20,10 @@ import { expect } from "vitest";
 import type { Db } from "../../src/db/connection.ts";
 import { JobState } from "../../src/gen/storage/storage_pb.ts";
 import { compressInputs, jobOutputs, oracleOutputs, waitForJobs, withRetry } from "../../testkit/sim/cluster.ts";
-import { diamond, flat, layered, rng, singleTask, wide, type JobSpec, type ShapeOptions } from "../../testkit/sim/job-shapes.ts";
+import { diamond, flat, layered, singleTask, wide, type JobSpec, type ShapeOptions } from "../../testkit/sim/job-shapes.ts";
 import type { Behaviour, ExecutionLog } from "../../testkit/sim/simulated-execution-manager.ts";
 import { statusCode, type StorageClients } from "../../testkit/sim/storage-clients.ts";
+import { seededRandom } from "../../src/core/seeded-random.ts";
 
 export type JobKind = "normal" | "flaky" | "doomed";
 
@@ -51,7 +52,7 @@ export class JobWorkload {
   constructor(clients: StorageClients, seed: number, options: { maxTaskDelayMs?: number } = {}) {
     this.#clients = clients;
     this.seed = seed;
-    this.#random = rng(seed);
+    this.#random = seededRandom(seed);
     this.#maxTaskDelayMs = options.maxTaskDelayMs ?? 0;
   }
 
@@ -99,7 +100,7 @@ export class JobWorkload {
       () => diamond(options),
       () => wide(5, options),
       () => flat(4, options),
-      () => layered(3, 4, 2, rng(this.seed + n), options),
+      () => layered(3, 4, 2, seededRandom(this.seed + n), options),
     ];
     const spec = shapes[Math.floor(this.#random() * shapes.length)]!();
     const id = await this.#register(spec);

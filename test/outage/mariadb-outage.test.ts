@@ -22,12 +22,13 @@ import { createDb } from "../../src/db/connection.ts";
 import { startMariaDb, type PrivateMariaDb } from "../../testkit/mariadb.ts";
 import { ServerProcess } from "../../testkit/server-process.ts";
 import { compressInputs, SimulatedCluster } from "../../testkit/sim/cluster.ts";
-import { rng, singleTask } from "../../testkit/sim/job-shapes.ts";
+import { singleTask } from "../../testkit/sim/job-shapes.ts";
 import { connectStorage, statusCode } from "../../testkit/sim/storage-clients.ts";
 import { HealthClientWrapper } from "../operability/helpers.ts";
 import { JobWorkload } from "../faults/job-workload.ts";
 import { LogWatcher, tableFacts } from "./outage-helpers.ts";
 import { waitFor } from "../../testkit/wait-for.ts";
+import { seededRandom } from "../../src/core/seeded-random.ts";
 
 const seed = Number(process.env["SPIDER_TEST_SEED"] ?? Math.floor(Math.random() * 1_000_000));
 
@@ -80,7 +81,7 @@ describe("MariaDB outages", () => {
   });
 
   it("rides through three SIGKILLs of mariadbd under load: same process, same session, every job right", async () => {
-    const random = rng(seed);
+    const random = seededRandom(seed);
     const url = await mariadb.createDatabase("outage");
     const server = await ServerProcess.start({ databaseUrl: url, env: SERVER_ENV });
     servers.push(server);

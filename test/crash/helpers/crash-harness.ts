@@ -14,9 +14,10 @@ import { freePort } from "../../../testkit/free-port.ts";
 import type { PrivateMariaDb } from "../../../testkit/mariadb.ts";
 import { ServerProcess } from "../../../testkit/server-process.ts";
 import { hex } from "../../../testkit/sim/cluster.ts";
-import { diamond, flat, layered, rng, singleTask, wide, type JobSpec, type ShapeOptions } from "../../../testkit/sim/job-shapes.ts";
+import { diamond, flat, layered, singleTask, wide, type JobSpec, type ShapeOptions } from "../../../testkit/sim/job-shapes.ts";
 import { runTaskFunction } from "../../../testkit/sim/oracle.ts";
 import { LogCollector } from "../../recovery/helpers/recovery-fixture.ts";
+import { seededRandom } from "../../../src/core/seeded-random.ts";
 
 /** The run's seed: SPIDER_CRASH_SEED reproduces a run. */
 export function crashSeed(): number {
@@ -133,7 +134,7 @@ export interface PlannedJob {
 
 /** A seeded mix of DAG shapes with commit and cleanup tasks, retries for injected failures, some cancels. */
 export function planJobs(seed: number, count: number, options: { cancelShare?: number; deferShare?: number } = {}): PlannedJob[] {
-  const random = rng(seed);
+  const random = seededRandom(seed);
   const policy = { maxNumRetry: 2 };
   const jobs: PlannedJob[] = [];
   for (let i = 0; i < count; i++) {

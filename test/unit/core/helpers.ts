@@ -29,17 +29,8 @@ export function expectInvalid(fn: () => unknown, pattern?: RegExp | string): Sto
   return thrown;
 }
 
-/** mulberry32: small, fast, good enough for fuzzing; the seed reproduces a run. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The service's own generator (fault injection uses it too): one implementation, the seed reproduces a run. */
+export { seededRandom } from "../../../src/core/seeded-random.ts";
 
 /** A seed from the environment variable `name`, or a fresh one; printed so a failure can be replayed. */
 export function testSeed(name: string): number {
