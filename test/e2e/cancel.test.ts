@@ -10,12 +10,18 @@ import { singleTask } from "../../testkit/sim/job-shapes.ts";
 import type { Behaviour } from "../../testkit/sim/simulated-execution-manager.ts";
 import { waitFor } from "../../testkit/wait-for.ts";
 
-/** Tasks of jobs in `held` take 60 s (they stay Running); commit tasks of jobs in `heldCommit` too. */
+/** Tasks of jobs in `held` take 60 s (they stay Running); commit tasks of jobs in `heldCommit` and cleanup tasks of jobs in `heldCleanup` too. */
 const held = new Set<bigint>();
 const heldCommit = new Set<bigint>();
+const heldCleanup = new Set<bigint>();
 const behaviour: Behaviour = (context) => {
   const isCommit = context.key.endsWith("/commit");
-  if ((isCommit && heldCommit.has(context.jobId)) || (!isCommit && !context.key.endsWith("/cleanup") && held.has(context.jobId))) {
+  const isCleanup = context.key.endsWith("/cleanup");
+  if (
+    (isCommit && heldCommit.has(context.jobId)) ||
+    (isCleanup && heldCleanup.has(context.jobId)) ||
+    (!isCommit && !isCleanup && held.has(context.jobId))
+  ) {
     return { kind: "succeed", delayMs: 60_000 };
   }
   return { kind: "succeed" };
@@ -47,7 +53,15 @@ describe("CancelJob in every state", () => {
       it("Ready → Cancelled (nothing ran, so no cleanup)", async () => {
         const jobId = await registerJob(env.cluster.clients, rg, singleTask({ cleanup }));
         expect((await env.cluster.clients.jobs.cancelJob({ jobId })).state).toBe(JobState.CANCELLED);
-        await sleep(200);
+        if (cleanup) {
+          // A control cancelled after it while Running: its cleanup runs, from the same FIFO lane, after any this job could have had.
+          const control = await registerJob(env.cluster.clients, rg, singleTask({ cleanup }));
+          held.add(control);
+          await env.cluster.clients.jobs.startJob({ jobId: control });
+          expect((await env.cluster.clients.jobs.cancelJob({ jobId: control })).state).toBe(JobState.CLEANUP_READY);
+          expect((await waitForJobs(env.cluster.clients, [control])).get(control)).toBe("Cancelled");
+          expect(env.cluster.log.starts.get(`${control}/cleanup`)).toBe(1);
+        }
         expect(env.cluster.log.starts.get(`${jobId}/cleanup`)).toBeUndefined();
         await expect(env.cluster.clients.jobs.startJob({ jobId })).rejects.toMatchObject({ code: grpc.status.FAILED_PRECONDITION });
       });
@@ -82,15 +96,20 @@ describe("CancelJob in every state", () => {
     await waitForJobs(env.cluster.clients, [done]);
     expect((await env.cluster.clients.jobs.cancelJob({ jobId: done })).state).toBe(JobState.SUCCEEDED);
 
+    // Its cleanup task is held too: the job stays CleanupReady for both calls (D5 names its current state).
     const cleaning = await registerJob(env.cluster.clients, rg, singleTask({ cleanup: true, cleanupPolicy: { maxNumRetry: 0 } }));
     held.add(cleaning);
-    heldCommit.add(cleaning);
+    heldCleanup.add(cleaning);
     await env.cluster.clients.jobs.startJob({ jobId: cleaning });
     await sleep(100);
     const first = await env.cluster.clients.jobs.cancelJob({ jobId: cleaning });
     const second = await env.cluster.clients.jobs.cancelJob({ jobId: cleaning });
     expect(first.state).toBe(JobState.CLEANUP_READY);
-    expect([JobState.CLEANUP_READY, JobState.CANCELLED]).toContain(second.state);
+    expect(second.state).toBe(JobState.CLEANUP_READY);
+
+    const cancelled = await registerJob(env.cluster.clients, rg, singleTask());
+    expect((await env.cluster.clients.jobs.cancelJob({ jobId: cancelled })).state).toBe(JobState.CANCELLED);
+    expect((await env.cluster.clients.jobs.cancelJob({ jobId: cancelled })).state).toBe(JobState.CANCELLED);
 
     await expect(env.cluster.clients.jobs.cancelJob({ jobId: 987_654_321n })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
   });
