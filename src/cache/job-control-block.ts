@@ -4,13 +4,10 @@
  * (spec §3, §4.1, with DECISIONS D4, D6, D7 and every fatal path of spec §8
  * turned into an ordinary error).
  *
- * Memory: the task structure is the shared immutable {@link TaskGraph}; the
- * per-task mutable state lives in typed arrays indexed by task index (state,
- * queued flag, unfinished parents, retries left, live instances), and payloads
- * in one flat array (graph inputs, then every task's outputs). No object or
- * closure per task. Kept payloads are copies of their own size (never views
- * into a request), and every change of the bytes held is reported to the
- * engine's payload budget (runtime.limits.max_cached_payload_bytes).
+ * This file is the job's state machine. What it keeps is in its own files:
+ * the per-task state in typed arrays (task-table.ts, no object per task), the
+ * payloads (job-payloads.ts), the live instances (job-instances.ts), and what
+ * an unsettled job waits to write (pending-transition.ts).
  *
  * Consistency: every operation that changes the job runs under the JCB's
  * mutex; a job transition is written to the store (a transaction under a row
@@ -48,16 +45,19 @@ import {
   unavailable,
 } from "../core/errors.ts";
 import { cancelTarget, isTerminal, type JobState } from "../core/job-state.ts";
-import type { TaskGraph, TdlContext, TimeoutPolicy, DataflowSource } from "../core/task-graph.ts";
-import { encodeTaskOutputs } from "../core/task-outputs.ts";
-import { decodeWireFrame, encodeWireFrame } from "../core/wire-frame.ts";
+import type { TaskGraph, TdlContext, TimeoutPolicy } from "../core/task-graph.ts";
+import { decodeWireFrame } from "../core/wire-frame.ts";
 import type { EvictionCause, InstanceHost, InstanceRecord } from "../instances/instance-record.ts";
 import { CLEANUP_KEY, COMMIT_KEY, taskIdOfKey } from "../core/task-key.ts";
 import type { QueueSubject } from "../queue/queue-subject.ts";
 import { AsyncMutex } from "./async-mutex.ts";
 import { MAX_ERROR_MESSAGE_BYTES, type JobOutcome } from "../db/job-store.ts";
 import type { Reconcilable, ReconcileResult } from "./job-reconciler.ts";
-import { ownedBytes, packedCopies, retainedBufferBytes } from "./owned-bytes.ts";
+import { JobInstances } from "./job-instances.ts";
+import { JobPayloads } from "./job-payloads.ts";
+import { ownedBytes } from "./owned-bytes.ts";
+import { Settlement, type PendingTransition } from "./pending-transition.ts";
+import { taskSnapshots, taskStateCounts, type TaskSnapshot } from "./task-snapshots.ts";
 import { truncateMessage } from "./truncate-message.ts";
 import type { JobEngine } from "./job-engine.ts";
 import { formatTaskId } from "../core/ids.ts";
@@ -83,14 +83,6 @@ export interface ExecutionContext {
   readonly serializedTaskIo: Uint8Array;
 }
 
-export interface TaskSnapshot {
-  readonly key: number;
-  readonly state: TaskStateName;
-  readonly liveInstances: number;
-  readonly retriesLeft: number;
-  readonly queued: boolean;
-}
-
 export interface JobControlBlockInit {
   readonly jobId: bigint;
   readonly resourceGroupId: bigint;
@@ -106,27 +98,6 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/**
- * A job transition a report asked for, not yet confirmed by the database:
- * kept while the database is unreachable or the outcome unknown, and written
- * again (repeating is safe: the store refuses it once the job has left `from`).
- */
-interface PendingTransition {
-  readonly from: JobState;
-  readonly target: JobState;
-  /** The task whose report asked for it. */
-  readonly key: number;
-  readonly write: () => Promise<unknown>;
-  /** Memory's share, once the database has it. */
-  readonly apply: () => void;
-  /** Memory's share taken back, when it will never be written. */
-  readonly undo: () => void;
-  /** Bytes held for it, against the reconciler's bound. */
-  readonly bytes: number;
-  /** Whether the database may already have it (an unknown outcome), or certainly does not (unreachable). */
-  unknown: boolean;
-}
-
 /** FAILED_PRECONDITION with Spider's "cache stale" wording. */
 function stale(text: string): StorageError {
   return failedPrecondition(`cache stale: ${text}`);
@@ -139,21 +110,12 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
   private readonly engine: JobEngine;
   private jobState: JobState = "Ready";
   private readonly tasks: TaskTable;
-  /** Offset of each task's first output in {@link payloads}, after the graph inputs. */
-  private readonly outputOffsets: Uint32Array;
-  /** Graph inputs then task outputs; dropped (null) when the job leaves Running. */
-  private payloads: (Uint8Array | undefined)[] | null;
+  private readonly payloads: JobPayloads;
+  private readonly instances: JobInstances;
+  private readonly settlement: Settlement;
+  /** Regular tasks not Succeeded yet: the last one's success commits the job. */
   private incomplete: number;
-  /** Bytes of inputs and outputs held, against the engine's per-job limit. */
-  private payloadBytes = 0;
-  /** The job outputs (SerializedTaskOutputs raw), once committed. */
-  private encodedOutputs: Uint8Array | null = null;
-  private readonly instances = new Set<InstanceRecord>();
   private readonly mutex = new AsyncMutex();
-  /** The database may not have what memory says (a failed or unknown write): settle before acting. */
-  private unsettled = false;
-  /** The kept transition of an unsettled job, if any. */
-  private pending: PendingTransition | null = null;
   /** An operator is replacing this block (reload-job.ts): it takes no more reports or registrations. */
   private retired = false;
   /** Bytes last reported to the engine's payload budget; -1 once the block left the cache. */
@@ -170,22 +132,11 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
     this.resourceGroupId = init.resourceGroupId;
     this.graph = graph;
     this.engine = init.engine;
-    const n = graph.tasks.length;
     this.tasks = new TaskTable(graph);
-    this.outputOffsets = new Uint32Array(n);
-    let outputs = 0;
-    for (let i = 0; i < n; i++) {
-      this.outputOffsets[i] = outputs;
-      outputs += graph.tasks[i]!.outputCount;
-    }
-    const payloads = new Array<Uint8Array | undefined>(graph.graphInputCount + outputs).fill(undefined);
-    const inputs = packedCopies(init.inputs);
-    for (let i = 0; i < inputs.length; i++) {
-      payloads[i] = inputs[i];
-      this.payloadBytes += inputs[i]!.length;
-    }
-    this.payloads = payloads;
-    this.incomplete = n;
+    this.payloads = new JobPayloads(init.jobId, graph, init.inputs);
+    this.instances = new JobInstances(this.tasks, init.engine.pool);
+    this.settlement = new Settlement(this, init.engine);
+    this.incomplete = graph.tasks.length;
     this.account();
   }
 
@@ -206,12 +157,11 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
       if (storedOutputs === undefined) throw internal(`job ${init.jobId} is CommitReady without stored outputs`);
       jcb.tasks.setAllRegular(TASK_SUCCEEDED);
       jcb.incomplete = 0;
-      jcb.encodedOutputs = storedOutputs;
-      jcb.payloads = null;
+      jcb.payloads.commit(storedOutputs);
     } else if (state === "CleanupReady") {
       if (!jcb.tasks.hasCleanup) throw internal(`job ${init.jobId} is CleanupReady but has no cleanup task`);
       jcb.tasks.cancelUnfinished(false);
-      jcb.payloads = null;
+      jcb.payloads.dropTaskData();
     }
     jcb.account();
     return jcb;
@@ -238,7 +188,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
     } catch {
       return false;
     }
-    this.writeOutputs(index, outputs);
+    this.payloads.writeOutputs(index, outputs);
     this.tasks.states[index] = TASK_SUCCEEDED;
     this.incomplete--;
     this.releaseChildren(index, false);
@@ -272,12 +222,12 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
 
   /** Bytes of payload this job holds in memory: inputs and task outputs while Running, then the job outputs. */
   get heldPayloadBytes(): number {
-    return (this.payloads === null ? 0 : this.payloadBytes) + (this.encodedOutputs?.length ?? 0);
+    return this.payloads.held;
   }
 
   /** Bytes of the buffers behind the held payloads: equal to {@link heldPayloadBytes} when nothing pins more. */
   retainedPayloadBytes(): number {
-    return retainedBufferBytes([...(this.payloads ?? []), this.encodedOutputs]);
+    return this.payloads.retained();
   }
 
   // ---------------------------------------------------------------------------
@@ -322,7 +272,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
       if (stored !== target) {
         // The database's cancel is idempotent: it answered a state it already had. Follow it, outputs included.
         this.engine.logger.error({ jobId: this.jobId, cached: from, stored }, "cancel: the database had another state");
-        this.markUnsettled();
+        this.settlement.markUnsettled();
         await this.settle();
         return this.jobState;
       }
@@ -333,17 +283,18 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
 
   /** The committed job outputs (SerializedTaskOutputs raw), if memory has them. FAILED_PRECONDITION unless Succeeded. */
   outputs(): Uint8Array {
-    if (this.jobState !== "Succeeded" || this.encodedOutputs === null) {
+    const outputs = this.payloads.jobOutputs;
+    if (this.jobState !== "Succeeded" || outputs === null) {
       throw failedPrecondition(`job in state ${this.jobState}, expected Succeeded`);
     }
-    return this.encodedOutputs;
+    return outputs;
   }
 
   /** GetJobOutputs: the database's state once it answers; outputs from memory, else from the database. */
   async readOutputs(): Promise<Uint8Array> {
     const state = await this.currentState();
     if (state !== "Succeeded") throw failedPrecondition(`job in state ${state}, expected Succeeded`);
-    return this.encodedOutputs ?? this.engine.store.getJobOutputs(this.jobId);
+    return this.payloads.jobOutputs ?? this.engine.store.getJobOutputs(this.jobId);
   }
 
   /**
@@ -353,11 +304,11 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
    * unknown answers the error (UNAVAILABLE).
    */
   async currentState(): Promise<JobState> {
-    if (!this.unsettled) return this.jobState;
+    if (!this.settlement.unsettled) return this.jobState;
     try {
       await this.run(() => this.settle());
     } catch (error) {
-      if (this.unsettled && this.pending !== null && !this.pending.unknown) return this.jobState;
+      if (this.settlement.certainlyNotWritten) return this.jobState;
       throw error;
     }
     return this.jobState;
@@ -389,7 +340,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
 
   /** Whether the database has not confirmed this job's cached state yet. */
   get isUnsettled(): boolean {
-    return this.unsettled;
+    return this.settlement.unsettled;
   }
 
   /** The reconciler's call: tries to settle. */
@@ -401,7 +352,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
       if (isStorageError(error) && error.outcomeUnknown) return "unsettled";
       throw error;
     }
-    return this.unsettled ? "unsettled" : "settled";
+    return this.settlement.unsettled ? "unsettled" : "settled";
   }
 
   // ---------------------------------------------------------------------------
@@ -425,12 +376,10 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
       const descriptor = tasks.descriptorOf(key);
       const policy = descriptor.executionPolicy;
       const serializedTaskIo =
-        key >= 0 ? this.readInputs(key) : key === COMMIT_KEY ? (this.encodedOutputs ?? EMPTY) : EMPTY;
+        key >= 0 ? this.payloads.readInputs(key) : key === COMMIT_KEY ? (this.payloads.jobOutputs ?? EMPTY) : EMPTY;
       const id = pool.allocateId();
-      tasks.live[slot] = tasks.live[slot]! + 1;
       tasks.states[slot] = TASK_RUNNING;
-      const record = pool.add(id, this, key, executionManagerId, policy.timeoutPolicy.softTimeoutMs);
-      this.instances.add(record);
+      this.instances.add(pool.add(id, this, key, executionManagerId, policy.timeoutPolicy.softTimeoutMs));
       return {
         taskInstanceId: id,
         tdlContext: descriptor.tdlContext,
@@ -475,7 +424,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
       let bytes = 0;
       for (const output of outputs) bytes += output.length;
       const limit = this.engine.maxPayloadBytesPerJob;
-      if (this.payloadBytes + bytes > limit) {
+      if (this.payloads.taskDataBytes + bytes > limit) {
         // Running it again would produce the same outputs: the job fails now, whatever its retries.
         const reason = `task ${key} outputs (${bytes} bytes) would take the job's data above the limit of ${limit} bytes (runtime.limits.max_payload_bytes_per_job)`;
         await this.applyFailure(key, reason, true);
@@ -489,10 +438,10 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
         throw error;
       }
       if (this.incomplete === 1) return this.succeedLastTask(key, outputs, serializedOutputs);
-      this.writeOutputs(key, outputs);
+      this.payloads.writeOutputs(key, outputs);
       this.tasks.states[key] = TASK_SUCCEEDED;
       this.incomplete--;
-      this.dropTaskInstances(key);
+      this.instances.releaseTask(key);
       this.notifySucceeded(key, serializedOutputs);
       this.releaseChildren(key, true);
       return this.jobState;
@@ -527,7 +476,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
   }
 
   canAcceptInstance(key: number): boolean {
-    if (this.unsettled || this.jobErrorFor(key) !== undefined) return false;
+    if (this.settlement.unsettled || this.jobErrorFor(key) !== undefined) return false;
     const tasks = this.tasks;
     const slot = tasks.slotOf(key);
     const state = tasks.states[slot];
@@ -539,13 +488,9 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
   // only touch memory, and every awaited section has already taken its instance)
 
   evictInstance(record: InstanceRecord, cause: EvictionCause = "dead_execution_manager"): void {
-    if (!this.instances.delete(record)) return;
+    if (!this.instances.forget(record)) return;
     const key = record.key;
-    const tasks = this.tasks;
-    const slot = tasks.slotOf(key);
-    const live = tasks.live[slot]! - 1;
-    tasks.live[slot] = live;
-    if (live === 0 && tasks.states[slot] === TASK_RUNNING) tasks.states[slot] = TASK_READY;
+    this.readyIfIdle(key);
     if (this.canAcceptInstance(key)) {
       this.engine.queue.enqueue(this, key);
       this.engine.onTaskRequeued?.(this.jobId, key, cause);
@@ -587,42 +532,17 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
 
   /** Counts of regular tasks per state. */
   taskStateCounts(): Record<TaskStateName, number> {
-    const counts: Record<TaskStateName, number> = {
-      Pending: 0,
-      Ready: 0,
-      Running: 0,
-      Succeeded: 0,
-      Failed: 0,
-      Cancelled: 0,
-    };
-    for (let i = 0; i < this.tasks.count; i++) counts[taskStateName(this.tasks.states[i]!)]++;
-    return counts;
+    return taskStateCounts(this.tasks);
   }
 
   /** Every task (regular, then commit, then cleanup) with its state. */
   taskSnapshots(): TaskSnapshot[] {
-    const out: TaskSnapshot[] = [];
-    for (let i = 0; i < this.tasks.count; i++) out.push(this.snapshot(i));
-    if (this.tasks.hasCommit) out.push(this.snapshot(COMMIT_KEY));
-    if (this.tasks.hasCleanup) out.push(this.snapshot(CLEANUP_KEY));
-    return out;
+    return taskSnapshots(this.tasks);
   }
 
   /** The live instances of this job. */
   liveInstances(): InstanceRecord[] {
-    return [...this.instances];
-  }
-
-  private snapshot(key: number): TaskSnapshot {
-    const tasks = this.tasks;
-    const slot = tasks.slotOf(key);
-    return {
-      key,
-      state: taskStateName(tasks.states[slot]!),
-      liveInstances: tasks.live[slot]!,
-      retriesLeft: tasks.retriesLeft[slot]!,
-      queued: tasks.queued[slot] === 1,
-    };
+    return this.instances.list();
   }
 
   // ---------------------------------------------------------------------------
@@ -665,41 +585,18 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
     if (record === undefined || record.host !== this || record.key !== key) {
       throw stale("the task instance ID is not valid");
     }
-    this.releaseRecord(record);
-  }
-
-  private releaseRecord(record: InstanceRecord): void {
-    this.engine.pool.remove(record);
-    if (this.instances.delete(record)) {
-      const slot = this.tasks.slotOf(record.key);
-      this.tasks.live[slot] = this.tasks.live[slot]! - 1;
-    }
-  }
-
-  /** Drops every other live instance of a task that just ended (their reports will be stale). */
-  private dropTaskInstances(key: number): void {
-    if (this.tasks.live[this.tasks.slotOf(key)] === 0) return;
-    for (const record of this.instances) if (record.key === key) this.releaseRecord(record);
-  }
-
-  private dropAllInstances(): void {
-    const pool = this.engine.pool;
-    for (const record of this.instances) pool.remove(record);
-    this.instances.clear();
-    this.tasks.live.fill(0);
+    this.instances.release(record);
   }
 
   /** Non-terminal regular tasks and the commit task (and the cleanup task when `includeCleanup`) → Cancelled. */
   private cancelTasks(includeCleanup: boolean): void {
     this.tasks.cancelUnfinished(includeCleanup);
-    this.dropAllInstances();
+    this.instances.releaseAll();
   }
 
   private async succeedLastTask(key: number, outputs: Uint8Array[], reported: Uint8Array): Promise<JobState> {
-    this.writeOutputs(key, outputs); // tentative until the database has the job outputs
-    const payloads = this.payloads!;
-    const jobOutputs = this.graph.graphOutputs.map((source) => payloads[this.slotOf(source)]!);
-    const encoded = encodeTaskOutputs(jobOutputs);
+    this.payloads.writeOutputs(key, outputs); // tentative until the database has the job outputs
+    const encoded = this.payloads.encodeJobOutputs();
     const frame = ownedBytes(reported); // may be kept: must not pin the request
     const hasCommit = this.tasks.hasCommit;
     const target: JobState = hasCommit ? "CommitReady" : "Succeeded";
@@ -722,15 +619,14 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
       apply: () => {
         this.tasks.states[key] = TASK_SUCCEEDED;
         this.incomplete = 0;
-        this.dropTaskInstances(key);
+        this.instances.releaseTask(key);
         this.notifySucceeded(key, frame);
-        this.encodedOutputs = encoded;
+        this.payloads.commit(encoded);
         this.jobState = target;
-        this.payloads = null;
         if (hasCommit) this.engine.queue.enqueue(this, COMMIT_KEY);
         else this.becameTerminal();
       },
-      undo: () => this.clearOutputs(key),
+      undo: () => this.payloads.clearOutputs(key),
     });
   }
 
@@ -744,7 +640,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
       write,
       apply: () => {
         this.tasks.states[this.tasks.slotOf(key)] = TASK_SUCCEEDED;
-        this.dropAllInstances();
+        this.instances.releaseAll();
         this.jobState = target;
         this.becameTerminal();
       },
@@ -782,7 +678,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
         tasks.states[slot] = TASK_FAILED;
         this.cancelTasks(true);
         this.jobState = "Failed";
-        this.payloads = null;
+        this.payloads.dropTaskData();
         this.becameTerminal();
       },
       undo: () => {},
@@ -804,7 +700,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
     switch (classifyWriteFailure(error)) {
       case "unreachable":
         this.engine.pool.noteDbUnavailable();
-        if (this.keep(t, false)) {
+        if (this.settlement.keep(t, false)) {
           // Accepted: the result is kept and written when the database is back (the reconciler), as a regular
           // task's checkpoint is written after its success is answered (D9). The execution manager is done with it.
           this.engine.logger.warn(
@@ -819,11 +715,11 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
       case "outcome_unknown":
         // Accepted too: kept until the database says whether it has it (written again, or followed).
         t.unknown = true;
-        this.keep(t, true);
+        this.settlement.keep(t, true);
         await this.settle().catch(() => undefined);
         return this.jobState;
       case "refused":
-        this.markUnsettled();
+        this.settlement.markUnsettled();
         try {
           await this.settle();
         } catch {
@@ -865,26 +761,6 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
     throw isStorageError(error, "invalid_argument") ? error : internal(`task ${task}: its result could not be stored: ${reason}`, error);
   }
 
-  /** Holds a transition to write later; false when the reconciler's byte bound says no (unless forced). */
-  private keep(t: PendingTransition, force: boolean): boolean {
-    const reconciler = this.engine.reconciler;
-    if (reconciler === undefined ? !force : !reconciler.reserve(t.bytes, force)) return false;
-    this.pending = t;
-    this.markUnsettled();
-    return true;
-  }
-
-  private markUnsettled(): void {
-    this.unsettled = true;
-    this.engine.reconciler?.add(this);
-  }
-
-  private markSettled(): void {
-    if (this.pending !== null) this.engine.reconciler?.release(this.pending.bytes);
-    this.pending = null;
-    this.unsettled = false;
-  }
-
   /**
    * Brings an unsettled job in line with the database: writes the kept
    * transition (expecting the state it came from), or reads the row and
@@ -892,8 +768,8 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
    * the database cannot be reached. Called under the mutex, before acting.
    */
   private async settle(): Promise<void> {
-    if (!this.unsettled) return;
-    const t = this.pending;
+    if (!this.settlement.unsettled) return;
+    const t = this.settlement.pending;
     if (t !== null) {
       let written = true;
       try {
@@ -907,7 +783,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
         }
         if (failure === "will_repeat") {
           // The kept result can never be written: its task's attempt fails instead; the caller goes on from there.
-          this.markSettled();
+          this.settlement.markSettled();
           await this.giveUp(t, error).catch(() => undefined);
           this.refill();
           return;
@@ -915,7 +791,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
         if (failure === "outcome_unknown") t.unknown = true;
       }
       if (written) {
-        this.markSettled();
+        this.settlement.markSettled();
         t.apply();
         this.refill();
         return;
@@ -925,7 +801,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
     if (t !== null) {
       if (outcome.state === t.target) {
         this.engine.logger.warn({ jobId: this.jobId, state: outcome.state }, "job transition was applied after all");
-        this.markSettled();
+        this.settlement.markSettled();
         t.apply();
         this.refill();
         return;
@@ -933,7 +809,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
       if (outcome.state === t.from) throw unavailable(`job ${this.jobId}: the outcome of its last transition is not known yet; retry`);
       t.undo(); // the database moved elsewhere (a cancel, an operator): follow it
     }
-    this.markSettled();
+    this.settlement.markSettled();
     this.follow(outcome);
     this.refill();
   }
@@ -948,7 +824,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
     const failure = classifyWriteFailure(error);
     if (failure === "unreachable") this.engine.pool.noteDbUnavailable();
     if (failure === "unreachable" || failure === "will_repeat") throw error;
-    this.markUnsettled();
+    this.settlement.markUnsettled();
     try {
       await this.settle();
     } catch {
@@ -963,8 +839,8 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
     } catch (error) {
       const record = this.engine.pool.get(instanceId);
       if (record !== undefined && record.host === this && record.key === key) {
-        this.releaseRecord(record);
-        if (this.pending?.key !== key) this.readyIfIdle(key);
+        this.instances.release(record);
+        if (this.settlement.pending?.key !== key) this.readyIfIdle(key);
       }
       throw error;
     }
@@ -1012,12 +888,11 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
           break;
         case "CommitReady":
           if (cached === "Running" && this.tasks.hasCommit && outcome.outputs !== undefined) {
-            this.dropAllInstances();
+            this.instances.releaseAll();
             this.tasks.setAllRegular(TASK_SUCCEEDED);
             this.incomplete = 0;
-            this.encodedOutputs = outcome.outputs;
+            this.payloads.commit(outcome.outputs);
             this.jobState = "CommitReady";
-            this.payloads = null;
             this.engine.queue.enqueue(this, COMMIT_KEY);
             return;
           }
@@ -1026,7 +901,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
           if (this.tasks.hasCleanup) {
             this.cancelTasks(false);
             this.jobState = "CleanupReady";
-            this.payloads = null;
+            this.payloads.dropTaskData();
             this.engine.queue.enqueue(this, CLEANUP_KEY);
             return;
           }
@@ -1034,15 +909,14 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
         case "Succeeded":
           if (outcome.outputs !== undefined) {
             const tasks = this.tasks;
-            this.dropAllInstances();
+            this.instances.releaseAll();
             tasks.setAllRegular(TASK_SUCCEEDED);
             tasks.states[tasks.slotOf(COMMIT_KEY)] = TASK_SUCCEEDED;
             const cleanup = tasks.slotOf(CLEANUP_KEY);
             if (!isTaskTerminal(tasks.states[cleanup]!)) tasks.states[cleanup] = TASK_CANCELLED;
             this.incomplete = 0;
-            this.encodedOutputs = outcome.outputs;
+            this.payloads.commit(outcome.outputs);
             this.jobState = "Succeeded";
-            this.payloads = null;
             this.becameTerminal();
             return;
           }
@@ -1051,7 +925,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
         case "Cancelled":
           this.cancelTasks(true);
           this.jobState = stored;
-          this.payloads = null;
+          this.payloads.dropTaskData();
           this.becameTerminal();
           return;
         default:
@@ -1105,49 +979,6 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
         if (enqueue) this.engine.queue.enqueue(this, child);
       }
     }
-  }
-
-  private slotOf(source: DataflowSource): number {
-    return this.graph.graphInputCount + this.outputOffsets[source.taskIndex]! + source.position;
-  }
-
-  private writeOutputs(index: number, outputs: readonly Uint8Array[]): void {
-    const payloads = this.payloads;
-    if (payloads === null) throw internal(`job ${this.jobId}: outputs written after the job left Running`);
-    const base = this.graph.graphInputCount + this.outputOffsets[index]!;
-    for (let p = 0; p < outputs.length; p++) {
-      if (payloads[base + p] !== undefined) throw internal(`job ${this.jobId}: task ${index} output ${p} written twice`);
-    }
-    const kept = packedCopies(outputs);
-    for (let p = 0; p < kept.length; p++) {
-      payloads[base + p] = kept[p];
-      this.payloadBytes += kept[p]!.length;
-    }
-  }
-
-  private clearOutputs(index: number): void {
-    const payloads = this.payloads;
-    if (payloads === null) return;
-    const base = this.graph.graphInputCount + this.outputOffsets[index]!;
-    const count = this.graph.tasks[index]!.outputCount;
-    for (let p = 0; p < count; p++) {
-      this.payloadBytes -= payloads[base + p]?.length ?? 0;
-      payloads[base + p] = undefined;
-    }
-  }
-
-  private readInputs(index: number): Uint8Array {
-    const payloads = this.payloads;
-    if (payloads === null) throw internal(`job ${this.jobId}: inputs read after the job left Running`);
-    const task = this.graph.tasks[index]!;
-    const inputs: Uint8Array[] = new Array<Uint8Array>(task.inputCount);
-    const sources = task.inputSources;
-    for (let k = 0; k < task.inputCount; k++) {
-      const payload = sources === null ? payloads[task.graphInputOffset + k] : payloads[this.slotOf(sources[k]!)];
-      if (payload === undefined) throw internal(`job ${this.jobId}: task ${index} input ${k} is not available`);
-      inputs[k] = payload;
-    }
-    return encodeWireFrame(inputs);
   }
 
   /** A Running task whose last instance is gone is Ready again. */
