@@ -1,7 +1,7 @@
 /**
  * The persistence the job engine needs, as one interface with two
  * implementations: {@link MariaDbJobStore} over src/db (production) and
- * {@link MemoryJobStore} (fast engine tests; DECISIONS D13 says every scenario
+ * `MemoryJobStore` in testkit/ (fast engine tests; DECISIONS D13 says every scenario
  * run on it also runs on MariaDB).
  *
  * Error contract, shared by both implementations (StorageError kinds, D5):

@@ -19,7 +19,7 @@ import { BYTES, TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
 import { encodeTaskOutputs } from "../../src/core/task-outputs.ts";
 import type { JobStore } from "../../src/db/job-store.ts";
 import { MariaDbJobStore } from "../../src/db/mariadb-job-store.ts";
-import { MemoryJobStore } from "../../src/cache/memory-job-store.ts";
+import { MemoryJobStore } from "../../testkit/memory-job-store.ts";
 import { createDb } from "../../src/db/connection.ts";
 import { migrateToLatest } from "../../src/db/migrate.ts";
 import { startMariaDb } from "../../testkit/mariadb.ts";

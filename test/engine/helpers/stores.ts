@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, beforeEach } from "vitest";
 import type { JobStore } from "../../../src/db/job-store.ts";
 import { MariaDbJobStore } from "../../../src/db/mariadb-job-store.ts";
-import { MemoryJobStore } from "../../../src/cache/memory-job-store.ts";
+import { MemoryJobStore } from "../../../testkit/memory-job-store.ts";
 import { createDb, type Db } from "../../../src/db/connection.ts";
 import { migrateToLatest } from "../../../src/db/migrate.ts";
 import { addRetryListener } from "../../../src/db/retry-policy.ts";

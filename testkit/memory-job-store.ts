@@ -5,14 +5,14 @@
  * injectable wall clock, as the database measures it with its own.
  */
 import { timingSafeEqual } from "node:crypto";
-import { failedPrecondition, notFound, StorageError } from "../core/errors.ts";
-import { canTransition, cancelTarget, isTerminal, type JobState, type TransitionActor } from "../core/job-state.ts";
-import type { ExecutionManagerLiveness } from "../core/execution-manager-liveness.ts";
-import type { JobOutcome } from "../db/jobs/getJobOutcome.ts";
-import type { JobOutputsSize } from "../db/jobs/getJobOutputsSize.ts";
-import type { JobRowWithBlobs } from "../db/jobs/job-row.ts";
-import { maxValueBytes } from "../db/max-allowed-packet.ts";
-import { MAX_ERROR_MESSAGE_BYTES, type JobStore, type SchedulerRecord, type StoreWriteLimits, type TaskCheckpoint } from "../db/job-store.ts";
+import { failedPrecondition, notFound, StorageError } from "../src/core/errors.ts";
+import { canTransition, cancelTarget, isTerminal, type JobState, type TransitionActor } from "../src/core/job-state.ts";
+import type { ExecutionManagerLiveness } from "../src/core/execution-manager-liveness.ts";
+import type { JobOutcome } from "../src/db/jobs/getJobOutcome.ts";
+import type { JobOutputsSize } from "../src/db/jobs/getJobOutputsSize.ts";
+import type { JobRowWithBlobs } from "../src/db/jobs/job-row.ts";
+import { maxValueBytes } from "../src/db/max-allowed-packet.ts";
+import { MAX_ERROR_MESSAGE_BYTES, type JobStore, type SchedulerRecord, type StoreWriteLimits, type TaskCheckpoint } from "../src/db/job-store.ts";
 
 interface JobRow {
   readonly resourceGroupId: bigint;
