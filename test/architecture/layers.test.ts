@@ -16,8 +16,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   db: ["core", "observability"],
   queue: ["core", "observability"],
   instances: ["core", "observability"],
-  // The private MariaDB creates its database through src/db.
-  embedded: ["core", "observability", "db"],
+  embedded: ["core", "observability"],
   cache: ["core", "observability", "db", "queue", "instances"],
   recovery: ["core", "observability", "db", "cache", "queue", "instances"],
   checkpoints: ["core", "observability", "db", "cache"],
