@@ -115,11 +115,10 @@ describe("the commands that repair", () => {
     const managers = jsonOf(await cli("--json", "em", "list", "--state", "alive")).executionManagers;
     expect(managers.find((m: { executionManagerId: string }) => m.executionManagerId === String(doomed.emId))).toMatchObject({ liveInstances: 1 });
 
-    const started = Date.now();
     const released = jsonOf(await cli("--json", "em", "release", String(doomed.emId), "--reason", "host lost"));
     expect(released).toMatchObject({ wasAlive: true, releasedInstances: 1 });
-    expect((await waitForJobs(cluster.clients, [jobId], 8_000)).get(jobId)).toBe("Succeeded");
-    expect(Date.now() - started).toBeLessThan(8_000); // the stale cutoff is 10 s
+    // The doomed manager still heartbeats, so no cutoff can bring its task back: only the release can (no time bound needed).
+    expect((await waitForJobs(cluster.clients, [jobId], 30_000)).get(jobId)).toBe("Succeeded");
     expect(cluster.log.starts.get(`${jobId}/0`)).toBe(1);
     await waitFor("the released execution manager to learn it is dead", async () => doomed.dead, { timeoutMs: 20_000 });
     await doomed.stop();
