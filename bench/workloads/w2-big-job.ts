@@ -8,7 +8,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { addResourceGroup, compressInputs } from "../../testkit/sim/cluster.ts";
-import { flat, layered, rng, type JobSpec } from "../../testkit/sim/job-shapes.ts";
+import { flat, layered, type JobSpec } from "../../testkit/sim/job-shapes.ts";
 import { JobState } from "../../src/gen/storage/storage_pb.ts";
 import { jobStateFromProto } from "../../testkit/job-state-from-proto.ts";
 import { perUnit, readStatus, type StatusCounters } from "../lib/mariadb-status.ts";
@@ -16,6 +16,7 @@ import { CpuMeter, MiB, RssSampler } from "../lib/proc.ts";
 import { now, round } from "../lib/stats.ts";
 import type { BenchContext } from "./context.ts";
 import { hookPolls, hookReports, startCluster, startSpiderServer } from "./spider.ts";
+import { seededRandom } from "../../src/core/seeded-random.ts";
 
 export interface W2Case {
   readonly shape: string;
@@ -40,7 +41,7 @@ export interface W2Case {
 export async function runW2(ctx: BenchContext): Promise<{ flat: W2Case; dag: W2Case }> {
   const { w2 } = ctx.profile;
   const flatCase = await runCase(ctx, "flat", `flat ${w2.flatTasks}`, flat(w2.flatTasks));
-  const dagCase = await runCase(ctx, "dag", `DAG ${w2.dagLayers}×${w2.dagWidth}, ${w2.dagFanIn} inputs/task`, layered(w2.dagLayers, w2.dagWidth, w2.dagFanIn, rng(13)));
+  const dagCase = await runCase(ctx, "dag", `DAG ${w2.dagLayers}×${w2.dagWidth}, ${w2.dagFanIn} inputs/task`, layered(w2.dagLayers, w2.dagWidth, w2.dagFanIn, seededRandom(13)));
   return { flat: flatCase, dag: dagCase };
 }
 

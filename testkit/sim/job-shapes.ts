@@ -5,7 +5,6 @@
  * to produce, and `expectedJobOutputs` gives the oracle's answer.
  */
 import { BYTES, TaskGraphBuilder, type PolicyOptions } from "../task-graph-builder.ts";
-import { seededRandom } from "../../src/core/seeded-random.ts";
 import { simTaskFunc } from "./simulated-execution-manager.ts";
 
 export interface JobSpec {
@@ -65,9 +64,6 @@ export function flat(count: number, options: ShapeOptions = {}): JobSpec {
   const builder = new TaskGraphBuilder().tasksFrom(count, (i) => ({ inputs: [BYTES], outputs: [BYTES], taskFunc: simTaskFunc(`f${i}`, 1), ...policy }));
   return finish(builder, count, options);
 }
-
-/** A deterministic PRNG, so shapes are reproducible from a seed. */
-export const rng = seededRandom;
 
 /** `layers` × `width` tasks; each task after the first layer reads `fanIn` random outputs of the previous layer. */
 export function layered(layers: number, width: number, fanIn: number, random: () => number, options: ShapeOptions = {}): JobSpec {
