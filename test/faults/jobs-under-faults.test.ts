@@ -35,8 +35,9 @@ describe("jobs under injected database faults", () => {
     console.log(`jobs-under-faults: base seed ${baseSeed} (SPIDER_TEST_SEED=${baseSeed} repeats it)`);
     url = await testDatabase("faults");
     env = await startInProcessServer(url, {
-      // Short cut-off: a heartbeat lost to a fault must still never make a manager dead (D6).
-      SPIDER_STORAGE_RUNTIME__TASK_INSTANCE_POOL__EXECUTION_MANAGER_STALE_CUTOFF_SEC: "2",
+      // Short cut-off: a heartbeat lost to a fault must still never make a manager dead (D6). Yet 25 heartbeat
+      // periods: server and managers share this process, and a stalled event loop must not read as a silent manager.
+      SPIDER_STORAGE_RUNTIME__TASK_INSTANCE_POOL__EXECUTION_MANAGER_STALE_CUTOFF_SEC: "5",
       SPIDER_STORAGE_RUNTIME__TASK_INSTANCE_POOL__GC_INTERVAL_MS: "200",
     });
     inspect = createDb({ url, maxConnections: 2 });
@@ -123,9 +124,9 @@ describe("jobs under injected database faults", () => {
     // From now on every reap's COMMIT is lost after it took effect: the server never hears whom it declared dead.
     env.faults.setPlan({ seed: 1, rules: [{ kind: "lost_during_commit", rate: 1, operations: ["reapDeadExecutionManagers"] }] });
     await victim.stop({ waitForReports: false });
-    await waitFor("the database to show the victim dead", async () => (await deadManagers()).includes(victim.emId), { timeoutMs: 15_000 });
+    await waitFor("the database to show the victim dead", async () => (await deadManagers()).includes(victim.emId), { timeoutMs: 30_000 });
     env.faults.disable();
-    const states = await waitForJobs(cluster.clients, [jobId], 15_000);
+    const states = await waitForJobs(cluster.clients, [jobId], 30_000);
     expect(states.get(jobId)).toBe("Succeeded");
     expect(await jobOutputs(cluster.clients, jobId)).toEqual(oracleOutputs(job));
     expect(env.faults.countOf("lost_during_commit")).toBeGreaterThan(0);
