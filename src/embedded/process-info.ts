@@ -4,6 +4,7 @@
  * Linux /proc based; elsewhere the command line is unknown.
  */
 import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /** True if `pid` runs (a zombie does not count: it has exited, only its parent has not reaped it). */
 export function isProcessAlive(pid: number): boolean {
@@ -42,7 +43,7 @@ export async function waitForProcessExit(pid: number, timeoutMs: number): Promis
   for (;;) {
     if (!isProcessAlive(pid)) return true;
     if (Date.now() >= deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
 }
 
