@@ -28,8 +28,8 @@ export class HealthClientWrapper {
     this.client = new HealthClient(address, credentials, options);
   }
 
-  /** The status name ("SERVING", "NOT_SERVING"), or the error's status code. */
-  check(service: string, deadlineMs = 3_000): Promise<string | grpc.status> {
+  /** The status name ("SERVING", "NOT_SERVING"), or the error's status code (a generous deadline: a slow answer is not DEADLINE_EXCEEDED). */
+  check(service: string, deadlineMs = 20_000): Promise<string | grpc.status> {
     return new Promise((resolve) => {
       (this.client as unknown as Record<string, Function>)["check"]!.call(
         this.client,

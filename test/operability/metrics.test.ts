@@ -47,7 +47,8 @@ describe("Prometheus metrics", () => {
         SPIDER_STORAGE_RUNTIME__LIMITS__MAX_POLL_ITEMS: "10",
         // Raised above Spider's 4 MiB (the default refuses larger answers), so the 5 MiB answer below is sent and counted.
         SPIDER_STORAGE_RUNTIME__LIMITS__MAX_RESPONSE_BYTES: String(8 * 1024 * 1024),
-        SPIDER_STORAGE_RUNTIME__TASK_INSTANCE_POOL__EXECUTION_MANAGER_STALE_CUTOFF_SEC: "1",
+        // 25 heartbeat periods: exactly one manager (the silent one) may die, whatever the machine's load.
+        SPIDER_STORAGE_RUNTIME__TASK_INSTANCE_POOL__EXECUTION_MANAGER_STALE_CUTOFF_SEC: "5",
         SPIDER_STORAGE_RUNTIME__TASK_INSTANCE_POOL__GC_INTERVAL_MS: "100",
       },
     });
@@ -143,7 +144,7 @@ describe("Prometheus metrics", () => {
       const vanish = await submitJob(cluster.clients, rg, oneTask("vanish", undefined));
 
       await waitFor("the vanish task to start", () => vanishedOn !== undefined, { timeoutMs: 10_000 });
-      // The execution manager holding it goes silent: after the 1 s cutoff it is dead and its task runs elsewhere.
+      // The execution manager holding it goes silent: after the 5 s cutoff it is dead and its task runs elsewhere.
       await cluster.executionManagers.find((em) => em.emId === vanishedOn)!.stop();
 
       const ids = [...plain, retried, slow, big, vanish];

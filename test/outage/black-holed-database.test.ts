@@ -97,17 +97,18 @@ describe("black-holed database", () => {
     const server = await ServerProcess.start({
       databaseUrl: serverUrl,
       env: {
-        SPIDER_STORAGE_RUNTIME__TASK_INSTANCE_POOL__EXECUTION_MANAGER_STALE_CUTOFF_SEC: "2",
+        // 25 heartbeat periods: a busy test process must not make a live manager look silent.
+        SPIDER_STORAGE_RUNTIME__TASK_INSTANCE_POOL__EXECUTION_MANAGER_STALE_CUTOFF_SEC: "5",
         SPIDER_STORAGE_RUNTIME__TASK_INSTANCE_POOL__GC_INTERVAL_MS: "200",
       },
     });
     const cluster = await new SimulatedCluster(server.address, { executionManagers: 4, heartbeatMs: 200 }).start();
     try {
       await server.waitServing();
-      await sleep(2_500); // past the start-up grace: the sweep runs
+      await sleep(5_500); // past the start-up grace: the sweep runs
       const thaw = await freeze();
       try {
-        await sleep(4_000); // twice the cut-off
+        await sleep(10_000); // twice the cut-off
       } finally {
         thaw();
       }

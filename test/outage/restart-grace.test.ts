@@ -13,7 +13,8 @@ import { testDatabase } from "../../testkit/test-database.ts";
 import { tableFacts } from "./outage-helpers.ts";
 import { waitFor } from "../../testkit/wait-for.ts";
 
-const CUTOFF_SEC = 3;
+/** Five heartbeat periods (1 s): a busy test process must not make a live manager look silent. */
+const CUTOFF_SEC = 5;
 const SERVER_ENV = {
   SPIDER_STORAGE_RUNTIME__TASK_INSTANCE_POOL__EXECUTION_MANAGER_STALE_CUTOFF_SEC: String(CUTOFF_SEC),
   SPIDER_STORAGE_RUNTIME__TASK_INSTANCE_POOL__GC_INTERVAL_MS: "200",
