@@ -5,7 +5,9 @@
  * after another to a real server process while a separate prober process
  * calls GetSession every 100 ms. Every request is refused (or, for the
  * largest graph the defaults accept, accepted) with its status; every probe
- * is answered within 250 ms; the process survives them all.
+ * is answered within 250 ms more than the slowest probe of a quiet baseline
+ * (what the machine's load alone costs a probe: the 250 ms are the server's
+ * budget, not the machine's); the process survives them all.
  *
  * Requests go one at a time so the test stays meaningful on a loaded 2-core
  * machine; all of them are built before the prober starts.
@@ -30,6 +32,7 @@ const MiB = 1024 * 1024;
 const REQUEST_LIMIT = 64 * MiB; // runtime.limits.max_request_bytes, default
 const CONTROL_LIMIT = 64 * 1024; // runtime.limits.max_control_request_bytes, default
 const PROBER = fileURLToPath(new URL("./session-prober.ts", import.meta.url));
+/** The stall a hostile request may cost a probe, on top of the slowest probe of the quiet baseline. */
 const MAX_PROBE_MS = 250;
 
 interface Probe {
@@ -79,7 +82,7 @@ describe("hostile requests at the size limit leave the server responsive", () =>
     await server?.stop();
   });
 
-  it("every request gets its status, every GetSession answers within 250 ms, the process lives", async () => {
+  it("every request gets its status, every GetSession answers within 250 ms of the quiet baseline, the process lives", async () => {
     // ---- Build everything first: the test process must not be busy while probing.
     const room = REQUEST_LIMIT - 1024; // the rest of the message: other fields, tags and lengths
     const emptyFrame = compressZstd(new Uint8Array(0));
@@ -202,12 +205,13 @@ describe("hostile requests at the size limit leave the server responsive", () =>
     prober.kill("SIGTERM");
     await new Promise((resolve) => prober!.once("exit", resolve));
 
-    // ---- Every probe answered, and quickly.
-    const slow = probes.filter((p) => !p.ok || p.ms > MAX_PROBE_MS);
+    // ---- Every probe answered, and quickly: load on the machine alone must not fail the test, a stalled server must.
+    const limit = MAX_PROBE_MS + baselineMax;
+    const slow = probes.filter((p) => !p.ok || p.ms > limit);
     const max = Math.max(...probes.map((p) => p.ms));
     const during = (p: Probe) => requests.find((r) => p.sentAt >= r.startedAt - 100 && p.sentAt <= r.endedAt)?.name ?? "between requests";
     console.log(
-      `GetSession probes: ${probes.length}, max ${max.toFixed(1)} ms (quiet baseline max ${baselineMax.toFixed(1)} ms); per request: ` +
+      `GetSession probes: ${probes.length}, max ${max.toFixed(1)} ms (quiet baseline max ${baselineMax.toFixed(1)} ms, limit ${limit.toFixed(1)} ms); per request: ` +
         requests
           .map((r) => {
             const mine = probes.filter((p) => during(p) === r.name);
