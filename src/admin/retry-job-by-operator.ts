@@ -25,7 +25,7 @@ export interface RetriedJob {
 export async function retryJobByOperator(host: AdminHost, actor: Actor, request: { readonly jobId: bigint; readonly reason: string }): Promise<RetriedJob> {
   const { service, db } = requireServiceDb(host);
   await findJob(db, request.jobId); // "job N not found" for an unknown id
-  const result = await retryFailedJob(service.engine, db, request.jobId);
+  const result = await retryFailedJob(service.engine, request.jobId);
   auditWrite(host.logger, actor, "job retried", operatorReason(request.reason), {
     jobId: request.jobId,
     state: result.state,

@@ -83,7 +83,7 @@ export async function verify(service: StorageService, db: Db, options: VerifyOpt
           if (current?.state === "Succeeded" && (await restoreJobOutputs(db, jcb.jobId, current.outputs()))) return "outputs copied from the cache";
           return "not repaired: the outputs exist only in memory until the commit task runs; fail the job if it cannot";
         }
-        const reloaded = await reloadJob(context, db, jcb.jobId);
+        const reloaded = await reloadJob(context, jcb.jobId);
         return reloaded.cached ? `rebuilt from the row (${reloaded.state})` : `left the cache (${reloaded.state})`;
       },
     });
@@ -114,7 +114,7 @@ export async function verify(service: StorageService, db: Db, options: VerifyOpt
             return now === undefined || !DRIVEN_STATES.includes(now.state) ? undefined : { ...found, database: now.state };
           },
           repair: async () => {
-            const reloaded = await reloadJob(context, db, row.id);
+            const reloaded = await reloadJob(context, row.id);
             return reloaded.cached ? `loaded (${reloaded.state}, ${reloaded.enqueued} task(s) enqueued)` : `not loaded: ${reloaded.quarantineReason ?? reloaded.state}`;
           },
         });

@@ -212,7 +212,7 @@ export class StorageServer {
       config: serviceConfigFrom(config),
       logger: sessionLogger,
       hooks: withCheckpoints({ ...this.#ops.serviceHooks(sessionLogger) }, checkpoints),
-      readyJobLoader: readyJobLoader(db, sessionLogger),
+      readyJobLoader,
     });
     this.#service = service;
     this.#ops.attach(service, db);

@@ -9,9 +9,7 @@
  */
 import type { Engine } from "../cache/engine.ts";
 import type { JobControlBlock } from "../cache/job-control-block.ts";
-import type { Db } from "../db/connection.ts";
-import { quarantineJob } from "../db/jobs/quarantineJob.ts";
-import type { Logger } from "../observability/logger.ts";
+import { QUARANTINE_PREFIX } from "../db/jobs/quarantineJob.ts";
 import { checkJob, recoveryLimits, type RecoveryDecoding } from "./check-job.ts";
 import { rebuildJob } from "./rebuild-job.ts";
 import { readStoredJob } from "./stored-job.ts";
@@ -19,40 +17,39 @@ import { readStoredJob } from "./stored-job.ts";
 /** The job's cached control block if it is (now) Ready and cached, else undefined. */
 export type ReadyJobLoader = (jobId: bigint) => Promise<JobControlBlock | undefined>;
 
-/** For StorageServiceDeps.readyJobLoader: the loader of the engine's Ready jobs. */
-export function readyJobLoader(db: Db, logger: Logger): (engine: Engine) => ReadyJobLoader {
-  return (engine) => {
-    const loading = new Map<bigint, Promise<JobControlBlock | undefined>>();
-    const decoding: RecoveryDecoding = { limits: recoveryLimits(engine.limits), graphCache: engine.graphCache };
+/** For StorageServiceDeps.readyJobLoader: the loader of the engine's Ready jobs, reading through its store. */
+export function readyJobLoader(engine: Engine): ReadyJobLoader {
+  const { logger } = engine;
+  const loading = new Map<bigint, Promise<JobControlBlock | undefined>>();
+  const decoding: RecoveryDecoding = { limits: recoveryLimits(engine.limits), graphCache: engine.graphCache };
 
-    const load = async (jobId: bigint): Promise<JobControlBlock | undefined> => {
-      // A Ready job has no checkpoints, and a job in another state is not loaded here.
-      const stored = await readStoredJob(db, jobId, { checkpoints: false });
-      if (stored.row.state !== "Ready") return undefined;
-      const outcome = checkJob(stored, decoding, { cacheReady: true });
-      if (outcome.kind === "quarantine") {
-        await quarantineJob(db, jobId, outcome.reason);
-        logger.warn({ jobId, reason: outcome.reason }, "quarantined a Ready job that cannot be loaded: the job is Failed");
-        return undefined;
-      }
-      if (outcome.kind !== "usable") return undefined;
-      const jcb = rebuildJob(outcome.job, engine);
-      const cached = engine.cache.get(jobId);
-      if (cached !== undefined) return cached;
-      engine.cache.insert(jcb);
-      logger.info({ jobId }, "Ready job loaded from the database");
-      return jcb;
-    };
+  const load = async (jobId: bigint): Promise<JobControlBlock | undefined> => {
+    // A Ready job has no checkpoints, and a job in another state is not loaded here.
+    const stored = await readStoredJob(engine.store, jobId, { checkpoints: false });
+    if (stored.row.state !== "Ready") return undefined;
+    const outcome = checkJob(stored, decoding, { cacheReady: true });
+    if (outcome.kind === "quarantine") {
+      await engine.store.failJobBy(jobId, QUARANTINE_PREFIX + outcome.reason, "quarantine");
+      logger.warn({ jobId, reason: outcome.reason }, "quarantined a Ready job that cannot be loaded: the job is Failed");
+      return undefined;
+    }
+    if (outcome.kind !== "usable") return undefined;
+    const jcb = rebuildJob(outcome.job, engine);
+    const cached = engine.cache.get(jobId);
+    if (cached !== undefined) return cached;
+    engine.cache.insert(jcb);
+    logger.info({ jobId }, "Ready job loaded from the database");
+    return jcb;
+  };
 
-    return (jobId) => {
-      const cached = engine.cache.get(jobId);
-      if (cached !== undefined) return Promise.resolve(cached);
-      let pending = loading.get(jobId);
-      if (pending === undefined) {
-        pending = load(jobId).finally(() => loading.delete(jobId));
-        loading.set(jobId, pending);
-      }
-      return pending;
-    };
+  return (jobId) => {
+    const cached = engine.cache.get(jobId);
+    if (cached !== undefined) return Promise.resolve(cached);
+    let pending = loading.get(jobId);
+    if (pending === undefined) {
+      pending = load(jobId).finally(() => loading.delete(jobId));
+      loading.set(jobId, pending);
+    }
+    return pending;
   };
 }

@@ -46,6 +46,7 @@ import { isStorageError } from "../core/errors.ts";
 import type { SubmissionLimits } from "../core/job-submission.ts";
 import type { TaskGraphCache } from "../core/task-graph-cache.ts";
 import type { Db } from "../db/connection.ts";
+import { MariaDbJobStore } from "../db/mariadb-job-store.ts";
 import { countJobsByState } from "../db/jobs/countJobsByState.ts";
 import type { JobRowWithBlobs } from "../db/jobs/job-row.ts";
 import { listJobsByState } from "../db/jobs/listJobsByState.ts";
@@ -257,7 +258,8 @@ export async function recoverJobs(options: RecoverJobsOptions): Promise<Recovery
       const earlier = cache.remove(id);
       if (earlier !== undefined && earlier.state in cached) cached[earlier.state as RecoverableState]--;
       // Ended (or gone) meanwhile: answered from the database, like any terminal job past its retention.
-      const stored = await readStoredJob(db, id).catch((error: unknown) => {
+      // Straight from the database, as the pages are (not through the engine's fault-injecting store).
+      const stored = await readStoredJob(new MariaDbJobStore(db), id).catch((error: unknown) => {
         if (isStorageError(error, "not_found")) return undefined;
         throw error;
       });

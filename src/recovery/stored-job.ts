@@ -2,12 +2,15 @@
  * One job as recovery reads it from the database: its row with blobs and,
  * for a Running job, its task checkpoints. Restart recovery reads these a
  * page at a time (recover-jobs.ts); the settling pass, the loader of Ready
- * jobs and the operator's reload read one job with {@link readStoredJob}.
+ * jobs and the operator's reload read one job with {@link readStoredJob},
+ * through the engine's store (so the in-memory store and fault injection
+ * reach them too).
  */
-import type { Db } from "../db/connection.ts";
-import { readCheckpointsOfJobs } from "../db/checkpoints/readCheckpointsOfJobs.ts";
-import { getJob } from "../db/jobs/getJob.ts";
+import type { JobStore } from "../db/job-store.ts";
 import type { JobRowWithBlobs } from "../db/jobs/job-row.ts";
+
+/** What reading one stored job needs of a store. */
+export type StoredJobReader = Pick<JobStore, "getJob" | "readCheckpoints">;
 
 export interface StoredJob {
   readonly row: JobRowWithBlobs;
@@ -21,8 +24,9 @@ export interface ReadStoredJobOptions {
 }
 
 /** NOT_FOUND for an unknown job. */
-export async function readStoredJob(db: Db, jobId: bigint, options: ReadStoredJobOptions = {}): Promise<StoredJob> {
-  const row = await getJob(db, jobId, { withBlobs: true });
-  const wanted = row.state === "Running" && (options.checkpoints ?? true);
-  return { row, checkpoints: wanted ? (await readCheckpointsOfJobs(db, [jobId])).get(jobId) : undefined };
+export async function readStoredJob(store: StoredJobReader, jobId: bigint, options: ReadStoredJobOptions = {}): Promise<StoredJob> {
+  const row = await store.getJob(jobId);
+  if (row.state !== "Running" || options.checkpoints === false) return { row, checkpoints: undefined };
+  const checkpoints = await store.readCheckpoints(jobId);
+  return { row, checkpoints: checkpoints.length === 0 ? undefined : new Map(checkpoints.map((c) => [c.taskIndex, c.outputs])) };
 }

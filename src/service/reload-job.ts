@@ -12,7 +12,7 @@
  *   handed out; the registration that follows goes to whatever is cached
  *   under the job id now — nothing (refused) or the rebuilt block (checked
  *   against its own task states, so at worst a duplicate entry is refused).
- * - `reloadJob` reads the row (and, for a Running job, its checkpoints),
+ * - `reloadJob` reads the row (and, for a Running job, its checkpoints) through the store,
  *   checks and rebuilds the block exactly as restart recovery does
  *   (src/recovery's checkJob and rebuildJob: a Running job keeps every task
  *   whose checkpoint decodes and whose parents were all kept — DECISIONS D9 —
@@ -30,9 +30,7 @@
  *   decode is quarantined, as recovery would.
  */
 import { isTerminal, type JobState } from "../core/job-state.ts";
-import type { Db } from "../db/connection.ts";
-import { quarantineJob } from "../db/jobs/quarantineJob.ts";
-import { deleteCheckpointsOfTasks } from "../db/checkpoints/deleteCheckpointsOfTasks.ts";
+import { QUARANTINE_PREFIX } from "../db/jobs/quarantineJob.ts";
 import { checkJob, recoveryLimits } from "../recovery/check-job.ts";
 import { rebuildJob } from "../recovery/rebuild-job.ts";
 import { readStoredJob } from "../recovery/stored-job.ts";
@@ -60,21 +58,21 @@ export function retireCachedJob(engine: Engine, jobId: bigint): boolean {
   return true;
 }
 
-export async function reloadJob(engine: Engine, db: Db, jobId: bigint): Promise<ReloadedJob> {
+export async function reloadJob(engine: Engine, jobId: bigint): Promise<ReloadedJob> {
   // Stop the old block and forget what it queued before reading the checkpoints (see the module comment).
   const old = engine.cache.get(jobId);
   await old?.retire();
   try {
     await engine.onJobReloading?.(jobId);
-    return await rebuildFromRow(engine, db, jobId);
+    return await rebuildFromRow(engine, jobId);
   } catch (error) {
     if (engine.cache.get(jobId) === old) old?.unretire(); // not replaced: it goes on
     throw error;
   }
 }
 
-async function rebuildFromRow(engine: Engine, db: Db, jobId: bigint): Promise<ReloadedJob> {
-  const stored = await readStoredJob(db, jobId);
+async function rebuildFromRow(engine: Engine, jobId: bigint): Promise<ReloadedJob> {
+  const stored = await readStoredJob(engine.store, jobId);
   const { row } = stored;
   if (isTerminal(row.state)) {
     retireCachedJob(engine, jobId);
@@ -83,13 +81,13 @@ async function rebuildFromRow(engine: Engine, db: Db, jobId: bigint): Promise<Re
   const outcome = checkJob(stored, { limits: recoveryLimits(engine.limits), graphCache: engine.graphCache }, { cacheReady: true });
   if (outcome.kind !== "usable") {
     const reason = outcome.kind === "quarantine" ? outcome.reason : `job ${jobId} could not be loaded`;
-    await quarantineJob(db, jobId, reason);
+    await engine.store.failJobBy(jobId, QUARANTINE_PREFIX + reason, "quarantine");
     retireCachedJob(engine, jobId);
     engine.logger.error({ jobId, reason }, "job quarantined while reloading it");
     return { state: "Failed", cached: false, keptTasks: 0, rerunTasks: [], enqueued: 0, quarantineReason: reason };
   }
   const jcb = rebuildJob(outcome.job, engine);
-  if (outcome.job.unusedCheckpoints.length > 0) await deleteCheckpointsOfTasks(db, jobId, outcome.job.unusedCheckpoints);
+  if (outcome.job.unusedCheckpoints.length > 0) await engine.store.deleteCheckpoints(jobId, outcome.job.unusedCheckpoints);
   // The swap: synchronous, so no call finds the job missing or cached twice.
   retireCachedJob(engine, jobId);
   engine.cache.insert(jcb);

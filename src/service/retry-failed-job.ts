@@ -24,13 +24,11 @@
 import { failedPrecondition, isStorageError } from "../core/errors.ts";
 import type { JobState } from "../core/job-state.ts";
 import { validateJobSubmission } from "../core/job-submission.ts";
-import type { Db } from "../db/connection.ts";
 import { recoveryLimits } from "../recovery/check-job.ts";
 import { reloadJob, type ReloadedJob } from "./reload-job.ts";
 import type { Engine } from "../cache/engine.ts";
 
-/** `db` is for reloadJob only, until it reads through the store too. */
-export async function retryFailedJob(engine: Engine, db: Db, jobId: bigint): Promise<ReloadedJob & { previousState: JobState }> {
+export async function retryFailedJob(engine: Engine, jobId: bigint): Promise<ReloadedJob & { previousState: JobState }> {
   const row = await engine.store.getJob(jobId);
   if (row.state !== "Failed") throw failedPrecondition(`job ${jobId} is ${row.state}: only a Failed job can be retried`);
   try {
@@ -40,5 +38,5 @@ export async function retryFailedJob(engine: Engine, db: Db, jobId: bigint): Pro
     throw failedPrecondition(`job ${jobId} cannot be retried: its stored graph or inputs do not decode: ${error.message}`);
   }
   await engine.store.retryFailedJob(jobId);
-  return { previousState: "Failed", ...(await reloadJob(engine, db, jobId)) };
+  return { previousState: "Failed", ...(await reloadJob(engine, jobId)) };
 }

@@ -15,7 +15,6 @@ import { BYTES, TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
 import { decodeTaskOutputs } from "../../src/core/task-outputs.ts";
 import { createDb, type Db } from "../../src/db/connection.ts";
 import { migrateToLatest } from "../../src/db/migrate.ts";
-import { silentLogger } from "../../src/observability/logger.ts";
 import { readyJobLoader } from "../../src/recovery/ready-job-loader.ts";
 import type { StorageServiceConfig } from "../../src/service/service-config.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
@@ -42,7 +41,7 @@ describe("cached payload budget (MariaDB)", () => {
   });
 
   const harness = (config?: StorageServiceConfig) =>
-    Harness.create(new MariaDbJobStore(db), { readyJobLoader: readyJobLoader(db, silentLogger()), ...(config ? { config } : {}) });
+    Harness.create(new MariaDbJobStore(db), { readyJobLoader, ...(config ? { config } : {}) });
 
   const cachedPayloadBytes = (h: Harness): number => {
     let bytes = 0;

@@ -10,7 +10,6 @@ import * as grpc from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { unavailable } from "../../src/core/errors.ts";
 import { taskIndex } from "../../src/core/ids.ts";
-import type { Db } from "../../src/db/connection.ts";
 import { statusOfKind } from "../../src/grpc/status.ts";
 import { failJobByOperator } from "../../src/service/fail-job-by-operator.ts";
 import { getJobError } from "../../src/service/get-job-error.ts";
@@ -23,23 +22,9 @@ import { BYTES, TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
 import { FaultyStore } from "./helpers/faulty-store.ts";
 import { Harness } from "./helpers/harness.ts";
 import { kindOf, refusal } from "./helpers/outcomes.ts";
-import { STORE_KINDS, storeFixture, type StoreFixture } from "./helpers/stores.ts";
+import { STORE_KINDS, storeFixture } from "./helpers/stores.ts";
 
 const single = (maxNumRetry = 2) => new TaskGraphBuilder().task({ inputs: [BYTES], outputs: [BYTES], policy: { maxNumRetry } });
-
-/**
- * What retryFailedJob is given for reloadJob, which still reads the database
- * itself: the fixture's database on MariaDB; on the memory store a stand-in
- * that fails loudly if the reload is reached.
- */
-function reloadDb(fixture: StoreFixture): Db {
-  if (fixture.db !== undefined) return fixture.db;
-  return new Proxy({} as Db, {
-    get: () => {
-      throw new Error("reloadJob reads the database (not the store): not on the memory store");
-    },
-  });
-}
 
 /** A started single-task job with one live instance of its task. */
 async function jobWithLiveInstance(h: Harness, maxNumRetry = 2): Promise<{ jobId: bigint; taskInstanceId: bigint }> {
@@ -99,29 +84,27 @@ for (const storeKind of STORE_KINDS) {
     describe("jobs retry", () => {
       it("refuses a job that is not Failed, and a Failed job whose stored graph does not decode (it stays Failed)", async () => {
         const h = await Harness.create(fixture.store);
-        const db = reloadDb(fixture);
         const { jobId: running } = await h.submitAndStart(single());
-        const notFailed = await refusal(retryFailedJob(h.service.engine, db, running));
+        const notFailed = await refusal(retryFailedJob(h.service.engine, running));
         expect(notFailed.kind).toBe("failed_precondition");
         expect(notFailed.message).toBe(`job ${running} is Running: only a Failed job can be retried`);
         const garbled = await fixture.store.insertJob(h.resourceGroupId, new Uint8Array([1, 2, 3]), new Uint8Array([4]));
         await fixture.store.failJobBy(garbled, "quarantined: test", "quarantine");
-        const undecodable = await refusal(retryFailedJob(h.service.engine, db, garbled));
+        const undecodable = await refusal(retryFailedJob(h.service.engine, garbled));
         expect(undecodable.kind).toBe("failed_precondition");
         expect(undecodable.message).toContain(`job ${garbled} cannot be retried: its stored graph or inputs do not decode`);
         expect(await fixture.store.getJobState(garbled)).toBe("Failed");
-        expect(await kindOf(retryFailedJob(h.service.engine, db, 999_999_999n))).toBe("not_found");
+        expect(await kindOf(retryFailedJob(h.service.engine, 999_999_999n))).toBe("not_found");
         await h.close();
       });
 
-      // The reload after the row moves reads the database itself (src/service/reload-job.ts): MariaDB only until it reads through the store.
-      it.skipIf(storeKind === "memory")("runs a Failed job again: Running, its task queued with a full retry budget, and it can succeed", async () => {
+      it("runs a Failed job again: Running, its task queued with a full retry budget, and it can succeed", async () => {
         const h = await Harness.create(fixture.store);
         const { jobId } = await h.submitAndStart(single(0));
         expect(await h.drain()).toEqual([taskIndex(0)]);
         const first = await h.register(jobId, 0);
         expect(await h.fail(jobId, 0, first.taskInstanceId)).toBe("Failed");
-        const retried = await retryFailedJob(h.service.engine, reloadDb(fixture), jobId);
+        const retried = await retryFailedJob(h.service.engine, jobId);
         expect(retried).toMatchObject({ previousState: "Failed", state: "Running", cached: true, keptTasks: 0, rerunTasks: [0], enqueued: 1 });
         expect(await fixture.store.getJobState(jobId)).toBe("Running");
         expect(jobTasks(h.service.engine, jobId)[0]).toMatchObject({ state: "Ready", retriesLeft: 0 });

@@ -11,7 +11,7 @@ import { compressZstd } from "../../src/core/zstd.ts";
 import { ServerProcess } from "../../testkit/server-process.ts";
 import { freePort } from "../../testkit/free-port.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
-import { addResourceGroup, compressInputs, registerJob, SimulatedCluster, submitJob, waitForJobs } from "../../testkit/sim/cluster.ts";
+import { addResourceGroup, SimulatedCluster, submitJob, waitForJobs } from "../../testkit/sim/cluster.ts";
 import { flat, singleTask, type JobSpec } from "../../testkit/sim/job-shapes.ts";
 import { simTaskFunc, type Behaviour } from "../../testkit/sim/simulated-execution-manager.ts";
 import { connectStorage, statusCode, type StorageClients } from "../../testkit/sim/storage-clients.ts";

@@ -61,7 +61,7 @@ describe("a reloaded job's checkpoints come from its new run only", () => {
     await h.succeed(jobId, 0, old.taskInstanceId, [out("old run")]);
     expect(writer.stats().pending).toBe(1);
 
-    const reloaded = await reloadJob(h.service.engine, db, jobId);
+    const reloaded = await reloadJob(h.service.engine, jobId);
     expect(reloaded.rerunTasks).toEqual([0, 1, 2]);
     await writer.flush();
     const again = await h.register(jobId, 0);
@@ -79,7 +79,7 @@ describe("a reloaded job's checkpoints come from its new run only", () => {
     const second = await h.register(jobId, 1);
     expect(await h.fail(jobId, 1, second.taskInstanceId, "boom")).toBe("Failed");
 
-    const retried = await retryFailedJob(h.service.engine, db, jobId);
+    const retried = await retryFailedJob(h.service.engine, jobId);
     expect(retried.rerunTasks).toEqual([0, 1, 2]);
     await writer.flush();
     const again = await h.register(jobId, 0);
