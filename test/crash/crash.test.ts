@@ -142,11 +142,12 @@ describe("crash tests: SIGKILL the server at random moments", () => {
     let wave = 0;
     for (let lifeIndex = 0; lifeIndex <= KILLS; lifeIndex++) {
       if (lifeIndex === recoveryKillLife) {
-        // Make recovery last ~2 s: 2 rows a page, a delay per page.
+        // Make recovery last ~6 s: 2 rows a page, a delay per page. The kill comes 150-500 ms in, and the
+        // slack (it costs nothing: the life is killed) keeps it inside recovery on a loaded machine too.
         const states = await harness.jobStates([...ids.values()]);
         const live = [...states.values()].filter((s) => !TERMINAL.has(s.state)).length;
         const pages = Math.max(1, Math.ceil(live / 2) + 3);
-        const life = await harness.start({ SPIDER_STORAGE_RUNTIME__RECOVERY__PAGE_SIZE: "2", [RECOVERY_PAGE_DELAY_ENV]: String(Math.max(50, Math.ceil(2_000 / pages))) });
+        const life = await harness.start({ SPIDER_STORAGE_RUNTIME__RECOVERY__PAGE_SIZE: "2", [RECOVERY_PAGE_DELAY_ENV]: String(Math.max(50, Math.ceil(6_000 / pages))) });
         await life.logs.waitFor((r) => r.msg === "recovery started", 90_000);
         await sleep(150 + Math.floor(random() * 350));
         const recovering = life.logs.withMessage("recovery finished").length === 0 && life.logs.withMessage("serving").length === 0;
@@ -170,6 +171,15 @@ describe("crash tests: SIGKILL the server at random moments", () => {
         await harness.kill();
         await recordKill(life, CHECKPOINTS_OFF ? "serving" : "mid-flush");
       } else {
+        // Some accepted successes in this life first (a positive event: a loaded machine gets work done in each
+        // life too, which the cost check below relies on), unless every job is already terminal; then a random moment.
+        const accepted = () => [...cluster!.log.successesReported.values()].reduce((a, b) => a + b, 0);
+        const acceptedBefore = accepted();
+        await waitFor(
+          `8 more accepted successes in life ${lifeIndex} (or every job terminal)`,
+          async () => accepted() >= acceptedBefore + 8 || [...(await harness.jobStates([...ids.values()])).values()].every((s) => TERMINAL.has(s.state)),
+          { timeoutMs: 120_000, intervalMs: 50 },
+        );
         await sleep(700 + Math.floor(random() * 1_500));
         await harness.kill();
         await recordKill(life, "serving");
