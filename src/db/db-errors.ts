@@ -10,7 +10,11 @@
 import { StorageError, internal, invalidArgument, outcomeUnknown, unavailable } from "../core/errors.ts";
 
 export type DbErrorClass =
-  /** 1213: the server rolled the whole transaction back. */
+  /**
+   * 1213: the server rolled the whole transaction back. On Galera this is also
+   * a certification failure — at COMMIT itself, or on the next statement after
+   * a brute-force abort: the transaction was rolled back, nothing was written.
+   */
   | "deadlock"
   /** 1205: the waiting statement was rolled back (the transaction was not). */
   | "lock_wait_timeout"
@@ -18,6 +22,13 @@ export type DbErrorClass =
   | "record_changed"
   /** No connection, or the command never left this process: nothing reached the server. */
   | "not_connected"
+  /**
+   * 1047 on Galera ("WSREP has not yet prepared node for application use"):
+   * the node is not in the primary component or not synced, and refused the
+   * command before running it — even COMMIT and ROLLBACK, so a transaction
+   * open on that connection stays open (src/db/drop-refused-connections.ts).
+   */
+  | "node_not_ready"
   /** The connection dropped with a command in flight: the server may have run it. */
   | "connection_lost"
   /** Credentials or database rejected: retrying cannot help, but the service is unavailable. */
@@ -46,6 +57,9 @@ export type DbPhase =
 export const ER_DUP_ENTRY = 1062;
 export const ER_NO_REFERENCED_ROW = 1452;
 export const ER_ROW_IS_REFERENCED = 1451;
+export const ER_LOCK_DEADLOCK = 1213;
+/** ER_UNKNOWN_COM_ERROR: what a Galera node that is not ready answers to every command but SET and SHOW. */
+export const ER_NODE_NOT_READY = 1047;
 
 const NOT_CONNECTED_CODES = new Set([
   "ECONNREFUSED",
@@ -90,12 +104,14 @@ export function dbErrno(error: unknown): number | undefined {
 export function classifyDbError(error: unknown): DbErrorClass {
   const { code, syscall, message } = fields(error);
   switch (dbErrno(error)) {
-    case 1213:
+    case ER_LOCK_DEADLOCK:
       return "deadlock";
     case 1205:
       return "lock_wait_timeout";
     case 1020:
       return "record_changed";
+    case ER_NODE_NOT_READY:
+      return "node_not_ready";
     case 1040: // too many connections: refused at the handshake
     case 1129: // host blocked
       return "not_connected";
@@ -141,6 +157,12 @@ export function classifyDbError(error: unknown): DbErrorClass {
  * "lost before the transaction's first write" rule, extended to every
  * statement before COMMIT. Lost during COMMIT or during an autocommit write,
  * the outcome is unknown and it is never retried.
+ *
+ * Only a lost connection leaves an outcome unknown: an error the server
+ * answered says what it did. A deadlock at COMMIT is Galera's certification
+ * failure — the cluster refused the write set and the node rolled the
+ * transaction back — and 1047 refuses the command before running it, so both
+ * are retried in every phase, COMMIT included (DECISIONS D8, amended by issue 19).
  */
 export function isRetryable(errorClass: DbErrorClass, phase: DbPhase): boolean {
   switch (errorClass) {
@@ -148,6 +170,7 @@ export function isRetryable(errorClass: DbErrorClass, phase: DbPhase): boolean {
     case "lock_wait_timeout":
     case "record_changed":
     case "not_connected":
+    case "node_not_ready":
       return true;
     case "connection_lost":
       return phase === "connect" || phase === "transaction" || phase === "read";
@@ -189,6 +212,8 @@ export function toStorageError(
     case "lock_wait_timeout":
     case "record_changed":
       return unavailable(`database busy during ${context.operation}, nothing was written: ${detail}`, error);
+    case "node_not_ready":
+      return unavailable(`database node not ready during ${context.operation}, nothing was written: ${detail}`, error);
     case "too_large":
       return invalidArgument(`${context.operation}: a value exceeds the database's limits: ${detail}`, error);
     default:

@@ -1,8 +1,9 @@
 /**
  * `runStatement`: runs one autocommit statement (or a few reads) outside any
  * transaction, retrying what certainly did not take effect (DECISIONS D8):
- * anything that failed before the connection was in hand; deadlocks, lock-wait
- * timeouts and 1020 (the statement was rolled back); and, for reads only, a
+ * anything that failed before the connection was in hand; deadlocks (on Galera
+ * also a certification failure), lock-wait timeouts and 1020 (the statement was
+ * rolled back); 1047 (a Galera node not ready refused it); and, for reads only, a
  * connection lost mid-statement (and for idempotent writes). A write whose connection was lost may have
  * happened, so it becomes StorageError "internal" ("outcome unknown") rather
  * than running twice.

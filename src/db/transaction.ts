@@ -2,9 +2,11 @@
  * `withTransaction`: runs a function in one database transaction, at READ
  * COMMITTED unless told otherwise, and runs it again — whole — when it failed
  * in a way that certainly wrote nothing (DECISIONS D8): deadlock, lock-wait
- * timeout, 1020, or a connection refused or lost before COMMIT. A connection
- * lost during COMMIT is never retried: the outcome is unknown, so it becomes
- * StorageError "internal" and the caller must re-read state.
+ * timeout, 1020, or a connection refused or lost before COMMIT — and, on
+ * Galera, a deadlock at COMMIT itself (a certification failure: the node rolled
+ * the transaction back) or a node that is not ready (1047: refused unrun). A
+ * connection lost during COMMIT is never retried: the outcome is unknown, so
+ * it becomes StorageError "internal" and the caller must re-read state.
  *
  * Why READ COMMITTED: under REPEATABLE READ a `SELECT … FOR UPDATE` on a
  * missing id takes a gap lock that blocks `INSERT INTO jobs`.
@@ -56,7 +58,9 @@ export async function withTransaction<T>(
       return result;
     } catch (error) {
       // Always end the transaction and give the connection back (kysely
-      // releases it even when the rollback itself fails on a dead connection).
+      // releases it even when the rollback itself fails on a dead connection;
+      // one whose ROLLBACK failed, or whose Galera node refused it with 1047,
+      // is destroyed by ./drop-refused-connections.ts, never reused).
       if (trx && !trx.isCommitted && !trx.isRolledBack) await trx.rollback().execute().catch(() => undefined);
       if (error instanceof StorageError) throw error;
       const errorClass = classifyDbError(error);

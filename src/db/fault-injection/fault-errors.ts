@@ -27,9 +27,14 @@ function serverError(errno: number, code: string, sqlState: string, message: str
   return error;
 }
 
-/** ER_LOCK_DEADLOCK (1213). */
+/** ER_LOCK_DEADLOCK (1213); also how Galera reports a certification failure. */
 export function deadlockError(): Error {
   return serverError(1213, "ER_LOCK_DEADLOCK", "40001", "Deadlock found when trying to get lock; try restarting transaction");
+}
+
+/** ER_UNKNOWN_COM_ERROR (1047): a Galera node out of the primary component (or not synced) refusing a command. */
+export function nodeNotReadyError(): Error {
+  return serverError(1047, "ER_UNKNOWN_COM_ERROR", "08S01", "WSREP has not yet prepared node for application use");
 }
 
 /** ER_LOCK_WAIT_TIMEOUT (1205). */

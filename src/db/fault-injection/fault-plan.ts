@@ -13,7 +13,16 @@
  *   write) in flight: the outcome is unknown to the client. By default the
  *   write really happened (`applied: true`), as is usual when a reply is lost;
  *   `applied: false` models a COMMIT that never arrived;
- * - `unreachable` — no connection can be opened (connection refused).
+ * - `unreachable` — no connection can be opened (connection refused);
+ * - `certification_failure` — Galera refused the transaction's write set:
+ *   1213 at COMMIT (the node rolled the transaction back), or at an autocommit
+ *   write (not applied);
+ * - `node_not_ready` — a Galera node that left the primary component: 1047 at
+ *   COMMIT, and at the ROLLBACK after it, so the transaction stays open on the
+ *   server as it really does (src/db/drop-refused-connections.ts must drop
+ *   the connection); or at an autocommit statement (not run).
+ *
+ * The Galera kinds are not among the kinds a rule without `kind` draws from.
  *
  * The server process reads a plan from `SPIDER_STORAGE_FAULTS` (JSON), for
  * tests only: `{"seed":7,"rate":0.05}` is one rule over every operation with
@@ -23,7 +32,15 @@
  */
 import { z } from "zod";
 
-export const FAULT_KINDS = ["deadlock", "lock_wait_timeout", "lost_before_commit", "lost_during_commit", "unreachable"] as const;
+export const FAULT_KINDS = [
+  "deadlock",
+  "lock_wait_timeout",
+  "lost_before_commit",
+  "lost_during_commit",
+  "unreachable",
+  "certification_failure",
+  "node_not_ready",
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** The kinds the issue names as seen in reality; a rule without `kind` picks among them. */
