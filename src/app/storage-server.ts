@@ -16,10 +16,15 @@
  * else wrote meanwhile, so the cache is still the truth and serving resumes
  * with the same session. If another server holds the lease or started a newer
  * session, this one must not resume: `onSuperseded` (serve exits 1).
+ *
+ * A database URL naming several servers of one replicated database: the pool
+ * and the lease use one node at a time, the same one (src/db/database-nodes.ts).
+ * A move to another node loses the lease, which is retaken there as above.
  */
 import { Backoff, sleep } from "../core/backoff.ts";
 import type { Db } from "../db/connection.ts";
 import { createDb } from "../db/connection.ts";
+import { DatabaseNodes } from "../db/database-nodes.ts";
 import { acquireLease, LeaseHeldError, retakeLease, type Lease } from "../db/lease.ts";
 import { PoolFence } from "../db/pool-fence.ts";
 import type { FaultInjector } from "../db/fault-injection/fault-injector.ts";
@@ -91,6 +96,8 @@ export class StorageServer {
     this.#ops.setPhase(phase);
   }
   #db: Db | undefined;
+  /** Which server of a multi-host database URL the pool and the lease use, together. */
+  #nodes: DatabaseNodes | undefined;
   /** Closed while the lease is lost: the pool then hands out no connection. */
   readonly #fence = new PoolFence();
   #lease: Lease | undefined;
@@ -169,8 +176,11 @@ export class StorageServer {
     this.#abort.signal.throwIfAborted();
     const faults = this.#options.faults;
     if (faults) this.#logger.warn({ seed: faults.seed }, "database fault injection is ON (SPIDER_STORAGE_FAULTS): for tests only");
+    const nodes = new DatabaseNodes(url, { logger: this.#logger, onMove: (move) => this.#ops.metrics.dbNodeMoved(move.reason) });
+    this.#nodes = nodes;
     const db = createDb({
       url,
+      nodes,
       maxConnections: config.runtime.db.max_connections,
       statementTimeoutMs: config.runtime.db.statement_timeout_ms,
       log: this.#ops.dbLog,
@@ -184,13 +194,14 @@ export class StorageServer {
       logger: this.#logger,
       signal: this.#abort.signal,
       onWaiting: () => (this.#phase = "standby"),
+      nodes,
     });
     this.#watchLease(url, this.#lease);
 
     this.#phase = "migrating";
     if (this.#options.migrate) {
       // DDL may run for minutes: migrations get their own connection, without the statement timeout.
-      const migrationDb = createDb({ url, maxConnections: 1, wrapPool: (pool) => this.#fence.wrap(pool) });
+      const migrationDb = createDb({ url, nodes, maxConnections: 1, wrapPool: (pool) => this.#fence.wrap(pool) });
       try {
         const results = await migrateToLatest(migrationDb);
         for (const r of results) this.#logger.info({ migration: r.migrationName, status: r.status }, "migration");
@@ -265,7 +276,7 @@ export class StorageServer {
     const sessionCheckBackoff = new Backoff({ initialMs: 200, maxMs: 200 });
     for (;;) {
       try {
-        lease = await retakeLease(url, { logger: this.#logger, signal, previous: lost });
+        lease = await retakeLease(url, { logger: this.#logger, signal, previous: lost, ...(this.#nodes && { nodes: this.#nodes }) });
       } catch (error) {
         if (signal.aborted) return;
         if (error instanceof LeaseHeldError) {

@@ -16,17 +16,17 @@
  * - Flags: by dotted key path (`{ port: "50051", database_url: … }`).
  *
  * The database: `database_url` (flag, then environment, then file), else
- * `runtime.db.*` (→ mysql://user:password@host:port/name), else the embedded
- * MariaDB in `data_dir`.
+ * `runtime.db.*` (→ mysql://user:password@host:port/name; with `runtime.db.hosts`,
+ * mysql://user:password@h1:p1,h2:p2/name), else the embedded MariaDB in `data_dir`.
  *
  * Errors name every bad key, why, and where the value came from; they are
  * thrown together as one {@link ConfigError}.
  */
 import { readFileSync } from "node:fs";
-import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
+import { buildDatabaseUrl, parseHostEntry, redactDatabaseUrl } from "../core/database-url.ts";
 import { configSchema, configKeys, envNameOf, lookupKey, type Config, type DatabaseTarget, type ParsedConfig } from "./schema.ts";
 
 export const DB_USERNAME_ENV = "SPIDER_STORAGE_DB_USERNAME";
@@ -148,7 +148,10 @@ function resolveDatabase(
   } else if (dbGiven) {
     const db = parsed.runtime.db;
     const problems: string[] = [];
-    if (db.host === undefined) problems.push("runtime.db.host: required when runtime.db is given (a host name or IP address)");
+    if (db.host === undefined && db.hosts === undefined) {
+      problems.push("runtime.db.host: required when runtime.db is given (a host name or IP address; or runtime.db.hosts, a list of them)");
+    }
+    if (db.host !== undefined && db.hosts !== undefined) warnings.push("runtime.db.host is ignored: runtime.db.hosts is given");
     if (db.name === undefined) problems.push("runtime.db.name: required when runtime.db is given (the database name)");
     if (db.credentials === undefined) {
       problems.push(
@@ -159,7 +162,11 @@ function resolveDatabase(
     if (problems.length > 0) throw new ConfigError(problems);
     target = {
       kind: "url",
-      url: buildDatabaseUrl({ host: db.host!, port: db.port, name: db.name!, ...db.credentials! }),
+      url: buildDatabaseUrl({
+        hosts: db.hosts !== undefined ? db.hosts.map((entry) => parseHostEntry(entry, db.port)) : [{ host: db.host!, port: db.port }],
+        name: db.name!,
+        ...db.credentials!,
+      }),
       source: "runtime.db",
     };
   } else {
@@ -175,13 +182,6 @@ function resolveDatabase(
   return target;
 }
 
-/** `mysql://user:password@host:port/name`, every part escaped. */
-export function buildDatabaseUrl(db: { host: string; port: number; name: string; username: string; password: string }): string {
-  const host = isIP(db.host) === 6 ? `[${db.host}]` : db.host;
-  const auth = `${encodeURIComponent(db.username)}${db.password === "" ? "" : `:${encodeURIComponent(db.password)}`}`;
-  return `mysql://${auth}@${host}:${db.port}/${encodeURIComponent(db.name)}`;
-}
-
 /** A copy safe to log: passwords and tokens replaced. */
 export function redactConfig(config: Config): unknown {
   const copy = structuredClone(config) as Config & Record<string, unknown>;
@@ -191,7 +191,8 @@ export function redactConfig(config: Config): unknown {
       if (parsed.password) parsed.password = "***";
       return parsed.toString();
     } catch {
-      return "***";
+      // A host list is no URL to the URL standard.
+      return redactDatabaseUrl(url);
     }
   };
   const mutable = copy as unknown as {

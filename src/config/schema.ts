@@ -16,6 +16,7 @@
  */
 import { isIP } from "node:net";
 import { z } from "zod";
+import { parseDatabaseUrl, parseHostEntry } from "../core/database-url.ts";
 
 /** Metadata of one leaf key, kept in zod's global registry with `.meta()`. */
 export interface KeyMeta {
@@ -79,15 +80,39 @@ function ipLiteral() {
 
 function databaseUrl() {
   return {
-    expected: "a mysql:// or mariadb:// URL (mysql://user:password@host:port/database, or ?socket=/path)",
+    expected:
+      "a mysql:// or mariadb:// URL (mysql://user:password@host:port/database; several servers of one replicated database as host1:port1,host2:port2; or ?socket=/path)",
     schema: z.string().refine((value) => {
       try {
-        const url = new URL(value);
-        return (url.protocol === "mysql:" || url.protocol === "mariadb:") && url.pathname.length > 1;
+        parseDatabaseUrl(value);
+        return true;
       } catch {
         return false;
       }
     }),
+  };
+}
+
+/** A YAML list of strings, or one comma-separated string (environment, flags). */
+function toList(value: unknown): unknown {
+  if (typeof value === "string") return value.split(",").map((entry) => entry.trim());
+  return value;
+}
+
+function isHostEntry(value: unknown): boolean {
+  if (typeof value !== "string") return false;
+  try {
+    parseHostEntry(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function hostList() {
+  return {
+    expected: "a non-empty list of host or host:port (IPv6 in brackets when with a port: [::1]:3306), or one comma-separated string of them",
+    schema: z.preprocess(toList, z.custom<string[]>((value) => Array.isArray(value) && value.length > 0 && value.every(isHostEntry))),
   };
 }
 
@@ -140,6 +165,11 @@ const dbSchema = section({
     description:
       "Database host (a DNS name or IP). Giving runtime.db (host and name) selects that database unless a database_url is set.",
     spider: "required",
+  }),
+  hosts: optionalKey(hostList(), {
+    description:
+      "Several servers of one replicated database (a Galera cluster), instead of host: the server connects to the first that answers and is usable (on Galera, ready and Synced; never read_only) and moves to the next in order when it is lost. An entry without a port takes runtime.db.port. Beats host.",
+    defaultText: "none (host and port)",
   }),
   port: key(integer(0, 65535), 3306, { description: "Database port.", spider: "required" }),
   name: optionalKey(text(), { description: "Database name; the database must exist.", spider: "required" }),
@@ -210,7 +240,7 @@ export const configSchema = z.object({
   port: key(integer(0, 65535), 50051, { description: "gRPC port (0 picks a free one).", spider: "required" }),
   database_url: optionalKey(databaseUrl(), {
     description:
-      "The database, as a URL; beats runtime.db. Without either, serve runs an embedded MariaDB in data_dir.",
+      "The database, as a URL; beats runtime.db. Several servers of one replicated database go in a host list (mysql://user:password@h1:3306,h2:3306,h3:3306/spider; see runtime.db.hosts). Without either, serve runs an embedded MariaDB in data_dir.",
     defaultText: "none",
     secret: true,
   }),

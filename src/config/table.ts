@@ -7,7 +7,7 @@ import { configKeys, envNameOf } from "./schema.ts";
 
 /** Spider's own keys (spec §6); everything else is ours. */
 const SPIDER_SECTIONS = ["runtime.db.", "runtime.inbound_queue.", "runtime.task_instance_pool.", "runtime.job_cache_gc."];
-const NOT_IN_SPIDER = new Set(["runtime.task_instance_pool.gc_interval_ms"]);
+const NOT_IN_SPIDER = new Set(["runtime.task_instance_pool.gc_interval_ms", "runtime.db.hosts"]);
 
 export function isSpiderKey(path: string): boolean {
   if (NOT_IN_SPIDER.has(path)) return false;

@@ -1,17 +1,29 @@
 /**
  * Opens the database: a mysql2 pool under kysely. BIGINT columns (every id)
- * come back as `bigint`, never as a rounded number (DECISIONS D14).
+ * come back as `bigint`, never as a rounded number (DECISIONS D14). A URL
+ * naming several servers of one replicated database gets a pool that follows
+ * the node choice of src/db/database-nodes.ts (src/db/failover-pool.ts).
  */
 import { CompiledQuery, Kysely, MysqlDialect, type LogEvent, type MysqlPool } from "kysely";
 import { createPool, type PoolOptions, type TypeCastField, type TypeCastNext } from "mysql2";
+import { DatabaseNodes } from "./database-nodes.ts";
+import { failoverPool } from "./failover-pool.ts";
 import type { DatabaseSchema } from "./schema.ts";
 import { withStatementTimeout } from "./statement-timeout.ts";
 
 export type Db = Kysely<DatabaseSchema>;
 
 export interface DatabaseOptions {
-  /** `mysql://user:password@host:port/database`, or with `?socket=/path` for a unix socket. */
+  /**
+   * `mysql://user:password@host:port/database`, or with `?socket=/path` for a
+   * unix socket, or several servers: `mysql://user:password@h1:3306,h2:3306/database`.
+   */
   readonly url: string;
+  /**
+   * The choice among the URL's servers to follow, shared with the lease (the
+   * same `url`'s); default: a choice of this pool's own. Unused for one server.
+   */
+  readonly nodes?: DatabaseNodes;
   readonly maxConnections?: number;
   /** Seconds a connection attempt may take before it counts as refused. */
   readonly connectTimeoutMs?: number;
@@ -37,26 +49,14 @@ function castBigint(field: TypeCastField, next: TypeCastNext): unknown {
   return next();
 }
 
-/** Translates our URL form into mysql2 pool options. */
+/** Translates our URL form into mysql2 pool options (of its first server, when it names several). */
 export function poolOptionsFromUrl(url: string): PoolOptions {
-  const parsed = new URL(url);
-  if (parsed.protocol !== "mysql:" && parsed.protocol !== "mariadb:") {
-    throw new Error(`database URL must start with mysql:// or mariadb://, got ${parsed.protocol}//`);
-  }
-  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ""));
-  if (database === "") throw new Error("database URL names no database (mysql://user@host:port/DATABASE)");
-  const socket = parsed.searchParams.get("socket");
-  return {
-    user: decodeURIComponent(parsed.username || "root"),
-    password: decodeURIComponent(parsed.password),
-    database,
-    ...(socket ? { socketPath: socket } : { host: parsed.hostname || "127.0.0.1", port: Number(parsed.port || 3306) }),
-  };
+  return new DatabaseNodes(url).connectionOptions();
 }
 
 export function createDb(options: DatabaseOptions): Db {
-  const pool = createPool({
-    ...poolOptionsFromUrl(options.url),
+  const nodes = options.nodes ?? new DatabaseNodes(options.url, options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs });
+  const poolOptions: PoolOptions = {
     connectionLimit: options.maxConnections ?? 16,
     connectTimeout: options.connectTimeoutMs ?? 5_000,
     supportBigNumbers: true,
@@ -66,7 +66,8 @@ export function createDb(options: DatabaseOptions): Db {
     dateStrings: false,
     enableKeepAlive: true,
     multipleStatements: false,
-  });
+  };
+  const pool = nodes.several ? failoverPool(nodes, poolOptions) : createPool({ ...nodes.connectionOptions(), ...poolOptions });
   const timed = options.statementTimeoutMs ? withStatementTimeout(pool, options.statementTimeoutMs) : pool;
   return new Kysely<DatabaseSchema>({
     ...(options.log ? { log: options.log } : {}),

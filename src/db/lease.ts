@@ -26,11 +26,12 @@
  * is held by nobody and nothing is killed.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { createConnection, type Connection, type RowDataPacket } from "mysql2/promise";
+import type { Connection, RowDataPacket } from "mysql2/promise";
 import { Backoff, sleep } from "../core/backoff.ts";
 import { StorageError } from "../core/errors.ts";
 import type { Logger } from "../observability/logger.ts";
-import { poolOptionsFromUrl, type Db } from "./connection.ts";
+import type { Db } from "./connection.ts";
+import { DatabaseNodes, type DatabaseNode } from "./database-nodes.ts";
 import { singleConnectionDb } from "./single-connection-db.ts";
 
 export const STANDBY_MESSAGE = "standby: another spider-storage holds the database lease; waiting";
@@ -47,6 +48,12 @@ export interface LeaseOptions {
   readonly checkIntervalMs?: number;
   /** Seconds one GET_LOCK waits before the loop looks at the abort signal again; default 2. */
   readonly waitSliceSec?: number;
+  /**
+   * Which server of a multi-host URL to use, shared with the pool
+   * (src/db/database-nodes.ts): the lease is lost when that choice moves to
+   * another node. Default: a choice of its own, from the URL.
+   */
+  readonly nodes?: DatabaseNodes;
 }
 
 export interface Lease {
@@ -88,11 +95,12 @@ export function leaseName(database: string): string {
 /** Takes the lease of the database at `url`, waiting as a standby while another server holds it. */
 export async function acquireLease(url: string, options: LeaseOptions): Promise<Lease> {
   const { logger, signal } = options;
-  const connectionOptions = poolOptionsFromUrl(url);
-  const name = leaseName(connectionOptions.database ?? "");
+  const nodes = options.nodes ?? new DatabaseNodes(url);
+  const name = leaseName(nodes.database);
   const wait = options.wait ?? true;
   const slice = wait ? (options.waitSliceSec ?? 2) : 0;
   let connection: Connection | undefined;
+  let node: DatabaseNode | undefined;
   const onAbort = () => connection?.destroy();
   signal?.addEventListener("abort", onAbort, { once: true });
   let announced = false;
@@ -102,7 +110,7 @@ export async function acquireLease(url: string, options: LeaseOptions): Promise<
       signal?.throwIfAborted();
       try {
         if (!connection) {
-          connection = await createConnection({ ...connectionOptions, connectTimeout: 5_000, enableKeepAlive: true });
+          ({ connection, node } = await nodes.connect({ connectTimeout: 5_000, enableKeepAlive: true }));
           // Swallow errors until the lease is held; the query in flight reports them.
           connection.on("error", () => {});
           // The lease connection is idle for hours: the server's wait_timeout must not close it.
@@ -150,7 +158,7 @@ export async function acquireLease(url: string, options: LeaseOptions): Promise<
   }
   if (announced) logger.info({ lease: name, connectionId }, "database lease taken over: no longer standby");
   else logger.debug({ lease: name, connectionId }, "database lease taken");
-  return holdLease(connection, name, connectionId, identity, options);
+  return holdLease(connection, name, connectionId, identity, options, { nodes, node: node! });
 }
 
 async function lockHolder(connection: Connection, name: string): Promise<number | undefined> {
@@ -163,15 +171,27 @@ async function lockHolder(connection: Connection, name: string): Promise<number 
   }
 }
 
-function holdLease(connection: Connection, name: string, connectionId: number, identity: string, options: LeaseOptions): Lease {
+function holdLease(
+  connection: Connection,
+  name: string,
+  connectionId: number,
+  identity: string,
+  options: LeaseOptions,
+  on: { nodes: DatabaseNodes; node: DatabaseNode },
+): Lease {
   const callbacks: ((error: Error) => void)[] = [];
   let lostError: Error | undefined;
   let released = false;
   let timer: NodeJS.Timeout | undefined;
+  // The pool writes through the current node only: a lease left on another one is lost, and retaken there.
+  const stopFollowing = on.nodes.onMove((move) => {
+    if (move.to.index !== on.node.index) lose(new Error(`the database moved to another node (${move.from.name} → ${move.to.name}, ${move.reason})`));
+  });
 
   const lose = (error: Error) => {
     if (released || lostError) return;
     lostError = error;
+    stopFollowing();
     if (timer) clearTimeout(timer);
     connection.destroy();
     options.logger.error({ lease: name, err: error }, "database lease lost");
@@ -213,6 +233,7 @@ function holdLease(connection: Connection, name: string, connectionId: number, i
     async release() {
       if (released) return;
       released = true;
+      stopFollowing();
       if (timer) clearTimeout(timer);
       if (lostError) return;
       try {
@@ -245,11 +266,12 @@ export interface RetakeOptions extends Omit<LeaseOptions, "wait" | "onWaiting"> 
  */
 export async function retakeLease(url: string, options: RetakeOptions): Promise<Lease> {
   const { logger, signal } = options;
+  const nodes = options.nodes ?? new DatabaseNodes(url);
   const backoff = new Backoff({ initialMs: 100, maxMs: options.maxDelayMs ?? 1_000 });
   for (let attempt = 1; ; attempt++) {
     signal?.throwIfAborted();
     try {
-      return await acquireLease(url, { ...options, wait: false });
+      return await acquireLease(url, { ...options, nodes, wait: false });
     } catch (error) {
       signal?.throwIfAborted();
       const delay = backoff.next();
@@ -257,7 +279,7 @@ export async function retakeLease(url: string, options: RetakeOptions): Promise<
         const previous = options.previous;
         if (error.holder === undefined || previous === undefined || error.holder !== previous.connectionId) throw error;
         // Kills only a holder that also holds the lost lease's identity lock: our own connection, not a namesake.
-        const killed = await killOwnConnection(url, previous).catch((killError: unknown) => {
+        const killed = await killOwnConnection(nodes, previous).catch((killError: unknown) => {
           logger.warn({ err: killError }, "could not kill the lost lease connection");
           return true;
         });
@@ -272,8 +294,8 @@ export async function retakeLease(url: string, options: RetakeOptions): Promise<
 }
 
 /** KILLs the lost lease's connection if it is still alive (it holds its identity lock); false if it is not. */
-async function killOwnConnection(url: string, previous: Pick<Lease, "connectionId" | "identity">): Promise<boolean> {
-  const connection = await createConnection({ ...poolOptionsFromUrl(url), connectTimeout: 5_000 });
+async function killOwnConnection(nodes: DatabaseNodes, previous: Pick<Lease, "connectionId" | "identity">): Promise<boolean> {
+  const { connection } = await nodes.connect({ connectTimeout: 5_000 });
   try {
     const [rows] = await connection.query<RowDataPacket[]>("SELECT IS_USED_LOCK(?) AS holder", [previous.identity]);
     const holder = rows[0]?.["holder"] as number | string | null | undefined;

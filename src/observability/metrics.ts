@@ -78,6 +78,7 @@ export const METRIC_NAMES = {
   executionManagerDeaths: "spider_storage_execution_manager_deaths_total",
   dbQueryDuration: "spider_storage_db_query_duration_seconds",
   dbQueryErrors: "spider_storage_db_query_errors_total",
+  dbNodeMoves: "spider_storage_db_node_moves_total",
   recoveryJobsDone: "spider_storage_recovery_jobs_done",
   recoveryJobsTotal: "spider_storage_recovery_jobs_total",
   recoveryPageBytes: "spider_storage_recovery_page_bytes",
@@ -106,6 +107,7 @@ export class Metrics {
   readonly #executionManagerDeaths: Counter;
   readonly #dbDuration: Histogram<"statement" | "table">;
   readonly #dbErrors: Counter<"statement" | "table" | "error">;
+  readonly #dbNodeMoves: Counter<"reason">;
   readonly #recoveryDone: Gauge;
   readonly #recoveryTotal: Gauge;
   readonly #recoveryPageBytes: Histogram;
@@ -285,6 +287,12 @@ export class Metrics {
       labelNames: ["statement", "table", "error"],
       registers,
     });
+    this.#dbNodeMoves = new Counter({
+      name: METRIC_NAMES.dbNodeMoves,
+      help: "Moves to another server of a multi-host database URL, by why the current one was left: unreachable or unusable (read_only, or a Galera node not ready or not Synced).",
+      labelNames: ["reason"],
+      registers,
+    });
     this.#recoveryDone = new Gauge({
       name: METRIC_NAMES.recoveryJobsDone,
       help: "Jobs recovered so far by the restart recovery of this process.",
@@ -317,6 +325,7 @@ export class Metrics {
       this.#taskRequeues.inc({ cause }, 0);
     }
     this.#executionManagerDeaths.inc(0);
+    for (const reason of ["unreachable", "unusable"]) this.#dbNodeMoves.inc({ reason }, 0);
   }
 
   /** Attaches the scrape-time sources (when the engine exists). */
@@ -375,6 +384,11 @@ export class Metrics {
   observeDbStatement(statement: string, table: string, seconds: number, error?: string): void {
     this.#dbDuration.observe({ statement, table }, seconds);
     if (error !== undefined) this.#dbErrors.inc({ statement, table, error });
+  }
+
+  /** The database moved to another server of its URL (src/db/database-nodes.ts); `reason`: unreachable or unusable. */
+  dbNodeMoved(reason: string): void {
+    this.#dbNodeMoves.inc({ reason });
   }
 
   /** Restart recovery read a page of `bytes` bytes of job blobs. */
