@@ -41,6 +41,7 @@ export async function withOfflineDatabase<T>(
   const { loadCliConfig } = await import("./commands/serve.ts");
   const { createDb } = await import("../db/connection.ts");
   const { acquireLease, LeaseHeldError } = await import("../db/lease.ts");
+  const { DatabaseNodes } = await import("../db/database-nodes.ts");
   const { DataDirLockedError } = await import("../embedded/data-dir-lock.ts");
   const { openDataDirDatabase } = await import("../embedded/embedded-mariadb.ts");
   const { createDatabaseIfMissing } = await import("../db/server/createDatabaseIfMissing.ts");
@@ -67,8 +68,10 @@ export async function withOfflineDatabase<T>(
       }
     }
     const url = target.kind === "url" ? target.url : embedded!.url;
+    // One node choice for the lease and the pool, so both use the same server of a multi-host URL.
+    const nodes = new DatabaseNodes(url);
     const lease = options.write
-      ? await acquireLease(url, { logger, wait: false }).catch((error: unknown) => {
+      ? await acquireLease(url, { logger, wait: false, nodes }).catch((error: unknown) => {
           if (error instanceof LeaseHeldError) {
             throw new CliError(
               `a spider-storage server holds this database's lease, so \`${options.what}\` must go through it: ` +
@@ -78,7 +81,7 @@ export async function withOfflineDatabase<T>(
           throw error;
         })
       : undefined;
-    const db = createDb({ url, maxConnections: 2 });
+    const db = createDb({ url, maxConnections: 2, nodes });
     try {
       if (lease) {
         const { allocateSession } = await import("../db/sessions/allocateSession.ts");

@@ -10,6 +10,7 @@ import { DatabaseNodes } from "./database-nodes.ts";
 import { failoverPool } from "./failover-pool.ts";
 import type { DatabaseSchema } from "./schema.ts";
 import { withStatementTimeout } from "./statement-timeout.ts";
+import { dropRefusedConnections } from "./drop-refused-connections.ts";
 
 export type Db = Kysely<DatabaseSchema>;
 
@@ -72,7 +73,8 @@ export function createDb(options: DatabaseOptions): Db {
   return new Kysely<DatabaseSchema>({
     ...(options.log ? { log: options.log } : {}),
     dialect: new MysqlDialect({
-      pool: options.wrapPool ? options.wrapPool(timed) : timed,
+      // Outermost, so it also sees what fault injection answers: a connection refused with 1047 keeps its transaction open (D8).
+      pool: dropRefusedConnections(options.wrapPool ? options.wrapPool(timed) : timed),
       // TIMESTAMPs travel as text in the session's time zone and mysql2 reads
       // them as UTC (`timezone: "Z"`): make the session UTC too, whatever the
       // server's zone, so Dates are right and no DST hour is ambiguous.

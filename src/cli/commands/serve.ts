@@ -29,6 +29,7 @@ import { FaultInjector } from "../../db/fault-injection/fault-injector.ts";
 import { ENABLE_FAULTS_ENV, FAULTS_ENV, faultPlanFromEnv, testFaultsEnabled } from "../../db/fault-injection/fault-plan.ts";
 import { CliError } from "../cli-error.ts";
 import { installProcessFailurePolicy } from "../process-failure-policy.ts";
+import { parseDatabaseUrl } from "../../core/database-url.ts";
 
 interface ServeFlags {
   host?: string;
@@ -142,7 +143,7 @@ function passwordOnCommandLine(command: Command, target: LoadedConfig["config"][
   if (target.kind !== "url" || target.source !== "--database-url") return false;
   if (command.optsWithGlobals<{ databaseUrlFile?: string }>().databaseUrlFile !== undefined) return false;
   try {
-    return new URL(target.url).password !== "";
+    return parseDatabaseUrl(target.url).password !== "";
   } catch {
     return false;
   }
