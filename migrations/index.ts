@@ -10,6 +10,7 @@ import * as m0003 from "./0003_create_jobs.ts";
 import * as m0004 from "./0004_create_execution_managers.ts";
 import * as m0005 from "./0005_create_schedulers.ts";
 import * as m0006 from "./0006_create_task_checkpoints.ts";
+import * as m0007 from "./0007_create_leader_fence.ts";
 
 export const MIGRATIONS: Record<string, Migration> = {
   "0001_create_sessions": m0001,
@@ -18,4 +19,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   "0004_create_execution_managers": m0004,
   "0005_create_schedulers": m0005,
   "0006_create_task_checkpoints": m0006,
+  "0007_create_leader_fence": m0007,
 };

@@ -57,7 +57,9 @@ export const outcomeUnknown = (message: string, cause?: unknown): StorageError =
  * What a failed database write means for whoever must decide what to do next
  * (the job control block, the checkpoint writer) — the one place that says so:
  * - "unreachable": the database could not be reached; nothing was written, and
- *   the same write will succeed once it is back (DECISIONS D6);
+ *   the same write will succeed once it is back (DECISIONS D6). A write the
+ *   leader fence refused (src/db/fence/, DECISIONS D3) is one too: a deposed
+ *   server wrote nothing, and the new leader's database is the truth;
  * - "outcome_unknown": the write may or may not have happened; re-read before acting;
  * - "refused": the database is not in the state the write expected (or the row
  *   is gone); re-read and follow the database;

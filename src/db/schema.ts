@@ -71,6 +71,15 @@ export interface TaskCheckpointsTable {
   created_at: CreatedAt;
 }
 
+/** One stripe of the leader fence (src/db/fence/, DECISIONS D3). */
+export interface LeaderFenceTable {
+  stripe: ColumnType<number, number, never>;
+  /** The epoch of the lease holder allowed to write; only a takeover changes it. */
+  epoch: bigint;
+  /** Bumped by every fenced write, so the stripe row is in that write's write set. */
+  writes: ColumnType<bigint, bigint | undefined, bigint>;
+}
+
 export interface DatabaseSchema {
   sessions: SessionsTable;
   resource_groups: ResourceGroupsTable;
@@ -78,4 +87,5 @@ export interface DatabaseSchema {
   execution_managers: ExecutionManagersTable;
   schedulers: SchedulersTable;
   task_checkpoints: TaskCheckpointsTable;
+  leader_fence: LeaderFenceTable;
 }

@@ -57,18 +57,18 @@ describe("migrate and sessions", () => {
     const { error } = await createMigrator(db).migrateTo(names[names.length - 2]!);
     expect(error).toBeUndefined();
     const serverSession = await allocateSession(db);
-    // The last migration creates task_checkpoints: a table already there makes it fail.
-    expect(names[names.length - 1]).toBe("0006_create_task_checkpoints");
-    await sql`CREATE TABLE task_checkpoints (planted INT)`.execute(db);
+    // The last migration creates leader_fence: a table already there makes it fail.
+    expect(names[names.length - 1]).toBe("0007_create_leader_fence");
+    await sql`CREATE TABLE leader_fence (planted INT)`.execute(db);
 
     const failed = await runCli(["migrate", "--database-url", url]);
     expect(failed.code, failed.stderr).not.toBe(0);
-    expect(failed.stderr).toMatch(/task_checkpoints/);
+    expect(failed.stderr).toMatch(/leader_fence/);
     const afterFailing = await latestSession(db);
     expect(afterFailing).toBeGreaterThan(serverSession);
 
     // Refused before touching anything: no session.
-    await sql`DROP TABLE task_checkpoints`.execute(db);
+    await sql`DROP TABLE leader_fence`.execute(db);
     expectExit(await runCli(["migrate", "--database-url", url]), 0);
     const migrated = await latestSession(db);
     expect(migrated).toBeGreaterThan(afterFailing!);

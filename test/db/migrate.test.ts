@@ -6,7 +6,7 @@ import { assertSchemaCurrent, createMigrator, migrateToLatest, SchemaTooNewError
 import { MIGRATIONS } from "../../migrations/index.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
 
-const TABLES = ["sessions", "resource_groups", "jobs", "execution_managers", "schedulers", "task_checkpoints"];
+const TABLES = ["sessions", "resource_groups", "jobs", "execution_managers", "schedulers", "task_checkpoints", "leader_fence"];
 
 async function tables(db: Db): Promise<string[]> {
   const result = await sql<{ name: string }>`

@@ -16,10 +16,19 @@
  * 4 MiB of outputs (sent hex-encoded, under MariaDB's 16 MiB default
  * max_allowed_packet); several statements run in one transaction, so a batch
  * is all or nothing and rows land in the order given.
+ *
+ * Fenced (DECISIONS D3): every batch is one transaction that ends with one
+ * checkFence, on the stripe of the batch's first job, once a row was written.
+ * One stripe is enough: a takeover rewrites every stripe, so any one of them
+ * conflicts with it (Galera) or is locked by it (one MariaDB); more would only
+ * lengthen the batch and hold more stripe locks for nothing.
  */
 import { internal } from "../../core/errors.ts";
 import { asBuffer } from "../bytes.ts";
 import type { Db } from "../connection.ts";
+import { checkFence } from "../fence/checkFence.ts";
+import { fenceStripeOfJob } from "../fence/fence-stripes.ts";
+import { carryWriteFence, writeFenceOf } from "../fence/write-fence.ts";
 import { runStatement } from "../run-statement.ts";
 import { withTransaction } from "../transaction.ts";
 
@@ -54,6 +63,19 @@ export async function writeCheckpoints(db: Db, entries: readonly CheckpointEntry
     }
     return written;
   };
+  if (writeFenceOf(db) !== undefined) {
+    const stripe = fenceStripeOfJob(chunks[0]![0]!.jobId);
+    return withTransaction(
+      db,
+      async (trx) => {
+        const epoch = carryWriteFence(db, trx);
+        const written = await insertAll(trx);
+        if (written > 0) await checkFence(trx, epoch, stripe);
+        return written;
+      },
+      { operation: "writeCheckpoints" },
+    );
+  }
   if (chunks.length === 1) {
     return runStatement(db, { operation: "writeCheckpoints", writes: true, idempotent: true }, insertAll);
   }

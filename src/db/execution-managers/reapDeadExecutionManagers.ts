@@ -20,10 +20,16 @@
  * commits only if it lost no connection on the way (a retry after one fails
  * it instead) and took less than half the cut-off (at least 1 s); otherwise it rolls back and
  * fails "unavailable", which gives everyone the outage grace (src/instances).
+ *
+ * Fenced (DECISIONS D3): a sweep that declares anyone dead also passes
+ * checkFence (stripe 0) before it commits, so a deposed leader declares no one.
  */
 import { sql } from "kysely";
 import { invalidArgument, unavailable } from "../../core/errors.ts";
 import type { Db } from "../connection.ts";
+import { checkFence } from "../fence/checkFence.ts";
+import { NON_JOB_FENCE_STRIPE } from "../fence/fence-stripes.ts";
+import { carryWriteFence } from "../fence/write-fence.ts";
 import { withTransaction } from "../transaction.ts";
 
 export interface ReapOptions {
@@ -49,6 +55,7 @@ export async function reapDeadExecutionManagers(db: Db, options: ReapOptions): P
   return withTransaction(
     db,
     async (trx) => {
+      const epoch = carryWriteFence(db, trx);
       if (connectionLost) throw unavailable("the dead-execution-manager sweep lost its database connection; nobody was declared dead");
       const candidates = await sql<{ id: bigint }>`
         SELECT id FROM execution_managers
@@ -75,6 +82,7 @@ export async function reapDeadExecutionManagers(db: Db, options: ReapOptions): P
         `.execute(trx);
         dead.push(...confirmedIds);
       }
+      if (dead.length > 0) await checkFence(trx, epoch, NON_JOB_FENCE_STRIPE);
       const elapsedMs = now() - started;
       if (elapsedMs > Math.max(MIN_SWEEP_BUDGET_MS, staleAfterMs / 2)) {
         throw unavailable(

@@ -18,12 +18,22 @@
  * round trip instead of five (isolation, BEGIN, locking SELECT, UPDATE,
  * COMMIT): the UPDATE takes the row lock itself and commits on its own. When
  * it changes no row, the locking path runs to find out why and say so.
+ *
+ * Fenced (a Db with a write fence, DECISIONS D3): the fast path's UPDATE
+ * joins the job's fence stripe on the writer's epoch and bumps it, still one
+ * statement; it changes both rows or neither. The locking path checks the
+ * fence right after locking the job row (job row, then stripe: the order the
+ * join takes them) and before judging the state, so a deposed server is told
+ * it is fenced rather than that the new leader moved the job.
  */
 import { sql, type UpdateObject } from "kysely";
 import { failedPrecondition, internal } from "../../core/errors.ts";
 import { canTransition, isTerminal, JOB_STATES, type JobState, type TransitionActor } from "../../core/job-state.ts";
 import { asBuffer } from "../bytes.ts";
 import type { Db } from "../connection.ts";
+import { checkFence } from "../fence/checkFence.ts";
+import { fenceStripeOfJob } from "../fence/fence-stripes.ts";
+import { carryWriteFence, writeFenceOf } from "../fence/write-fence.ts";
 import type { DatabaseSchema } from "../schema.ts";
 import { runStatement } from "../run-statement.ts";
 import { withTransaction, type DbTransaction } from "../transaction.ts";
@@ -55,15 +65,29 @@ export async function transitionJob(db: Db, jobId: bigint, request: TransitionRe
   const only = onlySourceState(request);
   if (only !== undefined && !db.isTransaction) {
     const changes = transitionChanges(jobId, only, request);
+    const epoch = writeFenceOf(db);
     const result = await runStatement(db, { operation: `transitionJob ${jobId} to ${request.to}`, writes: true }, (connection) =>
-      connection.updateTable("jobs").set(changes).where("id", "=", jobId).where("state", "=", only).executeTakeFirst(),
+      epoch === undefined
+        ? connection.updateTable("jobs").set(changes).where("id", "=", jobId).where("state", "=", only).executeTakeFirst()
+        : // jobs first: the job row is locked before the stripe (checkFence).
+          connection
+            .updateTable(["jobs", "leader_fence"])
+            .set({ ...changes, writes: sql<bigint>`writes + 1` })
+            .where("jobs.id", "=", jobId)
+            .where("jobs.state", "=", only)
+            .where("leader_fence.stripe", "=", fenceStripeOfJob(jobId))
+            .where("leader_fence.epoch", "=", epoch)
+            .executeTakeFirst(),
     );
-    if (result.numUpdatedRows === 1n) return { from: only, to: request.to };
+    // Both rows or none, when fenced.
+    if (result.numUpdatedRows > 0n) return { from: only, to: request.to };
   }
   return withTransaction(
     db,
     async (trx) => {
+      const epoch = carryWriteFence(db, trx);
       const from = await lockJobState(trx, jobId);
+      await checkFence(trx, epoch, fenceStripeOfJob(jobId));
       if (request.expectFrom !== undefined && !request.expectFrom.includes(from)) {
         throw failedPrecondition(`job in state ${from}, expected ${request.expectFrom.join(" or ")}`);
       }
@@ -76,7 +100,8 @@ export async function transitionJob(db: Db, jobId: bigint, request: TransitionRe
 
 /**
  * Checks `from → request.to` against the table and writes it. For callers
- * that have already locked the row in their own transaction (cancelJob).
+ * that have already locked the row in their own transaction and checked the
+ * write fence there (cancelJob).
  */
 export async function applyJobTransition(
   trx: DbTransaction,
