@@ -31,7 +31,10 @@ import type { FaultInjector } from "../db/fault-injection/fault-injector.ts";
 import { faultyPool } from "../db/fault-injection/faulty-pool.ts";
 import type { Config } from "../config/schema.ts";
 import { assertSchemaCurrent, migrateToLatest } from "../db/migrate.ts";
-import { allocateSession } from "../db/sessions/allocateSession.ts";
+import { allocateFencedSession } from "../db/sessions/allocateFencedSession.ts";
+import { setWriteFence } from "../db/fence/write-fence.ts";
+import type { FencedError } from "../db/fence/fenced-error.ts";
+import { watchFence } from "./fence-watch.ts";
 import { latestSession } from "../db/sessions/latestSession.ts";
 import { waitForDatabase } from "../db/wait-for-database.ts";
 import { GrpcServer } from "../grpc/server.ts";
@@ -102,6 +105,8 @@ export class StorageServer {
   readonly #fence = new PoolFence();
   #lease: Lease | undefined;
   #session: bigint = 0n;
+  /** Set once the leader fence refused a write (see #fenced). */
+  #wasFenced = false;
   #boundPort = 0;
   #service: StorageService | undefined;
   #checkpoints: CheckpointWriter | undefined;
@@ -212,9 +217,12 @@ export class StorageServer {
       await assertSchemaCurrent(db);
     }
 
-    this.#session = await allocateSession(db);
+    // The session is the fence's epoch (D3): from here on no write of an earlier session commits, and ours carry it.
+    this.#session = await allocateFencedSession(db);
+    setWriteFence(db, this.#session);
     const sessionLogger = this.#ops.bindSession(this.#session);
-    const store = faults ? faults.scopeCalls(new MariaDbJobStore(db)) : new MariaDbJobStore(db);
+    const mariaDbStore = faults ? faults.scopeCalls(new MariaDbJobStore(db)) : new MariaDbJobStore(db);
+    const store = watchFence(mariaDbStore, (error) => this.#fenced(error));
     const checkpoints = createCheckpointWriter(store, config, sessionLogger);
     this.#checkpoints = checkpoints;
     const service = new StorageService({
@@ -314,6 +322,14 @@ export class StorageServer {
     } else {
       this.#logger.info({ session: this.#session }, "database lease retaken during start-up");
     }
+  }
+
+  /** The fence refused a write: another server took over after this session began. Stop writing now, then stop. */
+  #fenced(error: FencedError): void {
+    if (this.#phase === "stopping" || this.#phase === "stopped" || this.#wasFenced) return;
+    this.#wasFenced = true;
+    this.#fence.close("another spider-storage took over (the leader fence refused a write); stopping");
+    this.#superseded(error);
   }
 
   #superseded(error: Error): void {

@@ -84,8 +84,10 @@ export async function withOfflineDatabase<T>(
     const db = createDb({ url, maxConnections: 2, nodes });
     try {
       if (lease) {
-        const { allocateSession } = await import("../db/sessions/allocateSession.ts");
-        await allocateSession(db);
+        // A new session and fence epoch: a server that lost the lease meanwhile can no longer write (D3).
+        const { allocateFencedSession } = await import("../db/sessions/allocateFencedSession.ts");
+        const { setWriteFence } = await import("../db/fence/write-fence.ts");
+        setWriteFence(db, await allocateFencedSession(db));
       }
       return await fn({ db, config, logger });
     } finally {
