@@ -155,11 +155,12 @@ describe("a multi-host database URL", () => {
     });
     servers.push(server);
     const session = await server.waitServing();
-    // b stands in for a replica of a: the same schema and the same sessions.
+    // b stands in for a replica of a: the same schema, the same sessions and the same leader fence (D3).
     const replica = createDb({ url: urlB, maxConnections: 1 });
     try {
       await migrateToLatest(replica);
       await sql`INSERT INTO sessions (session_id) VALUES (${session})`.execute(replica);
+      await sql`UPDATE leader_fence SET epoch = ${session}`.execute(replica);
 
       await a.kill();
       await waitFor(() => `the server to resume on the next node:\n${server.logs.slice(-3_000)}`, () => server.logs.includes(RESUMED), { timeoutMs: 30_000 });
