@@ -23,7 +23,7 @@ const VERBS = new Map<string, StatementVerb>([
 ]);
 
 /** The tables of our schema; anything else is "other". */
-const TABLES = new Set(["jobs", "sessions", "resource_groups", "execution_managers", "schedulers", "task_checkpoints"]);
+const TABLES = new Set(["jobs", "sessions", "resource_groups", "execution_managers", "schedulers", "task_checkpoints", "leader_fence"]);
 
 const TABLE_PATTERN = /\b(?:from|into|update|join)\s+`?([a-z_][a-z0-9_]*)`?/i;
 

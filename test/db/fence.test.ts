@@ -36,6 +36,7 @@ import { withTransaction } from "../../src/db/transaction.ts";
 import { migratedDb, OUTPUTS, seedJob, seedResourceGroup } from "./db-fixture.ts";
 import { expectStorageError } from "./expect-storage-error.ts";
 import { StatementTap } from "./statement-tap.ts";
+import { deleteCheckpointsOfTasks } from "../../src/db/checkpoints/deleteCheckpointsOfTasks.ts";
 
 /** More than one statement's worth of rows (writeCheckpoints splits at 1000). */
 const manyCheckpoints = (jobId: bigint): CheckpointEntry[] =>
@@ -166,10 +167,11 @@ describe("leader fence", () => {
       expect(await restoreJobOutputs(old, restorable, OUTPUTS)).toBe(true);
       expect(await writeCheckpoints(old, [{ jobId: ready, taskIndex: 3, outputs: OUTPUTS }])).toBe(1);
       expect(await writeCheckpoints(old, manyCheckpoints(running))).toBe(1001);
+      expect(await deleteCheckpointsOfTasks(old, running, [5])).toBe(1);
       expect(await reapDeadExecutionManagers(old, { staleAfterMs: 30_000 })).toEqual([dead]);
       expect(await markExecutionManagerDead(old, released)).toBe(true);
 
-      expect(await totalWrites()).toBe(before + 15n);
+      expect(await totalWrites()).toBe(before + 16n);
       expect(await getJobState(plain, ready)).toBe("Running");
       expect(await getJobState(plain, running)).toBe("Succeeded");
       expect(await getJobState(plain, toCommit)).toBe("Succeeded");
@@ -225,6 +227,7 @@ describe("leader fence", () => {
       const restorable = await succeededWithoutOutputs();
       await staleManager();
       const alive = await registerExecutionManager(plain, "10.0.0.3");
+      expect(await writeCheckpoints(plain, [{ jobId: running, taskIndex: 7, outputs: OUTPUTS }])).toBe(1);
       const before = await snapshot();
       retries.length = 0;
 
@@ -245,6 +248,7 @@ describe("leader fence", () => {
       await expectFenced(writeCheckpoints(old, manyCheckpoints(running)));
       await expectFenced(reapDeadExecutionManagers(old, { staleAfterMs: 30_000 }));
       await expectFenced(markExecutionManagerDead(old, alive));
+      await expectFenced(deleteCheckpointsOfTasks(old, running, [7]));
 
       expect(await snapshot()).toEqual(before);
       expect(retries).toEqual([]);
