@@ -1,10 +1,10 @@
 /**
  * A wrapper of the pool's connections that routes `query` through a function
  * of ours and leaves every other property as the driver has it — shared by the
- * statement timeout and the test-only fault injection, which both wrap the
- * mysql2 pool under kysely.
+ * statement timeout, the dropping of refused connections and the test-only
+ * fault injection, which all wrap the mysql2 pool under kysely.
  */
-import type { MysqlPoolConnection, MysqlQueryResult } from "kysely";
+import type { MysqlPool, MysqlPoolConnection, MysqlQueryResult } from "kysely";
 
 export type QueryCallback = (error: unknown, result: MysqlQueryResult) => void;
 
@@ -31,5 +31,18 @@ export function connectionQueryProxy(query: ConnectionQuery): (raw: MysqlPoolCon
       wrappers.set(raw, wrapper);
     }
     return wrapper;
+  };
+}
+
+/** `pool` with every connection it hands out routed through `query` (and nothing else changed). */
+export function poolWithConnectionQuery(pool: MysqlPool, query: ConnectionQuery): MysqlPool {
+  const wrap = connectionQueryProxy(query);
+  return {
+    getConnection(callback) {
+      pool.getConnection((error, connection) => callback(error, error ? connection : wrap(connection)));
+    },
+    end(callback) {
+      pool.end(callback);
+    },
   };
 }

@@ -14,7 +14,7 @@
  * The same holds for any ROLLBACK that fails: the transaction may be open.
  */
 import type { MysqlPool, MysqlPoolConnection } from "kysely";
-import { connectionQueryProxy, type QueryCallback } from "./connection-query-proxy.ts";
+import { poolWithConnectionQuery, type QueryCallback } from "./connection-query-proxy.ts";
 import { classifyDbError } from "./db-errors.ts";
 import { statementVerb } from "./statement-kind.ts";
 
@@ -39,14 +39,5 @@ export function dropRefusedConnections(pool: MysqlPool): MysqlPool {
     });
   };
 
-  const wrap = connectionQueryProxy(query);
-
-  return {
-    getConnection(callback) {
-      pool.getConnection((error, connection) => callback(error, error ? connection : wrap(connection)));
-    },
-    end(callback) {
-      pool.end(callback);
-    },
-  };
+  return poolWithConnectionQuery(pool, query);
 }

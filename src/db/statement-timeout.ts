@@ -12,7 +12,7 @@
  * when it finds the connection gone — exactly as after a real network failure.
  */
 import type { MysqlPool, MysqlPoolConnection } from "kysely";
-import { connectionQueryProxy, type QueryCallback } from "./connection-query-proxy.ts";
+import { poolWithConnectionQuery, type QueryCallback } from "./connection-query-proxy.ts";
 
 /** The error a statement that ran out of time fails with (classified as a lost connection). */
 export function statementTimeoutError(timeoutMs: number): Error {
@@ -46,14 +46,5 @@ export function withStatementTimeout(pool: MysqlPool, timeoutMs: number): MysqlP
     });
   };
 
-  const wrap = connectionQueryProxy(query);
-
-  return {
-    getConnection(callback) {
-      pool.getConnection((error, connection) => callback(error, error ? connection : wrap(connection)));
-    },
-    end(callback) {
-      pool.end(callback);
-    },
-  };
+  return poolWithConnectionQuery(pool, query);
 }

@@ -79,6 +79,13 @@ describe("jobs under injected database faults", () => {
     },
   );
 
+  it("Galera's certification failure (1213) at 20% of every COMMIT and autocommit write: explicit transactions' COMMITs hit too", async () => {
+    await scenario(baseSeed + 40, [{ kind: "certification_failure", rate: 0.2, exclude: ONE_OFF_REGISTRATIONS }], 16);
+    expect(env.faults.countOf("certification_failure")).toBeGreaterThan(0);
+    // The explicit transactions' COMMITs were hit, not only autocommit writes.
+    expect([...env.faults.counts.keys()].some((key) => /^(writeCheckpoints|cancelJob|reapDeadExecutionManagers|commitJobOutputs)\b/.test(key))).toBe(true);
+  });
+
   it("the database unreachable for whole calls: finishing reports are accepted and kept, written once it answers; nothing re-runs and no retry is consumed (D6)", async () => {
     const KEPT = "database unreachable: the report's result is kept and will be written when it is back";
     const NOT_APPLIED = "report not applied: the job transition could not be written; task re-enqueued without consuming a retry";
