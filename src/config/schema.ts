@@ -235,6 +235,29 @@ const tlsSchema = section({
   }
 });
 
+const leaseSchema = section({
+  ttl_ms: key(integer(1_000, 600_000), 5_000, {
+    description:
+      "How long the database lease lasts without renewal, by the database's clock (DECISIONS D3): a standby takes over only after it has passed.",
+  }),
+  renew_interval_ms: key(integer(50, 60_000), 1_000, { description: "How often the leader renews the lease (and a standby looks whether it expired)." }),
+  step_down_margin_ms: key(integer(100, 600_000), 1_500, {
+    description:
+      "The leader stops serving (NOT_SERVING, writes fenced) when it has not renewed for ttl_ms minus this; it covers clock skew between database nodes and late timers.",
+  }),
+  holder_name: optionalKey(text(), {
+    description: "How this server names itself in the lease (shown by `status` on every server as the leader); use an address clients can reach.",
+    defaultText: "<hostname>:<port>",
+  }),
+}).superRefine((lease, ctx) => {
+  const own = { own: true };
+  if (lease.step_down_margin_ms >= lease.ttl_ms) {
+    ctx.addIssue({ code: "custom", path: ["step_down_margin_ms"], params: own, message: "must be below ttl_ms" });
+  } else if (lease.renew_interval_ms * 2 > lease.ttl_ms - lease.step_down_margin_ms) {
+    ctx.addIssue({ code: "custom", path: ["renew_interval_ms"], params: own, message: "must leave two renewals before the step-down (2 × renew_interval_ms ≤ ttl_ms − step_down_margin_ms)" });
+  }
+});
+
 export const configSchema = z.object({
   host: key(ipLiteral(), "127.0.0.1", { description: "Address the gRPC server listens on.", spider: "required" }),
   port: key(integer(0, 65535), 50051, { description: "gRPC port (0 picks a free one).", spider: "required" }),
@@ -250,6 +273,7 @@ export const configSchema = z.object({
   log_level: key(oneOf(LOG_LEVELS), "info", { description: "Log level (JSON lines on stderr)." }),
   runtime: section({
     db: dbSchema,
+    lease: leaseSchema,
     inbound_queue: inboundQueueSchema,
     task_instance_pool: taskInstancePoolSchema,
     job_cache_gc: jobCacheGcSchema,
