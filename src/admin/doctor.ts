@@ -16,7 +16,7 @@ import { staleAliveExecutionManagers } from "../db/execution-managers/staleAlive
 import { countJobRowViolations } from "../db/jobs/countJobRowViolations.ts";
 import { jobsWithUnknownResourceGroup } from "../db/jobs/jobsWithUnknownResourceGroup.ts";
 import { sampleJobIds } from "../db/jobs/sampleJobIds.ts";
-import { leaseHolder } from "../db/lease/leaseHolder.ts";
+import { readLease } from "../db/lease/readLease.ts";
 import { schemaStatus } from "../db/migrate.ts";
 import type { DoctorReportSchema, FindingSchema } from "../gen/admin/admin_pb.ts";
 import { JOB_ROW_CHECKS } from "./job-row-checks.ts";
@@ -131,12 +131,14 @@ export async function runDoctor(db: Db, options: DoctorOptions): Promise<DoctorR
     }
   }
 
-  const lease = await leaseHolder(db);
+  const lease = await readLease(db);
   return {
     schema: { applied: schema.applied, pending: schema.pending, unknown: schema.unknown },
     findings,
-    leaseHeld: lease.holder !== undefined,
-    leaseHolderConnection: lease.holder ?? 0n,
+    leaseHeld: lease?.held ?? false,
+    leaseHolder: lease?.holder ?? "",
+    leaseEpoch: lease?.epoch ?? 0n,
+    leaseRemainingMs: BigInt(Math.max(0, Math.round(lease?.remainingMs ?? 0))),
     healthy: !findings.some((finding) => finding.severity === "error"),
   };
 }

@@ -13,6 +13,10 @@ import type { StorageService } from "../service/storage-service.ts";
 import type { AdminHost } from "./admin-host.ts";
 import { countExecutionManagersByState } from "../db/execution-managers/countExecutionManagersByState.ts";
 import { queueStats } from "../service/inspect-engine.ts";
+import { readLease } from "../db/lease/readLease.ts";
+
+/** Phases in which this server holds the leader lease (D3). */
+const LEADING_PHASES: ReadonlySet<string> = new Set(["migrating", "recovering", "serving", "reconnecting"]);
 
 export async function getStatus(host: AdminHost): Promise<MessageInitShape<typeof GetStatusResponseSchema>> {
   const { settings, version } = host;
@@ -64,6 +68,17 @@ export async function getStatus(host: AdminHost): Promise<MessageInitShape<typeo
       const managers = await countExecutionManagersByState(db);
       response.aliveExecutionManagers = BigInt(managers.alive);
       response.deadExecutionManagers = BigInt(managers.dead);
+      const lease = await readLease(db);
+      if (lease !== undefined) {
+        response.leader = {
+          known: true,
+          thisServer: LEADING_PHASES.has(host.phase) && lease.held,
+          holder: lease.holder,
+          epoch: lease.epoch,
+          held: lease.held,
+          remainingMs: BigInt(Math.max(0, Math.round(lease.remainingMs))),
+        };
+      }
     } catch (error) {
       response.databaseError = error instanceof Error ? error.message : String(error);
     }

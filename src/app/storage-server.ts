@@ -1,31 +1,30 @@
 /**
  * Composes the running service and owns its life cycle (DECISIONS D2):
  * bind the port (NOT_SERVING) → connect to the database, retrying → take the
- * single-writer lease (phase "standby" while another server holds it) → migrate →
- * allocate the session → recover the job cache (phase "recovering", src/recovery)
- * → refill the inbound queue → SERVING. Shutdown reverses it: stop taking
- * calls, drain in-flight calls with a deadline, flush checkpoints, close the pool.
+ * leader lease (phase "standby" while another server holds it) → migrate →
+ * allocate the session, the fence's epoch → recover the job cache (phase
+ * "recovering", src/recovery) → refill the inbound queue → SERVING. Shutdown
+ * reverses it: stop taking calls, drain in-flight calls with a deadline, flush
+ * checkpoints, close the pool, release the lease (a standby takes over at once).
  *
- * Losing the lease while serving (a database restart drops its connection) is
- * ridden through, not fatal: phase "reconnecting" (health NOT_SERVING), the
- * pool is fenced so nothing is written without the lease, and RPCs still reach
+ * A lease not renewed in time while serving (the database unreachable, this
+ * process paused) is ridden through, not fatal: phase "reconnecting" (health
+ * NOT_SERVING), the pool is fenced so nothing is written, and RPCs still reach
  * the engine, which answers from memory what it can and UNAVAILABLE for the
  * rest — reports in particular must be heard, so their instances are dropped
- * and their tasks re-enqueued (D6) rather than left Running. The lease is
- * retaken with capped backoff; if the newest session is still ours nobody
- * else wrote meanwhile, so the cache is still the truth and serving resumes
- * with the same session. If another server holds the lease or started a newer
- * session, this one must not resume: `onSuperseded` (serve exits 1).
+ * and their tasks re-enqueued (D6) rather than left Running. A renewal that
+ * succeeds with our epoch means nobody else took over, so the cache is still
+ * the truth and serving resumes with the same session.
  *
- * A database URL naming several servers of one replicated database: the pool
- * and the lease use one node at a time, the same one (src/db/database-nodes.ts).
- * A move to another node loses the lease, which is retaken there as above.
+ * Deposed — a renewal finds another epoch, or the fence refuses a write — the
+ * server drops its engine and goes back to standby for another term: the new
+ * leader's writes made its cache stale.
  */
-import { Backoff, sleep } from "../core/backoff.ts";
+import { hostname } from "node:os";
 import type { Db } from "../db/connection.ts";
 import { createDb } from "../db/connection.ts";
 import { DatabaseNodes } from "../db/database-nodes.ts";
-import { acquireLease, LeaseHeldError, retakeLease, type Lease } from "../db/lease.ts";
+import { acquireLease, type Lease } from "../db/lease.ts";
 import { PoolFence } from "../db/pool-fence.ts";
 import type { FaultInjector } from "../db/fault-injection/fault-injector.ts";
 import { faultyPool } from "../db/fault-injection/faulty-pool.ts";
@@ -35,7 +34,6 @@ import { allocateFencedSession } from "../db/sessions/allocateFencedSession.ts";
 import { setWriteFence } from "../db/fence/write-fence.ts";
 import type { FencedError } from "../db/fence/fenced-error.ts";
 import { watchFence } from "./fence-watch.ts";
-import { latestSession } from "../db/sessions/latestSession.ts";
 import { waitForDatabase } from "../db/wait-for-database.ts";
 import { GrpcServer } from "../grpc/server.ts";
 import { addStorageServices } from "../grpc/storage-services.ts";
@@ -61,12 +59,6 @@ export interface StorageServerOptions {
   readonly databaseUrl: string | (() => Promise<string>);
   readonly migrate: boolean;
   readonly logger: Logger;
-  /**
-   * Called once if another server took over the database while this one's
-   * lease was lost (D3): this server must not resume. Default: stop. `serve`
-   * exits 1 so a supervisor restarts it as a standby.
-   */
-  readonly onSuperseded?: (error: Error) => void;
   /** Test-only database fault injection (SPIDER_STORAGE_FAULTS; src/db/fault-injection/). */
   readonly faults?: FaultInjector;
 }
@@ -78,7 +70,7 @@ export type Phase =
   | "migrating"
   | "recovering"
   | "serving"
-  /** The lease was lost while serving: writes fenced off until it is retaken. */
+  /** The lease was not renewed in time while serving: writes fenced off until it is renewed. */
   | "reconnecting"
   | "stopping"
   | "stopped";
@@ -99,11 +91,13 @@ export class StorageServer {
     this.#ops.setPhase(phase);
   }
   #db: Db | undefined;
-  /** Which server of a multi-host database URL the pool and the lease use, together. */
-  #nodes: DatabaseNodes | undefined;
   /** Closed while the lease is lost: the pool then hands out no connection. */
   readonly #fence = new PoolFence();
   #lease: Lease | undefined;
+  /** The database, once connected: each term of leadership runs on it. */
+  #database: { url: string; db: Db; nodes: DatabaseNodes } | undefined;
+  /** A step-down is tearing the term down. */
+  #stepping = false;
   #session: bigint = 0n;
   /** Set once the leader fence refused a write (see #fenced). */
   #wasFenced = false;
@@ -182,7 +176,6 @@ export class StorageServer {
     const faults = this.#options.faults;
     if (faults) this.#logger.warn({ seed: faults.seed }, "database fault injection is ON (SPIDER_STORAGE_FAULTS): for tests only");
     const nodes = new DatabaseNodes(url, { logger: this.#logger, onMove: (move) => this.#ops.metrics.dbNodeMoved(move.reason) });
-    this.#nodes = nodes;
     const db = createDb({
       url,
       nodes,
@@ -192,16 +185,34 @@ export class StorageServer {
       wrapPool: (pool) => this.#fence.wrap(faults ? faultyPool(pool, faults) : pool),
     });
     this.#db = db;
+    this.#database = { url, db, nodes };
     await waitForDatabase(db, { logger: this.#logger, signal: this.#abort.signal });
 
-    // One writer per database (D3): wait as a standby while another server holds the lease.
-    this.#lease = await acquireLease(url, {
+    await this.#lead(url, db, nodes);
+  }
+
+  /**
+   * One term of leadership: wait as a standby until the lease is ours →
+   * migrate → a new session (the fence's epoch) → recover → serve. Runs again
+   * after this server is deposed (#stepDown).
+   */
+  async #lead(url: string, db: Db, nodes: DatabaseNodes): Promise<void> {
+    const { config } = this.#options;
+    const faults = this.#options.faults;
+    const lease = await acquireLease(url, {
       logger: this.#logger,
       signal: this.#abort.signal,
+      holder: config.runtime.lease.holder_name ?? `${hostname()}:${this.#boundPort}`,
+      ttlMs: config.runtime.lease.ttl_ms,
+      renewIntervalMs: config.runtime.lease.renew_interval_ms,
+      stepDownMarginMs: config.runtime.lease.step_down_margin_ms,
       onWaiting: () => (this.#phase = "standby"),
+      // The embedded MariaDB: its data-directory lock already keeps every other server out.
+      exclusive: typeof this.#options.databaseUrl !== "string",
       nodes,
     });
-    this.#watchLease(url, this.#lease);
+    this.#lease = lease;
+    this.#watchLease(lease);
 
     this.#phase = "migrating";
     if (this.#options.migrate) {
@@ -220,6 +231,7 @@ export class StorageServer {
     // The session is the fence's epoch (D3): from here on no write of an earlier session commits, and ours carry it.
     this.#session = await allocateFencedSession(db);
     setWriteFence(db, this.#session);
+    this.#wasFenced = false;
     const sessionLogger = this.#ops.bindSession(this.#session);
     const mariaDbStore = faults ? faults.scopeCalls(new MariaDbJobStore(db)) : new MariaDbJobStore(db);
     const store = watchFence(mariaDbStore, (error) => this.#fenced(error));
@@ -255,87 +267,93 @@ export class StorageServer {
     const refilled = refillQueue(service.engine);
     service.start();
     this.#logger.info({ refilled }, "inbound queue refilled");
-    this.#phase = "serving";
-    this.#logger.info({ session: this.#session, port: this.#boundPort }, "serving");
+    if (lease.state === "suspended") {
+      // Lost while recovering: serve once it is renewed (#watchLease).
+      this.#phase = "reconnecting";
+    } else {
+      this.#phase = "serving";
+      this.#logger.info({ session: this.#session, port: this.#boundPort, epoch: lease.epoch }, "serving");
+    }
     this.#admin.startGc(db);
   }
 
-  #watchLease(url: string, lease: Lease): void {
-    lease.onLost((error) => {
-      if (this.#phase === "stopping" || this.#phase === "stopped") return;
-      this.#fence.close("the database lease was lost (the database restarted or is unreachable); reconnecting");
+  #watchLease(lease: Lease): void {
+    lease.on("suspended", (reason) => {
+      if (this.#lease !== lease || this.#stopping) return;
+      // Stop writing at once: a standby may take over once the TTL has passed (D3).
+      this.#fence.close(`the database lease was not renewed in time (${reason}); writes wait until it is`);
       if (this.#phase === "serving") this.#phase = "reconnecting";
       this.#logger.error(
-        { err: error, session: this.#session },
-        "database lease lost: writes are fenced off and RPCs that need the database answer UNAVAILABLE until it is retaken",
+        { session: this.#session, epoch: lease.epoch },
+        "database lease suspended: writes are fenced off and RPCs that need the database answer UNAVAILABLE until it is renewed",
       );
-      void this.#retakeLease(url, lease).catch((retakeError: unknown) => {
-        if (!this.#abort.signal.aborted) this.#superseded(retakeError instanceof Error ? retakeError : new Error(String(retakeError)));
-      });
+    });
+    lease.on("resumed", () => {
+      if (this.#lease !== lease || this.#stopping) return;
+      this.#fence.open();
+      // D6: heartbeats refused meanwhile must not make anyone dead; and re-offer
+      // ready work whose assignments may have been dropped (D7).
+      this.#service?.pool.noteDbUnavailable();
+      if (this.#phase === "reconnecting") {
+        const refilled = this.#service ? refillQueue(this.#service.engine) : 0;
+        this.#phase = "serving";
+        this.#logger.info({ session: this.#session, refilled }, "database lease renewed: serving again with the same session");
+      }
+    });
+    lease.on("deposed", (reason) => {
+      if (this.#lease !== lease) return;
+      void this.#stepDown(new Error(reason));
     });
   }
 
-  /** Takes the lease back; resumes only if no other server ran meanwhile. */
-  async #retakeLease(url: string, lost: Lease): Promise<void> {
-    const signal = this.#abort.signal;
-    let lease: Lease;
-    let latest: bigint | undefined;
-    // The database answered; only the session check failed: retry it at a steady pace.
-    const sessionCheckBackoff = new Backoff({ initialMs: 200, maxMs: 200 });
-    for (;;) {
-      try {
-        lease = await retakeLease(url, { logger: this.#logger, signal, previous: lost, ...(this.#nodes && { nodes: this.#nodes }) });
-      } catch (error) {
-        if (signal.aborted) return;
-        if (error instanceof LeaseHeldError) {
-          const holder = error.holder === undefined ? "" : ` (MariaDB connection ${error.holder} holds it now)`;
-          throw new Error(`another spider-storage took over the database while this server's lease was lost${holder}`, { cause: error });
-        }
-        throw error;
-      }
-      try {
-        latest = await latestSession(lease.db);
-        break;
-      } catch (error) {
-        this.#logger.warn({ err: error }, "database lease retaken but the session check failed; retrying");
-        await lease.release();
-        await sleep(sessionCheckBackoff.next(), signal).catch(() => undefined);
-      }
-    }
-    if (signal.aborted) return void (await lease.release());
-    if (this.#session !== 0n && latest !== this.#session) {
-      await lease.release();
-      throw new Error(
-        `another spider-storage ran on this database while the lease was lost (newest session ${String(latest)}, ours ${this.#session}): its writes make this server's cache stale`,
-      );
-    }
-    this.#lease = lease;
-    this.#watchLease(url, lease);
-    this.#fence.open();
-    // D6: heartbeats refused during the outage must not make anyone dead; and
-    // re-offer ready work whose assignments may have been dropped meanwhile (D7).
-    this.#service?.pool.noteDbUnavailable();
-    if (this.#phase === "reconnecting") {
-      const refilled = this.#service ? refillQueue(this.#service.engine) : 0;
-      this.#phase = "serving";
-      this.#logger.info({ session: this.#session, refilled }, "database lease retaken: serving again with the same session");
-    } else {
-      this.#logger.info({ session: this.#session }, "database lease retaken during start-up");
-    }
-  }
-
-  /** The fence refused a write: another server took over after this session began. Stop writing now, then stop. */
+  /** The fence refused a write: another server took over after this session began. Stop writing now, and step down. */
   #fenced(error: FencedError): void {
-    if (this.#phase === "stopping" || this.#phase === "stopped" || this.#wasFenced) return;
+    if (this.#stopping || this.#wasFenced) return;
     this.#wasFenced = true;
-    this.#fence.close("another spider-storage took over (the leader fence refused a write); stopping");
-    this.#superseded(error);
+    this.#fence.close("another spider-storage took over (the leader fence refused a write); stepping down");
+    void this.#stepDown(error);
   }
 
-  #superseded(error: Error): void {
-    this.#logger.error({ err: error, session: this.#session }, "this server must not resume: it was superseded");
-    if (this.#options.onSuperseded) return this.#options.onSuperseded(error);
-    void this.stop();
+  /**
+   * Deposed: another server leads now. Drop this term's engine (its cache is
+   * stale: the new leader writes), then wait as a standby for the next term.
+   * The pool reopens for the standby's reads; its writes stay fenced with the
+   * old epoch until a new session replaces it.
+   */
+  async #stepDown(error: Error): Promise<void> {
+    if (this.#stepping || this.#stopping) return;
+    this.#stepping = true;
+    try {
+      this.#fence.close("this server was deposed; stepping down");
+      this.#phase = "standby";
+      this.#logger.error({ err: error, session: this.#session }, "deposed: another spider-storage leads now; stepping down to standby");
+      const lease = this.#lease;
+      this.#lease = undefined;
+      await lease?.release();
+      const service = this.#service;
+      const checkpoints = this.#checkpoints;
+      this.#service = undefined;
+      this.#checkpoints = undefined;
+      this.#recovery = undefined;
+      this.#recoveryProgress = undefined;
+      await service?.stop();
+      // Nothing of this term may still be written: what was not is re-run by the new leader.
+      await checkpoints?.close(0);
+      this.#fence.open();
+    } finally {
+      this.#stepping = false;
+    }
+    if (this.#stopping) return;
+    const { url, db, nodes } = this.#database!;
+    await this.#lead(url, db, nodes).catch((leadError: unknown) => {
+      if (this.#stopping) return;
+      this.#logger.fatal({ err: leadError }, "could not start another term after stepping down; stopping");
+      void this.stop();
+    });
+  }
+
+  get #stopping(): boolean {
+    return this.#phase === "stopping" || this.#phase === "stopped";
   }
 
   async stop(): Promise<void> {

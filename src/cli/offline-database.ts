@@ -40,7 +40,7 @@ export async function withOfflineDatabase<T>(
   // Imported here: the database modules are not needed to parse arguments or to go online.
   const { loadCliConfig } = await import("./commands/serve.ts");
   const { createDb } = await import("../db/connection.ts");
-  const { acquireLease, LeaseHeldError } = await import("../db/lease.ts");
+  const { takeOfflineLease } = await import("./offline-lease.ts");
   const { DatabaseNodes } = await import("../db/database-nodes.ts");
   const { DataDirLockedError } = await import("../embedded/data-dir-lock.ts");
   const { openDataDirDatabase } = await import("../embedded/embedded-mariadb.ts");
@@ -71,14 +71,14 @@ export async function withOfflineDatabase<T>(
     // One node choice for the lease and the pool, so both use the same server of a multi-host URL.
     const nodes = new DatabaseNodes(url);
     const lease = options.write
-      ? await acquireLease(url, { logger, wait: false, nodes }).catch((error: unknown) => {
-          if (error instanceof LeaseHeldError) {
-            throw new CliError(
-              `a spider-storage server holds this database's lease, so \`${options.what}\` must go through it: ` +
-                "run it without --database-url/--data-dir/--offline (it then talks to --server)",
-            );
-          }
-          throw error;
+      ? await takeOfflineLease(url, {
+          config,
+          logger,
+          what: options.what,
+          nodes,
+          refusal:
+            `a spider-storage server holds this database's lease, so \`${options.what}\` must go through it: ` +
+            "run it without --database-url/--data-dir/--offline (it then talks to --server)",
         })
       : undefined;
     const db = createDb({ url, maxConnections: 2, nodes });

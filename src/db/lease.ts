@@ -1,309 +1,339 @@
 /**
- * One writer per database (DECISIONS D3): the single-writer lease.
+ * One writer per database (DECISIONS D3): the leader lease.
  *
- * The lease is `GET_LOCK('spider-storage:<database>')` held on a dedicated
- * connection (never one of the pool's) for the life of the server. Lock names
- * are server-wide in MariaDB, hence the database name in it: two databases on
- * one server do not conflict. A second server on the same database waits as a
- * standby, logging once "standby: another spider-storage holds the database
- * lease; waiting", and takes over when the lock frees: a crashed leader's
- * connection drops and MariaDB releases its locks at once.
+ * The lease is a row (`leader_lease`, src/db/lease/) taken and renewed only by
+ * conditional UPDATEs, so it holds on one MariaDB, on Galera (where two
+ * takeovers on different nodes are certified and one aborts) and across a
+ * switch to another database node: nothing depends on one node's local state.
+ * Its expiry is in the database's clock; its epoch grows with every takeover.
  *
- * Losing the lease (its connection dies, or a check finds the lock no longer
- * ours) is reported once through `onLost`. The lock may then already belong to
- * a standby, and this server's pool could still write: the caller must stop
- * writing at once. A database restart drops the lease's connection too, so the
- * server fences its pool and calls {@link retakeLease}: it gets the lock back
- * unless another server holds it (src/app/storage-server.ts decides whether it
- * may resume).
+ * - A standby looks at the row every `renewIntervalMs` (sooner when the
+ *   database says the lease ends sooner) and takes it once it has expired.
+ * - The leader renews every `renewIntervalMs` on a connection of its own (never
+ *   the pool's: the pool may be fenced, and renewals must not queue behind
+ *   work). When no renewal has succeeded for `ttlMs − stepDownMarginMs`, counted
+ *   on this process's monotonic clock from the start of the last successful
+ *   one, the lease is *suspended*: the caller must stop writing at once. A
+ *   standby can take over only after `ttlMs` by the database's clock, so the
+ *   margin covers the skew between database nodes' clocks and late timers.
+ * - A suspended lease keeps trying to renew: success (the epoch is still ours,
+ *   so nobody else ran) *resumes* it; a row with another epoch *deposes* it.
  *
- * Connection ids alone do not say who holds the lock: MariaDB numbers
- * connections from 1 again after a restart, so the id our lost lease had may
- * now be another server's lease connection. The lease connection therefore
- * also holds a second lock with a random name, its identity: a holder is our
- * own (lost) connection only if it holds that identity lock too, and only then
- * may a retake KILL it. A restart frees every lock, so after one the identity
- * is held by nobody and nothing is killed.
+ * What stops a deposed leader's writes that are already in flight is the
+ * fence (src/db/fence/), not this timer: the lease keeps leaders orderly, the
+ * fence keeps them safe.
  */
-import { createHash, randomBytes } from "node:crypto";
-import type { Connection, RowDataPacket } from "mysql2/promise";
+import { hostname } from "node:os";
+import type { Connection } from "mysql2/promise";
 import { Backoff, sleep } from "../core/backoff.ts";
 import { StorageError } from "../core/errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Db } from "./connection.ts";
-import { DatabaseNodes, type DatabaseNode } from "./database-nodes.ts";
+import { DatabaseNodes } from "./database-nodes.ts";
+import { ensureLeaseTable } from "./lease/ensureLeaseTable.ts";
+import { legacyLockHolder } from "./lease/legacyLockHolder.ts";
+import { readLease, type LeaseRow } from "./lease/readLease.ts";
+import { releaseLease } from "./lease/releaseLease.ts";
+import { renewLease } from "./lease/renewLease.ts";
+import { takeLease } from "./lease/takeLease.ts";
 import { singleConnectionDb } from "./single-connection-db.ts";
 
 export const STANDBY_MESSAGE = "standby: another spider-storage holds the database lease; waiting";
 
-export interface LeaseOptions {
-  readonly logger: Logger;
-  /** Aborting stops the wait (the promise rejects with the signal's reason). */
-  readonly signal?: AbortSignal;
-  /** Called once, when another server holds the lease and this one starts waiting. */
-  readonly onWaiting?: () => void;
-  /** false: take the lease now or throw {@link LeaseHeldError} (offline commands). Default true. */
-  readonly wait?: boolean;
-  /** How often the held lease is checked; default 2 s. */
-  readonly checkIntervalMs?: number;
-  /** Seconds one GET_LOCK waits before the loop looks at the abort signal again; default 2. */
-  readonly waitSliceSec?: number;
-  /**
-   * Which server of a multi-host URL to use, shared with the pool
-   * (src/db/database-nodes.ts): the lease is lost when that choice moves to
-   * another node. Default: a choice of its own, from the URL.
-   */
-  readonly nodes?: DatabaseNodes;
+export interface LeaseTiming {
+  /** How long the lease lasts without renewal, by the database's clock. */
+  readonly ttlMs: number;
+  readonly renewIntervalMs: number;
+  /** The lease is suspended after `ttlMs − stepDownMarginMs` without a successful renewal. */
+  readonly stepDownMarginMs: number;
 }
 
+/** runtime.lease's defaults (src/config/schema.ts), for callers without a configuration. */
+export const DEFAULT_LEASE_TIMING: LeaseTiming = { ttlMs: 5_000, renewIntervalMs: 1_000, stepDownMarginMs: 1_500 };
+
+export interface LeaseOptions extends Partial<LeaseTiming> {
+  readonly logger: Logger;
+  /** This server's name in the lease (runtime.lease.holder_name); default `<hostname> pid <pid>`. */
+  readonly holder?: string;
+  /** Aborting stops the wait (the promise rejects with the signal's reason). */
+  readonly signal?: AbortSignal;
+  /** Called once, with the lease as the database shows it, when another server holds it and this one starts waiting. */
+  readonly onWaiting?: (leader: LeaseRow) => void;
+  /** Called on every look at the row while waiting (for `status`). */
+  readonly onLook?: (leader: LeaseRow) => void;
+  /** false: take the lease now or throw {@link LeaseHeldError} (offline commands). Default true. */
+  readonly wait?: boolean;
+  /** Which server of a multi-host URL to use (src/db/database-nodes.ts); default a choice of its own. */
+  readonly nodes?: DatabaseNodes;
+  /**
+   * No other server can reach this database (the embedded MariaDB, whose data
+   * directory this process has locked): take the lease even before it expires,
+   * so a restart after a crash does not wait out the dead server's TTL.
+   */
+  readonly exclusive?: boolean;
+  /** Monotonic milliseconds; default performance.now. Tests inject their own. */
+  readonly clock?: () => number;
+}
+
+export type LeaseEvent =
+  /** No renewal for ttl − margin: stop writing now. It may come back. */
+  | "suspended"
+  /** A renewal succeeded again after a suspension: the epoch is still ours. */
+  | "resumed"
+  /** Another server holds the lease now (or a renewal found another epoch): this server must start over as a standby. */
+  | "deposed";
+
 export interface Lease {
-  /** The lock name. */
-  readonly name: string;
-  /** MariaDB connection id holding it. */
-  readonly connectionId: number;
-  /** The name of a lock only this lease's connection holds: who it is, across database restarts (see the module comment). */
-  readonly identity: string;
-  /** Registers a callback run once if the lease is lost (not after release()). */
-  onLost(callback: (error: Error) => void): void;
-  /** The lease's own connection as a `Db`, for reads that must not wait on the (fenced) pool; each statement times out after 10 s. BIGINT reads as a plain number here. */
-  readonly db: Db;
+  /** Grows with every takeover: orders leaders (`status` shows it). */
+  readonly epoch: bigint;
+  readonly holder: string;
+  readonly timing: LeaseTiming;
+  /** held, suspended (may resume), deposed or released. */
+  readonly state: "held" | "suspended" | "deposed" | "released";
+  /** Registers a callback for each later event. */
+  on(event: LeaseEvent, callback: (reason: string) => void): void;
+  /** Ends the lease now (a standby takes over at once) unless it is already lost. */
   release(): Promise<void>;
 }
 
 export class LeaseHeldError extends StorageError {
-  /** MariaDB connection id of the holder, when known. */
-  readonly holder: number | undefined;
+  /** The holder's name (or the MariaDB connection of an older version's lock). */
+  readonly holder: string;
 
-  constructor(name: string, holder: number | undefined) {
-    super(
-      "unavailable",
-      `another spider-storage holds the database lease ${name}${holder ? ` (MariaDB connection ${holder})` : ""}: ` +
-        "stop it first (a running server applies migrations itself)",
-    );
+  constructor(holder: string) {
+    super("unavailable", `another spider-storage holds the database lease (${holder}): stop it first (a running server applies migrations itself)`);
     this.name = "LeaseHeldError";
     this.holder = holder;
   }
 }
 
-/** `spider-storage:<database>`; hashed when longer than MariaDB's 64-character limit. */
-export function leaseName(database: string): string {
-  const name = `spider-storage:${database}`;
-  if (name.length <= 64) return name;
-  return `spider-storage:${createHash("sha256").update(database).digest("hex").slice(0, 40)}`;
+export function defaultHolderName(): string {
+  return `${hostname()} pid ${process.pid}`;
 }
+
+/** The lease's connection: opened on demand, dropped after any failure (the next use opens another, on the node then current). */
+class LeaseConnection {
+  readonly #nodes: DatabaseNodes;
+  readonly #timeoutMs: number;
+  #open: { connection: Connection; db: Db } | undefined;
+
+  constructor(nodes: DatabaseNodes, timeoutMs: number) {
+    this.#nodes = nodes;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /** Runs `fn` on the connection; past the timeout the connection is destroyed and the call rejects. */
+  async run<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.drop();
+        reject(new Error(`the lease's database statement took longer than ${this.#timeoutMs} ms`));
+      }, this.#timeoutMs);
+      timer.unref();
+    });
+    try {
+      return await Promise.race([
+        (async () => {
+          if (!this.#open) {
+            const { connection } = await this.#nodes.connect({ connectTimeout: this.#timeoutMs, enableKeepAlive: true });
+            // Errors of an idle connection surface in the next statement.
+            connection.on("error", () => this.drop());
+            this.#open = { connection, db: singleConnectionDb(connection) };
+          }
+          return fn(this.#open.db);
+        })(),
+        timedOut,
+      ]);
+    } catch (error) {
+      this.drop();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  drop(): void {
+    this.#open?.connection.destroy();
+    this.#open = undefined;
+  }
+}
+
+type TakeOutcome =
+  | { readonly kind: "taken"; readonly epoch: bigint }
+  | { readonly kind: "held"; readonly leader: LeaseRow | undefined }
+  | { readonly kind: "legacy"; readonly legacy: bigint };
 
 /** Takes the lease of the database at `url`, waiting as a standby while another server holds it. */
 export async function acquireLease(url: string, options: LeaseOptions): Promise<Lease> {
   const { logger, signal } = options;
+  const timing: LeaseTiming = {
+    ttlMs: options.ttlMs ?? DEFAULT_LEASE_TIMING.ttlMs,
+    renewIntervalMs: options.renewIntervalMs ?? DEFAULT_LEASE_TIMING.renewIntervalMs,
+    stepDownMarginMs: options.stepDownMarginMs ?? DEFAULT_LEASE_TIMING.stepDownMarginMs,
+  };
+  const holder = (options.holder ?? defaultHolderName()).slice(0, 255);
   const nodes = options.nodes ?? new DatabaseNodes(url);
-  const name = leaseName(nodes.database);
   const wait = options.wait ?? true;
-  const slice = wait ? (options.waitSliceSec ?? 2) : 0;
-  let connection: Connection | undefined;
-  let node: DatabaseNode | undefined;
-  const onAbort = () => connection?.destroy();
-  signal?.addEventListener("abort", onAbort, { once: true });
+  const clock = options.clock ?? (() => performance.now());
+  // A statement that takes longer than one renewal interval is as good as lost.
+  const connection = new LeaseConnection(nodes, Math.max(timing.renewIntervalMs, 500));
+  const backoff = new Backoff({ initialMs: 100, maxMs: Math.max(timing.renewIntervalMs, 100) });
   let announced = false;
-  const backoff = new Backoff({ initialMs: 100, maxMs: 5_000 });
+  let tableReady = false;
+  const onAbort = () => connection.drop();
+  signal?.addEventListener("abort", onAbort, { once: true });
   try {
     for (;;) {
       signal?.throwIfAborted();
+      let delayMs: number;
       try {
-        if (!connection) {
-          ({ connection, node } = await nodes.connect({ connectTimeout: 5_000, enableKeepAlive: true }));
-          // Swallow errors until the lease is held; the query in flight reports them.
-          connection.on("error", () => {});
-          // The lease connection is idle for hours: the server's wait_timeout must not close it.
-          await connection.query("SET SESSION wait_timeout = 31536000");
+        const started = clock();
+        const outcome = await connection.run(async (db): Promise<TakeOutcome> => {
+          if (!tableReady) {
+            await ensureLeaseTable(db);
+            tableReady = true;
+          }
+          const legacy = await legacyLockHolder(db, nodes.database);
+          if (legacy !== undefined) return { kind: "legacy", legacy };
+          const epoch = await takeLease(db, holder, timing.ttlMs, { evenIfHeld: options.exclusive === true });
+          if (epoch !== undefined) return { kind: "taken", epoch };
+          return { kind: "held", leader: await readLease(db) };
+        });
+        if (outcome.kind === "taken") {
+          if (announced) logger.info({ epoch: outcome.epoch, holder }, "database lease taken over: no longer standby");
+          else logger.debug({ epoch: outcome.epoch, holder }, "database lease taken");
+          return holdLease(connection, outcome.epoch, holder, timing, started, { logger, clock });
         }
-        const [rows] = await connection.query<RowDataPacket[]>("SELECT GET_LOCK(?, ?) AS got", [name, slice]);
-        const got = rows[0]?.["got"] as number | null | undefined;
-        if (got === 1) break;
-        if (got !== 0) throw new Error(`GET_LOCK(${name}) returned ${String(got)}`);
-        const holder = await lockHolder(connection, name);
-        if (!wait) throw new LeaseHeldError(name, holder);
+        const leader: LeaseRow =
+          outcome.kind === "legacy"
+            ? { epoch: 0n, holder: `an older spider-storage, MariaDB connection ${outcome.legacy}`, held: true, remainingMs: timing.renewIntervalMs }
+            : (outcome.leader ?? { epoch: 0n, holder: "", held: false, remainingMs: 0 });
+        if (!wait) throw new LeaseHeldError(leader.holder || "unknown");
+        options.onLook?.(leader);
         if (!announced) {
           announced = true;
-          logger.warn({ lease: name, holderConnection: holder }, STANDBY_MESSAGE);
-          options.onWaiting?.();
+          logger.warn({ leader: leader.holder, epoch: leader.epoch }, STANDBY_MESSAGE);
+          options.onWaiting?.(leader);
         }
         backoff.reset();
+        // Look again when the holder's lease would end, but at least once per interval.
+        delayMs = Math.min(timing.renewIntervalMs, Math.max(10, leader.remainingMs + 5));
       } catch (error) {
         if (error instanceof LeaseHeldError) throw error;
-        connection?.destroy();
-        connection = undefined;
         signal?.throwIfAborted();
         // Offline commands fail rather than wait for the database.
         if (!wait) throw error;
-        const delay = backoff.next();
-        logger.warn({ lease: name, retryInMs: delay, err: error }, "database lease: connection failed; retrying");
-        await sleep(delay, signal);
+        delayMs = backoff.next();
+        logger.warn({ retryInMs: delayMs, err: error }, "database lease: the database did not answer; retrying");
       }
+      await sleep(delayMs, signal);
     }
   } catch (error) {
-    connection?.destroy();
+    connection.drop();
     throw error;
   } finally {
     signal?.removeEventListener("abort", onAbort);
   }
-  const identity = `spider-storage-lease-holder:${randomBytes(16).toString("hex")}`;
-  let connectionId: number;
-  try {
-    const [[idRow]] = await connection.query<RowDataPacket[]>("SELECT CONNECTION_ID() AS id, GET_LOCK(?, 0) AS got", [identity]);
-    if (idRow?.["got"] !== 1) throw new Error(`GET_LOCK(${identity}) returned ${String(idRow?.["got"])}`);
-    connectionId = Number(idRow["id"]);
-  } catch (error) {
-    connection.destroy();
-    throw error;
-  }
-  if (announced) logger.info({ lease: name, connectionId }, "database lease taken over: no longer standby");
-  else logger.debug({ lease: name, connectionId }, "database lease taken");
-  return holdLease(connection, name, connectionId, identity, options, { nodes, node: node! });
-}
-
-async function lockHolder(connection: Connection, name: string): Promise<number | undefined> {
-  try {
-    const [rows] = await connection.query<RowDataPacket[]>("SELECT IS_USED_LOCK(?) AS holder", [name]);
-    const holder = rows[0]?.["holder"] as number | string | null | undefined;
-    return holder === null || holder === undefined ? undefined : Number(holder);
-  } catch {
-    return undefined;
-  }
 }
 
 function holdLease(
-  connection: Connection,
-  name: string,
-  connectionId: number,
-  identity: string,
-  options: LeaseOptions,
-  on: { nodes: DatabaseNodes; node: DatabaseNode },
+  connection: LeaseConnection,
+  epoch: bigint,
+  holder: string,
+  timing: LeaseTiming,
+  takenAt: number,
+  context: { logger: Logger; clock: () => number },
 ): Lease {
-  const callbacks: ((error: Error) => void)[] = [];
-  let lostError: Error | undefined;
-  let released = false;
-  let timer: NodeJS.Timeout | undefined;
-  // The pool writes through the current node only: a lease left on another one is lost, and retaken there.
-  const stopFollowing = on.nodes.onMove((move) => {
-    if (move.to.index !== on.node.index) lose(new Error(`the database moved to another node (${move.from.name} → ${move.to.name}, ${move.reason})`));
-  });
+  const { logger, clock } = context;
+  const listeners = new Map<LeaseEvent, ((reason: string) => void)[]>();
+  let state: Lease["state"] = "held";
+  /** Monotonic start of the last successful renewal (or of the takeover). */
+  let renewedAt = takenAt;
+  let renewTimer: NodeJS.Timeout | undefined;
+  let stepDownTimer: NodeJS.Timeout | undefined;
+  let renewing = false;
 
-  const lose = (error: Error) => {
-    if (released || lostError) return;
-    lostError = error;
-    stopFollowing();
-    if (timer) clearTimeout(timer);
-    connection.destroy();
-    options.logger.error({ lease: name, err: error }, "database lease lost");
-    for (const callback of callbacks) callback(error);
+  const emit = (event: LeaseEvent, reason: string) => {
+    for (const callback of listeners.get(event) ?? []) callback(reason);
   };
+  const stepDownAfterMs = timing.ttlMs - timing.stepDownMarginMs;
 
-  connection.on("error", (error: Error) => lose(new Error(`the lease's database connection failed: ${error.message}`, { cause: error })));
-  connection.on("end", () => lose(new Error("the lease's database connection closed")));
+  const armStepDown = () => {
+    clearTimeout(stepDownTimer);
+    stepDownTimer = setTimeout(checkStepDown, Math.max(0, renewedAt + stepDownAfterMs - clock()));
+    stepDownTimer.unref();
+  };
+  // Also run before each renewal: after a pause (SIGSTOP) the timers fire late, and suspension must come first.
+  function checkStepDown(): void {
+    if (state !== "held") return;
+    const silentMs = clock() - renewedAt;
+    if (silentMs < stepDownAfterMs) return armStepDown();
+    state = "suspended";
+    const reason = `the lease was not renewed for ${Math.round(silentMs)} ms (step-down after ${stepDownAfterMs} ms)`;
+    logger.error({ epoch, silentMs: Math.round(silentMs) }, "database lease suspended: not renewed in time; writes stop until it is renewed");
+    emit("suspended", reason);
+  }
 
-  const check = async () => {
+  const renew = async () => {
+    if (renewing || state === "deposed" || state === "released") return;
+    renewing = true;
+    checkStepDown();
+    const started = clock();
     try {
-      const [rows] = await connection.query<RowDataPacket[]>({ sql: "SELECT IS_USED_LOCK(?) AS holder", timeout: 10_000 }, [name]);
-      const holder = rows[0]?.["holder"] as number | string | null | undefined;
-      if (holder === null || holder === undefined || Number(holder) !== connectionId) {
-        lose(new Error(`the lock ${name} is no longer held by this server (holder: ${String(holder ?? "none")})`));
+      const renewed = await connection.run((db) => renewLease(db, epoch, timing.ttlMs));
+      if ((state as Lease["state"]) === "released") return;
+      if (!renewed) {
+        state = "deposed";
+        clearTimeout(stepDownTimer);
+        connection.drop();
+        const reason = `another spider-storage took the database lease (this server's epoch ${epoch} is no longer current)`;
+        logger.error({ epoch }, "database lease lost to another server");
+        emit("deposed", reason);
         return;
       }
+      renewedAt = started;
+      if (state === "suspended") {
+        state = "held";
+        logger.warn({ epoch }, "database lease renewed again: resuming");
+        emit("resumed", "the lease was renewed with this server's epoch: nobody else took over");
+      }
+      armStepDown();
     } catch (error) {
-      lose(new Error(`the lease check failed: ${(error as Error).message}`, { cause: error }));
-      return;
+      logger.warn({ epoch, err: error }, "database lease renewal failed");
+    } finally {
+      renewing = false;
+      if (state === "held" || state === "suspended") schedule();
     }
-    if (!released && !lostError) schedule();
   };
   const schedule = () => {
-    timer = setTimeout(() => void check(), options.checkIntervalMs ?? 2_000);
-    timer.unref();
+    clearTimeout(renewTimer);
+    renewTimer = setTimeout(() => void renew(), timing.renewIntervalMs);
+    renewTimer.unref();
   };
+  armStepDown();
   schedule();
 
   return {
-    name,
-    connectionId,
-    identity,
-    onLost(callback) {
-      if (lostError) callback(lostError);
-      else callbacks.push(callback);
+    epoch,
+    holder,
+    timing,
+    get state() {
+      return state;
     },
-    db: singleConnectionDb(connection, { statementTimeoutMs: 10_000 }),
+    on(event, callback) {
+      const callbacks = listeners.get(event) ?? [];
+      callbacks.push(callback);
+      listeners.set(event, callbacks);
+    },
     async release() {
-      if (released) return;
-      released = true;
-      stopFollowing();
-      if (timer) clearTimeout(timer);
-      if (lostError) return;
-      try {
-        await connection.query({ sql: "SELECT RELEASE_LOCK(?)", timeout: 5_000 }, [name]);
-        await connection.end();
-      } catch {
-        connection.destroy();
-      }
+      if (state === "released") return;
+      const wasLost = state === "deposed";
+      state = "released";
+      clearTimeout(renewTimer);
+      clearTimeout(stepDownTimer);
+      if (!wasLost) await connection.run((db) => releaseLease(db, epoch)).catch((error: unknown) => logger.warn({ epoch, err: error }, "could not release the database lease; it expires by itself"));
+      connection.drop();
     },
   };
-}
-
-export interface RetakeOptions extends Omit<LeaseOptions, "wait" | "onWaiting"> {
-  /**
-   * The lost lease: if MariaDB shows its very connection (same id and holding
-   * its identity lock) still holding the lock, that connection is killed, not obeyed.
-   */
-  readonly previous?: Pick<Lease, "connectionId" | "identity">;
-  /** Backoff cap between attempts while the database is unreachable; default 1 s. */
-  readonly maxDelayMs?: number;
-}
-
-/**
- * Takes back a lost lease: retries while the database is unreachable (capped
- * backoff), and throws {@link LeaseHeldError} as soon as another server holds
- * the lock — that server may already be writing. A lock still held by our own
- * dead connection (the server has not noticed it is gone) is freed with KILL;
- * a holder that merely has the same connection id (after a database restart)
- * is another server.
- */
-export async function retakeLease(url: string, options: RetakeOptions): Promise<Lease> {
-  const { logger, signal } = options;
-  const nodes = options.nodes ?? new DatabaseNodes(url);
-  const backoff = new Backoff({ initialMs: 100, maxMs: options.maxDelayMs ?? 1_000 });
-  for (let attempt = 1; ; attempt++) {
-    signal?.throwIfAborted();
-    try {
-      return await acquireLease(url, { ...options, nodes, wait: false });
-    } catch (error) {
-      signal?.throwIfAborted();
-      const delay = backoff.next();
-      if (error instanceof LeaseHeldError) {
-        const previous = options.previous;
-        if (error.holder === undefined || previous === undefined || error.holder !== previous.connectionId) throw error;
-        // Kills only a holder that also holds the lost lease's identity lock: our own connection, not a namesake.
-        const killed = await killOwnConnection(nodes, previous).catch((killError: unknown) => {
-          logger.warn({ err: killError }, "could not kill the lost lease connection");
-          return true;
-        });
-        if (!killed) throw error;
-        logger.warn({ connectionId: error.holder }, "database lease was still held by this server's lost connection; killed it");
-      } else if (attempt === 1 || attempt % 10 === 0) {
-        logger.warn({ attempt, retryInMs: delay, err: error }, "database lease: database unreachable; retrying");
-      }
-      await sleep(delay, signal);
-    }
-  }
-}
-
-/** KILLs the lost lease's connection if it is still alive (it holds its identity lock); false if it is not. */
-async function killOwnConnection(nodes: DatabaseNodes, previous: Pick<Lease, "connectionId" | "identity">): Promise<boolean> {
-  const { connection } = await nodes.connect({ connectTimeout: 5_000 });
-  try {
-    const [rows] = await connection.query<RowDataPacket[]>("SELECT IS_USED_LOCK(?) AS holder", [previous.identity]);
-    const holder = rows[0]?.["holder"] as number | string | null | undefined;
-    if (holder === null || holder === undefined || Number(holder) !== previous.connectionId) return false;
-    // Connection ids only repeat after a restart, which would also have freed the identity lock.
-    await connection.query("KILL CONNECTION ?", [previous.connectionId]);
-    return true;
-  } finally {
-    connection.destroy();
-  }
 }

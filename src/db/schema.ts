@@ -80,6 +80,22 @@ export interface LeaderFenceTable {
   writes: ColumnType<bigint, bigint | undefined, bigint>;
 }
 
+/**
+ * The leader lease (src/db/lease/, DECISIONS D3): one row, id 1. Created
+ * outside the migrations (src/db/lease/ensureLeaseTable.ts), because the lease
+ * is what lets one server at a time run them.
+ */
+export interface LeaderLeaseTable {
+  id: ColumnType<number, number, never>;
+  /** Grows by one with every takeover. */
+  epoch: bigint;
+  /** The holder's name (runtime.lease.holder_name), for `status`. */
+  holder: string;
+  /** By the database's clock: past it, a standby may take over. */
+  expires_at: Date;
+  renewed_at: Date;
+}
+
 export interface DatabaseSchema {
   sessions: SessionsTable;
   resource_groups: ResourceGroupsTable;
@@ -88,4 +104,5 @@ export interface DatabaseSchema {
   schedulers: SchedulersTable;
   task_checkpoints: TaskCheckpointsTable;
   leader_fence: LeaderFenceTable;
+  leader_lease: LeaderLeaseTable;
 }

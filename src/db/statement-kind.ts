@@ -23,7 +23,7 @@ const VERBS = new Map<string, StatementVerb>([
 ]);
 
 /** The tables of our schema; anything else is "other". */
-const TABLES = new Set(["jobs", "sessions", "resource_groups", "execution_managers", "schedulers", "task_checkpoints", "leader_fence"]);
+const TABLES = new Set(["jobs", "sessions", "resource_groups", "execution_managers", "schedulers", "task_checkpoints", "leader_fence", "leader_lease"]);
 
 const TABLE_PATTERN = /\b(?:from|into|update|join)\s+`?([a-z_][a-z0-9_]*)`?/i;
 

@@ -47,7 +47,12 @@ export function addDoctorCommand(program: Command): void {
       print(
         renderFields([
           ["schema", `${schema.applied.length} migration(s) applied, ${schema.pending.length} pending${schema.unknown.length ? `, ${schema.unknown.length} unknown to this version` : ""}`],
-          ["lease", report.leaseHeld ? `held by a server (MariaDB connection ${report.leaseHolderConnection})` : "free: no server is running on this database"],
+          [
+            "lease",
+            report.leaseHeld
+              ? `held by ${report.leaseHolder} (epoch ${report.leaseEpoch}, ${report.leaseRemainingMs} ms left)`
+              : `free: no server is running on this database${report.leaseHolder ? ` (last: ${report.leaseHolder}, epoch ${report.leaseEpoch})` : ""}`,
+          ],
         ]),
       );
       print();

@@ -17,7 +17,6 @@
  */
 import type { Command } from "commander";
 import type { EmbeddedDatabase } from "../../embedded/embedded-mariadb.ts";
-import { CliError } from "../cli-error.ts";
 import { loadCliConfig } from "./serve.ts";
 
 export function addMigrateCommand(program: Command): void {
@@ -27,7 +26,7 @@ export function addMigrateCommand(program: Command): void {
     .action(async (_flags: unknown, command: Command) => {
       // Imported here, so that other commands start without the database modules.
       const { createDb } = await import("../../db/connection.ts");
-      const { acquireLease, LeaseHeldError } = await import("../../db/lease.ts");
+      const { takeOfflineLease } = await import("../offline-lease.ts");
       const { migrateToLatest, SchemaTooNewError } = await import("../../db/migrate.ts");
       const { allocateSession } = await import("../../db/sessions/allocateSession.ts");
       const { openDataDirDatabase } = await import("../../embedded/embedded-mariadb.ts");
@@ -50,10 +49,7 @@ export function addMigrateCommand(program: Command): void {
           });
         }
         const url = target.kind === "url" ? target.url : embedded!.url;
-        const lease = await acquireLease(url, { logger, wait: false }).catch((error: unknown) => {
-          if (error instanceof LeaseHeldError) throw new CliError(error.message);
-          throw error;
-        });
+        const lease = await takeOfflineLease(url, { config, logger, what: "migrate" });
         const db = createDb({ url, maxConnections: 2 });
         try {
           const results = await migrateToLatest(db).catch(async (error: unknown) => {

@@ -102,11 +102,6 @@ export function addServeCommand(program: Command): void {
         databaseUrl,
         migrate: flags.migrate,
         logger,
-        onSuperseded: (error) => {
-          logger.fatal({ err: error }, "another server took over the database: exiting with code 1");
-          logger.flush();
-          process.exit(1);
-        },
         ...faultInjection(logger),
       });
 

@@ -1,13 +1,23 @@
 /**
  * `spider-storage status`: what a running server is doing — phase and
  * readiness, session, uptime, recovery progress, jobs by state, queue depth
- * per lane, live instances and execution managers, the periodic GC.
+ * per lane, live instances and execution managers, the periodic GC, and who
+ * leads (a standby names the leader).
  * Exit 0 when the server serves, 1 otherwise (reachable but not serving, or
  * unreachable), so scripts can use it as a check.
  */
 import type { Command } from "commander";
 import { connectAdmin } from "../admin-client.ts";
+import type { LeaderStatus } from "../../gen/admin/admin_pb.ts";
 import { formatDuration, formatTime, print, printJson, renderFields, renderTable } from "../output.ts";
+
+/** "this server (epoch 3)", "host-b:50051 (epoch 4, …)", or why it is not known. */
+function leaderLine(leader: LeaderStatus | undefined): string {
+  if (!leader?.known) return "unknown (the database cannot be read)";
+  if (!leader.held) return `none: the lease has expired${leader.holder ? ` (last: ${leader.holder}, epoch ${leader.epoch})` : ""}`;
+  const who = leader.thisServer ? "this server" : leader.holder;
+  return `${who} (epoch ${leader.epoch}, lease ${formatDuration(leader.remainingMs)} left)`;
+}
 
 export function addStatusCommand(program: Command): void {
   program
@@ -26,6 +36,7 @@ export function addStatusCommand(program: Command): void {
           renderFields([
             ["server", `${admin.address} (spider-storage ${status.version}, pid ${status.pid})`],
             ["phase", status.serving ? "serving" : `${status.phase} (not serving)`],
+            ["leader", leaderLine(status.leader)],
             ["session", status.sessionId === 0n ? "-" : status.sessionId],
             ["uptime", `${formatDuration(status.uptimeMs)} (since ${formatTime(status.startedAtMs)})`],
             [

@@ -22,7 +22,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file admin/admin.proto.
  */
 export const file_admin_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChFhZG1pbi9hZG1pbi5wcm90bxIXc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEiEgoQR2V0U3RhdHVzUmVxdWVzdCKWBAoRR2V0U3RhdHVzUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoCRILCgNwaWQYAiABKA0SDQoFcGhhc2UYAyABKAkSDwoHc2VydmluZxgEIAEoCBISCgpzZXNzaW9uX2lkGAUgASgEEhUKDXN0YXJ0ZWRfYXRfbXMYBiABKAMSEQoJdXB0aW1lX21zGAcgASgEEjsKCHJlY292ZXJ5GAggASgLMikuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuUmVjb3ZlcnlQcm9ncmVzcxI6Cg1qb2JzX2J5X3N0YXRlGAkgAygLMiMuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuU3RhdGVDb3VudBIWCg5kYXRhYmFzZV9lcnJvchgKIAEoCRITCgtjYWNoZWRfam9icxgLIAEoBBIyCgVsYW5lcxgMIAMoCzIjLnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLkxhbmVTdGF0dXMSGwoTbGl2ZV90YXNrX2luc3RhbmNlcxgNIAEoBBIgChhhbGl2ZV9leGVjdXRpb25fbWFuYWdlcnMYDiABKAQSHwoXZGVhZF9leGVjdXRpb25fbWFuYWdlcnMYDyABKAQSLQoCZ2MYECABKAsyIS5zcGlkZXJfc3RvcmFnZS5hZG1pbi52MS5HY1N0YXR1cxIcChRhZG1pbl90b2tlbl9yZXF1aXJlZBgRIAEoCCKGAQoQUmVjb3ZlcnlQcm9ncmVzcxINCgVrbm93bhgBIAEoCBIMCgRkb25lGAIgASgIEhMKC2pvYnNfbG9hZGVkGAMgASgEEhIKCmpvYnNfdG90YWwYBCABKAQSGAoQam9ic19xdWFyYW50aW5lZBgFIAEoBBISCgplbGFwc2VkX21zGAYgASgEIioKClN0YXRlQ291bnQSDQoFc3RhdGUYASABKAkSDQoFY291bnQYAiABKAQiWQoKTGFuZVN0YXR1cxIMCgRsYW5lGAEgASgJEg0KBWRlcHRoGAIgASgEEhUKDW9sZGVzdF9hZ2VfbXMYAyABKAQSFwoPd2FpdGluZ19wb2xsZXJzGAQgASgNIrIBCghHY1N0YXR1cxIPCgdlbmFibGVkGAEgASgIEhUKDXJldGVudGlvbl9zZWMYAiABKAQSFAoMaW50ZXJ2YWxfc2VjGAMgASgEEhYKDmxhc3RfcnVuX2F0X21zGAQgASgDEhQKDGxhc3RfZGVsZXRlZBgFIAEoBBISCgpsYXN0X2Vycm9yGAYgASgJEhUKDXRvdGFsX2RlbGV0ZWQYByABKAQSDwoHcnVubmluZxgIIAEoCCKqAQoPTGlzdEpvYnNSZXF1ZXN0Eg4KBnN0YXRlcxgBIAMoCRIeChFyZXNvdXJjZV9ncm91cF9pZBgCIAEoBEgAiAEBEhUKDW9sZGVyX3RoYW5fbXMYAyABKAQSFQoNbmV3ZXJfdGhhbl9tcxgEIAEoBBIRCglwYWdlX3NpemUYBSABKA0SEAoIYWZ0ZXJfaWQYBiABKARCFAoSX3Jlc291cmNlX2dyb3VwX2lkIlwKEExpc3RKb2JzUmVzcG9uc2USMQoEam9icxgBIAMoCzIjLnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLkpvYlN1bW1hcnkSFQoNbmV4dF9hZnRlcl9pZBgCIAEoBCLFAQoKSm9iU3VtbWFyeRIOCgZqb2JfaWQYASABKAQSGQoRcmVzb3VyY2VfZ3JvdXBfaWQYAiABKAQSDQoFc3RhdGUYAyABKAkSFQoNY3JlYXRlZF9hdF9tcxgEIAEoAxIVCg11cGRhdGVkX2F0X21zGAUgASgDEhMKC2VuZGVkX2F0X21zGAYgASgDEhUKDWVycm9yX21lc3NhZ2UYByABKAkSEwoLcXVhcmFudGluZWQYCCABKAgSDgoGY2FjaGVkGAkgASgIIkYKDUdldEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgEEhEKCW1heF90YXNrcxgCIAEoDRISCgp0YXNrX3N0YXRlGAMgASgJIq8DCg5HZXRKb2JSZXNwb25zZRIwCgNqb2IYASABKAsyIy5zcGlkZXJfc3RvcmFnZS5hZG1pbi52MS5Kb2JTdW1tYXJ5EjQKBWdyYXBoGAIgASgLMiUuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuR3JhcGhTdW1tYXJ5EhMKC2dyYXBoX2Vycm9yGAMgASgJEhQKDHRhc2tzX3NvdXJjZRgEIAEoCRI7Cg50YXNrc19ieV9zdGF0ZRgFIAMoCzIjLnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLlN0YXRlQ291bnQSMAoFdGFza3MYBiADKAsyIS5zcGlkZXJfc3RvcmFnZS5hZG1pbi52MS5UYXNrSW5mbxIWCg50YXNrc19tYXRjaGluZxgHIAEoDRI4CglpbnN0YW5jZXMYCCADKAsyJS5zcGlkZXJfc3RvcmFnZS5hZG1pbi52MS5JbnN0YW5jZUluZm8SEwoLY2hlY2twb2ludHMYCSABKAQSGAoQY2hlY2twb2ludF9ieXRlcxgKIAEoBBIaChJoZWxkX3BheWxvYWRfYnl0ZXMYCyABKAQipQIKDEdyYXBoU3VtbWFyeRINCgV0YXNrcxgBIAEoDRIUCgxncmFwaF9pbnB1dHMYAiABKA0SFQoNZ3JhcGhfb3V0cHV0cxgDIAEoDRIUCgxkZXBlbmRlbmNpZXMYBCABKAQSEwoLaW5wdXRfdGFza3MYBSABKA0SFAoMb3V0cHV0X3Rhc2tzGAYgASgNEg0KBWRlcHRoGAcgASgNEhcKD2hhc19jb21taXRfdGFzaxgIIAEoCBIYChBoYXNfY2xlYW51cF90YXNrGAkgASgIEh4KFmNvbXByZXNzZWRfZ3JhcGhfYnl0ZXMYCiABKAQSHwoXY29tcHJlc3NlZF9pbnB1dHNfYnl0ZXMYCyABKAQSFQoNb3V0cHV0c19ieXRlcxgMIAEoBCLFAQoIVGFza0luZm8SDAoEdGFzaxgBIAEoCRINCgVzdGF0ZRgCIAEoCRIQCghmdW5jdGlvbhgDIAEoCRIWCg5saXZlX2luc3RhbmNlcxgEIAEoDRIUCgxyZXRyaWVzX2xlZnQYBSABKA0SEwoLbWF4X3JldHJpZXMYBiABKA0SDgoGcXVldWVkGAcgASgIEhQKDGNoZWNrcG9pbnRlZBgIIAEoCBIPCgdwYXJlbnRzGAkgASgNEhAKCGNoaWxkcmVuGAogASgNIpEBCgxJbnN0YW5jZUluZm8SGAoQdGFza19pbnN0YW5jZV9pZBgBIAEoBBIMCgR0YXNrGAIgASgJEhwKFGV4ZWN1dGlvbl9tYW5hZ2VyX2lkGAMgASgEEg4KBmFnZV9tcxgEIAEoBBIbChNzb2Z0X3RpbWVvdXRfcGFzc2VkGAUgASgIEg4KBmpvYl9pZBgGIAEoBCJHChRHZXRKb2JQYXlsb2FkUmVxdWVzdBIOCgZqb2JfaWQYASABKAQSDAoEaXRlbRgCIAEoCRIRCgltYXhfaXRlbXMYAyABKA0ibQoVR2V0Sm9iUGF5bG9hZFJlc3BvbnNlEjMKBWl0ZW1zGAEgAygLMiQuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuUGF5bG9hZEl0ZW0SEQoJdHJ1bmNhdGVkGAIgASgIEgwKBGRhdGEYAyABKAwiXQoLUGF5bG9hZEl0ZW0SDAoEbmFtZRgBIAEoCRIMCgRraW5kGAIgASgJEhIKCnRhc2tfaW5kZXgYAyABKA0SEAoIcG9zaXRpb24YBCABKA0SDAoEc2l6ZRgFIAEoBCItChxMaXN0RXhlY3V0aW9uTWFuYWdlcnNSZXF1ZXN0Eg0KBXN0YXRlGAEgASgJImoKHUxpc3RFeGVjdXRpb25NYW5hZ2Vyc1Jlc3BvbnNlEkkKEmV4ZWN1dGlvbl9tYW5hZ2VycxgBIAMoCzItLnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLkV4ZWN1dGlvbk1hbmFnZXJJbmZvIuABChRFeGVjdXRpb25NYW5hZ2VySW5mbxIcChRleGVjdXRpb25fbWFuYWdlcl9pZBgBIAEoBBISCgppcF9hZGRyZXNzGAIgASgJEg0KBXN0YXRlGAMgASgJEhwKFGxhc3RfaGVhcnRiZWF0X2F0X21zGAQgASgDEhgKEGhlYXJ0YmVhdF9hZ2VfbXMYBSABKAQSGAoQcmVnaXN0ZXJlZF9hdF9tcxgGIAEoAxIdChVkZWF0aF9jb25maXJtZWRfYXRfbXMYByABKAMSFgoObGl2ZV9pbnN0YW5jZXMYCCABKA0iEQoPR2V0VXNhZ2VSZXF1ZXN0IlgKEEdldFVzYWdlUmVzcG9uc2USRAoPcmVzb3VyY2VfZ3JvdXBzGAEgAygLMisuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuUmVzb3VyY2VHcm91cFVzYWdlItABChJSZXNvdXJjZUdyb3VwVXNhZ2USGQoRcmVzb3VyY2VfZ3JvdXBfaWQYASABKAQSEwoLZXh0ZXJuYWxfaWQYAiABKAkSOgoNam9ic19ieV9zdGF0ZRgDIAMoCzIjLnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLlN0YXRlQ291bnQSDAoEam9icxgEIAEoBBIRCglqb2JfYnl0ZXMYBSABKAQSEwoLY2hlY2twb2ludHMYBiABKAQSGAoQY2hlY2twb2ludF9ieXRlcxgHIAEoBCISChBSdW5Eb2N0b3JSZXF1ZXN0Ir8BCgxEb2N0b3JSZXBvcnQSNQoGc2NoZW1hGAEgASgLMiUuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuU2NoZW1hUmVwb3J0EjIKCGZpbmRpbmdzGAIgAygLMiAuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuRmluZGluZxISCgpsZWFzZV9oZWxkGAMgASgIEh8KF2xlYXNlX2hvbGRlcl9jb25uZWN0aW9uGAQgASgEEg8KB2hlYWx0aHkYBSABKAgiQQoMU2NoZW1hUmVwb3J0Eg8KB2FwcGxpZWQYASADKAkSDwoHcGVuZGluZxgCIAMoCRIPCgd1bmtub3duGAMgAygJImgKB0ZpbmRpbmcSDQoFY2hlY2sYASABKAkSEAoIc2V2ZXJpdHkYAiABKAkSDwoHbWVzc2FnZRgDIAEoCRINCgVjb3VudBgEIAEoBBIPCgdqb2JfaWRzGAUgAygEEgsKA2ZpeBgGIAEoCSIyChBKb2JSZXBhaXJSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoBBIOCgZyZWFzb24YAiABKAkiSgoRSm9iUmVwYWlyUmVzcG9uc2USDgoGam9iX2lkGAEgASgEEhYKDnByZXZpb3VzX3N0YXRlGAIgASgJEg0KBXN0YXRlGAMgASgJIk4KEVJlcXVldWVKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoBBIZChFyZWxlYXNlX2luc3RhbmNlcxgCIAEoCBIOCgZyZWFzb24YAyABKAkiYQoSUmVxdWV1ZUpvYlJlc3BvbnNlEg4KBmpvYl9pZBgBIAEoBBINCgVzdGF0ZRgCIAEoCRIQCghlbnF1ZXVlZBgDIAEoDRIaChJyZWxlYXNlZF9pbnN0YW5jZXMYBCABKA0ioAEKEFJldHJ5Sm9iUmVzcG9uc2USDgoGam9iX2lkGAEgASgEEhYKDnByZXZpb3VzX3N0YXRlGAIgASgJEg0KBXN0YXRlGAMgASgJEhIKCmtlcHRfdGFza3MYBCABKA0SEwoLcmVydW5fdGFza3MYBSABKA0SGgoScmVydW5fdGFza19pbmRpY2VzGAYgAygNEhAKCGVucXVldWVkGAcgASgNIiQKElJlc2VuZFF1ZXVlUmVxdWVzdBIOCgZyZWFzb24YASABKAkiWwoTUmVzZW5kUXVldWVSZXNwb25zZRIQCghlbnF1ZXVlZBgBIAEoBBIyCgVsYW5lcxgCIAMoCzIjLnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLkxhbmVTdGF0dXMiTgoeUmVsZWFzZUV4ZWN1dGlvbk1hbmFnZXJSZXF1ZXN0EhwKFGV4ZWN1dGlvbl9tYW5hZ2VyX2lkGAEgASgEEg4KBnJlYXNvbhgCIAEoCSJuCh9SZWxlYXNlRXhlY3V0aW9uTWFuYWdlclJlc3BvbnNlEhwKFGV4ZWN1dGlvbl9tYW5hZ2VyX2lkGAEgASgEEhEKCXdhc19hbGl2ZRgCIAEoCBIaChJyZWxlYXNlZF9pbnN0YW5jZXMYAyABKA0iLwoNVmVyaWZ5UmVxdWVzdBIOCgZyZXBhaXIYASABKAgSDgoGcmVhc29uGAIgASgJIpwBCg5WZXJpZnlSZXNwb25zZRIbChNjYWNoZWRfam9ic19jaGVja2VkGAEgASgEEh0KFWRhdGFiYXNlX2pvYnNfY2hlY2tlZBgCIAEoBBI8Cg1kaXNhZ3JlZW1lbnRzGAMgAygLMiUuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuRGlzYWdyZWVtZW50EhAKCHJlcGFpcmVkGAQgASgEIo4BCgxEaXNhZ3JlZW1lbnQSDAoEa2luZBgBIAEoCRIOCgZqb2JfaWQYAiABKAQSDAoEdGFzaxgDIAEoCRINCgVjYWNoZRgEIAEoCRIQCghkYXRhYmFzZRgFIAEoCRIPCgdtZXNzYWdlGAYgASgJEg4KBnJlcGFpchgHIAEoCRIQCghyZXBhaXJlZBgIIAEoCCKIAQoMUnVuR2NSZXF1ZXN0EhsKDm9sZGVyX3RoYW5fc2VjGAEgASgESACIAQESEgoKYmF0Y2hfc2l6ZRgCIAEoDRITCgttYXhfYmF0Y2hlcxgDIAEoDRIPCgdkcnlfcnVuGAQgASgIEg4KBnJlYXNvbhgFIAEoCUIRCg9fb2xkZXJfdGhhbl9zZWMiSwoNUnVuR2NSZXNwb25zZRIPCgdkZWxldGVkGAEgASgEEhEKCXJlbWFpbmluZxgCIAEoBBIWCg5vbGRlcl90aGFuX3NlYxgDIAEoBDLsBQoRSW5zcGVjdGlvblNlcnZpY2USYgoJR2V0U3RhdHVzEikuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuR2V0U3RhdHVzUmVxdWVzdBoqLnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLkdldFN0YXR1c1Jlc3BvbnNlEl8KCExpc3RKb2JzEiguc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuTGlzdEpvYnNSZXF1ZXN0Gikuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuTGlzdEpvYnNSZXNwb25zZRJZCgZHZXRKb2ISJi5zcGlkZXJfc3RvcmFnZS5hZG1pbi52MS5HZXRKb2JSZXF1ZXN0Gicuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuR2V0Sm9iUmVzcG9uc2USbgoNR2V0Sm9iUGF5bG9hZBItLnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLkdldEpvYlBheWxvYWRSZXF1ZXN0Gi4uc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuR2V0Sm9iUGF5bG9hZFJlc3BvbnNlEoYBChVMaXN0RXhlY3V0aW9uTWFuYWdlcnMSNS5zcGlkZXJfc3RvcmFnZS5hZG1pbi52MS5MaXN0RXhlY3V0aW9uTWFuYWdlcnNSZXF1ZXN0GjYuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuTGlzdEV4ZWN1dGlvbk1hbmFnZXJzUmVzcG9uc2USXwoIR2V0VXNhZ2USKC5zcGlkZXJfc3RvcmFnZS5hZG1pbi52MS5HZXRVc2FnZVJlcXVlc3QaKS5zcGlkZXJfc3RvcmFnZS5hZG1pbi52MS5HZXRVc2FnZVJlc3BvbnNlEl0KCVJ1bkRvY3RvchIpLnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLlJ1bkRvY3RvclJlcXVlc3QaJS5zcGlkZXJfc3RvcmFnZS5hZG1pbi52MS5Eb2N0b3JSZXBvcnQyygYKDVJlcGFpclNlcnZpY2USYgoJQ2FuY2VsSm9iEikuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuSm9iUmVwYWlyUmVxdWVzdBoqLnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLkpvYlJlcGFpclJlc3BvbnNlEmAKB0ZhaWxKb2ISKS5zcGlkZXJfc3RvcmFnZS5hZG1pbi52MS5Kb2JSZXBhaXJSZXF1ZXN0Giouc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuSm9iUmVwYWlyUmVzcG9uc2USZQoKUmVxdWV1ZUpvYhIqLnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLlJlcXVldWVKb2JSZXF1ZXN0Gisuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuUmVxdWV1ZUpvYlJlc3BvbnNlEmAKCFJldHJ5Sm9iEikuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuSm9iUmVwYWlyUmVxdWVzdBopLnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLlJldHJ5Sm9iUmVzcG9uc2USaAoLUmVzZW5kUXVldWUSKy5zcGlkZXJfc3RvcmFnZS5hZG1pbi52MS5SZXNlbmRRdWV1ZVJlcXVlc3QaLC5zcGlkZXJfc3RvcmFnZS5hZG1pbi52MS5SZXNlbmRRdWV1ZVJlc3BvbnNlEowBChdSZWxlYXNlRXhlY3V0aW9uTWFuYWdlchI3LnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLlJlbGVhc2VFeGVjdXRpb25NYW5hZ2VyUmVxdWVzdBo4LnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLlJlbGVhc2VFeGVjdXRpb25NYW5hZ2VyUmVzcG9uc2USWQoGVmVyaWZ5EiYuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuVmVyaWZ5UmVxdWVzdBonLnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLlZlcmlmeVJlc3BvbnNlElYKBVJ1bkdjEiUuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuUnVuR2NSZXF1ZXN0GiYuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuUnVuR2NSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("ChFhZG1pbi9hZG1pbi5wcm90bxIXc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEiEgoQR2V0U3RhdHVzUmVxdWVzdCLNBAoRR2V0U3RhdHVzUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoCRILCgNwaWQYAiABKA0SDQoFcGhhc2UYAyABKAkSDwoHc2VydmluZxgEIAEoCBISCgpzZXNzaW9uX2lkGAUgASgEEhUKDXN0YXJ0ZWRfYXRfbXMYBiABKAMSEQoJdXB0aW1lX21zGAcgASgEEjsKCHJlY292ZXJ5GAggASgLMikuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuUmVjb3ZlcnlQcm9ncmVzcxI6Cg1qb2JzX2J5X3N0YXRlGAkgAygLMiMuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuU3RhdGVDb3VudBIWCg5kYXRhYmFzZV9lcnJvchgKIAEoCRITCgtjYWNoZWRfam9icxgLIAEoBBIyCgVsYW5lcxgMIAMoCzIjLnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLkxhbmVTdGF0dXMSGwoTbGl2ZV90YXNrX2luc3RhbmNlcxgNIAEoBBIgChhhbGl2ZV9leGVjdXRpb25fbWFuYWdlcnMYDiABKAQSHwoXZGVhZF9leGVjdXRpb25fbWFuYWdlcnMYDyABKAQSLQoCZ2MYECABKAsyIS5zcGlkZXJfc3RvcmFnZS5hZG1pbi52MS5HY1N0YXR1cxIcChRhZG1pbl90b2tlbl9yZXF1aXJlZBgRIAEoCBI1CgZsZWFkZXIYEiABKAsyJS5zcGlkZXJfc3RvcmFnZS5hZG1pbi52MS5MZWFkZXJTdGF0dXMidQoMTGVhZGVyU3RhdHVzEg0KBWtub3duGAEgASgIEhMKC3RoaXNfc2VydmVyGAIgASgIEg4KBmhvbGRlchgDIAEoCRINCgVlcG9jaBgEIAEoBBIMCgRoZWxkGAUgASgIEhQKDHJlbWFpbmluZ19tcxgGIAEoBCKGAQoQUmVjb3ZlcnlQcm9ncmVzcxINCgVrbm93bhgBIAEoCBIMCgRkb25lGAIgASgIEhMKC2pvYnNfbG9hZGVkGAMgASgEEhIKCmpvYnNfdG90YWwYBCABKAQSGAoQam9ic19xdWFyYW50aW5lZBgFIAEoBBISCgplbGFwc2VkX21zGAYgASgEIioKClN0YXRlQ291bnQSDQoFc3RhdGUYASABKAkSDQoFY291bnQYAiABKAQiWQoKTGFuZVN0YXR1cxIMCgRsYW5lGAEgASgJEg0KBWRlcHRoGAIgASgEEhUKDW9sZGVzdF9hZ2VfbXMYAyABKAQSFwoPd2FpdGluZ19wb2xsZXJzGAQgASgNIrIBCghHY1N0YXR1cxIPCgdlbmFibGVkGAEgASgIEhUKDXJldGVudGlvbl9zZWMYAiABKAQSFAoMaW50ZXJ2YWxfc2VjGAMgASgEEhYKDmxhc3RfcnVuX2F0X21zGAQgASgDEhQKDGxhc3RfZGVsZXRlZBgFIAEoBBISCgpsYXN0X2Vycm9yGAYgASgJEhUKDXRvdGFsX2RlbGV0ZWQYByABKAQSDwoHcnVubmluZxgIIAEoCCKqAQoPTGlzdEpvYnNSZXF1ZXN0Eg4KBnN0YXRlcxgBIAMoCRIeChFyZXNvdXJjZV9ncm91cF9pZBgCIAEoBEgAiAEBEhUKDW9sZGVyX3RoYW5fbXMYAyABKAQSFQoNbmV3ZXJfdGhhbl9tcxgEIAEoBBIRCglwYWdlX3NpemUYBSABKA0SEAoIYWZ0ZXJfaWQYBiABKARCFAoSX3Jlc291cmNlX2dyb3VwX2lkIlwKEExpc3RKb2JzUmVzcG9uc2USMQoEam9icxgBIAMoCzIjLnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLkpvYlN1bW1hcnkSFQoNbmV4dF9hZnRlcl9pZBgCIAEoBCLFAQoKSm9iU3VtbWFyeRIOCgZqb2JfaWQYASABKAQSGQoRcmVzb3VyY2VfZ3JvdXBfaWQYAiABKAQSDQoFc3RhdGUYAyABKAkSFQoNY3JlYXRlZF9hdF9tcxgEIAEoAxIVCg11cGRhdGVkX2F0X21zGAUgASgDEhMKC2VuZGVkX2F0X21zGAYgASgDEhUKDWVycm9yX21lc3NhZ2UYByABKAkSEwoLcXVhcmFudGluZWQYCCABKAgSDgoGY2FjaGVkGAkgASgIIkYKDUdldEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgEEhEKCW1heF90YXNrcxgCIAEoDRISCgp0YXNrX3N0YXRlGAMgASgJIq8DCg5HZXRKb2JSZXNwb25zZRIwCgNqb2IYASABKAsyIy5zcGlkZXJfc3RvcmFnZS5hZG1pbi52MS5Kb2JTdW1tYXJ5EjQKBWdyYXBoGAIgASgLMiUuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuR3JhcGhTdW1tYXJ5EhMKC2dyYXBoX2Vycm9yGAMgASgJEhQKDHRhc2tzX3NvdXJjZRgEIAEoCRI7Cg50YXNrc19ieV9zdGF0ZRgFIAMoCzIjLnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLlN0YXRlQ291bnQSMAoFdGFza3MYBiADKAsyIS5zcGlkZXJfc3RvcmFnZS5hZG1pbi52MS5UYXNrSW5mbxIWCg50YXNrc19tYXRjaGluZxgHIAEoDRI4CglpbnN0YW5jZXMYCCADKAsyJS5zcGlkZXJfc3RvcmFnZS5hZG1pbi52MS5JbnN0YW5jZUluZm8SEwoLY2hlY2twb2ludHMYCSABKAQSGAoQY2hlY2twb2ludF9ieXRlcxgKIAEoBBIaChJoZWxkX3BheWxvYWRfYnl0ZXMYCyABKAQipQIKDEdyYXBoU3VtbWFyeRINCgV0YXNrcxgBIAEoDRIUCgxncmFwaF9pbnB1dHMYAiABKA0SFQoNZ3JhcGhfb3V0cHV0cxgDIAEoDRIUCgxkZXBlbmRlbmNpZXMYBCABKAQSEwoLaW5wdXRfdGFza3MYBSABKA0SFAoMb3V0cHV0X3Rhc2tzGAYgASgNEg0KBWRlcHRoGAcgASgNEhcKD2hhc19jb21taXRfdGFzaxgIIAEoCBIYChBoYXNfY2xlYW51cF90YXNrGAkgASgIEh4KFmNvbXByZXNzZWRfZ3JhcGhfYnl0ZXMYCiABKAQSHwoXY29tcHJlc3NlZF9pbnB1dHNfYnl0ZXMYCyABKAQSFQoNb3V0cHV0c19ieXRlcxgMIAEoBCLFAQoIVGFza0luZm8SDAoEdGFzaxgBIAEoCRINCgVzdGF0ZRgCIAEoCRIQCghmdW5jdGlvbhgDIAEoCRIWCg5saXZlX2luc3RhbmNlcxgEIAEoDRIUCgxyZXRyaWVzX2xlZnQYBSABKA0SEwoLbWF4X3JldHJpZXMYBiABKA0SDgoGcXVldWVkGAcgASgIEhQKDGNoZWNrcG9pbnRlZBgIIAEoCBIPCgdwYXJlbnRzGAkgASgNEhAKCGNoaWxkcmVuGAogASgNIpEBCgxJbnN0YW5jZUluZm8SGAoQdGFza19pbnN0YW5jZV9pZBgBIAEoBBIMCgR0YXNrGAIgASgJEhwKFGV4ZWN1dGlvbl9tYW5hZ2VyX2lkGAMgASgEEg4KBmFnZV9tcxgEIAEoBBIbChNzb2Z0X3RpbWVvdXRfcGFzc2VkGAUgASgIEg4KBmpvYl9pZBgGIAEoBCJHChRHZXRKb2JQYXlsb2FkUmVxdWVzdBIOCgZqb2JfaWQYASABKAQSDAoEaXRlbRgCIAEoCRIRCgltYXhfaXRlbXMYAyABKA0ibQoVR2V0Sm9iUGF5bG9hZFJlc3BvbnNlEjMKBWl0ZW1zGAEgAygLMiQuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuUGF5bG9hZEl0ZW0SEQoJdHJ1bmNhdGVkGAIgASgIEgwKBGRhdGEYAyABKAwiXQoLUGF5bG9hZEl0ZW0SDAoEbmFtZRgBIAEoCRIMCgRraW5kGAIgASgJEhIKCnRhc2tfaW5kZXgYAyABKA0SEAoIcG9zaXRpb24YBCABKA0SDAoEc2l6ZRgFIAEoBCItChxMaXN0RXhlY3V0aW9uTWFuYWdlcnNSZXF1ZXN0Eg0KBXN0YXRlGAEgASgJImoKHUxpc3RFeGVjdXRpb25NYW5hZ2Vyc1Jlc3BvbnNlEkkKEmV4ZWN1dGlvbl9tYW5hZ2VycxgBIAMoCzItLnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLkV4ZWN1dGlvbk1hbmFnZXJJbmZvIuABChRFeGVjdXRpb25NYW5hZ2VySW5mbxIcChRleGVjdXRpb25fbWFuYWdlcl9pZBgBIAEoBBISCgppcF9hZGRyZXNzGAIgASgJEg0KBXN0YXRlGAMgASgJEhwKFGxhc3RfaGVhcnRiZWF0X2F0X21zGAQgASgDEhgKEGhlYXJ0YmVhdF9hZ2VfbXMYBSABKAQSGAoQcmVnaXN0ZXJlZF9hdF9tcxgGIAEoAxIdChVkZWF0aF9jb25maXJtZWRfYXRfbXMYByABKAMSFgoObGl2ZV9pbnN0YW5jZXMYCCABKA0iEQoPR2V0VXNhZ2VSZXF1ZXN0IlgKEEdldFVzYWdlUmVzcG9uc2USRAoPcmVzb3VyY2VfZ3JvdXBzGAEgAygLMisuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuUmVzb3VyY2VHcm91cFVzYWdlItABChJSZXNvdXJjZUdyb3VwVXNhZ2USGQoRcmVzb3VyY2VfZ3JvdXBfaWQYASABKAQSEwoLZXh0ZXJuYWxfaWQYAiABKAkSOgoNam9ic19ieV9zdGF0ZRgDIAMoCzIjLnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLlN0YXRlQ291bnQSDAoEam9icxgEIAEoBBIRCglqb2JfYnl0ZXMYBSABKAQSEwoLY2hlY2twb2ludHMYBiABKAQSGAoQY2hlY2twb2ludF9ieXRlcxgHIAEoBCISChBSdW5Eb2N0b3JSZXF1ZXN0IooCCgxEb2N0b3JSZXBvcnQSNQoGc2NoZW1hGAEgASgLMiUuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuU2NoZW1hUmVwb3J0EjIKCGZpbmRpbmdzGAIgAygLMiAuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuRmluZGluZxISCgpsZWFzZV9oZWxkGAMgASgIEiMKF2xlYXNlX2hvbGRlcl9jb25uZWN0aW9uGAQgASgEQgIYARIPCgdoZWFsdGh5GAUgASgIEhQKDGxlYXNlX2hvbGRlchgGIAEoCRITCgtsZWFzZV9lcG9jaBgHIAEoBBIaChJsZWFzZV9yZW1haW5pbmdfbXMYCCABKAQiQQoMU2NoZW1hUmVwb3J0Eg8KB2FwcGxpZWQYASADKAkSDwoHcGVuZGluZxgCIAMoCRIPCgd1bmtub3duGAMgAygJImgKB0ZpbmRpbmcSDQoFY2hlY2sYASABKAkSEAoIc2V2ZXJpdHkYAiABKAkSDwoHbWVzc2FnZRgDIAEoCRINCgVjb3VudBgEIAEoBBIPCgdqb2JfaWRzGAUgAygEEgsKA2ZpeBgGIAEoCSIyChBKb2JSZXBhaXJSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoBBIOCgZyZWFzb24YAiABKAkiSgoRSm9iUmVwYWlyUmVzcG9uc2USDgoGam9iX2lkGAEgASgEEhYKDnByZXZpb3VzX3N0YXRlGAIgASgJEg0KBXN0YXRlGAMgASgJIk4KEVJlcXVldWVKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoBBIZChFyZWxlYXNlX2luc3RhbmNlcxgCIAEoCBIOCgZyZWFzb24YAyABKAkiYQoSUmVxdWV1ZUpvYlJlc3BvbnNlEg4KBmpvYl9pZBgBIAEoBBINCgVzdGF0ZRgCIAEoCRIQCghlbnF1ZXVlZBgDIAEoDRIaChJyZWxlYXNlZF9pbnN0YW5jZXMYBCABKA0ioAEKEFJldHJ5Sm9iUmVzcG9uc2USDgoGam9iX2lkGAEgASgEEhYKDnByZXZpb3VzX3N0YXRlGAIgASgJEg0KBXN0YXRlGAMgASgJEhIKCmtlcHRfdGFza3MYBCABKA0SEwoLcmVydW5fdGFza3MYBSABKA0SGgoScmVydW5fdGFza19pbmRpY2VzGAYgAygNEhAKCGVucXVldWVkGAcgASgNIiQKElJlc2VuZFF1ZXVlUmVxdWVzdBIOCgZyZWFzb24YASABKAkiWwoTUmVzZW5kUXVldWVSZXNwb25zZRIQCghlbnF1ZXVlZBgBIAEoBBIyCgVsYW5lcxgCIAMoCzIjLnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLkxhbmVTdGF0dXMiTgoeUmVsZWFzZUV4ZWN1dGlvbk1hbmFnZXJSZXF1ZXN0EhwKFGV4ZWN1dGlvbl9tYW5hZ2VyX2lkGAEgASgEEg4KBnJlYXNvbhgCIAEoCSJuCh9SZWxlYXNlRXhlY3V0aW9uTWFuYWdlclJlc3BvbnNlEhwKFGV4ZWN1dGlvbl9tYW5hZ2VyX2lkGAEgASgEEhEKCXdhc19hbGl2ZRgCIAEoCBIaChJyZWxlYXNlZF9pbnN0YW5jZXMYAyABKA0iLwoNVmVyaWZ5UmVxdWVzdBIOCgZyZXBhaXIYASABKAgSDgoGcmVhc29uGAIgASgJIpwBCg5WZXJpZnlSZXNwb25zZRIbChNjYWNoZWRfam9ic19jaGVja2VkGAEgASgEEh0KFWRhdGFiYXNlX2pvYnNfY2hlY2tlZBgCIAEoBBI8Cg1kaXNhZ3JlZW1lbnRzGAMgAygLMiUuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuRGlzYWdyZWVtZW50EhAKCHJlcGFpcmVkGAQgASgEIo4BCgxEaXNhZ3JlZW1lbnQSDAoEa2luZBgBIAEoCRIOCgZqb2JfaWQYAiABKAQSDAoEdGFzaxgDIAEoCRINCgVjYWNoZRgEIAEoCRIQCghkYXRhYmFzZRgFIAEoCRIPCgdtZXNzYWdlGAYgASgJEg4KBnJlcGFpchgHIAEoCRIQCghyZXBhaXJlZBgIIAEoCCKIAQoMUnVuR2NSZXF1ZXN0EhsKDm9sZGVyX3RoYW5fc2VjGAEgASgESACIAQESEgoKYmF0Y2hfc2l6ZRgCIAEoDRITCgttYXhfYmF0Y2hlcxgDIAEoDRIPCgdkcnlfcnVuGAQgASgIEg4KBnJlYXNvbhgFIAEoCUIRCg9fb2xkZXJfdGhhbl9zZWMiSwoNUnVuR2NSZXNwb25zZRIPCgdkZWxldGVkGAEgASgEEhEKCXJlbWFpbmluZxgCIAEoBBIWCg5vbGRlcl90aGFuX3NlYxgDIAEoBDLsBQoRSW5zcGVjdGlvblNlcnZpY2USYgoJR2V0U3RhdHVzEikuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuR2V0U3RhdHVzUmVxdWVzdBoqLnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLkdldFN0YXR1c1Jlc3BvbnNlEl8KCExpc3RKb2JzEiguc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuTGlzdEpvYnNSZXF1ZXN0Gikuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuTGlzdEpvYnNSZXNwb25zZRJZCgZHZXRKb2ISJi5zcGlkZXJfc3RvcmFnZS5hZG1pbi52MS5HZXRKb2JSZXF1ZXN0Gicuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuR2V0Sm9iUmVzcG9uc2USbgoNR2V0Sm9iUGF5bG9hZBItLnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLkdldEpvYlBheWxvYWRSZXF1ZXN0Gi4uc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuR2V0Sm9iUGF5bG9hZFJlc3BvbnNlEoYBChVMaXN0RXhlY3V0aW9uTWFuYWdlcnMSNS5zcGlkZXJfc3RvcmFnZS5hZG1pbi52MS5MaXN0RXhlY3V0aW9uTWFuYWdlcnNSZXF1ZXN0GjYuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuTGlzdEV4ZWN1dGlvbk1hbmFnZXJzUmVzcG9uc2USXwoIR2V0VXNhZ2USKC5zcGlkZXJfc3RvcmFnZS5hZG1pbi52MS5HZXRVc2FnZVJlcXVlc3QaKS5zcGlkZXJfc3RvcmFnZS5hZG1pbi52MS5HZXRVc2FnZVJlc3BvbnNlEl0KCVJ1bkRvY3RvchIpLnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLlJ1bkRvY3RvclJlcXVlc3QaJS5zcGlkZXJfc3RvcmFnZS5hZG1pbi52MS5Eb2N0b3JSZXBvcnQyygYKDVJlcGFpclNlcnZpY2USYgoJQ2FuY2VsSm9iEikuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuSm9iUmVwYWlyUmVxdWVzdBoqLnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLkpvYlJlcGFpclJlc3BvbnNlEmAKB0ZhaWxKb2ISKS5zcGlkZXJfc3RvcmFnZS5hZG1pbi52MS5Kb2JSZXBhaXJSZXF1ZXN0Giouc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuSm9iUmVwYWlyUmVzcG9uc2USZQoKUmVxdWV1ZUpvYhIqLnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLlJlcXVldWVKb2JSZXF1ZXN0Gisuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuUmVxdWV1ZUpvYlJlc3BvbnNlEmAKCFJldHJ5Sm9iEikuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuSm9iUmVwYWlyUmVxdWVzdBopLnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLlJldHJ5Sm9iUmVzcG9uc2USaAoLUmVzZW5kUXVldWUSKy5zcGlkZXJfc3RvcmFnZS5hZG1pbi52MS5SZXNlbmRRdWV1ZVJlcXVlc3QaLC5zcGlkZXJfc3RvcmFnZS5hZG1pbi52MS5SZXNlbmRRdWV1ZVJlc3BvbnNlEowBChdSZWxlYXNlRXhlY3V0aW9uTWFuYWdlchI3LnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLlJlbGVhc2VFeGVjdXRpb25NYW5hZ2VyUmVxdWVzdBo4LnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLlJlbGVhc2VFeGVjdXRpb25NYW5hZ2VyUmVzcG9uc2USWQoGVmVyaWZ5EiYuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuVmVyaWZ5UmVxdWVzdBonLnNwaWRlcl9zdG9yYWdlLmFkbWluLnYxLlZlcmlmeVJlc3BvbnNlElYKBVJ1bkdjEiUuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuUnVuR2NSZXF1ZXN0GiYuc3BpZGVyX3N0b3JhZ2UuYWRtaW4udjEuUnVuR2NSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * @generated from message spider_storage.admin.v1.GetStatusRequest
@@ -129,6 +129,13 @@ export type GetStatusResponse = Message<"spider_storage.admin.v1.GetStatusRespon
    * @generated from field: bool admin_token_required = 17;
    */
   adminTokenRequired: boolean;
+
+  /**
+   * The leader lease as this server last saw it (DECISIONS D3): who leads, at which epoch.
+   *
+   * @generated from field: spider_storage.admin.v1.LeaderStatus leader = 18;
+   */
+  leader?: LeaderStatus | undefined;
 };
 
 /**
@@ -137,6 +144,58 @@ export type GetStatusResponse = Message<"spider_storage.admin.v1.GetStatusRespon
  */
 export const GetStatusResponseSchema: GenMessage<GetStatusResponse> = /*@__PURE__*/
   messageDesc(file_admin_admin, 1);
+
+/**
+ * @generated from message spider_storage.admin.v1.LeaderStatus
+ */
+export type LeaderStatus = Message<"spider_storage.admin.v1.LeaderStatus"> & {
+  /**
+   * False until this server has read the lease (or while the database cannot be read).
+   *
+   * @generated from field: bool known = 1;
+   */
+  known: boolean;
+
+  /**
+   * This server holds the lease (it serves, or is starting its term).
+   *
+   * @generated from field: bool this_server = 2;
+   */
+  thisServer: boolean;
+
+  /**
+   * The holder's name (runtime.lease.holder_name); the last holder's when nobody holds it.
+   *
+   * @generated from field: string holder = 3;
+   */
+  holder: string;
+
+  /**
+   * @generated from field: uint64 epoch = 4;
+   */
+  epoch: bigint;
+
+  /**
+   * Someone holds the lease now (by the database's clock).
+   *
+   * @generated from field: bool held = 5;
+   */
+  held: boolean;
+
+  /**
+   * Until the lease expires, by the database's clock.
+   *
+   * @generated from field: uint64 remaining_ms = 6;
+   */
+  remainingMs: bigint;
+};
+
+/**
+ * Describes the message spider_storage.admin.v1.LeaderStatus.
+ * Use `create(LeaderStatusSchema)` to create a new message.
+ */
+export const LeaderStatusSchema: GenMessage<LeaderStatus> = /*@__PURE__*/
+  messageDesc(file_admin_admin, 2);
 
 /**
  * @generated from message spider_storage.admin.v1.RecoveryProgress
@@ -180,7 +239,7 @@ export type RecoveryProgress = Message<"spider_storage.admin.v1.RecoveryProgress
  * Use `create(RecoveryProgressSchema)` to create a new message.
  */
 export const RecoveryProgressSchema: GenMessage<RecoveryProgress> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 2);
+  messageDesc(file_admin_admin, 3);
 
 /**
  * @generated from message spider_storage.admin.v1.StateCount
@@ -202,7 +261,7 @@ export type StateCount = Message<"spider_storage.admin.v1.StateCount"> & {
  * Use `create(StateCountSchema)` to create a new message.
  */
 export const StateCountSchema: GenMessage<StateCount> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 3);
+  messageDesc(file_admin_admin, 4);
 
 /**
  * @generated from message spider_storage.admin.v1.LaneStatus
@@ -236,7 +295,7 @@ export type LaneStatus = Message<"spider_storage.admin.v1.LaneStatus"> & {
  * Use `create(LaneStatusSchema)` to create a new message.
  */
 export const LaneStatusSchema: GenMessage<LaneStatus> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 4);
+  messageDesc(file_admin_admin, 5);
 
 /**
  * @generated from message spider_storage.admin.v1.GcStatus
@@ -288,7 +347,7 @@ export type GcStatus = Message<"spider_storage.admin.v1.GcStatus"> & {
  * Use `create(GcStatusSchema)` to create a new message.
  */
 export const GcStatusSchema: GenMessage<GcStatus> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 5);
+  messageDesc(file_admin_admin, 6);
 
 /**
  * @generated from message spider_storage.admin.v1.ListJobsRequest
@@ -340,7 +399,7 @@ export type ListJobsRequest = Message<"spider_storage.admin.v1.ListJobsRequest">
  * Use `create(ListJobsRequestSchema)` to create a new message.
  */
 export const ListJobsRequestSchema: GenMessage<ListJobsRequest> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 6);
+  messageDesc(file_admin_admin, 7);
 
 /**
  * @generated from message spider_storage.admin.v1.ListJobsResponse
@@ -364,7 +423,7 @@ export type ListJobsResponse = Message<"spider_storage.admin.v1.ListJobsResponse
  * Use `create(ListJobsResponseSchema)` to create a new message.
  */
 export const ListJobsResponseSchema: GenMessage<ListJobsResponse> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 7);
+  messageDesc(file_admin_admin, 8);
 
 /**
  * @generated from message spider_storage.admin.v1.JobSummary
@@ -423,7 +482,7 @@ export type JobSummary = Message<"spider_storage.admin.v1.JobSummary"> & {
  * Use `create(JobSummarySchema)` to create a new message.
  */
 export const JobSummarySchema: GenMessage<JobSummary> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 8);
+  messageDesc(file_admin_admin, 9);
 
 /**
  * @generated from message spider_storage.admin.v1.GetJobRequest
@@ -454,7 +513,7 @@ export type GetJobRequest = Message<"spider_storage.admin.v1.GetJobRequest"> & {
  * Use `create(GetJobRequestSchema)` to create a new message.
  */
 export const GetJobRequestSchema: GenMessage<GetJobRequest> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 9);
+  messageDesc(file_admin_admin, 10);
 
 /**
  * @generated from message spider_storage.admin.v1.GetJobResponse
@@ -528,7 +587,7 @@ export type GetJobResponse = Message<"spider_storage.admin.v1.GetJobResponse"> &
  * Use `create(GetJobResponseSchema)` to create a new message.
  */
 export const GetJobResponseSchema: GenMessage<GetJobResponse> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 10);
+  messageDesc(file_admin_admin, 11);
 
 /**
  * @generated from message spider_storage.admin.v1.GraphSummary
@@ -602,7 +661,7 @@ export type GraphSummary = Message<"spider_storage.admin.v1.GraphSummary"> & {
  * Use `create(GraphSummarySchema)` to create a new message.
  */
 export const GraphSummarySchema: GenMessage<GraphSummary> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 11);
+  messageDesc(file_admin_admin, 12);
 
 /**
  * @generated from message spider_storage.admin.v1.TaskInfo
@@ -666,7 +725,7 @@ export type TaskInfo = Message<"spider_storage.admin.v1.TaskInfo"> & {
  * Use `create(TaskInfoSchema)` to create a new message.
  */
 export const TaskInfoSchema: GenMessage<TaskInfo> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 12);
+  messageDesc(file_admin_admin, 13);
 
 /**
  * @generated from message spider_storage.admin.v1.InstanceInfo
@@ -708,7 +767,7 @@ export type InstanceInfo = Message<"spider_storage.admin.v1.InstanceInfo"> & {
  * Use `create(InstanceInfoSchema)` to create a new message.
  */
 export const InstanceInfoSchema: GenMessage<InstanceInfo> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 13);
+  messageDesc(file_admin_admin, 14);
 
 /**
  * @generated from message spider_storage.admin.v1.GetJobPayloadRequest
@@ -740,7 +799,7 @@ export type GetJobPayloadRequest = Message<"spider_storage.admin.v1.GetJobPayloa
  * Use `create(GetJobPayloadRequestSchema)` to create a new message.
  */
 export const GetJobPayloadRequestSchema: GenMessage<GetJobPayloadRequest> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 14);
+  messageDesc(file_admin_admin, 15);
 
 /**
  * @generated from message spider_storage.admin.v1.GetJobPayloadResponse
@@ -769,7 +828,7 @@ export type GetJobPayloadResponse = Message<"spider_storage.admin.v1.GetJobPaylo
  * Use `create(GetJobPayloadResponseSchema)` to create a new message.
  */
 export const GetJobPayloadResponseSchema: GenMessage<GetJobPayloadResponse> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 15);
+  messageDesc(file_admin_admin, 16);
 
 /**
  * @generated from message spider_storage.admin.v1.PayloadItem
@@ -808,7 +867,7 @@ export type PayloadItem = Message<"spider_storage.admin.v1.PayloadItem"> & {
  * Use `create(PayloadItemSchema)` to create a new message.
  */
 export const PayloadItemSchema: GenMessage<PayloadItem> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 16);
+  messageDesc(file_admin_admin, 17);
 
 /**
  * @generated from message spider_storage.admin.v1.ListExecutionManagersRequest
@@ -827,7 +886,7 @@ export type ListExecutionManagersRequest = Message<"spider_storage.admin.v1.List
  * Use `create(ListExecutionManagersRequestSchema)` to create a new message.
  */
 export const ListExecutionManagersRequestSchema: GenMessage<ListExecutionManagersRequest> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 17);
+  messageDesc(file_admin_admin, 18);
 
 /**
  * @generated from message spider_storage.admin.v1.ListExecutionManagersResponse
@@ -844,7 +903,7 @@ export type ListExecutionManagersResponse = Message<"spider_storage.admin.v1.Lis
  * Use `create(ListExecutionManagersResponseSchema)` to create a new message.
  */
 export const ListExecutionManagersResponseSchema: GenMessage<ListExecutionManagersResponse> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 18);
+  messageDesc(file_admin_admin, 19);
 
 /**
  * @generated from message spider_storage.admin.v1.ExecutionManagerInfo
@@ -896,7 +955,7 @@ export type ExecutionManagerInfo = Message<"spider_storage.admin.v1.ExecutionMan
  * Use `create(ExecutionManagerInfoSchema)` to create a new message.
  */
 export const ExecutionManagerInfoSchema: GenMessage<ExecutionManagerInfo> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 19);
+  messageDesc(file_admin_admin, 20);
 
 /**
  * @generated from message spider_storage.admin.v1.GetUsageRequest
@@ -909,7 +968,7 @@ export type GetUsageRequest = Message<"spider_storage.admin.v1.GetUsageRequest">
  * Use `create(GetUsageRequestSchema)` to create a new message.
  */
 export const GetUsageRequestSchema: GenMessage<GetUsageRequest> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 20);
+  messageDesc(file_admin_admin, 21);
 
 /**
  * @generated from message spider_storage.admin.v1.GetUsageResponse
@@ -926,7 +985,7 @@ export type GetUsageResponse = Message<"spider_storage.admin.v1.GetUsageResponse
  * Use `create(GetUsageResponseSchema)` to create a new message.
  */
 export const GetUsageResponseSchema: GenMessage<GetUsageResponse> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 21);
+  messageDesc(file_admin_admin, 22);
 
 /**
  * @generated from message spider_storage.admin.v1.ResourceGroupUsage
@@ -975,7 +1034,7 @@ export type ResourceGroupUsage = Message<"spider_storage.admin.v1.ResourceGroupU
  * Use `create(ResourceGroupUsageSchema)` to create a new message.
  */
 export const ResourceGroupUsageSchema: GenMessage<ResourceGroupUsage> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 22);
+  messageDesc(file_admin_admin, 23);
 
 /**
  * @generated from message spider_storage.admin.v1.RunDoctorRequest
@@ -988,7 +1047,7 @@ export type RunDoctorRequest = Message<"spider_storage.admin.v1.RunDoctorRequest
  * Use `create(RunDoctorRequestSchema)` to create a new message.
  */
 export const RunDoctorRequestSchema: GenMessage<RunDoctorRequest> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 23);
+  messageDesc(file_admin_admin, 24);
 
 /**
  * @generated from message spider_storage.admin.v1.DoctorReport
@@ -1005,14 +1064,17 @@ export type DoctorReport = Message<"spider_storage.admin.v1.DoctorReport"> & {
   findings: Finding[];
 
   /**
-   * A server holds the single-writer lease (DECISIONS D3).
+   * A server holds the leader lease (DECISIONS D3): it has not expired by the database's clock.
    *
    * @generated from field: bool lease_held = 3;
    */
   leaseHeld: boolean;
 
   /**
-   * @generated from field: uint64 lease_holder_connection = 4;
+   * Always 0: versions before the lease row named the MariaDB connection holding GET_LOCK here.
+   *
+   * @generated from field: uint64 lease_holder_connection = 4 [deprecated = true];
+   * @deprecated
    */
   leaseHolderConnection: bigint;
 
@@ -1022,6 +1084,27 @@ export type DoctorReport = Message<"spider_storage.admin.v1.DoctorReport"> & {
    * @generated from field: bool healthy = 5;
    */
   healthy: boolean;
+
+  /**
+   * The lease's holder (runtime.lease.holder_name), the last one when it is not held; empty before any server ran.
+   *
+   * @generated from field: string lease_holder = 6;
+   */
+  leaseHolder: string;
+
+  /**
+   * Grows with every takeover.
+   *
+   * @generated from field: uint64 lease_epoch = 7;
+   */
+  leaseEpoch: bigint;
+
+  /**
+   * Until the lease expires, by the database's clock; 0 when not held.
+   *
+   * @generated from field: uint64 lease_remaining_ms = 8;
+   */
+  leaseRemainingMs: bigint;
 };
 
 /**
@@ -1029,7 +1112,7 @@ export type DoctorReport = Message<"spider_storage.admin.v1.DoctorReport"> & {
  * Use `create(DoctorReportSchema)` to create a new message.
  */
 export const DoctorReportSchema: GenMessage<DoctorReport> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 24);
+  messageDesc(file_admin_admin, 25);
 
 /**
  * @generated from message spider_storage.admin.v1.SchemaReport
@@ -1058,7 +1141,7 @@ export type SchemaReport = Message<"spider_storage.admin.v1.SchemaReport"> & {
  * Use `create(SchemaReportSchema)` to create a new message.
  */
 export const SchemaReportSchema: GenMessage<SchemaReport> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 25);
+  messageDesc(file_admin_admin, 26);
 
 /**
  * @generated from message spider_storage.admin.v1.Finding
@@ -1108,7 +1191,7 @@ export type Finding = Message<"spider_storage.admin.v1.Finding"> & {
  * Use `create(FindingSchema)` to create a new message.
  */
 export const FindingSchema: GenMessage<Finding> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 26);
+  messageDesc(file_admin_admin, 27);
 
 /**
  * @generated from message spider_storage.admin.v1.JobRepairRequest
@@ -1132,7 +1215,7 @@ export type JobRepairRequest = Message<"spider_storage.admin.v1.JobRepairRequest
  * Use `create(JobRepairRequestSchema)` to create a new message.
  */
 export const JobRepairRequestSchema: GenMessage<JobRepairRequest> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 27);
+  messageDesc(file_admin_admin, 28);
 
 /**
  * @generated from message spider_storage.admin.v1.JobRepairResponse
@@ -1159,7 +1242,7 @@ export type JobRepairResponse = Message<"spider_storage.admin.v1.JobRepairRespon
  * Use `create(JobRepairResponseSchema)` to create a new message.
  */
 export const JobRepairResponseSchema: GenMessage<JobRepairResponse> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 28);
+  messageDesc(file_admin_admin, 29);
 
 /**
  * @generated from message spider_storage.admin.v1.RequeueJobRequest
@@ -1190,7 +1273,7 @@ export type RequeueJobRequest = Message<"spider_storage.admin.v1.RequeueJobReque
  * Use `create(RequeueJobRequestSchema)` to create a new message.
  */
 export const RequeueJobRequestSchema: GenMessage<RequeueJobRequest> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 29);
+  messageDesc(file_admin_admin, 30);
 
 /**
  * @generated from message spider_storage.admin.v1.RequeueJobResponse
@@ -1222,7 +1305,7 @@ export type RequeueJobResponse = Message<"spider_storage.admin.v1.RequeueJobResp
  * Use `create(RequeueJobResponseSchema)` to create a new message.
  */
 export const RequeueJobResponseSchema: GenMessage<RequeueJobResponse> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 30);
+  messageDesc(file_admin_admin, 31);
 
 /**
  * @generated from message spider_storage.admin.v1.RetryJobResponse
@@ -1275,7 +1358,7 @@ export type RetryJobResponse = Message<"spider_storage.admin.v1.RetryJobResponse
  * Use `create(RetryJobResponseSchema)` to create a new message.
  */
 export const RetryJobResponseSchema: GenMessage<RetryJobResponse> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 31);
+  messageDesc(file_admin_admin, 32);
 
 /**
  * @generated from message spider_storage.admin.v1.ResendQueueRequest
@@ -1292,7 +1375,7 @@ export type ResendQueueRequest = Message<"spider_storage.admin.v1.ResendQueueReq
  * Use `create(ResendQueueRequestSchema)` to create a new message.
  */
 export const ResendQueueRequestSchema: GenMessage<ResendQueueRequest> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 32);
+  messageDesc(file_admin_admin, 33);
 
 /**
  * @generated from message spider_storage.admin.v1.ResendQueueResponse
@@ -1314,7 +1397,7 @@ export type ResendQueueResponse = Message<"spider_storage.admin.v1.ResendQueueRe
  * Use `create(ResendQueueResponseSchema)` to create a new message.
  */
 export const ResendQueueResponseSchema: GenMessage<ResendQueueResponse> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 33);
+  messageDesc(file_admin_admin, 34);
 
 /**
  * @generated from message spider_storage.admin.v1.ReleaseExecutionManagerRequest
@@ -1336,7 +1419,7 @@ export type ReleaseExecutionManagerRequest = Message<"spider_storage.admin.v1.Re
  * Use `create(ReleaseExecutionManagerRequestSchema)` to create a new message.
  */
 export const ReleaseExecutionManagerRequestSchema: GenMessage<ReleaseExecutionManagerRequest> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 34);
+  messageDesc(file_admin_admin, 35);
 
 /**
  * @generated from message spider_storage.admin.v1.ReleaseExecutionManagerResponse
@@ -1365,7 +1448,7 @@ export type ReleaseExecutionManagerResponse = Message<"spider_storage.admin.v1.R
  * Use `create(ReleaseExecutionManagerResponseSchema)` to create a new message.
  */
 export const ReleaseExecutionManagerResponseSchema: GenMessage<ReleaseExecutionManagerResponse> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 35);
+  messageDesc(file_admin_admin, 36);
 
 /**
  * @generated from message spider_storage.admin.v1.VerifyRequest
@@ -1387,7 +1470,7 @@ export type VerifyRequest = Message<"spider_storage.admin.v1.VerifyRequest"> & {
  * Use `create(VerifyRequestSchema)` to create a new message.
  */
 export const VerifyRequestSchema: GenMessage<VerifyRequest> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 36);
+  messageDesc(file_admin_admin, 37);
 
 /**
  * @generated from message spider_storage.admin.v1.VerifyResponse
@@ -1419,7 +1502,7 @@ export type VerifyResponse = Message<"spider_storage.admin.v1.VerifyResponse"> &
  * Use `create(VerifyResponseSchema)` to create a new message.
  */
 export const VerifyResponseSchema: GenMessage<VerifyResponse> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 37);
+  messageDesc(file_admin_admin, 38);
 
 /**
  * @generated from message spider_storage.admin.v1.Disagreement
@@ -1476,7 +1559,7 @@ export type Disagreement = Message<"spider_storage.admin.v1.Disagreement"> & {
  * Use `create(DisagreementSchema)` to create a new message.
  */
 export const DisagreementSchema: GenMessage<Disagreement> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 38);
+  messageDesc(file_admin_admin, 39);
 
 /**
  * @generated from message spider_storage.admin.v1.RunGcRequest
@@ -1521,7 +1604,7 @@ export type RunGcRequest = Message<"spider_storage.admin.v1.RunGcRequest"> & {
  * Use `create(RunGcRequestSchema)` to create a new message.
  */
 export const RunGcRequestSchema: GenMessage<RunGcRequest> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 39);
+  messageDesc(file_admin_admin, 40);
 
 /**
  * @generated from message spider_storage.admin.v1.RunGcResponse
@@ -1550,7 +1633,7 @@ export type RunGcResponse = Message<"spider_storage.admin.v1.RunGcResponse"> & {
  * Use `create(RunGcResponseSchema)` to create a new message.
  */
 export const RunGcResponseSchema: GenMessage<RunGcResponse> = /*@__PURE__*/
-  messageDesc(file_admin_admin, 40);
+  messageDesc(file_admin_admin, 41);
 
 /**
  * Read-only views of the server, its cache and its database.
