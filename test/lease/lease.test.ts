@@ -1,11 +1,17 @@
-/** The single-writer lease (DECISIONS D3) on a real MariaDB, in process. */
-import { createConnection } from "mysql2/promise";
-import { pino } from "pino";
+/**
+ * The leader lease (DECISIONS D3) on a real MariaDB, in process: a row taken
+ * and renewed only by conditional UPDATEs, expiring by the database's clock.
+ */
 import { Writable } from "node:stream";
-import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { acquireLease, leaseName, LeaseHeldError, STANDBY_MESSAGE, type Lease } from "../../src/db/lease.ts";
+import { createConnection, type Connection, type RowDataPacket } from "mysql2/promise";
+import { pino } from "pino";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { poolOptionsFromUrl } from "../../src/db/connection.ts";
+import { acquireLease, LeaseHeldError, STANDBY_MESSAGE, type Lease, type LeaseEvent } from "../../src/db/lease.ts";
+import { ensureLeaseTable } from "../../src/db/lease/ensureLeaseTable.ts";
+import { legacyLockName } from "../../src/db/lease/legacyLockHolder.ts";
+import { takeLease } from "../../src/db/lease/takeLease.ts";
+import { singleConnectionDb } from "../../src/db/single-connection-db.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
 import { waitFor } from "../../testkit/wait-for.ts";
 
@@ -21,114 +27,185 @@ function captureLogger() {
   return { logger: pino({ level: "debug" }, stream), lines };
 }
 
-async function killConnection(url: string, id: number): Promise<void> {
-  const admin = await createConnection(poolOptionsFromUrl(url));
-  try {
-    await admin.query(`KILL ${id}`);
-  } finally {
-    await admin.end();
-  }
+const silent = pino({ level: "silent" });
+/** Short timings, so expiries come within the test; 2 × renew ≤ ttl − margin, as the configuration demands. */
+const FAST = { ttlMs: 1_500, renewIntervalMs: 200, stepDownMarginMs: 600 };
+
+interface LeaseRowAsStored {
+  epoch: bigint;
+  holder: string;
+  expiresAt: string;
+  renewedAt: string;
 }
 
-describe("acquireLease", () => {
+async function storedLease(connection: Connection): Promise<LeaseRowAsStored> {
+  const [rows] = await connection.query<RowDataPacket[]>(
+    "SELECT CAST(epoch AS CHAR) AS epoch, holder, CAST(expires_at AS CHAR) AS expires_at, CAST(renewed_at AS CHAR) AS renewed_at FROM leader_lease WHERE id = 1",
+  );
+  const row = rows[0]!;
+  return { epoch: BigInt(row["epoch"] as string), holder: row["holder"] as string, expiresAt: row["expires_at"] as string, renewedAt: row["renewed_at"] as string };
+}
+
+function events(lease: Lease): LeaseEvent[] {
+  const seen: LeaseEvent[] = [];
+  for (const event of ["suspended", "resumed", "deposed"] as const) lease.on(event, () => seen.push(event));
+  return seen;
+}
+
+describe("the leader lease", () => {
   let url: string;
+  let sql: Connection;
   const held: Lease[] = [];
   beforeAll(async () => {
     url = await testDatabase("lease");
+    sql = await createConnection(poolOptionsFromUrl(url));
+  });
+  afterEach(async () => {
+    await Promise.all(held.splice(0).map((l) => l.release()));
   });
   afterAll(async () => {
-    await Promise.all(held.map((l) => l.release()));
+    await sql.end();
   });
 
-  it("names the lock after the database, hashing names over 64 characters", () => {
-    expect(leaseName("spider")).toBe("spider-storage:spider");
-    expect(leaseName("x".repeat(64))).toMatch(/^spider-storage:[0-9a-f]{40}$/);
+  it("is created on first use, and the first taker gets a larger epoch than any before", async () => {
+    const lease = await acquireLease(url, { logger: silent, holder: "first", ...FAST });
+    held.push(lease);
+    const row = await storedLease(sql);
+    expect(row.epoch).toBe(lease.epoch);
+    expect(row.holder).toBe("first");
+    await lease.release();
+    const again = await acquireLease(url, { logger: silent, holder: "again", ...FAST });
+    held.push(again);
+    expect(again.epoch).toBe(lease.epoch + 1n);
   });
 
-  it("makes a second taker wait as a standby, announcing it once, until the holder releases", async () => {
+  it("refuses a taker that will not wait while it is held, naming the holder", async () => {
+    const lease = await acquireLease(url, { logger: silent, holder: "the leader", ...FAST });
+    held.push(lease);
+    const refusal = await acquireLease(url, { logger: silent, holder: "offline", wait: false, ...FAST }).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(LeaseHeldError);
+    expect((refusal as LeaseHeldError).holder).toBe("the leader");
+    expect((await storedLease(sql)).epoch).toBe(lease.epoch);
+  });
+
+  it("is released at once by release(): a standby does not wait out a ten-minute TTL", async () => {
+    const long = { ttlMs: 600_000, renewIntervalMs: 200, stepDownMarginMs: 1_000 };
+    const first = await acquireLease(url, { logger: silent, holder: "first", ...long });
+    held.push(first);
     const { logger, lines } = captureLogger();
-    const first = await acquireLease(url, { logger });
     let waiting = 0;
-    let secondLease: Lease | undefined;
-    const second = acquireLease(url, { logger, onWaiting: () => waiting++, waitSliceSec: 1 }).then((l) => (secondLease = l));
+    const second = acquireLease(url, { logger, holder: "second", onWaiting: () => waiting++, ...long });
     await waitFor("the standby to announce itself", () => waiting > 0);
-    await sleep(2_500); // a lower bound: two or more 1 s wait slices pass, and must not announce again
-    expect(secondLease).toBeUndefined();
+    // Several looks pass while it waits (one per renew interval), announced once only.
+    await waitFor("several looks", () => lines.length >= 1 && waiting === 1, { timeoutMs: 5_000 });
+    await first.release();
+    const taken = await second;
+    held.push(taken);
+    expect(taken.epoch).toBe(first.epoch + 1n);
     expect(waiting).toBe(1);
     expect(lines.filter((l) => l["msg"] === STANDBY_MESSAGE)).toHaveLength(1);
-    expect(lines.find((l) => l["msg"] === STANDBY_MESSAGE)?.["holderConnection"]).toBe(first.connectionId);
-    await first.release();
-    const lease = await second;
+    expect(lines.find((l) => l["msg"] === STANDBY_MESSAGE)?.["leader"]).toBe("first");
+  });
+
+  it("is taken over only after it has expired by the database's clock", async () => {
+    // A holder that never renews: the row as a crashed leader leaves it.
+    await ensureLeaseTable(singleConnectionDb(sql));
+    await sql.query("UPDATE leader_lease SET expires_at = '1970-01-01 00:00:01' WHERE id = 1");
+    const crashed = await takeLease(singleConnectionDb(sql), "crashed", 1_500);
+    expect(crashed).toBeDefined();
+    const before = await storedLease(sql);
+    const standby = await acquireLease(url, { logger: silent, holder: "standby", ...FAST });
+    held.push(standby);
+    const after = await storedLease(sql);
+    expect(after.epoch).toBe(crashed! + 1n);
+    // The takeover's own statement stamped renewed_at with the database's NOW(6).
+    expect(after.renewedAt >= before.expiresAt).toBe(true);
+  });
+
+  it("goes to exactly one of ten concurrent takers", async () => {
+    const lease = await acquireLease(url, { logger: silent, holder: "setup", ...FAST });
+    await lease.release();
+    const connections = await Promise.all(Array.from({ length: 10 }, () => createConnection(poolOptionsFromUrl(url))));
+    try {
+      const epochs = await Promise.all(connections.map((c, i) => takeLease(singleConnectionDb(c), `taker ${i}`, 60_000).catch(() => undefined)));
+      const winners = epochs.filter((epoch) => epoch !== undefined);
+      expect(winners).toHaveLength(1);
+      expect(winners[0]).toBe(lease.epoch + 1n);
+    } finally {
+      await Promise.all(connections.map((c) => c.end()));
+    }
+    await sql.query("UPDATE leader_lease SET expires_at = '1970-01-01 00:00:01' WHERE id = 1");
+  });
+
+  it("is suspended when renewals cannot get through, and resumes when one does", async () => {
+    const lease = await acquireLease(url, { logger: silent, holder: "leader", ...FAST });
     held.push(lease);
-    expect(lease.connectionId).not.toBe(first.connectionId);
-    expect(lines.some((l) => l["msg"] === "database lease taken over: no longer standby")).toBe(true);
-    await lease.release();
-  });
-
-  it("does not conflict across two databases of one server", async () => {
-    const other = await testDatabase("lease");
-    const { logger } = captureLogger();
-    const a = await acquireLease(url, { logger, wait: false });
-    const b = await acquireLease(other, { logger, wait: false });
-    expect(a.name).not.toBe(b.name);
-    await a.release();
-    await b.release();
-  });
-
-  it("refuses at once with wait: false while another holds it", async () => {
-    const { logger } = captureLogger();
-    const first = await acquireLease(url, { logger });
+    const seen = events(lease);
+    // Renewals succeed while nothing blocks them: the lease stays held past several step-down periods.
+    const renewedBefore = (await storedLease(sql)).renewedAt;
+    await waitFor("a renewal", async () => (await storedLease(sql)).renewedAt > renewedBefore);
+    expect(seen).toEqual([]);
+    // An open transaction holding the row lock blocks every renewal (each times out).
+    const blocker = await createConnection(poolOptionsFromUrl(url));
     try {
-      await expect(acquireLease(url, { logger, wait: false })).rejects.toBeInstanceOf(LeaseHeldError);
+      await blocker.query("SET SESSION innodb_lock_wait_timeout = 30");
+      await blocker.beginTransaction();
+      await blocker.query("SELECT * FROM leader_lease WHERE id = 1 FOR UPDATE");
+      await waitFor("the lease to be suspended", () => seen.includes("suspended"), { timeoutMs: 10_000 });
+      expect(lease.state).toBe("suspended");
+      await blocker.rollback();
     } finally {
-      await first.release();
+      await blocker.end();
+    }
+    await waitFor("the lease to resume", () => seen.includes("resumed"), { timeoutMs: 10_000 });
+    expect(lease.state).toBe("held");
+    expect(seen).toEqual(["suspended", "resumed"]);
+  });
+
+  it("is deposed when a renewal finds another epoch", async () => {
+    const lease = await acquireLease(url, { logger: silent, holder: "leader", ...FAST });
+    held.push(lease);
+    const seen = events(lease);
+    // Another server took over (as it may once the row expired while this one could not renew).
+    await sql.query("UPDATE leader_lease SET epoch = epoch + 1, holder = 'usurper' WHERE id = 1");
+    await waitFor("the lease to be deposed", () => seen.includes("deposed"), { timeoutMs: 10_000 });
+    expect(lease.state).toBe("deposed");
+    // A deposed lease's release leaves the new holder alone.
+    await lease.release();
+    expect((await storedLease(sql)).holder).toBe("usurper");
+    await sql.query("UPDATE leader_lease SET expires_at = '1970-01-01 00:00:01' WHERE id = 1");
+  });
+
+  it("is not taken while an older version's GET_LOCK lease is held (a rolling upgrade on one MariaDB)", async () => {
+    const older = await createConnection(poolOptionsFromUrl(url));
+    try {
+      const database = poolOptionsFromUrl(url).database!;
+      const [[got]] = await older.query<RowDataPacket[]>("SELECT GET_LOCK(?, 0) AS got", [legacyLockName(database)]);
+      expect(got?.["got"]).toBe(1);
+      const refusal = await acquireLease(url, { logger: silent, holder: "new", wait: false, ...FAST }).catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(LeaseHeldError);
+      expect((refusal as Error).message).toContain("an older spider-storage");
+      await older.query("SELECT RELEASE_LOCK(?)", [legacyLockName(database)]);
+      const lease = await acquireLease(url, { logger: silent, holder: "new", wait: false, ...FAST });
+      held.push(lease);
+      expect(lease.state).toBe("held");
+    } finally {
+      await older.end();
     }
   });
 
-  it("stops waiting when aborted", async () => {
-    const { logger } = captureLogger();
-    const first = await acquireLease(url, { logger });
-    try {
-      const controller = new AbortController();
-      // A 2-minute wait slice: were the abort ignored, the taker would wait it out and the test would time out.
-      const waiting = acquireLease(url, { logger, signal: controller.signal, waitSliceSec: 120 });
-      await sleep(300); // most likely inside its first GET_LOCK by now; an abort before it must stop it too
-      controller.abort(new Error("stopping"));
-      await expect(waiting).rejects.toThrow("stopping");
-    } finally {
-      await first.release();
-    }
+  it("is taken even while held when the caller says no other server can reach the database (the embedded MariaDB)", async () => {
+    const crashed = await acquireLease(url, { logger: silent, holder: "crashed", ttlMs: 600_000, renewIntervalMs: 200, stepDownMarginMs: 1_000 });
+    held.push(crashed);
+    const refusal = await acquireLease(url, { logger: silent, holder: "restarted", wait: false, ...FAST }).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(LeaseHeldError);
+    const restarted = await acquireLease(url, { logger: silent, holder: "restarted", wait: false, exclusive: true, ...FAST });
+    held.push(restarted);
+    expect(restarted.epoch).toBe(crashed.epoch + 1n);
   });
 
-  it("reports the lease lost when its connection dies, and a standby then takes it", async () => {
-    const { logger } = captureLogger();
-    const first = await acquireLease(url, { logger, checkIntervalMs: 200 });
-    const lost = new Promise<Error>((resolve) => first.onLost(resolve));
-    const standby = acquireLease(url, { logger, waitSliceSec: 1 });
-    await killConnection(url, first.connectionId);
-    const error = await lost;
-    expect(error.message).toMatch(/lease/);
-    const second = await standby;
-    expect(second.connectionId).not.toBe(first.connectionId);
-    // Late registration still hears about the loss; release after loss is harmless.
-    const late = await new Promise<Error>((resolve) => first.onLost(resolve));
-    expect(late).toBe(error);
-    await first.release();
-    await second.release();
-  });
-
-  it("does not report a loss after release", async () => {
-    const { logger } = captureLogger();
-    const lease = await acquireLease(url, { logger, checkIntervalMs: 50 });
-    let lost = false;
-    lease.onLost(() => (lost = true));
-    // A control lease on another database, lost for real after the release: once its loss is heard, the released one's would have been.
-    const control = await acquireLease(await testDatabase("lease"), { logger, checkIntervalMs: 50 });
-    const controlLost = new Promise<Error>((resolve) => control.onLost(resolve));
-    await lease.release();
-    await killConnection(url, control.connectionId);
-    expect((await controlLost).message).toMatch(/lease/);
-    expect(lost).toBe(false);
-    await control.release();
+  it("names its legacy lock after the database, hashing names over 64 characters", () => {
+    expect(legacyLockName("spider")).toBe("spider-storage:spider");
+    expect(legacyLockName("x".repeat(64))).toMatch(/^spider-storage:[0-9a-f]{40}$/);
   });
 });
