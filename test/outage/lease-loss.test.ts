@@ -1,135 +1,124 @@
 /**
- * Losing the single-writer lease while serving (DECISIONS D3, issue 10), with
- * the database itself up (its lease connection is killed from outside):
+ * The leader lease failing while serving (DECISIONS D3), with the database
+ * itself up:
  *
- * - nobody else took over: the server retakes the lease and goes on with the
- *   same session and its cache; jobs in flight still finish right;
- * - a standby took the lease meanwhile: the server must not resume — it exits
- *   1, saying why, and the standby serves a newer session;
- * - the lease is free again but a newer session was started meanwhile
- *   (another server ran and went): the server exits 1 as well;
- * - retakeLease itself: our own stale connection is killed, another server's
- *   lease is never taken.
+ * - renewals cannot get through (the lease row is locked from outside, as a
+ *   stuck node would hold it): after ttl − margin the server suspends — health
+ *   NOT_SERVING, writes fenced — and when a renewal succeeds with its own
+ *   epoch it resumes with the same session and its cache; jobs in flight still
+ *   finish right;
+ * - the server is frozen past the TTL (SIGSTOP) and a standby takes over:
+ *   thawed, the old leader suspends, finds another epoch, and steps down to
+ *   standby by itself (it does not exit); none of its writes lands; the
+ *   standby serves a newer session and every job finishes right.
  */
-import { sql } from "kysely";
+import { createConnection } from "mysql2/promise";
 import { afterAll, describe, expect, it } from "vitest";
-import { pino } from "pino";
-import { createDb } from "../../src/db/connection.ts";
-import { acquireLease, LeaseHeldError, retakeLease } from "../../src/db/lease.ts";
+import { poolOptionsFromUrl } from "../../src/db/connection.ts";
 import { ServerProcess } from "../../testkit/server-process.ts";
 import { SimulatedCluster } from "../../testkit/sim/cluster.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
-import { JobWorkload } from "../faults/job-workload.ts";
-import { killConnection, leaseHolder, LogWatcher, tableFacts } from "./outage-helpers.ts";
 import { waitFor } from "../../testkit/wait-for.ts";
+import { JobWorkload } from "../faults/job-workload.ts";
+import { HealthClientWrapper } from "../operability/helpers.ts";
+import { freezeProcess, LogWatcher, storedLease, tableFacts } from "./outage-helpers.ts";
 
-const RESUMED = "database lease retaken: serving again with the same session";
-const SUPERSEDED = "this server must not resume: it was superseded";
+const SUSPENDED = "database lease suspended: writes are fenced off and RPCs that need the database answer UNAVAILABLE until it is renewed";
+const RESUMED = "database lease renewed: serving again with the same session";
+const DEPOSED = "deposed: another spider-storage leads now; stepping down to standby";
 
-describe("lease lost while serving", () => {
+const LEASE_ENV = {
+  SPIDER_STORAGE_RUNTIME__LEASE__TTL_MS: "2000",
+  SPIDER_STORAGE_RUNTIME__LEASE__RENEW_INTERVAL_MS: "200",
+  SPIDER_STORAGE_RUNTIME__LEASE__STEP_DOWN_MARGIN_MS: "600",
+};
+
+async function health(address: string): Promise<string | number> {
+  const client = new HealthClientWrapper(address);
+  try {
+    return await client.check("");
+  } finally {
+    client.client.close();
+  }
+}
+
+describe("leader lease failing while serving", () => {
   const servers: ServerProcess[] = [];
   afterAll(async () => {
+    for (const server of servers) if (server.running && server.child.pid) process.kill(server.child.pid, "SIGCONT");
     await Promise.all(servers.map((server) => server.kill()));
   });
 
-  async function serve(databaseUrl: string): Promise<{ server: ServerProcess; logs: LogWatcher }> {
-    const server = await ServerProcess.start({ databaseUrl });
+  async function serve(databaseUrl: string, holder: string): Promise<{ server: ServerProcess; logs: LogWatcher }> {
+    const server = await ServerProcess.start({ databaseUrl, env: { ...LEASE_ENV, SPIDER_STORAGE_RUNTIME__LEASE__HOLDER_NAME: holder } });
     servers.push(server);
     return { server, logs: new LogWatcher(server) };
   }
 
-  it("retakes the lease and resumes with the same session when nobody else took it", async () => {
+  it("suspends serving while renewals cannot get through, and resumes with the same session when one does", async () => {
     const url = await testDatabase("lease_loss");
-    const { server, logs } = await serve(url);
+    const { server, logs } = await serve(url, "leader");
     const session = await server.waitServing();
     let workload: JobWorkload | undefined;
     const cluster = await new SimulatedCluster(server.address, { executionManagers: 2, concurrency: 4, behaviour: (c) => workload!.behaviour(c) }).start();
     workload = new JobWorkload(cluster.clients, 4242, { maxTaskDelayMs: 20 });
+    const blocker = await createConnection(poolOptionsFromUrl(url));
     try {
       await workload.createResourceGroup();
       await workload.submit(10);
+      expect(await health(server.address)).toBe("SERVING");
       for (let i = 1; i <= 2; i++) {
-        const holder = await leaseHolder(url);
-        expect(holder).toBeDefined();
-        await killConnection(url, holder!);
+        // The row lock blocks every renewal until the transaction ends.
+        await blocker.query("SET SESSION innodb_lock_wait_timeout = 60");
+        await blocker.beginTransaction();
+        await blocker.query("SELECT * FROM leader_lease WHERE id = 1 FOR UPDATE");
+        await waitFor("the server to suspend", () => logs.count(SUSPENDED) === i, { timeoutMs: 15_000 });
+        expect(await health(server.address)).toBe("NOT_SERVING");
+        await blocker.rollback();
         await waitFor("the server to resume", () => logs.count(RESUMED) === i, { timeoutMs: 15_000 });
-        expect(await leaseHolder(url)).not.toBe(holder);
+        expect(await health(server.address)).toBe("SERVING");
         await workload.submit(10);
       }
       await workload.verify(cluster.log, { timeoutMs: 30_000 });
       expect(server.running).toBe(true);
+      expect(logs.count(DEPOSED)).toBe(0);
       expect((await cluster.clients.sessions.getSession({})).sessionId).toBe(session);
       expect((await tableFacts(url)).latestSession).toBe(session);
     } finally {
+      await blocker.end();
       await cluster.stop();
     }
     expect((await server.stop()).code).toBe(0);
   });
 
-  it("exits 1 when a standby took the lease meanwhile; the standby serves a newer session", async () => {
+  it("steps a leader frozen past the TTL down to standby when it thaws, while the standby serves a newer session", async () => {
     const url = await testDatabase("lease_loss");
-    const first = await serve(url);
+    const first = await serve(url, "first");
     const session = await first.server.waitServing();
-    const standby = await serve(url);
+    const standby = await serve(url, "standby");
     await waitFor("the second server to wait as a standby", () => standby.server.logs.includes("standby: another spider-storage holds the database lease"));
-    await killConnection(url, (await leaseHolder(url))!);
-    const exit = await first.server.exited;
-    expect(exit.code, first.server.logs.slice(-3_000)).toBe(1);
-    expect(first.logs.count(SUPERSEDED)).toBe(1);
-    expect(String((first.logs.entries(SUPERSEDED)[0]?.["err"] as { message?: string } | undefined)?.message)).toMatch(/another spider-storage took over/);
-    expect(await standby.server.waitServing()).toBeGreaterThan(session);
+
+    const thaw = await freezeProcess(first.server.child.pid!);
+    let thawed = false;
+    try {
+      const next = await standby.server.waitServing(30_000);
+      expect(next).toBeGreaterThan(session);
+      expect((await storedLease(url))?.holder).toBe("standby");
+    } finally {
+      thaw();
+      thawed = true;
+    }
+    expect(thawed).toBe(true);
+    await waitFor("the old leader to step down", () => first.logs.count(DEPOSED) === 1, { timeoutMs: 20_000 });
+    expect(first.server.running).toBe(true);
+    expect(await health(first.server.address)).toBe("NOT_SERVING");
+    // It waits as a standby for the new leader's lease; it never resumed its old session.
+    expect(first.logs.count(RESUMED)).toBe(0);
+    await waitFor("the old leader to wait as a standby", () => first.server.logs.split("standby: another spider-storage holds the database lease").length - 1 >= 1);
+    expect(await health(standby.server.address)).toBe("SERVING");
     expect((await standby.server.stop()).code).toBe(0);
-  });
-
-  it("exits 1 when it gets the lease back but a newer session was started meanwhile", async () => {
-    const url = await testDatabase("lease_loss");
-    const { server, logs } = await serve(url);
-    const session = await server.waitServing();
-    // Another server ran while ours was cut off: it started a session (and went away).
-    const db = createDb({ url, maxConnections: 1 });
-    try {
-      await sql`INSERT INTO sessions () VALUES ()`.execute(db);
-    } finally {
-      await db.destroy();
-    }
-    await killConnection(url, (await leaseHolder(url))!);
-    const exit = await server.exited;
-    expect(exit.code, server.logs.slice(-3_000)).toBe(1);
-    const message = String((logs.entries(SUPERSEDED)[0]?.["err"] as { message?: string } | undefined)?.message);
-    expect(message).toContain(`newest session ${session + 1n}, ours ${session}`);
-    expect(logs.count(RESUMED)).toBe(0);
-  });
-});
-
-describe("retakeLease", () => {
-  const logger = pino({ level: "silent" });
-
-  it("kills our own lost connection that MariaDB still shows holding the lock, and takes the lease", async () => {
-    const url = await testDatabase("lease_retake");
-    // The server gave this lease up for lost (say a check timed out) while MariaDB still has it.
-    const stale = await acquireLease(url, { logger });
-    const lease = await retakeLease(url, { logger, previous: stale });
-    try {
-      expect(lease.connectionId).not.toBe(stale.connectionId);
-      expect(await leaseHolder(url)).toBe(lease.connectionId);
-      expect(await lease.db.selectNoFrom((eb) => eb.lit(42).as("n")).executeTakeFirst()).toEqual({ n: 42 });
-    } finally {
-      await lease.release();
-      await stale.release();
-    }
-  });
-
-  it("refuses a lease another server holds, and gives up waiting when aborted", async () => {
-    const url = await testDatabase("lease_retake");
-    const other = await acquireLease(url, { logger });
-    try {
-      await expect(retakeLease(url, { logger })).rejects.toBeInstanceOf(LeaseHeldError);
-    } finally {
-      await other.release();
-    }
-    const controller = new AbortController();
-    const unreachable = retakeLease("mysql://root@127.0.0.1:1/nowhere", { logger, signal: controller.signal });
-    setTimeout(() => controller.abort(new Error("stopping")), 300);
-    await expect(unreachable).rejects.toThrow("stopping");
+    // The lease is handed over at once: the old leader leads again, with a newer session still.
+    expect(await first.server.waitServing(30_000)).toBeGreaterThan(session + 1n);
+    expect((await first.server.stop()).code).toBe(0);
   });
 });

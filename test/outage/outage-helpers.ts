@@ -1,11 +1,12 @@
 /**
- * Small tools for the outage tests: who holds the single-writer lease, killing
- * a MariaDB connection, waiting for a condition, reading a server's JSON log,
+ * Small tools for the outage tests: the leader lease as the database shows it,
+ * killing a MariaDB connection, waiting for a condition, reading a server's JSON log,
  * and the newest session and dead execution managers straight from the tables.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { createConnection, type RowDataPacket } from "mysql2/promise";
-import { leaseName } from "../../src/db/lease.ts";
+import { readLease, type LeaseRow } from "../../src/db/lease/readLease.ts";
+import { singleConnectionDb } from "../../src/db/single-connection-db.ts";
 import { poolOptionsFromUrl } from "../../src/db/connection.ts";
 import type { ServerProcess } from "../../testkit/server-process.ts";
 import { waitFor } from "../../testkit/wait-for.ts";
@@ -19,14 +20,9 @@ async function withConnection<T>(url: string, fn: (connection: Awaited<ReturnTyp
   }
 }
 
-/** The MariaDB connection id holding the lease of the database at `url`, if any. */
-export function leaseHolder(url: string): Promise<number | undefined> {
-  const database = poolOptionsFromUrl(url).database ?? "";
-  return withConnection(url, async (connection) => {
-    const [rows] = await connection.query<RowDataPacket[]>("SELECT IS_USED_LOCK(?) AS holder", [leaseName(database)]);
-    const holder = rows[0]?.["holder"] as number | string | null | undefined;
-    return holder === null || holder === undefined ? undefined : Number(holder);
-  });
+/** The leader lease of the database at `url` (src/db/lease/), or undefined before any server ran. */
+export function storedLease(url: string): Promise<LeaseRow | undefined> {
+  return withConnection(url, (connection) => readLease(singleConnectionDb(connection)));
 }
 
 export function killConnection(url: string, id: number): Promise<void> {
