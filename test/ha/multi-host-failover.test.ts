@@ -6,7 +6,7 @@
  *
  * - a first host that is a dead port: the pool and the lease connect to the second;
  * - a node with read_only = ON is skipped, and one that turns read_only while in
- *   use is left (the lease sharing the choice is lost, to be retaken there);
+ *   use is left (a lease taken after that goes to the new node);
  * - no node answers: the error is the driver's "not connected" one (D6 applies);
  * - the current node SIGKILLed under a running server: it resumes on the next
  *   node with the same session and serves jobs there.
@@ -18,6 +18,8 @@ import { createDb, type Db } from "../../src/db/connection.ts";
 import { DatabaseNodes, NODE_MOVED_MESSAGE, type NodeMove } from "../../src/db/database-nodes.ts";
 import { classifyDbError } from "../../src/db/db-errors.ts";
 import { acquireLease } from "../../src/db/lease.ts";
+import { ensureLeaseTable } from "../../src/db/lease/ensureLeaseTable.ts";
+import { readLease, type LeaseRow } from "../../src/db/lease/readLease.ts";
 import { migrateToLatest } from "../../src/db/migrate.ts";
 import { freePort } from "../../testkit/free-port.ts";
 import { startMariaDb, type PrivateMariaDb } from "../../testkit/mariadb.ts";
@@ -27,13 +29,22 @@ import { waitFor } from "../../testkit/wait-for.ts";
 import { JobWorkload } from "../faults/job-workload.ts";
 
 const logger = pino({ level: "silent" });
-const RESUMED = "database lease retaken: serving again with the same session";
 
 const hostList = (...ports: number[]) => `mysql://root@${ports.map((port) => `127.0.0.1:${port}`).join(",")}/spider`;
 
 async function portOf(db: Db): Promise<number> {
   const { rows } = await sql<{ port: number }>`SELECT @@port AS port`.execute(db);
   return Number(rows[0]!.port);
+}
+
+/** The lease as the server at `url` stores it (these two servers share nothing). */
+async function leaseOn(url: string): Promise<LeaseRow | undefined> {
+  const db = createDb({ url, maxConnections: 1 });
+  try {
+    return await readLease(db);
+  } finally {
+    await db.destroy();
+  }
 }
 
 async function setReadOnly(url: string, on: boolean): Promise<void> {
@@ -76,9 +87,9 @@ describe("a multi-host database URL", () => {
       await db.destroy();
     }
     // The lease, with a choice of its own (offline commands).
-    const lease = await acquireLease(url, { logger });
+    const lease = await acquireLease(url, { logger, holder: "dead-port test" });
     try {
-      expect(await portOf(lease.db)).toBe(a.port);
+      expect((await leaseOn(urlA))?.holder).toBe("dead-port test");
     } finally {
       await lease.release();
     }
@@ -98,29 +109,24 @@ describe("a multi-host database URL", () => {
     }
   });
 
-  it("leaves the current node when it turns read_only while in use; the lease on it is lost", async () => {
+  it("leaves the current node when it turns read_only while in use; a lease taken then goes to the new node", async () => {
     const url = hostList(a.port, b.port);
     const moves: NodeMove[] = [];
     const nodes = new DatabaseNodes(url, { logger, onMove: (move) => moves.push(move), checkIntervalMs: 100 });
     const db = createDb({ url, nodes, maxConnections: 2 });
-    const lease = await acquireLease(url, { logger, nodes });
-    const lost = new Promise<Error>((resolve) => lease.onLost(resolve));
     try {
       expect(await portOf(db)).toBe(a.port);
-      expect(await portOf(lease.db)).toBe(a.port);
       await setReadOnly(urlA, true);
       await waitFor("the pool to move to the second node", async () => (await portOf(db)) === b.port, { timeoutMs: 10_000 });
       expect(moves).toMatchObject([{ from: { port: a.port }, to: { port: b.port }, reason: "unusable" }]);
-      expect((await lost).message).toMatch(/moved to another node/);
-      // Retaken through the same choice, it is on the new node.
-      const retaken = await acquireLease(url, { logger, nodes });
+      // Taken through the same choice, it is on the new node.
+      const lease = await acquireLease(url, { logger, nodes, holder: "after the move" });
       try {
-        expect(await portOf(retaken.db)).toBe(b.port);
+        expect((await leaseOn(urlB))?.holder).toBe("after the move");
       } finally {
-        await retaken.release();
+        await lease.release();
       }
     } finally {
-      await lease.release();
       await db.destroy();
       await setReadOnly(urlA, false);
     }
@@ -155,16 +161,19 @@ describe("a multi-host database URL", () => {
     });
     servers.push(server);
     const session = await server.waitServing();
-    // b stands in for a replica of a: the same schema, the same sessions and the same leader fence (D3).
+    // b stands in for a replica of a: the same schema, sessions, leader lease and leader fence (D3).
+    const lease = await leaseOn(urlA);
+    expect(lease?.held).toBe(true);
     const replica = createDb({ url: urlB, maxConnections: 1 });
     try {
       await migrateToLatest(replica);
       await sql`INSERT INTO sessions (session_id) VALUES (${session})`.execute(replica);
       await sql`UPDATE leader_fence SET epoch = ${session}`.execute(replica);
+      await ensureLeaseTable(replica);
+      await sql`UPDATE leader_lease SET epoch = ${lease!.epoch.toString()}, holder = ${lease!.holder}, expires_at = NOW(6) + INTERVAL 1 MINUTE WHERE id = 1`.execute(replica);
 
       await a.kill();
-      await waitFor(() => `the server to resume on the next node:\n${server.logs.slice(-3_000)}`, () => server.logs.includes(RESUMED), { timeoutMs: 30_000 });
-      expect(server.logs).toContain(NODE_MOVED_MESSAGE);
+      await waitFor(() => `the server to move to the next node:\n${server.logs.slice(-3_000)}`, () => server.logs.includes(NODE_MOVED_MESSAGE), { timeoutMs: 30_000 });
       const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       expect(metrics).toContain('spider_storage_db_node_moves_total{reason="unreachable"} 1');
 
