@@ -340,6 +340,9 @@ export class StorageServer {
       // Nothing of this term may still be written: what was not is re-run by the new leader.
       await checkpoints?.close(0);
       this.#fence.open();
+      // Clients still connected here would retry UNAVAILABLE on this standby for ever: make them
+      // reconnect, so that a health-checking load balancer (a Kubernetes Service) sends them to the leader.
+      this.#grpc.drainConnections(1_000);
     } finally {
       this.#stepping = false;
     }

@@ -116,6 +116,8 @@ class LeaseConnection {
   readonly #nodes: DatabaseNodes;
   readonly #timeoutMs: number;
   #open: { connection: Connection; db: Db } | undefined;
+  /** Called when the open connection fails or closes by itself (a database restart, a lost node). */
+  onDropped: (() => void) | undefined;
 
   constructor(nodes: DatabaseNodes, timeoutMs: number) {
     this.#nodes = nodes;
@@ -137,9 +139,15 @@ class LeaseConnection {
         (async () => {
           if (!this.#open) {
             const { connection } = await this.#nodes.connect({ connectTimeout: this.#timeoutMs, enableKeepAlive: true });
-            // Errors of an idle connection surface in the next statement.
-            connection.on("error", () => this.drop());
-            this.#open = { connection, db: singleConnectionDb(connection) };
+            const open = { connection, db: singleConnectionDb(connection) };
+            const dropped = () => {
+              if (this.#open !== open) return;
+              this.drop();
+              this.onDropped?.();
+            };
+            connection.on("error", dropped);
+            connection.on("end", dropped);
+            this.#open = open;
           }
           return fn(this.#open.db);
         })(),
@@ -154,8 +162,10 @@ class LeaseConnection {
   }
 
   drop(): void {
-    this.#open?.connection.destroy();
+    const open = this.#open;
+    // Cleared first: destroying may emit "end", which must not read as the database going away.
     this.#open = undefined;
+    open?.connection.destroy();
   }
 }
 
@@ -269,13 +279,20 @@ function holdLease(
     if (state !== "held") return;
     const silentMs = clock() - renewedAt;
     if (silentMs < stepDownAfterMs) return armStepDown();
+    suspend(`the lease was not renewed for ${Math.round(silentMs)} ms (step-down after ${stepDownAfterMs} ms)`);
+  }
+  function suspend(reason: string): void {
     state = "suspended";
-    const reason = `the lease was not renewed for ${Math.round(silentMs)} ms (step-down after ${stepDownAfterMs} ms)`;
-    logger.error({ epoch, silentMs: Math.round(silentMs) }, "database lease suspended: not renewed in time; writes stop until it is renewed");
+    clearTimeout(stepDownTimer);
+    logger.warn({ epoch, reason }, "database lease not renewed: suspending");
     emit("suspended", reason);
   }
 
-  const renew = async () => {
+  // The database went away under the lease (a restart, a lost node): renew at once, elsewhere if
+  // need be; if even that fails, writes cannot land anyway, so stop them now rather than at the deadline.
+  connection.onDropped = () => void renew({ urgent: true });
+
+  const renew = async (options: { urgent?: boolean } = {}) => {
     if (renewing || state === "deposed" || state === "released") return;
     renewing = true;
     checkStepDown();
@@ -301,6 +318,7 @@ function holdLease(
       armStepDown();
     } catch (error) {
       logger.warn({ epoch, err: error }, "database lease renewal failed");
+      if (options.urgent && state === "held") suspend(`the lease's database connection was lost and could not be reopened: ${(error as Error).message}`);
     } finally {
       renewing = false;
       if (state === "held" || state === "suspended") schedule();
@@ -330,6 +348,7 @@ function holdLease(
       if (state === "released") return;
       const wasLost = state === "deposed";
       state = "released";
+      connection.onDropped = undefined;
       clearTimeout(renewTimer);
       clearTimeout(stepDownTimer);
       if (!wasLost) await connection.run((db) => releaseLease(db, epoch)).catch((error: unknown) => logger.warn({ epoch, err: error }, "could not release the database lease; it expires by itself"));

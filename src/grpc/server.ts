@@ -117,11 +117,25 @@ export class GrpcServer {
   }
 
   /** Binds and returns the bound port (useful with port 0). */
-  bind(address: string, credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure()): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.bindAsync(address, credentials, (error, port) => (error ? reject(error) : resolve(port)));
+  async bind(address: string, credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure()): Promise<number> {
+    const port = await new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound)));
     });
+    // grpc-js drains a port by the address it is bound at, with the real port for port 0.
+    this.#boundAddresses.push(address.replace(/:\d+$/, `:${port}`));
+    return port;
   }
+
+  /**
+   * Closes every client connection (HTTP/2 GOAWAY; calls in flight get
+   * `graceMs` to finish) and keeps listening: clients reconnect, and a load
+   * balancer that checks health sends them to the server that now serves.
+   */
+  drainConnections(graceMs: number): void {
+    for (const address of this.#boundAddresses) this.server.drain(address, graceMs);
+  }
+
+  readonly #boundAddresses: string[] = [];
 
   /** Stops taking calls; waits for in-flight calls up to `deadlineMs`, then cancels them. */
   async shutdown(deadlineMs: number): Promise<void> {

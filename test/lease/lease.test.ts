@@ -12,6 +12,7 @@ import { ensureLeaseTable } from "../../src/db/lease/ensureLeaseTable.ts";
 import { legacyLockName } from "../../src/db/lease/legacyLockHolder.ts";
 import { takeLease } from "../../src/db/lease/takeLease.ts";
 import { singleConnectionDb } from "../../src/db/single-connection-db.ts";
+import { startMariaDb } from "../../testkit/mariadb.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
 import { waitFor } from "../../testkit/wait-for.ts";
 
@@ -202,6 +203,25 @@ describe("the leader lease", () => {
     const restarted = await acquireLease(url, { logger: silent, holder: "restarted", wait: false, exclusive: true, ...FAST });
     held.push(restarted);
     expect(restarted.epoch).toBe(crashed.epoch + 1n);
+  });
+
+  it("is suspended at once when the database goes away under it, not at the step-down deadline, and resumes when it is back", async () => {
+    const mariadb = await startMariaDb();
+    try {
+      const privateUrl = await mariadb.createDatabase("lease_outage");
+      // A ten-minute TTL: only the lost connection can suspend it within this test.
+      const lease = await acquireLease(privateUrl, { logger: silent, holder: "leader", ttlMs: 600_000, renewIntervalMs: 200, stepDownMarginMs: 1_000 });
+      held.push(lease);
+      const seen = events(lease);
+      await mariadb.process.kill();
+      await waitFor("the lease to be suspended", () => seen.includes("suspended"), { timeoutMs: 10_000 });
+      await mariadb.process.start();
+      await waitFor("the lease to resume", () => seen.includes("resumed"), { timeoutMs: 30_000 });
+      expect(seen).toEqual(["suspended", "resumed"]);
+      await lease.release();
+    } finally {
+      await mariadb.destroy();
+    }
   });
 
   it("names its legacy lock after the database, hashing names over 64 characters", () => {

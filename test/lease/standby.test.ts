@@ -102,12 +102,20 @@ describe("two servers on one database", () => {
     servers.push(server);
     const session = await server.waitServing();
 
+    // A client connected to the leader: on the step-down it must be told to reconnect (GOAWAY), or it
+    // would retry UNAVAILABLE on this standby for ever instead of reaching the new leader.
+    const connected = new grpc.Client(server.address, grpc.credentials.createInsecure());
+    await new Promise<void>((resolve, reject) => connected.waitForReady(Date.now() + 10_000, (error) => (error ? reject(error) : resolve())));
+    expect(connected.getChannel().getConnectivityState(false)).toBe(grpc.connectivityState.READY);
     const sql = await createConnection(poolOptionsFromUrl(databaseUrl));
     try {
       // Another server took over (as one may after the lease expired): a new epoch, held for 3 s.
       await sql.query("UPDATE leader_lease SET epoch = epoch + 1, holder = 'usurper', expires_at = NOW(6) + INTERVAL 3 SECOND WHERE id = 1");
       await waitFor("the step-down", () => server.logs.includes("stepping down to standby"), { timeoutMs: 20_000 });
       expect(server.running).toBe(true);
+      await waitFor("the leader's client connections to be closed", () => connected.getChannel().getConnectivityState(false) !== grpc.connectivityState.READY, {
+        timeoutMs: 10_000,
+      });
       await waitFor("the standby phase", async () => (await status(server.address)).phase === "standby" || server.logs.includes("database lease taken over"), {
         timeoutMs: 20_000,
       });
@@ -116,6 +124,7 @@ describe("two servers on one database", () => {
       expect(next).toBeGreaterThan(session);
       expect(server.running).toBe(true);
     } finally {
+      connected.close();
       await sql.end();
     }
     expect((await server.stop()).code).toBe(0);

@@ -41,8 +41,8 @@ const SERVER_ENV = {
   SPIDER_STORAGE_RUNTIME__TASK_INSTANCE_POOL__GC_INTERVAL_MS: "200",
 };
 
-const LEASE_LOST = "database lease lost: writes are fenced off and RPCs that need the database answer UNAVAILABLE until it is retaken";
-const RESUMED = "database lease retaken: serving again with the same session";
+const LEASE_LOST = "database lease suspended: writes are fenced off and RPCs that need the database answer UNAVAILABLE until it is renewed";
+const RESUMED = "database lease renewed: serving again with the same session";
 
 describe("MariaDB outages", () => {
   let mariadb: PrivateMariaDb;
