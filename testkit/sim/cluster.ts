@@ -1,5 +1,6 @@
 /**
- * A simulated Spider deployment around one storage address: a scheduler and
+ * A simulated Spider deployment around one storage address (or several: a
+ * FailoverTarget, see failover-storage-clients.ts): a scheduler and
  * N execution managers sharing one execution log, plus client helpers to
  * submit jobs and wait for them.
  */
@@ -14,7 +15,8 @@ import { expectedJobOutputs } from "./oracle.ts";
 import type { JobSpec } from "./job-shapes.ts";
 import { ExecutionLog, SimulatedExecutionManager, type Behaviour } from "./simulated-execution-manager.ts";
 import { retriable, SimulatedScheduler, type SimulatedSchedulerOptions } from "./simulated-scheduler.ts";
-import { connectStorage, type StorageClients } from "./storage-clients.ts";
+import { type StorageClients } from "./storage-clients.ts";
+import { connectStorageAt, type StorageAddress } from "./failover-storage-clients.ts";
 import { waitFor } from "../wait-for.ts";
 
 export interface ClusterOptions {
@@ -26,18 +28,18 @@ export interface ClusterOptions {
 }
 
 export class SimulatedCluster {
-  readonly address: string;
+  readonly address: StorageAddress;
   readonly log = new ExecutionLog();
   readonly scheduler: SimulatedScheduler;
   readonly executionManagers: SimulatedExecutionManager[] = [];
   readonly clients: StorageClients;
   readonly #options: ClusterOptions;
 
-  constructor(address: string, options: ClusterOptions = {}) {
+  constructor(address: StorageAddress, options: ClusterOptions = {}) {
     this.address = address;
     this.#options = options;
     this.scheduler = new SimulatedScheduler(address, options.scheduler);
-    this.clients = connectStorage(address);
+    this.clients = connectStorageAt(address);
   }
 
   async start(): Promise<this> {

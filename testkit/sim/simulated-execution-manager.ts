@@ -13,7 +13,8 @@ import * as grpc from "@grpc/grpc-js";
 import { decodeWireFrame, encodeWireFrame } from "../../src/core/wire-frame.ts";
 import { runTaskFunction } from "./oracle.ts";
 import { retriable, type Assignment, type SimulatedScheduler } from "./simulated-scheduler.ts";
-import { connectStorage, statusCode, type StorageClients } from "./storage-clients.ts";
+import { connectStorageAt, type StorageAddress } from "./failover-storage-clients.ts";
+import { statusCode, type StorageClients } from "./storage-clients.ts";
 
 export type TaskKey = string; // "jobId/index" | "jobId/commit" | "jobId/cleanup"
 
@@ -85,8 +86,8 @@ export class SimulatedExecutionManager {
   #heartbeat: Promise<void> | undefined;
   readonly #inflightReports = new Set<Promise<void>>();
 
-  constructor(address: string, scheduler: SimulatedScheduler, options: SimulatedExecutionManagerOptions = {}) {
-    this.clients = connectStorage(address);
+  constructor(address: StorageAddress, scheduler: SimulatedScheduler, options: SimulatedExecutionManagerOptions = {}) {
+    this.clients = connectStorageAt(address);
     this.#scheduler = scheduler;
     this.log = options.log ?? new ExecutionLog();
     this.#options = { heartbeatMs: 200, concurrency: 1, behaviour: ALWAYS_SUCCEED, ...options };

@@ -9,7 +9,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
 import type { TaskId as ProtoTaskId } from "../../src/gen/common/common_pb.ts";
-import { connectStorage, statusCode, type StorageClients } from "./storage-clients.ts";
+import { connectStorageAt, type StorageAddress } from "./failover-storage-clients.ts";
+import { statusCode, type StorageClients } from "./storage-clients.ts";
 
 export interface Assignment {
   readonly resourceGroupId: bigint;
@@ -42,8 +43,8 @@ export class SimulatedScheduler {
   #running = false;
   #loops: Promise<void>[] = [];
 
-  constructor(address: string, options: SimulatedSchedulerOptions = {}) {
-    this.clients = connectStorage(address);
+  constructor(address: StorageAddress, options: SimulatedSchedulerOptions = {}) {
+    this.clients = connectStorageAt(address);
     this.#options = { pollWaitMs: 10, maxItems: 64, host: "127.0.0.1", port: 6000, ...options };
   }
 
