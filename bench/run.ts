@@ -3,8 +3,9 @@
  * `npm run bench` — the benchmark suite (issue 13). Starts its own durable
  * MariaDB (innodb_flush_log_at_trx_commit=1), measures the ceilings (no-op
  * gRPC calls/s, durable commits/s), runs W1–W5 against the real server over
- * real gRPC on loopback and W1 against the peers (bench/peers, D17), and
- * writes results.json, summary.json, summary.md and SVG charts.
+ * real gRPC on loopback and W1 against the peers (bench/peers, D17), W6 (W1
+ * and a leader failover on a 3-node Galera cluster it starts), and writes
+ * results.json, summary.json, summary.md and SVG charts.
  *
  *   npm run bench                     full run → bench/results/ (< 15 min here)
  *   npm run bench -- --smoke          seconds-long sizes → bench/results/raw/smoke/ (CI)
@@ -35,12 +36,14 @@ import { runW2 } from "./workloads/w2-big-job.ts";
 import { runW3 } from "./workloads/w3-dispatch-latency.ts";
 import { runW4 } from "./workloads/w4-recovery.ts";
 import { runW5 } from "./workloads/w5-memory.ts";
+import { runW6 } from "./workloads/w6-failover.ts";
+import { startGaleraCluster } from "../testkit/galera.ts";
 
-const WORKLOADS = ["W1", "W2", "W3", "W4", "W5"] as const;
+const WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "W6"] as const;
 type WorkloadName = (typeof WORKLOADS)[number];
 
 function usage(message: string): never {
-  process.stderr.write(`bench: ${message}\nusage: npm run bench [-- --smoke] [--only W1,W2,W3,W4,W5] [--no-peers] [--wait-quiet SECONDS] [--cpu-prof] [--out DIR]\n`);
+  process.stderr.write(`bench: ${message}\nusage: npm run bench [-- --smoke] [--only W1,W2,W3,W4,W5,W6] [--no-peers] [--wait-quiet SECONDS] [--cpu-prof] [--out DIR]\n`);
   process.exit(2);
 }
 
@@ -200,6 +203,16 @@ try {
 
   if (selected.has("W5")) results.workloads.W5 = await attempt("W5 memory", () => runW5(ctx));
   if (selected.has("W4")) results.workloads.W4 = await attempt("W4 recovery", () => runW4(ctx));
+  if (selected.has("W6")) {
+    results.workloads.W6 = await attempt("W6 high availability on Galera", async () => {
+      const galera = await startGaleraCluster({ durable: true });
+      try {
+        return await runW6(ctx, galera);
+      } finally {
+        await galera.stop();
+      }
+    });
+  }
 } finally {
   await mariadb.destroy().catch((error: Error) => log(`stopping MariaDB: ${error.message}`));
 }

@@ -17,6 +17,8 @@ export interface Profile {
   readonly w3: { readonly jobs: number; readonly timeLimitMs: number };
   readonly w4: { readonly sizes: readonly number[]; readonly terminalJobs: number; readonly servingTimeoutMs: number };
   readonly w5: { readonly tasks: number; readonly tasksPerJob: number };
+  /** W6: jobs in flight when the leader is killed (W1 on Galera uses w1's sizes). */
+  readonly w6: { readonly jobs: number };
 }
 
 export const FULL: Profile = {
@@ -30,6 +32,7 @@ export const FULL: Profile = {
   w3: { jobs: 4_000, timeLimitMs: 40_000 },
   w4: { sizes: [1_000, 10_000, 100_000], terminalJobs: 1_000_000, servingTimeoutMs: 120_000 },
   w5: { tasks: 100_000, tasksPerJob: 1_000 },
+  w6: { jobs: 10_000 },
 };
 
 export const SMOKE: Profile = {
@@ -43,4 +46,5 @@ export const SMOKE: Profile = {
   w3: { jobs: 60, timeLimitMs: 5_000 },
   w4: { sizes: [100], terminalJobs: 2_000, servingTimeoutMs: 60_000 },
   w5: { tasks: 2_000, tasksPerJob: 500 },
+  w6: { jobs: 200 },
 };

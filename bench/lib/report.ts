@@ -14,6 +14,7 @@ import type { W2Case } from "../workloads/w2-big-job.ts";
 import type { W3Result } from "../workloads/w3-dispatch-latency.ts";
 import type { W4Result } from "../workloads/w4-recovery.ts";
 import type { W5Result } from "../workloads/w5-memory.ts";
+import type { W6Result } from "../workloads/w6-failover.ts";
 import type { PeerName, PeerOutcome } from "./peers.ts";
 import { ratio, round } from "./stats.ts";
 import { formatNumber, renderBarChart } from "./svg.ts";
@@ -30,6 +31,7 @@ export interface Results {
     W3?: Outcome<W3Result>;
     W4?: Outcome<W4Result>;
     W5?: Outcome<W5Result>;
+    W6?: Outcome<W6Result>;
   };
 }
 
@@ -208,6 +210,38 @@ export function buildGoals(results: Results): GoalEntry[] {
       goal: "< 1 KiB (1024 bytes)",
       test: (value) => value < 1024 && w5!.allRunning,
       ...(w5Missing ? { status: w5Missing.status, note: w5Missing.note } : { note: `RSS ${w5!.rssBeforeMiB} → ${w5!.rssAfterMiB} MiB` }),
+    }),
+  );
+
+  const w6 = measured<W6Result>(results.workloads.W6);
+  const w6Missing = !w6 ? why(results.workloads.W6) : undefined;
+  const w1Missing = !w1 ? why(results.workloads.W1) : undefined;
+  goals.push(
+    entry({
+      workload: "W6 high availability",
+      metric: "W1 jobs/s on a 3-node Galera cluster",
+      unit: "jobs/s",
+      value: w6?.w1Galera.jobsPerSecond ?? null,
+      baseline: w1?.jobsPerSecond ?? null,
+      baselineMetric: "W1 jobs/s on one MariaDB, same run",
+      goal: "≥ 0.5× one MariaDB",
+      test: (_, r) => r >= 0.5,
+      ...(w6Missing ? { status: w6Missing.status, note: w6Missing.note } : w1Missing ? { status: w1Missing.status, note: `baseline: ${w1Missing.note}` } : {}),
+    }),
+  );
+  goals.push(
+    entry({
+      workload: "W6 high availability",
+      metric: `failover: leader SIGKILL → standby SERVING, ${w6 ? w6.inFlightJobs.toLocaleString("en-US") : "?"} jobs in flight`,
+      unit: "ms",
+      value: w6?.takeoverMs ?? null,
+      baseline: w6?.leaseTtlMs ?? null,
+      baselineMetric: "lease TTL (runtime.lease.ttl_ms)",
+      goal: "≤ TTL + 2 000 ms, 0 jobs lost",
+      test: (value) => value <= w6!.leaseTtlMs + 2_000 && w6!.lost === 0,
+      ...(w6Missing
+        ? { status: w6Missing.status, note: w6Missing.note }
+        : { note: `recovery ${w6!.recoveryMs} ms of it; ${w6!.succeededAfter} of ${w6!.inFlightJobs} Succeeded on the new leader (${w6!.lost} lost) in ${w6!.drainMs} ms` }),
     }),
   );
   return goals;
