@@ -6,11 +6,10 @@
  * `runtime.db.*`; with none of them, an embedded MariaDB in --data-dir, started
  * once the gRPC port is bound and stopped after the pool closes.
  *
- * Exit codes: 0 after a clean stop; 1 on a start-up failure, or when another
- * server took over the database while this one's lease was lost (it must not
- * resume: exit at once and let the supervisor restart us as a standby, D3); 2
- * on invalid configuration. A lease lost to a database restart is ridden
- * through without exiting (src/app/storage-server.ts). An unhandled promise
+ * Exit codes: 0 after a clean stop; 1 on a start-up failure; 2 on invalid
+ * configuration. Losing the leader lease never exits: a lease not renewed in
+ * time is ridden through, and a server another one deposed goes back to
+ * standby in the same process (D3, src/app/storage-server.ts). An unhandled promise
  * rejection is logged and counted and the server keeps serving; an uncaught
  * exception is logged and exits 1 (src/cli/process-failure-policy.ts).
  *
