@@ -1,6 +1,7 @@
 /**
  * `jobs list`: a page of jobs from the database, filtered by state, resource
- * group and age, with whether each is in this server's cache.
+ * group and age, with whether each is in this server's cache. In id order;
+ * the web console asks for the newest first (`nextAfterId` then pages down).
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { invalidArgument } from "../core/errors.ts";
@@ -26,6 +27,7 @@ export function parseJobStates(names: readonly string[]): JobState[] {
 export async function listJobsPage(
   host: AdminHost,
   request: ListJobsRequest,
+  order: { readonly newestFirst?: boolean } = {},
 ): Promise<MessageInitShape<typeof ListJobsResponseSchema>> {
   const db = requireDb(host);
   const service = host.service;
@@ -38,6 +40,7 @@ export async function listJobsPage(
     newerThanMs: Number(request.newerThanMs),
     afterId: request.afterId,
     limit: pageSize,
+    newestFirst: order.newestFirst === true,
   });
   return {
     jobs: rows.map((row) => jobSummary(row, service?.cache.get(row.id) !== undefined, 200)),

@@ -2,9 +2,14 @@
  * The admin side of a running server, in one object for storage-server.ts:
  * adds the admin API to the gRPC server (answering in every phase, reading
  * the server live through a {@link ServerView}), warns when it is more
- * exposed than its loopback rule assumes (src/admin/admin-exposure.ts), and
- * runs the periodic terminal-job GC once the server serves (stopped before
- * the pool closes).
+ * exposed than its loopback rule assumes (src/admin/admin-exposure.ts), runs
+ * the web console (src/console/, runtime.console; it answers in every phase,
+ * so the overview shows recovery while it runs), and runs the periodic
+ * terminal-job GC once the server serves (stopped before the pool closes).
+ *
+ * A console port that cannot be bound (another server on this host has it,
+ * as a standby beside its leader would) is logged and the server runs
+ * without a console: it is a window onto the service, not part of it.
  */
 import { adminExposureWarning } from "../admin/admin-exposure.ts";
 import type { AdminHost, RecoveryProgressView } from "../admin/admin-host.ts";
@@ -16,6 +21,7 @@ import { addAdminServices } from "../grpc/admin-service.ts";
 import type { GrpcServer } from "../grpc/server.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { StorageService } from "../service/storage-service.ts";
+import { startConsoleServer, type ConsoleServer } from "../console/console-server.ts";
 import { VERSION } from "./version.ts";
 
 /** What the admin side reads of the server, live. */
@@ -33,6 +39,8 @@ export class AdminRuntime implements AdminHost {
   readonly #logger: Logger;
   readonly startedAt = Date.now();
   #gc: GcScheduler | undefined;
+  /** The web console, once listening (undefined when off or its port could not be bound). */
+  readonly console: Promise<ConsoleServer | undefined>;
 
   constructor(grpc: GrpcServer, options: { config: Config; logger: Logger; server: ServerView }) {
     this.#server = options.server;
@@ -41,6 +49,26 @@ export class AdminRuntime implements AdminHost {
     addAdminServices(grpc, this);
     const exposure = adminExposureWarning(options.config, process.env);
     if (exposure !== undefined) this.#logger.warn(exposure);
+    this.console = this.#startConsole(options.config);
+  }
+
+  async #startConsole(config: Config): Promise<ConsoleServer | undefined> {
+    const { enabled, host, port } = config.runtime.console;
+    if (!enabled) return undefined;
+    try {
+      const server = await startConsoleServer({ host, port, tls: config.runtime.tls, admin: this, logger: this.#logger });
+      this.#logger.info(
+        { url: server.url, port: server.port, access: this.#settings.token === undefined ? "loopback callers" : "admin token" },
+        "web console listening",
+      );
+      return server;
+    } catch (error) {
+      this.#logger.warn(
+        { err: error, host, port },
+        "web console not started (set runtime.console.port to a free port, or runtime.console.enabled to false); the server runs without it",
+      );
+      return undefined;
+    }
   }
 
   get version(): string {
@@ -78,8 +106,9 @@ export class AdminRuntime implements AdminHost {
     this.#gc.start();
   }
 
-  /** Stops the GC, waiting for a run in progress (call before closing the pool). */
+  /** Stops the console and the GC, waiting for a run in progress (call before closing the pool). */
   async stop(): Promise<void> {
+    await (await this.console)?.close();
     await this.#gc?.stop();
   }
 }

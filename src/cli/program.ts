@@ -29,6 +29,7 @@ export function buildProgram(): Command {
     .option("--tls-ca <file>", "CA certificate to trust when the server has TLS on (env SPIDER_STORAGE_TLS_CA)")
     .option("--tls-cert <file>", "client certificate, for a server with mutual TLS")
     .option("--tls-key <file>", "client key, for a server with mutual TLS")
+    .option("--log-format <format>", "log lines on stderr: auto (pretty on a terminal, else JSON), json or pretty")
     .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .showHelpAfterError()

@@ -17,6 +17,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { parseDatabaseUrl, parseHostEntry } from "../core/database-url.ts";
+import { LOG_LEVELS, normalizeLogLevel } from "../observability/log-level.ts";
 
 /** Metadata of one leaf key, kept in zod's global registry with `.meta()`. */
 export interface KeyMeta {
@@ -140,7 +141,15 @@ function section<T extends z.core.$ZodLooseShape>(shape: T) {
 
 // ---- the schema ----------------------------------------------------------------------------
 
-export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export { LOG_LEVELS };
+
+/** A log level, in pino's or Rust's spelling (`INFO`, `off`; src/observability/log-level.ts). */
+function logLevel() {
+  return {
+    expected: `one of ${LOG_LEVELS.join(", ")} (any case; also Rust's off and warning)`,
+    schema: z.preprocess((value) => (typeof value === "string" ? (normalizeLogLevel(value) ?? value) : value), z.enum(LOG_LEVELS)),
+  };
+}
 
 const credentialsSchema = z
   .object({
@@ -270,7 +279,12 @@ export const configSchema = z.object({
   data_dir: key(text(), "./.spider-storage", {
     description: "Data directory of the embedded MariaDB (used only when no database is configured); relative to the working directory.",
   }),
-  log_level: key(oneOf(LOG_LEVELS), "info", { description: "Log level (JSON lines on stderr)." }),
+  log_level: key(logLevel(), "info", {
+    description: "Log level. RUST_LOG (as Spider's image sets it: INFO, DEBUG, or directives such as warn,spider_storage=debug) is read when SPIDER_STORAGE_LOG_LEVEL is not set.",
+  }),
+  log_format: key(oneOf(["auto", "json", "pretty"]), "auto", {
+    description: "Log lines on stderr: JSON, or coloured lines for people; auto: pretty when stderr is a terminal, else JSON (--log-format).",
+  }),
   runtime: section({
     db: dbSchema,
     lease: leaseSchema,
@@ -357,6 +371,14 @@ export const configSchema = z.object({
       enabled: key(boolean(), false, { description: "Serve Prometheus metrics over HTTP at /metrics." }),
       host: key(ipLiteral(), "127.0.0.1", { description: "Address of the metrics endpoint." }),
       port: key(integer(0, 65535), 9464, { description: "Port of the metrics endpoint." }),
+    }),
+    console: section({
+      enabled: key(boolean(), true, {
+        description:
+          "Serve the web console (overview, jobs, task graphs, execution managers, repairs) over HTTP, behind the admin token and the TLS of runtime.tls.",
+      }),
+      host: key(ipLiteral(), "127.0.0.1", { description: "Address of the web console." }),
+      port: key(integer(0, 65535), 9465, { description: "Port of the web console (0 picks a free one; the log line \"web console listening\" names it)." }),
     }),
     tls: tlsSchema,
     admin: section({

@@ -1,10 +1,19 @@
 /**
- * The service's logger: pino, one JSON line per event on stderr. Bigints (ids)
- * are written as strings (DECISIONS D14) so log processors never round them.
+ * The service's logger: pino on stderr. Bigints (ids) are written as strings
+ * (DECISIONS D14) so log processors never round them.
+ *
+ * Two formats: one JSON object per line, for log shippers; or, for a person
+ * at a terminal, one coloured line per event (pino-pretty: time, level,
+ * message, then the fields). `auto` picks pretty when stderr — where the lines
+ * go — is a terminal, JSON otherwise; `--log-format` forces either.
  */
-import { pino, type Logger } from "pino";
+import { pino, type DestinationStream, type Logger } from "pino";
+import { build as prettyStream } from "pino-pretty";
+import { normalizeLogLevel, type LogLevel } from "./log-level.ts";
 
 export type { Logger };
+
+export type LogFormat = "auto" | "json" | "pretty";
 
 function bigintsToStrings(value: unknown, depth = 0): unknown {
   if (typeof value === "bigint") return value.toString();
@@ -15,11 +24,41 @@ function bigintsToStrings(value: unknown, depth = 0): unknown {
   return out;
 }
 
-export function createLogger(options: { level?: string; name?: string } = {}): Logger {
+/** Pretty or JSON, as `auto` resolves on this process (stderr a terminal → pretty). */
+export function resolveLogFormat(format: LogFormat, stderrIsTerminal: boolean = process.stderr.isTTY === true): "json" | "pretty" {
+  if (format === "auto") return stderrIsTerminal ? "pretty" : "json";
+  return format;
+}
+
+/** Where the lines go: fd 2 as JSON, or through pino-pretty to fd 2. */
+function destination(format: "json" | "pretty", colorize: boolean): DestinationStream {
+  if (format === "json") return pino.destination({ fd: 2, sync: false });
+  return prettyStream({
+    destination: 2,
+    // Synchronous, so a fatal line is on the screen before the process exits.
+    sync: true,
+    colorize,
+    singleLine: true,
+    translateTime: "SYS:HH:MM:ss.l",
+    ignore: "pid,hostname,name",
+  });
+}
+
+export interface LoggerOptions {
+  readonly level?: string;
+  readonly name?: string;
+  /** Default: auto. */
+  readonly format?: LogFormat;
+  /** Colours in pretty lines; default: when stderr is a terminal. */
+  readonly colorize?: boolean;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const format = resolveLogFormat(options.format ?? "auto");
   return pino(
     {
       name: options.name ?? "spider-storage",
-      level: options.level ?? process.env["SPIDER_STORAGE_LOG_LEVEL"] ?? "info",
+      level: normalizeLogLevel(options.level ?? process.env["SPIDER_STORAGE_LOG_LEVEL"] ?? "info") ?? "info",
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: {
@@ -27,7 +66,7 @@ export function createLogger(options: { level?: string; name?: string } = {}): L
         log: (object) => bigintsToStrings(object) as Record<string, unknown>,
       },
     },
-    pino.destination({ fd: 2, sync: false }),
+    destination(format, options.colorize ?? process.stderr.isTTY === true),
   );
 }
 
@@ -35,3 +74,5 @@ export function createLogger(options: { level?: string; name?: string } = {}): L
 export function silentLogger(): Logger {
   return pino({ level: "silent" });
 }
+
+export type { LogLevel };

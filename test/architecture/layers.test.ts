@@ -23,7 +23,9 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   service: ["core", "observability", "db", "cache", "queue", "instances", "recovery", "checkpoints"],
   admin: ["core", "observability", "db", "cache", "queue", "instances", "recovery", "checkpoints", "service", "config", "gen"],
   grpc: ["core", "observability", "service", "admin", "gen", "config"],
-  app: ["core", "observability", "config", "db", "embedded", "queue", "instances", "cache", "recovery", "checkpoints", "service", "admin", "grpc", "gen"],
+  // The web console reads and repairs through the admin use cases, as the admin API does (never SQL of its own).
+  console: ["core", "observability", "config", "service", "admin", "gen"],
+  app: ["core", "observability", "config", "db", "embedded", "queue", "instances", "cache", "recovery", "checkpoints", "service", "admin", "grpc", "gen", "console"],
   // The admin client (src/cli/admin-client.ts) speaks through src/grpc's adapter; offline commands use src/db.
   cli: ["core", "observability", "config", "db", "embedded", "app", "admin", "grpc", "gen"],
 };

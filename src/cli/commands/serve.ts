@@ -24,11 +24,14 @@ import type { StorageServer as StorageServerType } from "../../app/storage-serve
 import { ConfigError, redactConfig, resolveConfig, type LoadedConfig } from "../../config/load-config.ts";
 import { openDataDirDatabase, type EmbeddedDatabase } from "../../embedded/embedded-mariadb.ts";
 import { createLogger } from "../../observability/logger.ts";
+import { logLevelFromRustLog } from "../../observability/log-level.ts";
 import { FaultInjector } from "../../db/fault-injection/fault-injector.ts";
 import { ENABLE_FAULTS_ENV, FAULTS_ENV, faultPlanFromEnv, testFaultsEnabled } from "../../db/fault-injection/fault-plan.ts";
 import { CliError } from "../cli-error.ts";
 import { installProcessFailurePolicy } from "../process-failure-policy.ts";
 import { parseDatabaseUrl } from "../../core/database-url.ts";
+
+const LOG_LEVEL_ENV = "SPIDER_STORAGE_LOG_LEVEL";
 
 interface ServeFlags {
   host?: string;
@@ -40,6 +43,7 @@ interface GlobalFlags {
   config?: string;
   databaseUrl?: string;
   dataDir?: string;
+  logFormat?: string;
 }
 
 /** Resolves the configuration from a command's flags, reporting invalid configuration as a usage error. */
@@ -47,8 +51,8 @@ export function loadCliConfig(command: Command, flags: Record<string, unknown> =
   const globals = command.optsWithGlobals<GlobalFlags>();
   try {
     return resolveConfig({
-      flags: { ...flags, database_url: globals.databaseUrl, data_dir: globals.dataDir },
-      env: process.env,
+      flags: { ...flags, database_url: globals.databaseUrl, data_dir: globals.dataDir, log_format: globals.logFormat },
+      env: withRustLogLevel(process.env),
       configPath: globals.config,
     });
   } catch (error) {
@@ -66,7 +70,7 @@ export function addServeCommand(program: Command): void {
     .option("--no-migrate", "do not apply migrations; refuse to start unless the schema is current")
     .action(async (flags: ServeFlags, command: Command) => {
       const { config, warnings } = loadCliConfig(command, { host: flags.host, port: flags.port });
-      const logger = createLogger({ level: config.log_level });
+      const logger = createLogger({ level: config.log_level, format: config.log_format });
       for (const warning of warnings) logger.warn(warning);
       if (passwordOnCommandLine(command, config.database)) {
         logger.warn(
@@ -130,6 +134,18 @@ export function addServeCommand(program: Command): void {
         throw new CliError(error instanceof Error ? error.message : String(error));
       }
     });
+}
+
+/**
+ * Spider's image sets its level with RUST_LOG (`INFO`, `warn,spider_storage=debug`):
+ * it stands in for SPIDER_STORAGE_LOG_LEVEL when that is not set, at the same
+ * precedence (above the file). A value naming no level is left out.
+ */
+function withRustLogLevel(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const rustLog = env["RUST_LOG"];
+  if ((env[LOG_LEVEL_ENV] ?? "") !== "" || rustLog === undefined) return env;
+  const level = logLevelFromRustLog(rustLog);
+  return level === undefined ? env : { ...env, [LOG_LEVEL_ENV]: level };
 }
 
 /** Whether the database URL, with a password in it, came from `--database-url` itself (not its file). */
