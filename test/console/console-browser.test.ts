@@ -20,7 +20,7 @@ import { addResourceGroup, registerJob, SimulatedCluster, submitJob, waitForJobs
 import { layered, singleTask } from "../../testkit/sim/job-shapes.ts";
 import { connectStorage, type StorageClients } from "../../testkit/sim/storage-clients.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
-import { auditLines, consoleHeaders, consoleRequest, launchChromium, startServerWithConsole, type ConsoleServer } from "./console-helpers.ts";
+import { consoleHeaders, consoleRequest, launchChromium, startServerWithConsole, waitForAudit, type ConsoleServer } from "./console-helpers.ts";
 
 const TOKEN = "console-browser-token";
 /** The page's window as these page-side functions use it (this file is compiled without the DOM's types). */
@@ -159,7 +159,7 @@ describe("web console in chromium", () => {
 
     const state = await withRetry(() => clients.jobs.getJobState({ jobId: dagJob }));
     expect(state.state).toBe(JobState.CANCELLED);
-    const audit = auditLines(consoleServer.server).find((line) => line["reason"] === "cancelled from the browser test");
+    const audit = await waitForAudit(consoleServer.server, "cancelled from the browser test");
     expect(audit).toMatchObject({ action: "job cancelled", actor: "token", operator: "browser-test (web console)", jobId: String(dagJob), previousState: "Running", state: "Cancelled" });
     await dagCluster?.stop();
   });

@@ -85,3 +85,8 @@ export function auditLines(server: ServerProcess): Record<string, unknown>[] {
     .filter((line) => line.includes('"audit":true'))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
+
+/** The audit line with this reason, once the server's log (written asynchronously) has it. */
+export function waitForAudit(server: ServerProcess, reason: string): Promise<Record<string, unknown>> {
+  return waitFor(`the audit line "${reason}"`, () => auditLines(server).find((line) => line["reason"] === reason));
+}
