@@ -33,7 +33,12 @@ export function buildProgram(): Command {
     .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .showHelpAfterError()
-    .hook("preAction", () => applySecretFiles(program));
+    .hook("preAction", () => {
+      applySecretFiles(program);
+      // Every logger a command creates (serve's, the offline commands' audit lines) follows --log-format.
+      const logFormat = program.opts<{ logFormat?: string }>().logFormat;
+      if (logFormat !== undefined) process.env["SPIDER_STORAGE_LOG_FORMAT"] = logFormat;
+    });
   addServeCommand(program);
   addMigrateCommand(program);
   addStatusCommand(program);

@@ -47,14 +47,20 @@ function destination(format: "json" | "pretty", colorize: boolean): DestinationS
 export interface LoggerOptions {
   readonly level?: string;
   readonly name?: string;
-  /** Default: auto. */
+  /** Default: SPIDER_STORAGE_LOG_FORMAT, else auto. */
   readonly format?: LogFormat;
   /** Colours in pretty lines; default: when stderr is a terminal. */
   readonly colorize?: boolean;
 }
 
+/** The format SPIDER_STORAGE_LOG_FORMAT (log_format's variable) names, if it names one. */
+function formatFromEnv(): LogFormat | undefined {
+  const value = process.env["SPIDER_STORAGE_LOG_FORMAT"]?.trim().toLowerCase();
+  return value === "auto" || value === "json" || value === "pretty" ? value : undefined;
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const format = resolveLogFormat(options.format ?? "auto");
+  const format = resolveLogFormat(options.format ?? formatFromEnv() ?? "auto");
   return pino(
     {
       name: options.name ?? "spider-storage",

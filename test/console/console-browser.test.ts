@@ -110,6 +110,21 @@ describe("web console in chromium", () => {
       expect(await page.locator('[data-field="session"] .value').textContent()).toMatch(/^[1-9][0-9]*$/);
       expect(await page.locator("tr[data-lane]").evaluateAll((rows) => rows.map((row) => row.getAttribute("data-lane")))).toEqual(["task", "commit", "cleanup"]);
       if (SCREENSHOTS) await page.screenshot({ path: join(SCREENSHOTS, "console-overview.png") });
+
+      // The jobs list: newest first; a state link from the overview filters it.
+      await page.click('tr[data-job-state="Succeeded"] a');
+      await page.locator(`table.jobs tr[data-job="${succeeded[1]}"]`).waitFor();
+      expect(await page.locator("table.jobs tbody tr").evaluateAll((rows) => rows.map((row) => row.getAttribute("data-job")))).toEqual([String(succeeded[1]), String(succeeded[0])]);
+      await page.goto(`${consoleServer.url}#/jobs`);
+      await page.locator(`table.jobs tr[data-job="${cancelled}"]`).waitFor();
+      const ids = await page.locator("table.jobs tbody tr").evaluateAll((rows) => rows.map((row) => Number(row.getAttribute("data-job"))));
+      expect(ids).toEqual([...ids].sort((a, b) => b - a));
+      expect(ids).toHaveLength(4);
+
+      // The execution managers page: both alive.
+      await page.goto(`${consoleServer.url}#/execution-managers`);
+      await page.locator("tr[data-em]").first().waitFor();
+      expect(await page.locator('tr[data-em] [data-state="Alive"]').count()).toBe(2);
     } finally {
       await cluster.stop();
     }
