@@ -16,13 +16,14 @@ export interface ConsoleServer {
   readonly url: string;
 }
 
-/** Starts a server with its console on port 0 and waits for both to be up. */
+/** Starts a server with its console on port 0 and waits for both to be up (by its log when it speaks TLS). */
 export async function startServerWithConsole(options: { databaseUrl: string; env?: Record<string, string> }): Promise<ConsoleServer> {
   const server = await ServerProcess.start({
     databaseUrl: options.databaseUrl,
     env: { SPIDER_STORAGE_RUNTIME__CONSOLE__PORT: "0", ...options.env },
   });
-  await server.waitServing();
+  if (options.env?.["SPIDER_STORAGE_RUNTIME__TLS__KEY_FILE"] === undefined) await server.waitServing();
+  else await waitFor(() => `the server to serve:\n${server.logs.slice(-4000)}`, () => server.logs.includes('"msg":"serving"'));
   const url = await waitFor("the web console to listen", () => {
     for (const line of server.logs.split("\n")) {
       if (!line.includes('"web console listening"')) continue;
