@@ -13,7 +13,7 @@
  * to 127.0.0.1 could let such a page read the answers (DNS rebinding): the
  * Host header must then name an IP address or localhost.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { isLoopbackHost, tokenMatches } from "../admin/admin-credentials.ts";
 import type { IncomingMessage } from "node:http";
 import { isIP } from "node:net";
 import type { Actor } from "../admin/audit.ts";
@@ -24,16 +24,6 @@ export const CONSOLE_HEADER = "x-spider-console";
 /** Who the operator says they are, for the audit log (a claim, as the CLI's). */
 export const OPERATOR_HEADER = "x-spider-operator";
 
-function isLoopbackAddress(address: string): boolean {
-  if (isIP(address) === 4) return address.startsWith("127.");
-  if (address === "::1") return true;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  return mapped !== null && mapped[1]!.startsWith("127.");
-}
-
-function digest(text: string): Buffer {
-  return createHash("sha256").update(text).digest();
-}
 
 function peerOf(request: IncomingMessage): string {
   const address = request.socket.remoteAddress ?? "unknown";
@@ -49,7 +39,7 @@ function hostNameOf(header: string): string {
 
 /** Whether the caller may load the console's page and scripts (they hold no data). */
 export function mayLoadPage(request: IncomingMessage, token: string | undefined): boolean {
-  return token !== undefined || isLoopbackAddress(request.socket.remoteAddress ?? "");
+  return token !== undefined || isLoopbackHost(request.socket.remoteAddress ?? "");
 }
 
 /** Checks one API request; returns the actor for the audit log or throws a 401/403. */
@@ -64,10 +54,10 @@ export function authorizeConsoleRequest(request: IncomingMessage, token: string 
     const header = request.headers.authorization;
     if (header === undefined || header === "") throw new HttpError(401, "console: this server requires the admin token (runtime.admin.token)");
     const match = /^Bearer\s+(.+)$/i.exec(header);
-    if (match === null || !timingSafeEqual(digest(match[1]!.trim()), digest(token))) throw new HttpError(401, "console: wrong token");
+    if (match === null || !tokenMatches(match[1]!, token)) throw new HttpError(401, "console: wrong token");
     return { kind: "token", ...actor };
   }
-  if (!isLoopbackAddress(request.socket.remoteAddress ?? "")) {
+  if (!isLoopbackHost(request.socket.remoteAddress ?? "")) {
     throw new HttpError(401, `console: callers from other hosts (${actor.peer}) need a token: set runtime.admin.token on the server`);
   }
   const host = hostNameOf(request.headers.host ?? "");

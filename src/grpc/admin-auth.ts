@@ -5,7 +5,7 @@
  * ::ffff:127.x) are served. Anything else is UNAUTHENTICATED. The CLI also
  * sends `x-spider-operator: user@host`, which only the audit log uses.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { isLoopbackHost, tokenMatches } from "../admin/admin-credentials.ts";
 import { isIP } from "node:net";
 import type * as grpc from "@grpc/grpc-js";
 import type { Actor } from "../admin/audit.ts";
@@ -27,16 +27,6 @@ export function peerHost(peer: string): string {
   return isIP(host) !== 0 ? host : peer;
 }
 
-export function isLoopbackHost(host: string): boolean {
-  if (isIP(host) === 4) return host.startsWith("127.");
-  if (host === "::1") return true;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
-  return mapped !== null && mapped[1]!.startsWith("127.");
-}
-
-function digest(text: string): Buffer {
-  return createHash("sha256").update(text).digest();
-}
 
 /** Checks one call; returns the actor for the audit log or throws "unauthenticated". */
 export function authorizeAdminCall(call: grpc.ServerUnaryCall<unknown, unknown>, token: string | undefined): Actor {
@@ -50,7 +40,7 @@ export function authorizeAdminCall(call: grpc.ServerUnaryCall<unknown, unknown>,
       throw unauthenticated("admin API: this server requires a token: pass --token (or set SPIDER_STORAGE_RUNTIME__ADMIN__TOKEN)");
     }
     const match = /^Bearer\s+(.+)$/i.exec(header);
-    if (match === null || !timingSafeEqual(digest(match[1]!.trim()), digest(token))) {
+    if (match === null || !tokenMatches(match[1]!, token)) {
       throw unauthenticated("admin API: wrong token");
     }
     return { kind: "token", ...base };

@@ -1,6 +1,7 @@
 /** The CLI's small pure parts: argument parsers, output formatting, the admin API's caller checks. */
 import { describe, expect, it } from "vitest";
-import { isLoopbackHost, peerHost } from "../../src/grpc/admin-auth.ts";
+import { isLoopbackHost } from "../../src/admin/admin-credentials.ts";
+import { peerHost } from "../../src/grpc/admin-auth.ts";
 import { parseDuration, parseId } from "../../src/cli/arguments.ts";
 import { formatBytes, formatDuration, renderTable, toJsonValue } from "../../src/cli/output.ts";
 import { parsePayloadSelector } from "../../src/admin/job-payload.ts";

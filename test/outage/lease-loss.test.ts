@@ -21,17 +21,12 @@ import { testDatabase } from "../../testkit/test-database.ts";
 import { waitFor } from "../../testkit/wait-for.ts";
 import { JobWorkload } from "../faults/job-workload.ts";
 import { HealthClientWrapper } from "../operability/helpers.ts";
-import { freezeProcess, LogWatcher, storedLease, tableFacts } from "./outage-helpers.ts";
+import { FAST_LEASE_ENV as LEASE_ENV, freezeProcess, LogWatcher, storedLease, tableFacts } from "./outage-helpers.ts";
 
 const SUSPENDED = "database lease suspended: writes are fenced off and RPCs that need the database answer UNAVAILABLE until it is renewed";
 const RESUMED = "database lease renewed: serving again with the same session";
 const DEPOSED = "deposed: another spider-storage leads now; stepping down to standby";
 
-const LEASE_ENV = {
-  SPIDER_STORAGE_RUNTIME__LEASE__TTL_MS: "2000",
-  SPIDER_STORAGE_RUNTIME__LEASE__RENEW_INTERVAL_MS: "200",
-  SPIDER_STORAGE_RUNTIME__LEASE__STEP_DOWN_MARGIN_MS: "600",
-};
 
 async function health(address: string): Promise<string | number> {
   const client = new HealthClientWrapper(address);

@@ -16,16 +16,11 @@ import { JobWorkload } from "../faults/job-workload.ts";
 import { ServerProcess } from "../../testkit/server-process.ts";
 import { connectStorage } from "../../testkit/sim/storage-clients.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
-import { freezeProcess, LogWatcher, storedLease, tableFacts } from "./outage-helpers.ts";
+import { FAST_LEASE_ENV as LEASE_ENV, freezeProcess, LogWatcher, storedLease, tableFacts } from "./outage-helpers.ts";
 import { waitFor } from "../../testkit/wait-for.ts";
 
 const DEPOSED = "deposed: another spider-storage leads now; stepping down to standby";
 const RESUMED = "database lease renewed: serving again with the same session";
-const LEASE_ENV = {
-  SPIDER_STORAGE_RUNTIME__LEASE__TTL_MS: "2000",
-  SPIDER_STORAGE_RUNTIME__LEASE__RENEW_INTERVAL_MS: "200",
-  SPIDER_STORAGE_RUNTIME__LEASE__STEP_DOWN_MARGIN_MS: "600",
-};
 
 describe("offline write while the server's lease is lost", () => {
   const servers: ServerProcess[] = [];

@@ -20,6 +20,13 @@ async function withConnection<T>(url: string, fn: (connection: Awaited<ReturnTyp
   }
 }
 
+/** A server's lease settings for tests that wait for an expiry: 2 s TTL, renewals every 200 ms. */
+export const FAST_LEASE_ENV: Readonly<Record<string, string>> = {
+  SPIDER_STORAGE_RUNTIME__LEASE__TTL_MS: "2000",
+  SPIDER_STORAGE_RUNTIME__LEASE__RENEW_INTERVAL_MS: "200",
+  SPIDER_STORAGE_RUNTIME__LEASE__STEP_DOWN_MARGIN_MS: "600",
+};
+
 /** The leader lease of the database at `url` (src/db/lease/), or undefined before any server ran. */
 export function storedLease(url: string): Promise<LeaseRow | undefined> {
   return withConnection(url, (connection) => readLease(singleConnectionDb(connection)));
