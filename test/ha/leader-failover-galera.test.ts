@@ -7,7 +7,8 @@
  * servers' addresses and, as Spider's clients do, send a call answered
  * UNAVAILABLE (or not answered: a frozen server) to the other server after a
  * short backoff (testkit/sim/failover-storage-clients.ts). Short lease
- * settings: TTL 2 s, renewal every 250 ms, step-down 800 ms before the TTL.
+ * settings: TTL 2 s, renewal every 250 ms, step-down 800 ms before the TTL;
+ * statement timeout 5 s.
  *
  * Scenarios, in order, sharing one cluster and one pair of servers:
  * 1. SIGSTOP the leader past the TTL: the standby takes over; the old leader,
@@ -19,6 +20,10 @@
  * 3. SIGKILL the Galera node the leader is using, under load, 5 times: the
  *    leader moves to another node (or steps down and the standby takes
  *    over); the node is restarted and Synced before the next kill.
+ * 4. SIGSTOP the Galera node the leader uses (a black-holed database): the
+ *    jobs in flight still finish — those with a statement hung on the frozen
+ *    node only after the statement timeout (shortened to 5 s here) — and the
+ *    node is thawed and rejoins.
  * Load: waves of DAG jobs (diamonds, fan-in, layered fan-out/fan-in), half
  * with a commit task, tasks of 50-350 ms (testkit/sim/dag-workload.ts).
  *
@@ -46,6 +51,7 @@
  * printed, not asserted. Set SPIDER_FAILOVER_SEED to replay the job mix and
  * kill moments (thread timing still varies).
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seededRandom } from "../../src/core/seeded-random.ts";
@@ -53,13 +59,15 @@ import { jobStateFromProto } from "../../testkit/job-state-from-proto.ts";
 import { createDb, type Db } from "../../src/db/connection.ts";
 import { STANDBY_MESSAGE } from "../../src/db/lease.ts";
 import { migrateToLatest } from "../../src/db/migrate.ts";
+import { InspectionService, type GetStatusResponse } from "../../src/gen/admin/admin_pb.ts";
 import { JobState } from "../../src/gen/storage/storage_pb.ts";
+import { createPromiseClient } from "../../src/grpc/adapter.ts";
 import { freePort } from "../../testkit/free-port.ts";
 import { startGaleraCluster, type GaleraCluster } from "../../testkit/galera.ts";
 import { ServerProcess } from "../../testkit/server-process.ts";
 import { ServingSampler } from "../../testkit/serving-sampler.ts";
 import { SimulatedCluster } from "../../testkit/sim/cluster.ts";
-import { DagWorkload, type DagJob } from "../../testkit/sim/dag-workload.ts";
+import { DagWorkload, type DagJob, type DagJobResult } from "../../testkit/sim/dag-workload.ts";
 import { FailoverTarget, type CallAttempt } from "../../testkit/sim/failover-storage-clients.ts";
 import { mostUsedPeerPort } from "../../testkit/tcp-peers.ts";
 import { waitFor } from "../../testkit/wait-for.ts";
@@ -72,9 +80,14 @@ const SERVER_ENV: Record<string, string> = {
   SPIDER_STORAGE_RUNTIME__LEASE__TTL_MS: "2000",
   SPIDER_STORAGE_RUNTIME__LEASE__RENEW_INTERVAL_MS: "250",
   SPIDER_STORAGE_RUNTIME__LEASE__STEP_DOWN_MARGIN_MS: "800",
+  // Statements sent to a frozen database node hang until this limit (30 s by default): the jobs they
+  // belong to stall that long while the server, moved to another node, stays SERVING. Shortened, like the lease.
+  SPIDER_STORAGE_RUNTIME__DB__STATEMENT_TIMEOUT_MS: "5000",
   // Failovers take seconds; the execution managers must not be declared dead meanwhile.
   SPIDER_STORAGE_RUNTIME__TASK_INSTANCE_POOL__EXECUTION_MANAGER_STALE_CUTOFF_SEC: "120",
 };
+const SUSPENDED_MESSAGE = "database lease not renewed: suspending";
+const RESUMED_MESSAGE = "database lease renewed again: resuming";
 const DEPOSED_MESSAGE = "deposed: another spider-storage leads now; stepping down to standby";
 
 /** One of the two servers: its user, URL and port stay; its process is replaced on restart. */
@@ -114,6 +127,15 @@ class Seat {
 
   count(message: string): number {
     return this.process.logs.split(message).length - 1;
+  }
+}
+
+async function adminStatus(seat: Seat): Promise<GetStatusResponse> {
+  const client = createPromiseClient(InspectionService, seat.address);
+  try {
+    return await client.getStatus({}, { deadlineMs: 20_000 });
+  } finally {
+    client.close();
   }
 }
 
@@ -164,7 +186,17 @@ describe("leader failover on a 3-node Galera cluster, with real processes", () =
 
   const other = (seat: Seat): Seat => (seat === seats[0] ? seats[1] : seats[0]);
   const nodePorts = (): number[] => cluster.nodes.map((node) => node.port);
-  const audit = (): Promise<AuditRow[]> => readAudit(auditDb, { galera: true });
+  /** The audit as the cluster has it now (a causal read, retried: a statement may land on a node that just died). */
+  const audit = async (): Promise<AuditRow[]> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await readAudit(auditDb, { galera: true });
+      } catch (error) {
+        if (attempt >= 5) throw error;
+        await sleep(500);
+      }
+    }
+  };
 
   /** The one seat answering SERVING (waits until exactly one does). */
   async function currentLeader(timeoutMs = 60_000): Promise<Seat> {
@@ -198,9 +230,36 @@ describe("leader failover on a 3-node Galera cluster, with real processes", () =
     );
   }
 
+  /** What a failed wait leaves to read: the servers' recent warnings, the unfinished jobs' rows, the calls still waiting. */
+  async function diagnose(jobs: readonly DagJob[]): Promise<string> {
+    const lines: string[] = [];
+    for (const seat of seats) {
+      const recent = logLines(seat.process.logs).filter((line) => !/ (info|debug|trace) /.test(line));
+      lines.push(`server ${seat.name} (pid ${seat.pid}, running ${seat.process.running}), last warnings:`, ...recent.slice(-25));
+    }
+    const ids = jobs.map((job) => job.id);
+    const rows = ids.length === 0 ? [] : await auditDb.selectFrom("jobs").select(["id", "state"]).where("id", "in", ids).where("state", "!=", "Succeeded").execute().catch((error: Error) => [{ id: 0n, state: error.message }]);
+    lines.push(`jobs not Succeeded in the database: ${rows.map((r) => `${r.id} ${r.state}`).join(", ") || "none"}`);
+    lines.push(`calls waiting: ${describeAttempts([...target.pending].map((a) => ({ ...a, settledAt: 0, code: -1 })))}`);
+    return lines.join("\n");
+  }
+
+  /** The jobs' results once all are terminal; on a timeout, an error that says what was going on. */
+  async function jobResults(jobs: readonly DagJob[], timeoutMs: number): Promise<DagJobResult[]> {
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`jobs not done after ${timeoutMs + 10_000} ms (a status call hangs)`)), timeoutMs + 10_000);
+    });
+    return Promise.race([workload.results(jobs, timeoutMs), stuck])
+      .catch(async (error: Error) => {
+        throw new Error(`${error.message}\n${await diagnose(jobs)}`);
+      })
+      .finally(() => clearTimeout(timer));
+  }
+
   /** Every job SUCCEEDED with the oracle's outputs, its outputs written and its success recorded exactly once in the database. */
-  async function expectAllSucceeded(jobs: readonly DagJob[]): Promise<void> {
-    const results = await workload.results(jobs, 120_000);
+  async function expectAllSucceeded(jobs: readonly DagJob[], timeoutMs = 90_000): Promise<void> {
+    const results = await jobResults(jobs, timeoutMs);
     const wrong = results.filter((r) => r.state !== JobState.SUCCEEDED || JSON.stringify(r.outputs) !== JSON.stringify(r.expected));
     expect(
       wrong.map((r) => `job ${r.job.id} (${r.job.shape}${r.job.commit ? ", commit" : ""}): ${jobStateFromProto(r.state)}`),
@@ -241,7 +300,8 @@ describe("leader failover on a 3-node Galera cluster, with real processes", () =
     await createServerUser(admin, "srv_b");
     await installWriteAudit(admin);
     await admin.destroy();
-    auditDb = createDb({ url: `${cluster.multiHostUrl}spider`, maxConnections: 2 });
+    // A statement timeout: this pool's node may be frozen (scenario 4), and the test must not hang on it.
+    auditDb = createDb({ url: `${cluster.multiHostUrl}spider`, maxConnections: 2, statementTimeoutMs: 5_000 });
 
     const hostsFrom = (first: number) => [0, 1, 2].map((k) => `127.0.0.1:${cluster.nodes[(first + k) % 3]!.port}`).join(",");
     seats = [
@@ -314,6 +374,13 @@ describe("leader failover on a 3-node Galera cluster, with real processes", () =
       await waitFor(() => `the thawed leader to step down:\n${leader.process.logs.slice(-3000)}`, () => leader.process.logs.includes(DEPOSED_MESSAGE), { timeoutMs: 30_000 });
       await waitStandby(leader, standbyLines + 1);
       expect(leader.process.running).toBe(true);
+      const status = await adminStatus(leader);
+      expect({ phase: status.phase, serving: status.serving, thisServer: status.leader?.thisServer, holder: status.leader?.holder }).toEqual({
+        phase: "standby",
+        serving: false,
+        thisServer: false,
+        holder: `server-${standby.name}`,
+      });
       const logOffset = leader.process.logs.lastIndexOf("database lease suspended");
       console.log(`SIGSTOP: the thawed leader's log:\n${logLines(leader.process.logs.slice(Math.max(0, logOffset - 400))).slice(0, 14).join("\n")}`);
 
@@ -360,7 +427,8 @@ describe("leader failover on a 3-node Galera cluster, with real processes", () =
       await workload.waitAcknowledged(workload.acknowledged, 3 + Math.floor(random() * 10));
       const port = await waitFor(`server ${leader.name}'s connections to a Galera node`, () => mostUsedPeerPort(leader.pid, nodePorts()), { timeoutMs: 10_000 });
       const node = cluster.nodes.find((n) => n.port === port)!;
-      const suspensions = leader.count("database lease suspended: not renewed in time");
+      const suspensions = leader.count(SUSPENDED_MESSAGE);
+      const resumptions = leader.count(RESUMED_MESSAGE);
       const killedAt = Date.now();
       await node.kill("SIGKILL");
       // Nothing lost: the wave in flight when the node died finishes.
@@ -368,8 +436,8 @@ describe("leader failover on a 3-node Galera cluster, with real processes", () =
       const now = await currentLeader();
       const nowOn = mostUsedPeerPort(now.pid, nodePorts());
       const outcome = now === leader ? `${leader.name} moved ${node.name} → node${nodePorts().indexOf(nowOn!) + 1}` : `${leader.name} on ${node.name} → ${now.name} took over`;
-      const suspended = leader.count("database lease suspended: not renewed in time") - suspensions;
-      outcomes.push(`${outcome} (wave done ${Date.now() - killedAt} ms after the kill; lease suspended ${suspended}×)`);
+      const suspended = leader.count(SUSPENDED_MESSAGE) - suspensions;
+      outcomes.push(`${outcome} (wave done ${Date.now() - killedAt} ms after the kill; lease suspended ${suspended}×, resumed ${leader.count(RESUMED_MESSAGE) - resumptions}×)`);
       if (now !== leader) await waitStandby(leader);
       await node.start();
       await cluster.waitSynced(3);
@@ -379,6 +447,42 @@ describe("leader failover on a 3-node Galera cluster, with real processes", () =
     expectNeverTwoServing(from, "Galera node kills");
   });
 
+  it("SIGSTOP the Galera node the leader uses (a black-holed database), under load: nothing lost, never two SERVING", { timeout: 180_000 }, async () => {
+    const from = Date.now();
+    const leader = await currentLeader();
+    const wave = await workload.submitWave(5);
+    await workload.waitAcknowledged(workload.acknowledged, 3 + Math.floor(random() * 10));
+    const port = await waitFor(`server ${leader.name}'s connections to a Galera node`, () => mostUsedPeerPort(leader.pid, nodePorts()), { timeoutMs: 10_000 });
+    const node = cluster.nodes.find((n) => n.port === port)!;
+    const suspensions = leader.count(SUSPENDED_MESSAGE);
+    const resumptions = leader.count(RESUMED_MESSAGE);
+    const frozenAt = Date.now();
+    await node.kill("SIGSTOP");
+    let doneAt: number;
+    try {
+      // Through the servers only: the test's own database reads could land on the frozen node.
+      const results = await jobResults(wave, 90_000);
+      doneAt = Date.now();
+      expect(results.filter((r) => r.state !== JobState.SUCCEEDED || JSON.stringify(r.outputs) !== JSON.stringify(r.expected)).map((r) => r.job.id)).toEqual([]);
+    } finally {
+      await node.kill("SIGCONT");
+    }
+    await expectAllSucceeded(wave);
+    const now = await currentLeader();
+    const suspended = leader.count(SUSPENDED_MESSAGE) - suspensions;
+    console.log(
+      `Galera node frozen: ${now === leader ? `${leader.name} stayed leader` : `${now.name} took over from ${leader.name}`} (node ${node.name} frozen; ` +
+        `wave done ${doneAt - frozenAt} ms after the freeze; lease suspended ${suspended}×, resumed ${leader.count(RESUMED_MESSAGE) - resumptions}×)`,
+    );
+    // The thawed node rejoins (or, if it cannot, is restarted) before anything else runs.
+    await cluster.waitSynced(3).catch(async () => {
+      console.log(`Galera ${node.name} did not rejoin after SIGCONT: restarting it`);
+      await node.restart();
+      await cluster.waitSynced(3);
+    });
+    expectNeverTwoServing(from, "Galera node frozen");
+  });
+
   it("over the whole run: never two SERVING, no write outside its writer's term, one takeover per leadership change", async () => {
     expectNeverTwoServing(suiteStarted, "whole run");
     const rows = await audit();
@@ -386,6 +490,14 @@ describe("leader failover on a 3-node Galera cluster, with real processes", () =
     expect(outside.map((r) => `${r.kind} job ${r.jobId} by ${r.writer} at ${r.atUs}`)).toEqual([]);
     const terms = takeovers(rows);
     console.log(`takeovers in the database: ${terms.map((t) => `${t.writer}@${t.epoch}`).join(" → ")}`);
+    // Spider's components would have exited on none of the answers they got (D5), and no execution manager was declared dead.
+    console.log(
+      `simulated clients: ${sim.log.registrations} instances registered, ${sim.log.staleDrops} stale-session drops, ${sim.log.preconditionDrops} FAILED_PRECONDITION drops, ` +
+        `${sim.log.reportErrors} report errors, ${sim.scheduler.droppedStale} stale assignments dropped by the scheduler`,
+    );
+    expect(sim.log.protocolErrors).toEqual([]);
+    expect(sim.scheduler.errors).toEqual([]);
+    expect(sim.executionManagers.filter((em) => em.dead).map((em) => em.emId)).toEqual([]);
     // Epochs grow with every takeover.
     expect(terms.every((t, i) => i === 0 || t.epoch! > terms[i - 1]!.epoch!)).toBe(true);
     expect(terms.length).toBeGreaterThanOrEqual(1 + 1 + LEADER_KILLS);
