@@ -63,7 +63,7 @@ import { InspectionService, type GetStatusResponse } from "../../src/gen/admin/a
 import { JobState } from "../../src/gen/storage/storage_pb.ts";
 import { createPromiseClient } from "../../src/grpc/adapter.ts";
 import { freePort } from "../../testkit/free-port.ts";
-import { startGaleraCluster, type GaleraCluster } from "../../testkit/galera.ts";
+import { startGaleraCluster, type GaleraCluster, type GaleraNode } from "../../testkit/galera.ts";
 import { ServerProcess } from "../../testkit/server-process.ts";
 import { ServingSampler } from "../../testkit/serving-sampler.ts";
 import { SimulatedCluster } from "../../testkit/sim/cluster.ts";
@@ -228,6 +228,25 @@ describe("leader failover on a 3-node Galera cluster, with real processes", () =
       },
       { timeoutMs, intervalMs: 20 },
     );
+  }
+
+  /**
+   * Starts a killed node again (it rejoins by IST). The rsync state-transfer script it prepares
+   * first sometimes fails here ("Failed to prepare for 'rsync' SST. Unrecoverable."): that
+   * start is retried, with what the node logged about it.
+   */
+  async function startNode(node: GaleraNode): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await node.start();
+      } catch (error) {
+        const tail = await node.logTail(30_000).catch(() => "");
+        const clues = tail.split("\n").filter((line) => /ERROR|rsync|sst/i.test(line)).slice(-12);
+        console.log(`Galera ${node.name} failed to start (attempt ${attempt}): ${(error as Error).message.split("\n")[0]!.slice(0, 200)}\n${clues.join("\n")}`);
+        if (attempt >= 3) throw error;
+        await sleep(1_000);
+      }
+    }
   }
 
   /** What a failed wait leaves to read: the servers' recent warnings, the unfinished jobs' rows, the calls still waiting. */
@@ -439,7 +458,7 @@ describe("leader failover on a 3-node Galera cluster, with real processes", () =
       const suspended = leader.count(SUSPENDED_MESSAGE) - suspensions;
       outcomes.push(`${outcome} (wave done ${Date.now() - killedAt} ms after the kill; lease suspended ${suspended}×, resumed ${leader.count(RESUMED_MESSAGE) - resumptions}×)`);
       if (now !== leader) await waitStandby(leader);
-      await node.start();
+      await startNode(node);
       await cluster.waitSynced(3);
     }
     console.log(`Galera node kills: ${outcomes.join("; ")}`);
@@ -477,7 +496,8 @@ describe("leader failover on a 3-node Galera cluster, with real processes", () =
     // The thawed node rejoins (or, if it cannot, is restarted) before anything else runs.
     await cluster.waitSynced(3).catch(async () => {
       console.log(`Galera ${node.name} did not rejoin after SIGCONT: restarting it`);
-      await node.restart();
+      await node.kill("SIGKILL");
+      await startNode(node);
       await cluster.waitSynced(3);
     });
     expectNeverTwoServing(from, "Galera node frozen");
