@@ -61,6 +61,8 @@ export interface StorageServerOptions {
   readonly logger: Logger;
   /** Test-only database fault injection (SPIDER_STORAGE_FAULTS; src/db/fault-injection/). */
   readonly faults?: FaultInjector;
+  /** The lease's monotonic clock (default performance.now); tests move it to stand for a pause. */
+  readonly leaseClock?: () => number;
 }
 
 export type Phase =
@@ -92,7 +94,7 @@ export class StorageServer {
   }
   #db: Db | undefined;
   /** Closed while the lease is lost: the pool then hands out no connection. */
-  readonly #fence = new PoolFence();
+  readonly #fence = new PoolFence({ beforeUse: () => this.#lease?.checkNow() });
   #lease: Lease | undefined;
   /** The database, once connected: each term of leadership runs on it. */
   #database: { url: string; db: Db; nodes: DatabaseNodes } | undefined;
@@ -120,7 +122,13 @@ export class StorageServer {
       logger: options.logger,
       observer: this.#ops.observeCall,
       // "reconnecting" passes: the engine must hear reports during an outage (D6).
-      readiness: { notServingReason: () => (this.#phase === "serving" || this.#phase === "reconnecting" ? undefined : this.#phase) },
+      readiness: {
+        notServingReason: () => {
+          // The lease's deadline first: a server resumed after a pause must not answer as the leader it was.
+          this.#lease?.checkNow();
+          return this.#phase === "serving" || this.#phase === "reconnecting" ? undefined : this.#phase;
+        },
+      },
     });
     // Handlers run only while serving or reconnecting (the gate above), when the service exists.
     addStorageServices(this.#grpc, () => this.#service!);
@@ -130,7 +138,8 @@ export class StorageServer {
       logger: options.logger,
       server: { phase: () => this.#phase, session: () => this.#session, service: () => this.#service, db: () => this.#db, recoveryProgress: () => this.#recoveryProgress },
     });
-    // Health and reflection answer in every phase (not behind the gate).
+    // Health and reflection answer in every phase (not behind the gate), after the lease's deadline check.
+    this.#ops.health.setRefresh(() => this.#lease?.checkNow());
     this.#ops.addGrpcServices(this.#grpc.server);
   }
 
@@ -207,6 +216,7 @@ export class StorageServer {
       renewIntervalMs: config.runtime.lease.renew_interval_ms,
       stepDownMarginMs: config.runtime.lease.step_down_margin_ms,
       onWaiting: () => (this.#phase = "standby"),
+      ...(this.#options.leaseClock && { clock: this.#options.leaseClock }),
       // The embedded MariaDB: its data-directory lock already keeps every other server out.
       exclusive: typeof this.#options.databaseUrl !== "string",
       nodes,
@@ -228,8 +238,11 @@ export class StorageServer {
       await assertSchemaCurrent(db);
     }
 
+    // Deposed meanwhile (#stepDown has started the next term): this one ends here.
+    if (this.#lease !== lease) return;
     // The session is the fence's epoch (D3): from here on no write of an earlier session commits, and ours carry it.
     this.#session = await allocateFencedSession(db);
+    if (this.#lease !== lease) return;
     setWriteFence(db, this.#session);
     this.#wasFenced = false;
     const sessionLogger = this.#ops.bindSession(this.#session);
@@ -260,6 +273,7 @@ export class StorageServer {
       },
       onPage: (_rows, bytes) => this.#ops.metrics.recoveryPage(bytes),
     });
+    if (this.#lease !== lease) return;
     const report = this.#recovery;
     this.#recoveryProgress = { done: true, jobsLoaded: report.done, jobsTotal: report.total, jobsQuarantined: report.quarantined, elapsedMs: report.durationMs };
 
@@ -308,7 +322,8 @@ export class StorageServer {
 
   /** The fence refused a write: another server took over after this session began. Stop writing now, and step down. */
   #fenced(error: FencedError): void {
-    if (this.#stopping || this.#wasFenced) return;
+    // A late refusal of an earlier term's write (after a step-down) says nothing about this term.
+    if (this.#stopping || this.#wasFenced || error.epoch !== this.#session) return;
     this.#wasFenced = true;
     this.#fence.close("another spider-storage took over (the leader fence refused a write); stepping down");
     void this.#stepDown(error);

@@ -92,6 +92,14 @@ export interface Lease {
   readonly state: "held" | "suspended" | "deposed" | "released";
   /** Registers a callback for each later event. */
   on(event: LeaseEvent, callback: (reason: string) => void): void;
+  /**
+   * Whether the lease may still be trusted now, checked synchronously against
+   * the step-down deadline (suspending it, with its event, if that has passed).
+   * Timers alone are not enough: a process resumed after a pause (SIGSTOP)
+   * handles the requests that queued meanwhile before any timer runs, so
+   * whatever answers for the leader (health, the RPC gate, the pool) asks first.
+   */
+  checkNow(): boolean;
   /** Ends the lease now (a standby takes over at once) unless it is already lost. */
   release(): Promise<void>;
 }
@@ -343,6 +351,10 @@ function holdLease(
       const callbacks = listeners.get(event) ?? [];
       callbacks.push(callback);
       listeners.set(event, callbacks);
+    },
+    checkNow() {
+      checkStepDown();
+      return state === "held";
     },
     async release() {
       if (state === "released") return;

@@ -17,11 +17,14 @@ import { unavailable } from "../core/errors.ts";
 
 export class PoolFence {
   readonly #waitMs: number;
+  readonly #beforeUse: (() => void) | undefined;
   #closedReason: string | undefined;
   #waiters: (() => void)[] = [];
 
-  constructor(options: { waitMs?: number } = {}) {
+  /** `beforeUse` runs before every connection is handed out and may close the fence (the lease's deadline check). */
+  constructor(options: { waitMs?: number; beforeUse?: () => void } = {}) {
     this.#waitMs = options.waitMs ?? 1_000;
+    this.#beforeUse = options.beforeUse;
   }
 
   get closed(): boolean {
@@ -42,6 +45,7 @@ export class PoolFence {
   wrap(pool: MysqlPool): MysqlPool {
     return {
       getConnection: (callback) => {
+        this.#beforeUse?.();
         if (this.#closedReason === undefined) return pool.getConnection(callback);
         void this.#waitOpen().then((opened) => {
           if (opened) return pool.getConnection(callback);

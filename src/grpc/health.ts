@@ -52,11 +52,13 @@ function capped(deserialize: (bytes: Buffer) => unknown, maxBytes: number): (byt
 
 export class GrpcHealth {
   readonly #implementation: HealthImplementation;
+  readonly #health: HealthState;
   readonly #names: readonly string[];
   readonly #watches = new Set<WatchCall>();
   #status: ServingStatus = "NOT_SERVING";
 
   constructor(health: HealthState, serviceNames: readonly string[] = STORAGE_SERVICE_NAMES) {
+    this.#health = health;
     this.#names = ["", ...serviceNames];
     this.#implementation = new HealthImplementation(Object.fromEntries(this.#names.map((name) => [name, "NOT_SERVING"])));
     health.subscribe((status, phase) => {
@@ -75,11 +77,22 @@ export class GrpcHealth {
             { ...method, requestDeserialize: capped(method.requestDeserialize, MAX_HEALTH_REQUEST_BYTES) },
           ]),
         );
+        // Every answer first lets the health state catch up (the lease deadline), so none is stale.
+        const fresh = Object.fromEntries(
+          Object.entries(implementation as grpc.UntypedServiceImplementation).map(([name, handler]) => [
+            name,
+            (...args: unknown[]) => {
+              this.#health.refresh();
+              return (handler as (...a: unknown[]) => unknown)(...args);
+            },
+          ]),
+        ) as grpc.UntypedServiceImplementation;
         server.addService(cappedDefinition, {
-          ...(implementation as grpc.UntypedServiceImplementation),
+          ...fresh,
           ...(watch
             ? {
                 watch: (call: WatchCall) => {
+                  this.#health.refresh();
                   this.#watches.add(call);
                   call.once("cancelled", () => this.#watches.delete(call));
                   watch(call);

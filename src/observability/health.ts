@@ -17,6 +17,21 @@ export type HealthListener = (status: ServingStatus, phase: string) => void;
 export class HealthState {
   #phase = "starting";
   readonly #listeners: HealthListener[] = [];
+  #refresh: (() => void) | undefined;
+
+  /**
+   * A synchronous check run before every health answer, which may move the
+   * phase (the leader lease's deadline: a server resumed after a pause must
+   * not answer SERVING from before it).
+   */
+  setRefresh(refresh: () => void): void {
+    this.#refresh = refresh;
+  }
+
+  /** Runs the refresh check; answer health only after it. */
+  refresh(): void {
+    this.#refresh?.();
+  }
 
   get phase(): string {
     return this.#phase;

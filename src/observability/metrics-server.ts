@@ -46,6 +46,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       return;
     }
     if (path === "/healthz") {
+      health.refresh();
       const serving = health.status === "SERVING";
       response.writeHead(serving ? 200 : 503, { "content-type": "text/plain" });
       response.end(serving ? "SERVING\n" : `NOT_SERVING ${health.phase}\n`);

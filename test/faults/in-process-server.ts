@@ -20,7 +20,11 @@ export interface InProcessServer {
   stop(): Promise<void>;
 }
 
-export async function startInProcessServer(databaseUrl: string, env: Record<string, string> = {}): Promise<InProcessServer> {
+export async function startInProcessServer(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  options: { leaseClock?: () => number } = {},
+): Promise<InProcessServer> {
   const lines: string[] = [];
   const counts = new Map<string, number>();
   const stream = new Writable({
@@ -38,7 +42,7 @@ export async function startInProcessServer(databaseUrl: string, env: Record<stri
   const logger = pino({ level: "warn" }, stream);
   const { config } = resolveConfig({ env: { SPIDER_STORAGE_HOST: "127.0.0.1", SPIDER_STORAGE_PORT: "0", ...env } });
   const faults = new FaultInjector({ rules: [] });
-  const server = new StorageServer({ config, databaseUrl, migrate: true, logger, faults });
+  const server = new StorageServer({ config, databaseUrl, migrate: true, logger, faults, ...options });
   await server.start();
   return {
     server,
