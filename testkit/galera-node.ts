@@ -4,7 +4,7 @@
  * wsrep status, signals (SIGKILL, SIGSTOP, SIGCONT) and stop.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createConnection } from "mysql2/promise";
@@ -137,6 +137,9 @@ export class GaleraNode {
     child.kill(signal);
     if (signal === "SIGTERM") child.kill("SIGCONT"); // a frozen process acts on SIGTERM only once thawed
     if (signal === "SIGKILL" || signal === "SIGTERM") await this.#exited;
+    // A state transfer's scripts and rsync daemon outlive a killed node, holding its SST port: the
+    // next start would fail "Failed to prepare for 'rsync' SST".
+    if (signal === "SIGKILL") for (const pid of processesUsing(this.config.dir)) killQuietly(pid);
   }
 
   /** Clean shutdown (the node leaves the cluster), SIGKILL after `timeoutMs`. */
@@ -240,5 +243,27 @@ export class GaleraNode {
     if (!existsSync(file)) return;
     const state = await readFile(file, "utf8");
     await writeFile(file, state.replace(/^safe_to_bootstrap:\s*0\s*$/m, "safe_to_bootstrap: 1"));
+  }
+}
+
+/** Pids whose command line names a path inside `dir` (a unique temporary directory of ours). */
+export function processesUsing(dir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(`${dir}/`)) pids.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return pids;
+}
+
+export function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // Already gone.
   }
 }

@@ -11,17 +11,17 @@
  * the `mysql` user, which owns the directory: rsync state transfer fails as root.
  */
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { chown, mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findMariaDbBinary, MARIADB_MISSING_MESSAGE } from "../src/embedded/mariadbd-process.ts";
 import { freePort } from "./free-port.ts";
-import { GaleraNode } from "./galera-node.ts";
+import { GaleraNode, killQuietly, processesUsing } from "./galera-node.ts";
 import { createDatabase } from "./mariadb.ts";
 import { waitFor } from "./wait-for.ts";
 
-export { GaleraNode, type GaleraNodeStatus } from "./galera-node.ts";
+export { GaleraNode, processesUsing, type GaleraNodeStatus } from "./galera-node.ts";
 
 const PROVIDER_PATHS = ["/usr/lib/galera/libgalera_smm.so", "/usr/lib/galera-4/libgalera_smm.so", "/usr/lib64/galera-4/libgalera_smm.so", "/usr/lib64/galera/libgalera_smm.so"];
 
@@ -208,27 +208,6 @@ function removeLeftovers(dir: string, nodes: readonly GaleraNode[]): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Pids whose command line names a path inside `dir` (a unique temporary directory of ours). */
-export function processesUsing(dir: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(`${dir}/`)) pids.push(Number(entry));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return pids;
-}
-
-function killQuietly(pid: number): void {
-  try {
-    process.kill(pid, "SIGKILL");
-  } catch {
-    // Already gone.
-  }
-}
 
 async function distinctFreePorts(count: number): Promise<number[]> {
   const ports = new Set<number>();
