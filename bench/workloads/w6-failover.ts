@@ -4,8 +4,8 @@
  *
  * - **W1 on Galera**: W1 exactly as on one MariaDB (same driver, sizes and
  *   cluster of simulated components), against a server whose URL names all
- *   three nodes; its ratio to W1 on one MariaDB in the same run is what
- *   replication costs in throughput.
+ *   three nodes, right after W1 on the bench's one MariaDB: the ratio of the
+ *   two, measured back to back, is what replication costs in throughput.
  * - **failover**: two servers with the default lease (TTL 5 s) — A whose URL
  *   lists node 1 first, B node 2 first. A leads; `jobs` single-task jobs are
  *   registered and started through it and left in flight (no execution
@@ -35,6 +35,8 @@ import { runW1, type W1Result } from "./w1-small-jobs.ts";
 
 export interface W6Result {
   readonly nodes: number;
+  /** W1 on the bench's one MariaDB, right before W1 on Galera: the baseline. */
+  readonly w1Single: W1Result;
   /** W1 against the Galera cluster (all nodes in the URL). */
   readonly w1Galera: W1Result;
   readonly inFlightJobs: number;
@@ -75,9 +77,10 @@ async function status(address: string) {
 }
 
 export async function runW6(ctx: BenchContext, galera: GaleraCluster): Promise<W6Result> {
-  ctx.log("W6: W1 on Galera");
+  ctx.log("W6: W1 on one MariaDB, then on Galera");
+  const w1Single = await runW1({ ...ctx, runId: `${ctx.runId}one` });
   const w1Galera = await runW1({ ...ctx, mariadb: galeraAsMariaDb(galera), runId: `${ctx.runId}gal` });
-  ctx.log(`W6: W1 on Galera ${w1Galera.jobsPerSecond} jobs/s`);
+  ctx.log(`W6: W1 ${w1Single.jobsPerSecond} jobs/s on one MariaDB, ${w1Galera.jobsPerSecond} on Galera`);
 
   const database = `bench_w6_${ctx.runId}`;
   await galera.createDatabase(database);
@@ -152,6 +155,7 @@ export async function runW6(ctx: BenchContext, galera: GaleraCluster): Promise<W
     const drainMs = round(now() - drainStarted, 0);
     return {
       nodes: galera.nodes.length,
+      w1Single,
       w1Galera,
       inFlightJobs: jobs,
       leaseTtlMs: LEASE_TTL_MS,
