@@ -2,8 +2,9 @@
 /**
  * `npm run bench` — the benchmark suite (issue 13). Starts its own durable
  * MariaDB (innodb_flush_log_at_trx_commit=1), measures the ceilings (no-op
- * gRPC calls/s, durable commits/s), runs W1–W5 against the real server over
- * real gRPC on loopback and W1 against the peers (bench/peers, D17), W6 (W1
+ * gRPC calls/s, durable commits/s, grpc-js vs connect-node, start-up beside a
+ * bare node), runs W1–W5 against the real server over real gRPC on loopback
+ * and W1 (capacity and latency, issue 20) against the peers (bench/peers, D17), W6 (W1
  * and a leader failover on a 3-node Galera cluster it starts), and writes
  * results.json, summary.json, summary.md and SVG charts.
  *
@@ -26,6 +27,8 @@ import { createConnection } from "mysql2/promise";
 import { startMariaDb, type PrivateMariaDb } from "../testkit/mariadb.ts";
 import { measureMariaDbCommits } from "./ceilings/mariadb-commits.ts";
 import { measureNoopGrpc } from "./ceilings/noop-grpc.ts";
+import { measureStartup } from "./ceilings/startup.ts";
+import { measureTransports } from "./ceilings/transport.ts";
 import { ensurePeersInstalled, PEERS, runPeer } from "./lib/peers.ts";
 import { FULL, SMOKE, type Profile } from "./lib/profile.ts";
 import { writeResults, type Outcome, type Results } from "./lib/report.ts";
@@ -35,7 +38,7 @@ import { runW1 } from "./workloads/w1-small-jobs.ts";
 import { runW2 } from "./workloads/w2-big-job.ts";
 import { runW3 } from "./workloads/w3-dispatch-latency.ts";
 import { runW4 } from "./workloads/w4-recovery.ts";
-import { runW5 } from "./workloads/w5-memory.ts";
+import { runW5Both } from "./workloads/w5-memory.ts";
 import { runW6 } from "./workloads/w6-failover.ts";
 import { startGaleraCluster } from "../testkit/galera.ts";
 
@@ -165,11 +168,18 @@ try {
   results.ceilings.mariadbCommits = await attempt("ceiling: durable MariaDB commits", async () =>
     measureMariaDbCommits(await mariadb.createDatabase(`bench_commits_${runId}`), { connections: profile.dbConnections, durationMs: profile.ceilingMs }),
   );
+  // Issue 20.6 (measured only): the no-op RPC on @connectrpc/connect-node beside @grpc/grpc-js.
+  results.ceilings.transport = await attempt("ceiling: transport (grpc-js vs connect-node)", () => measureTransports({ concurrency: profile.concurrency, durationMs: profile.ceilingMs }));
+  // Issue 20.5 (measured only): spawn → port bound → SERVING on an empty database, beside a bare `node -e ''`.
+  results.ceilings.startup = await attempt("start-up on an empty database", () => measureStartup(mariadb, `bench_startup_${runId}`, { repetitions: profile.startup.repetitions }));
 
   let w1Rate: number | undefined;
   if (selected.has("W1")) {
-    results.workloads.W1 = await attempt("W1 small jobs (spider-storage)", () => runW1(ctx));
-    if (results.workloads.W1.status === "measured") w1Rate = results.workloads.W1.result.jobsPerSecond;
+    results.workloads.W1 = await attempt("W1 small jobs (spider-storage): capacity, then latency at ½ of it", () => runW1(ctx));
+    if (results.workloads.W1.status === "measured") {
+      w1Rate = results.workloads.W1.result.jobsPerSecond;
+      log(`W1 spider-storage: capacity ${w1Rate} jobs/s; latency p50/p99 ${results.workloads.W1.result.latency.latency.p50Ms}/${results.workloads.W1.result.latency.latency.p99Ms} ms at ${results.workloads.W1.result.latency.offeredPerSecond} jobs/s`);
+    }
 
     if (args.values["no-peers"]) {
       for (const peer of PEERS) results.peers[peer] = { status: "skipped", reason: "--no-peers" };
@@ -179,10 +189,26 @@ try {
         log(`W1 small jobs (${peer}): start (load average ${loadavg()[0]!.toFixed(2)})`);
         const t0 = now();
         const loadBefore = round(loadavg()[0]!, 2);
-        results.peers[peer] = await runPeer(peer, { jobs: profile.w1.jobs, concurrency: profile.concurrency, workers: profile.workers, timeLimitMs: profile.w1.timeLimitMs, warmup: profile.w1.warmup }, installError);
+        // The latency mode offers every peer the same rate as spider-storage: half of spider-storage's capacity.
+        const latencyRate = results.workloads.W1?.status === "measured" ? results.workloads.W1.result.latency.offeredPerSecond : 0;
+        results.peers[peer] = await runPeer(
+          peer,
+          {
+            jobs: profile.w1.jobs,
+            producers: profile.w1.producers,
+            producerConcurrency: profile.w1.producerConcurrency,
+            workers: profile.workers,
+            timeLimitMs: profile.w1.timeLimitMs,
+            warmup: profile.w1.warmup,
+            latencyRate,
+            latencySeconds: profile.w1.latencySeconds,
+            maxInFlight: profile.concurrency,
+          },
+          installError,
+        );
         const outcome = results.peers[peer]!;
         steps.push({ step: `W1 small jobs (${peer})`, seconds: round((now() - t0) / 1000, 1), loadavg1Before: loadBefore, loadavg1After: round(loadavg()[0]!, 2) });
-        log(`W1 small jobs (${peer}): ${outcome.status === "measured" ? `${outcome.result.jobsPerSecond} jobs/s` : `${outcome.status} — ${outcome.reason.slice(0, 300)}`}`);
+        log(`W1 small jobs (${peer}): ${outcome.status === "measured" ? `capacity ${outcome.result.jobsPerSecond} jobs/s` : `${outcome.status} — ${outcome.reason.slice(0, 300)}`}`);
       }
     }
   }
@@ -193,15 +219,15 @@ try {
     results.workloads.W3 = await attempt("W3 dispatch latency", async () => {
       let rate = w1Rate;
       if (rate === undefined) {
-        // W1 did not run (or crashed): calibrate its peak with a short W1 first.
-        log("W3: calibrating W1's peak with a short W1");
-        rate = (await runW1({ ...ctx, profile: { ...profile, w1: SMOKE.w1 }, runId: `${runId}cal` })).jobsPerSecond;
+        // W1 did not run (or crashed): calibrate its capacity with a short W1 first.
+        log("W3: calibrating W1's capacity with a short W1");
+        rate = (await runW1({ ...ctx, profile: { ...profile, w1: { ...profile.w1, jobs: Math.min(profile.w1.jobs, 3_000), warmup: Math.min(profile.w1.warmup, 100), latencySeconds: 1 } }, runId: `${runId}cal` })).jobsPerSecond;
       }
       return runW3(ctx, rate);
     });
   }
 
-  if (selected.has("W5")) results.workloads.W5 = await attempt("W5 memory", () => runW5(ctx));
+  if (selected.has("W5")) results.workloads.W5 = await attempt("W5 memory (same graph, then distinct graphs)", () => runW5Both(ctx));
   if (selected.has("W4")) results.workloads.W4 = await attempt("W4 recovery", () => runW4(ctx));
   if (selected.has("W6")) {
     results.workloads.W6 = await attempt("W6 high availability on Galera", async () => {

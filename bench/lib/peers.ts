@@ -1,12 +1,16 @@
 /**
- * The bench's side of the peers (D17): installs bench/peers with `npm install`
- * when its node_modules is missing, checks that Redis and PostgreSQL answer,
- * and runs each peer's W1 in its own child process under this Node (24).
- * A peer whose server is unreachable, or whose packages cannot be installed,
- * is reported as skipped with the reason — never as a number.
+ * The bench's side of the peers (D17): installs bench/peers with `npm ci` from
+ * its committed lock file when its node_modules is missing or older than the
+ * lock (`npm ci` never rewrites the lock, so a bench run leaves the work tree
+ * clean — `npm install` used to add the optional platform builds of
+ * msgpackr-extract to it), checks that Redis and PostgreSQL answer, and runs
+ * each peer's W1 (capacity, then latency at the given rate) in its own child
+ * process under this Node (24). A peer whose server is unreachable, or whose
+ * packages cannot be installed, is reported as skipped with the reason —
+ * never as a number.
  */
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { connect } from "node:net";
 import { fileURLToPath } from "node:url";
 
@@ -36,20 +40,30 @@ export function reachable(host: string, port: number, timeoutMs = 1_000): Promis
 
 /** Installs the peers' packages if needed; returns an error message when that failed. */
 export async function ensurePeersInstalled(log: (line: string) => void): Promise<string | undefined> {
-  if (existsSync(`${PEERS_DIR}node_modules/bullmq`) && existsSync(`${PEERS_DIR}node_modules/pg-boss`) && existsSync(`${PEERS_DIR}node_modules/graphile-worker`)) {
-    return undefined;
-  }
-  log("installing bench/peers (npm install, its own lock file; D17)");
-  const result = await runCommand("npm", ["install", "--no-audit", "--no-fund"], PEERS_DIR, 300_000);
-  return result.code === 0 ? undefined : `npm install in bench/peers failed (exit ${result.code}): ${result.output.slice(-1_000)}`;
+  const installed = `${PEERS_DIR}node_modules/.package-lock.json`;
+  const fresh =
+    existsSync(`${PEERS_DIR}node_modules/bullmq`) &&
+    existsSync(`${PEERS_DIR}node_modules/pg-boss`) &&
+    existsSync(`${PEERS_DIR}node_modules/graphile-worker`) &&
+    existsSync(installed) &&
+    statSync(installed).mtimeMs >= statSync(`${PEERS_DIR}package-lock.json`).mtimeMs;
+  if (fresh) return undefined;
+  log("installing bench/peers (npm ci from its own lock file; D17)");
+  const result = await runCommand("npm", ["ci", "--no-audit", "--no-fund"], PEERS_DIR, 300_000);
+  return result.code === 0 ? undefined : `npm ci in bench/peers failed (exit ${result.code}): ${result.output.slice(-1_000)}`;
 }
 
 export interface PeerRunOptions {
   readonly jobs: number;
-  readonly concurrency: number;
+  readonly producers: number;
+  readonly producerConcurrency: number;
   readonly workers: number;
   readonly timeLimitMs: number;
   readonly warmup: number;
+  /** The latency mode's offered rate (jobs/s), the same for every system; 0: half of the peer's own capacity. */
+  readonly latencyRate: number;
+  readonly latencySeconds: number;
+  readonly maxInFlight: number;
 }
 
 export type PeerOutcome =
@@ -64,12 +78,16 @@ export async function runPeer(peer: PeerName, options: PeerRunOptions, installEr
     fileURLToPath(new URL("../peers/run-peer.ts", import.meta.url)),
     peer,
     "--jobs", String(options.jobs),
-    "--concurrency", String(options.concurrency),
+    "--producers", String(options.producers),
+    "--producer-concurrency", String(options.producerConcurrency),
     "--workers", String(options.workers),
     "--time-limit-ms", String(options.timeLimitMs),
     "--warmup", String(options.warmup),
+    "--latency-rate", String(options.latencyRate),
+    "--latency-seconds", String(options.latencySeconds),
+    "--max-in-flight", String(options.maxInFlight),
   ];
-  const result = await runCommand(process.execPath, args, PEERS_DIR, options.timeLimitMs + 180_000);
+  const result = await runCommand(process.execPath, args, PEERS_DIR, 2 * options.timeLimitMs + 180_000);
   const line = result.stdout.trim().split("\n").filter((l) => l.startsWith("{")).at(-1);
   if (result.code !== 0 || !line) return { status: "error", reason: `exit ${result.code}: ${result.output.slice(-1_500)}` };
   return { status: "measured", result: JSON.parse(line) };

@@ -1,5 +1,5 @@
 /** Reads a process's memory from /proc/<pid>/status (Linux): VmRSS (now) and VmHWM (peak so far). */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 export interface MemoryReading {
   readonly rssBytes: number;
@@ -81,4 +81,76 @@ export class CpuMeter {
       loadGeneratorCpuPercent: Math.round(((self.user + self.system) / 1e6 / seconds) * 100),
     };
   }
+}
+
+/** CPU seconds so far of every live process whose command name (/proc/<pid>/comm) starts with `prefix`, and their pids. */
+export function readCpuSecondsOfCommand(prefix: string): { seconds: number; pids: number[] } {
+  let seconds = 0;
+  const pids: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return { seconds: Number.NaN, pids };
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (!readFileSync(`/proc/${entry}/comm`, "utf8").startsWith(prefix)) continue;
+    } catch {
+      continue;
+    }
+    const cpu = readCpuSeconds(Number(entry));
+    if (Number.isFinite(cpu)) {
+      seconds += cpu;
+      pids.push(Number(entry));
+    }
+  }
+  return { seconds, pids };
+}
+
+/**
+ * CPU seconds used by named groups of processes over a span, read from
+ * /proc/<pid>/stat at `start()` and at `read()` (so each process must still be
+ * alive at the end: producers are kept alive until it is read). `self` is
+ * this process (process.cpuUsage()); a group given by a command-name prefix is
+ * summed over every process of that name (e.g. PostgreSQL's backends), a group
+ * given by pids over those pids.
+ */
+export class CpuSpan {
+  readonly #groups: Map<string, { pids?: readonly number[]; command?: string; self?: boolean }> = new Map();
+  readonly #start = new Map<string, number>();
+  #t0 = performance.now();
+
+  group(name: string, spec: { pids?: readonly number[]; command?: string; self?: boolean }): this {
+    this.#groups.set(name, spec);
+    return this;
+  }
+
+  #read(spec: { pids?: readonly number[]; command?: string; self?: boolean }): number {
+    if (spec.self) {
+      const usage = process.cpuUsage();
+      return (usage.user + usage.system) / 1e6;
+    }
+    if (spec.command) return readCpuSecondsOfCommand(spec.command).seconds;
+    return (spec.pids ?? []).reduce((total, pid) => total + readCpuSeconds(pid), 0);
+  }
+
+  start(): this {
+    this.#t0 = performance.now();
+    for (const [name, spec] of this.#groups) this.#start.set(name, this.#read(spec));
+    return this;
+  }
+
+  /** CPU seconds per group since start(), and the wall-clock seconds of the span. */
+  read(): { wallSeconds: number; cpuSeconds: Record<string, number> } {
+    const cpuSeconds: Record<string, number> = {};
+    for (const [name, spec] of this.#groups) cpuSeconds[name] = this.#read(spec) - (this.#start.get(name) ?? Number.NaN);
+    return { wallSeconds: (performance.now() - this.#t0) / 1000, cpuSeconds };
+  }
+}
+
+/** CPU ms per unit (job, call) for each group of a CpuSpan reading. */
+export function cpuMsPer(reading: { cpuSeconds: Record<string, number> }, units: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(reading.cpuSeconds).map(([name, seconds]) => [name, Math.round((seconds * 1000 * 1000) / Math.max(1, units)) / 1000]));
 }

@@ -1,72 +1,143 @@
 /**
- * graphile-worker on the local PostgreSQL (synchronous_commit on), in a fresh
- * schema per run (dropped after). D17's settings: concurrency 16, a local
- * queue of 500, complete/fail batch delays 0. graphile-worker keeps no job
- * results, so the task returns nothing.
+ * graphile-worker on the local PostgreSQL (the bench's own database, a fresh
+ * schema per run, dropped after; synchronous_commit asked for and read back),
+ * with its performance page's batched settings: a local queue of 500 and
+ * complete/fail batch delays 0, maxPoolSize = concurrency + 1 (the page runs
+ * 24 with a pool of 25; here 16 jobs at once, as every system).
  *
- * Its `job:success` event fires before the completion is written (the write is
- * batched, fire-and-forget), so latencies are taken at that event (which
- * flatters graphile-worker slightly) and throughput only ends once the jobs
- * table is empty, i.e. every completion is committed.
+ * graphile-worker keeps no job results: the task writes its ~100-byte result
+ * itself, `INSERT INTO w1_results` through the job's helpers (one autocommit
+ * statement per job), which is how a graphile-worker user keeps one.
+ *
+ * Completion is counted from the database, not from `job:success` (which fires
+ * before the batched DELETE that completes the job is committed): a job is
+ * complete once its row is gone from `_private_jobs` (that DELETE committed).
+ * Capacity: rows left after the last producer finished, polled every 5 ms.
+ * Latency: after a job's `job:success`, its id is looked up every ~1 ms until
+ * the row is gone (the event only says when to start looking).
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
-import { run } from "graphile-worker";
+import { makeWorkerUtils, run } from "graphile-worker";
 import { CompletionWaiters } from "../lib/closed-loop.ts";
-import { packageVersion } from "./bullmq.ts";
-import { POSTGRES_URL, type PeerHarness, type PeerOptions } from "./harness.ts";
-import { waitFor } from "../../testkit/wait-for.ts";
+import { ensurePostgresDatabase, packageVersion, postgresUrl, readPostgresDurability, withSynchronousCommit, type PeerHarness, type PeerOptions, type PeerProducer } from "./harness.ts";
+import { payload, result } from "./payload.ts";
+
+const schemaOf = (runId: string) => `gw_bench_${runId.replace(/[^a-z0-9_]/gi, "_")}`;
 
 export async function createGraphileWorker(options: PeerOptions): Promise<PeerHarness> {
-  const schema = `gw_bench_${options.runId.replace(/[^a-z0-9_]/gi, "_")}`;
-  const connectionString = withSynchronousCommit(POSTGRES_URL);
-  const waiters = new CompletionWaiters<number>();
+  await ensurePostgresDatabase();
+  const schema = schemaOf(options.runId);
+  const connectionString = withSynchronousCommit(postgresUrl());
+  const client = new pg.Client({ connectionString });
+  await client.connect();
+  await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}_results"`);
+  await client.query(`CREATE TABLE "${schema}_results".w1_results (job_id bigint PRIMARY KEY, result text NOT NULL)`);
+  const resultsTable = `"${schema}_results".w1_results`;
+
   const runner = await run({
     connectionString,
     schema,
     concurrency: options.workerConcurrency,
-    // One connection per concurrent job plus one, as graphile-worker's own warning asks.
     maxPoolSize: options.workerConcurrency + 1,
     noHandleSignals: true,
     pollInterval: 2_000,
     logger: quietLogger(),
-    taskList: { w1: async () => undefined },
+    taskList: {
+      w1: async (data, helpers) => {
+        await helpers.query(`INSERT INTO ${resultsTable} (job_id, result) VALUES ($1, $2)`, [helpers.job.id, JSON.stringify(result((data as { i: number }).i))]);
+      },
+    },
     preset: { worker: { localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
   });
-  runner.events.on("job:success", ({ job }) => waiters.complete((job.payload as { i: number }).i));
-  const client = new pg.Client({ connectionString });
-  await client.connect();
+  const utils = await makeWorkerUtils({ connectionString, schema });
+
+  // Latency mode: ids whose job:success fired, confirmed once their row is gone.
+  const waiters = new CompletionWaiters<string>();
+  const confirming = new Set<string>();
+  let watching = false;
+  const confirmLoop = async () => {
+    if (watching) return;
+    watching = true;
+    try {
+      while (confirming.size > 0) {
+        const ids = [...confirming];
+        const { rows } = await client.query(`SELECT id::text AS id FROM "${schema}"._private_jobs WHERE id = ANY($1::bigint[])`, [ids]);
+        const left = new Set((rows as { id: string }[]).map((r) => r.id));
+        for (const id of ids) {
+          if (!left.has(id)) {
+            confirming.delete(id);
+            waiters.complete(id);
+          }
+        }
+        if (confirming.size > 0) await sleep(1);
+      }
+    } finally {
+      watching = false;
+    }
+  };
+  let watchSuccesses = false;
+  runner.events.on("job:success", ({ job }) => {
+    if (!watchSuccesses) return;
+    confirming.add(String(job.id));
+    void confirmLoop();
+  });
 
   return {
     name: "graphile-worker",
-    settings: { version: await packageVersion("graphile-worker"), concurrency: options.workerConcurrency, maxPoolSize: options.workerConcurrency + 1, localQueueSize: 500, completeJobBatchDelay: 0, failJobBatchDelay: 0, synchronous_commit: "on" },
-    completionSignal: "'job:success' event (fires before the batched completion write); throughput waits until the jobs table is empty",
-    async runJob(index) {
-      const done = waiters.wait(index);
-      await runner.addJob("w1", { i: index });
-      await done;
+    settings: {
+      version: await packageVersion("graphile-worker"),
+      concurrency: options.workerConcurrency,
+      maxPoolSize: options.workerConcurrency + 1,
+      localQueueSize: 500,
+      completeJobBatchDelay: 0,
+      failJobBatchDelay: 0,
+      result: "task INSERTs a ~100-byte row into its own results table (graphile-worker keeps no results)",
     },
-    async drain() {
-      await waitFor(
-        "graphile-worker to complete its jobs after the last success event",
-        async () => {
-          const result = await client.query(`SELECT count(*)::int AS n FROM "${schema}"._private_jobs`);
-          return (result.rows[0] as { n: number }).n === 0;
-        },
-        { timeoutMs: 30_000, intervalMs: 2 },
-      );
+    durability: await readPostgresDurability(connectionString),
+    completionSignal: "the job's row gone from _private_jobs (its DELETE committed, synchronous_commit on); not job:success, which fires before that DELETE",
+    store: { command: "postgres", note: "every postgres process on the machine (shared server; others may use it)" },
+    async enqueue(index) {
+      watchSuccesses = true;
+      const job = await utils.addJob("w1", payload(index));
+      return String(job.id);
+    },
+    waitDurable: (key) => waiters.wait(key),
+    async durableCount(produced) {
+      const { rows } = await client.query(`SELECT count(*)::int AS n FROM "${schema}"._private_jobs`);
+      return { count: produced - (rows[0] as { n: number }).n, lastAt: performance.now() };
+    },
+    async resetCount() {
+      // Only jobs enqueued after this count: wait until the table is empty (every earlier job done).
+      const deadline = performance.now() + 60_000;
+      for (;;) {
+        const { rows } = await client.query(`SELECT count(*)::int AS n FROM "${schema}"._private_jobs`);
+        if ((rows[0] as { n: number }).n === 0) return;
+        if (performance.now() > deadline) throw new Error("graphile-worker: jobs left in the table after 60 s");
+        await sleep(5);
+      }
     },
     async close() {
       await runner.stop();
+      await utils.release();
       await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}_results" CASCADE`).catch(() => undefined);
       await client.end();
     },
   };
 }
 
-export function withSynchronousCommit(url: string): string {
-  const u = new URL(url);
-  u.searchParams.set("options", "-c synchronous_commit=on");
-  return u.toString();
+export async function createGraphileWorkerProducer(options: PeerOptions): Promise<PeerProducer> {
+  const utils = await makeWorkerUtils({ connectionString: withSynchronousCommit(postgresUrl()), schema: schemaOf(options.runId) });
+  return {
+    async enqueue(index) {
+      const job = await utils.addJob("w1", payload(index));
+      return String(job.id);
+    },
+    close: async () => {
+      await utils.release();
+    },
+  };
 }
 
 function quietLogger() {

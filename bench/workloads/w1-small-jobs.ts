@@ -1,110 +1,165 @@
 /**
- * W1 small jobs on spider-storage: N one-task jobs through the closed-loop
- * driver every W1 system shares. One job: RegisterJob → StartJob → the
- * scheduler polls the task → an execution manager registers an instance and
- * reports success → the job is Succeeded. Completion is observed when that
- * ReportTaskSuccess is answered OK (the job's terminal state is committed by
- * then); a sample of jobs is checked with GetJobState afterwards.
+ * W1 small jobs on spider-storage (issue 20), in two modes on one server:
+ *
+ * - **capacity** (open loop): `producers` processes (w1-producer.ts) each keep
+ *   `producerConcurrency` RegisterJob + StartJob calls in flight and never wait
+ *   for a completion; the simulated scheduler and 4 execution managers × 4 (16
+ *   jobs at once, in this process) poll, register an instance and report
+ *   success with a ~100-byte result. A job counts as complete when its
+ *   ReportTaskSuccess is answered OK: the one-task job's Succeeded state is
+ *   committed by then (innodb_flush_log_at_trx_commit=1, read back below).
+ *   jobs/s = completed ÷ ("go" → last completion). CPU of the server, MariaDB,
+ *   this process and the producers is read from /proc over the same span.
+ * - **latency**: the same job offered at a fixed rate — half of the capacity
+ *   just measured — from this process (pacedLoop, at most 32 in flight),
+ *   latency from just before RegisterJob to ReportTaskSuccess answered OK,
+ *   with where that time goes (phases).
+ *
+ * One job: one task, a 100-byte input, six 16-byte outputs (w1-job.ts).
  */
-import { addResourceGroup, compressInputs } from "../../testkit/sim/cluster.ts";
-import { singleTask } from "../../testkit/sim/job-shapes.ts";
+import { fileURLToPath } from "node:url";
+import { createConnection } from "mysql2/promise";
+import { addResourceGroup } from "../../testkit/sim/cluster.ts";
 import { JobState } from "../../src/gen/storage/storage_pb.ts";
-import { closedLoop, CompletionWaiters, type ClosedLoopResult } from "../lib/closed-loop.ts";
+import type { SimulatedCluster } from "../../testkit/sim/cluster.ts";
+import { closedLoop, CompletionWaiters } from "../lib/closed-loop.ts";
 import { perUnit, readStatus, type StatusCounters } from "../lib/mariadb-status.ts";
-import { CpuMeter, MiB, RssSampler } from "../lib/proc.ts";
+import { pacedLoop, ProducerGroup, shares, type PacedResult, type ProducerReport } from "../lib/open-loop.ts";
+import { cpuMsPer, CpuSpan, MiB, RssSampler } from "../lib/proc.ts";
 import { now, round, summarizeLatencies } from "../lib/stats.ts";
 import type { BenchContext } from "./context.ts";
-import type { SimulatedCluster } from "../../testkit/sim/cluster.ts";
-import { DEFAULT_CLUSTER, hookPolls, hookReports, startCluster, startSpiderServer } from "./spider.ts";
+import { DEFAULT_CLUSTER, hookPolls, hookReports, startCluster, startSpiderServer, type PollCounters } from "./spider.ts";
+import { W1_PAYLOAD_BYTES, w1Graph, w1Inputs, w1ResultBytes } from "./w1-job.ts";
 
-export interface W1Result extends ClosedLoopResult {
-  readonly concurrency: number;
-  readonly workers: number;
+export interface W1Capacity {
+  readonly offered: number;
+  readonly produced: number;
+  readonly completed: number;
+  readonly elapsedMs: number;
+  readonly jobsPerSecond: number;
+  readonly stoppedBy: "count" | "time";
+  readonly producers: number;
+  readonly producerConcurrency: number;
+  readonly producerReports: readonly Omit<ProducerReport, "sampleKeys">[];
+  /** CPU ms per completed job: server, mariadb, bench process (scheduler + execution managers), producers. */
+  readonly cpuMsPerJob: Record<string, number>;
+  readonly cpuPercentOfOneCore: Record<string, number>;
+  /** RPCs per job, counted: RegisterJob + StartJob (producers) + RegisterTaskInstance + ReportTaskSuccess + polls that returned work. */
+  readonly callsPerJob: number;
+  readonly polls: PollCounters;
+  /** MariaDB statements and fsyncs per completed job (the server is MariaDB's only client). */
+  readonly databasePerJob: StatusCounters;
   readonly verifiedSucceeded: number;
   readonly verifiedSample: number;
-  readonly serverPeakRssMiB: number;
-  /** MariaDB statements and log fsyncs per completed job (all clients: the server and nothing else). */
-  readonly databasePerJob: StatusCounters;
-  /** % of one core used by the server and by the bench process (submitters, scheduler, EMs) during the measured loop. */
-  readonly cpu: { serverCpuPercent: number; loadGeneratorCpuPercent: number };
+}
+
+export interface W1Latency extends PacedResult {
   /** Where a job's latency goes: p50/p99 of each step, in ms (see phaseBreakdown). */
   readonly phases: Record<string, { p50Ms: number; p99Ms: number }>;
+}
+
+export interface W1Result {
+  /** The headline: capacity jobs/s (W6 and the goals compare it). */
+  readonly jobsPerSecond: number;
+  readonly capacity: W1Capacity;
+  readonly latency: W1Latency;
+  readonly payloadBytes: number;
+  readonly resultBytes: number;
+  readonly workers: number;
+  /** Read back from the server (SELECT @@…), not assumed. */
+  readonly durability: Record<string, string>;
+  readonly serverPeakRssMiB: number;
   readonly protocolErrors: readonly string[];
+}
+
+const PRODUCER = fileURLToPath(new URL("./w1-producer.ts", import.meta.url));
+
+export async function readMariaDbDurability(serverUrl: string): Promise<Record<string, string>> {
+  const connection = await createConnection({ uri: serverUrl });
+  try {
+    const [rows] = (await connection.query(
+      "SELECT @@innodb_flush_log_at_trx_commit AS innodb_flush_log_at_trx_commit, @@sync_binlog AS sync_binlog, @@log_bin AS log_bin, @@innodb_doublewrite AS innodb_doublewrite, @@innodb_flush_method AS innodb_flush_method",
+    )) as unknown as [Record<string, unknown>[]];
+    return Object.fromEntries(Object.entries(rows[0]!).map(([k, v]) => [k, String(v)]));
+  } finally {
+    await connection.end();
+  }
 }
 
 export async function runW1(ctx: BenchContext): Promise<W1Result> {
   const { w1 } = ctx.profile;
   const handle = await startSpiderServer(ctx.mariadb, `bench_w1_${ctx.runId}`);
   const cluster = await startCluster(handle.server.address);
-  const sampler = new RssSampler(handle.server.child.pid!, 100);
+  const serverPid = handle.server.child.pid!;
+  const sampler = new RssSampler(serverPid, 100);
   try {
     const clients = cluster.clients;
     const resourceGroupId = await addResourceGroup(clients);
+    const durability = await readMariaDbDurability(ctx.mariadb.serverUrl);
+
+    // One hook on each report for both modes: the latency mode waits per job, the capacity mode counts.
     const waiters = new CompletionWaiters<bigint>();
-    // Timestamps of each job's steps, for the phase breakdown (where a job's latency goes).
     const marks = new Map<bigint, JobMarks>();
-    const mark = (jobId: bigint) => {
+    let recordMarks = false;
+    const mark = (jobId: bigint): JobMarks => {
+      if (!recordMarks) return {};
       let m = marks.get(jobId);
       if (!m) marks.set(jobId, (m = {}));
       return m;
     };
+    const counted = { completions: 0, lastAt: 0 };
     hookReports(cluster, {
       onIssued: (e) => (mark(e.jobId).reportIssued = e.at),
       onAcked: (e) => {
         mark(e.jobId).reportAcked = e.at;
+        counted.completions++;
+        counted.lastAt = e.at;
         waiters.complete(e.jobId);
       },
     });
-    hookPolls(cluster, (jobId, _taskId, at) => (mark(jobId).polled = at));
+    const polls = hookPolls(cluster, (jobId, _taskId, at) => (mark(jobId).polled = at));
     hookRegisterInstance(cluster, (jobId, issued, acked) => {
       const m = mark(jobId);
       m.instanceIssued = issued;
       m.instanceAcked = acked;
     });
-    const job = singleTask();
-    const graph = job.builder.toCompressed();
-    const inputs = compressInputs(job.inputs);
-    const jobIds: bigint[] = [];
-    const runJob = async () => {
+
+    const graph = w1Graph();
+    // The latency mode's job (and the warm-up's): enqueue from this process, wait for the durable completion.
+    const runJob = async (index: number) => {
       const t0 = now();
-      const { jobId } = await clients.jobs.registerJob({ resourceGroupId, compressedSerializedTaskGraph: graph, compressedSerializedInputs: inputs });
+      const { jobId } = await clients.jobs.registerJob({ resourceGroupId, compressedSerializedTaskGraph: graph, compressedSerializedInputs: w1Inputs(index) });
       const m = mark(jobId);
       m.registerIssued = t0;
       m.startIssued = now();
-      jobIds.push(jobId);
       const done = waiters.wait(jobId);
       await clients.jobs.startJob({ jobId });
       m.startAcked = now();
       await done;
     };
-    await closedLoop({ total: w1.warmup, concurrency: ctx.profile.concurrency, timeLimitMs: 30_000 }, runJob);
-    jobIds.length = 0;
-    marks.clear();
-    const statusBefore = await readStatus(ctx.mariadb.serverUrl);
-    const cpuMeter = new CpuMeter(handle.server.child.pid!);
-    const result = await closedLoop({ total: w1.jobs, concurrency: ctx.profile.concurrency, timeLimitMs: w1.timeLimitMs }, runJob);
-    const cpu = cpuMeter.read();
-    const databasePerJob = perUnit(statusBefore, await readStatus(ctx.mariadb.serverUrl), result.completed);
+    await closedLoop({ total: w1.warmup, concurrency: ctx.profile.concurrency, timeLimitMs: 30_000 }, (i) => runJob(10_000_000 + i));
 
-    // Every completion seen must be a Succeeded job in the database's eyes too.
-    const step = Math.max(1, Math.floor(jobIds.length / 500));
-    let verified = 0;
-    let sample = 0;
-    for (let i = 0; i < jobIds.length; i += step) {
-      sample++;
-      const { state } = await clients.jobs.getJobState({ jobId: jobIds[i]! });
-      if (state === JobState.SUCCEEDED) verified++;
-    }
+    // --- capacity (open loop, producers in their own processes) ---
+    ctx.log(`W1 capacity: ${w1.jobs} jobs from ${w1.producers} producer processes × ${w1.producerConcurrency} enqueues in flight`);
+    const capacity = await runCapacity(ctx, { serverPid, address: handle.server.address, resourceGroupId, counted, polls, clients });
+
+    // --- latency at half the capacity ---
+    const rate = Math.max(2, capacity.jobsPerSecond / 2);
+    const total = Math.max(20, Math.min(w1.jobs, Math.round(rate * w1.latencySeconds)));
+    ctx.log(`W1 latency: ${total} jobs offered at ${round(rate, 1)} jobs/s (½ of the capacity)`);
+    recordMarks = true;
+    const paced = await pacedLoop({ ratePerSecond: rate, total, maxInFlight: ctx.profile.concurrency, timeLimitMs: w1.timeLimitMs }, (i) => runJob(20_000_000 + i));
+    recordMarks = false;
+
     return {
-      ...result,
-      concurrency: ctx.profile.concurrency,
+      jobsPerSecond: capacity.jobsPerSecond,
+      capacity,
+      latency: { ...paced, phases: phaseBreakdown(marks) },
+      payloadBytes: W1_PAYLOAD_BYTES,
+      resultBytes: w1ResultBytes(),
       workers: DEFAULT_CLUSTER.executionManagers * DEFAULT_CLUSTER.concurrencyPerManager,
-      verifiedSucceeded: verified,
-      verifiedSample: sample,
+      durability,
       serverPeakRssMiB: round(sampler.peakRssBytes / MiB, 1),
-      databasePerJob,
-      cpu,
-      phases: phaseBreakdown(marks),
       protocolErrors: [...cluster.log.protocolErrors.slice(0, 10), ...cluster.scheduler.errors.slice(0, 10)],
     };
   } finally {
@@ -112,6 +167,79 @@ export async function runW1(ctx: BenchContext): Promise<W1Result> {
     await cluster.stop();
     await handle.stop();
   }
+}
+
+async function runCapacity(
+  ctx: BenchContext,
+  s: { serverPid: number; address: string; resourceGroupId: bigint; counted: { completions: number; lastAt: number }; polls: PollCounters; clients: SimulatedCluster["clients"] },
+): Promise<W1Capacity> {
+  const { w1 } = ctx.profile;
+  const parts = shares(w1.jobs, w1.producers);
+  const group = await ProducerGroup.start(
+    PRODUCER,
+    parts.map((p) => ["--address", s.address, "--resource-group", String(s.resourceGroupId), "--from", String(p.from), "--count", String(p.count), "--concurrency", String(w1.producerConcurrency)]),
+  );
+  try {
+    const mariadbPid = ctx.mariadb.process?.pid;
+    const cpu = new CpuSpan()
+      .group("server", { pids: [s.serverPid] })
+      .group("mariadb", { pids: mariadbPid ? [mariadbPid] : [] })
+      .group("benchProcess", { self: true })
+      .group("producers", { pids: group.pids });
+    const statusBefore = await readStatus(ctx.mariadb.serverUrl);
+    const pollsBefore = { ...s.polls };
+    const completionsBefore = s.counted.completions;
+    cpu.start();
+    const t0 = group.go();
+    const deadline = t0 + w1.timeLimitMs;
+    const reports = await Promise.race([group.reports(), untilTime(deadline).then(() => undefined)]);
+    const produced = reports ? reports.reduce((total, r) => total + r.produced, 0) : Number.NaN;
+    const target = reports ? produced : w1.jobs;
+    while (s.counted.completions - completionsBefore < target && now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+    const completed = s.counted.completions - completionsBefore;
+    const end = completed > 0 ? s.counted.lastAt : now();
+    const reading = cpu.read();
+    const databasePerJob = perUnit(statusBefore, await readStatus(ctx.mariadb.serverUrl), completed);
+    const pollsWithWork = s.polls.nonEmptyPolls - pollsBefore.nonEmptyPolls;
+    if (reports) await group.exit();
+    else group.kill();
+    const elapsedMs = end - t0;
+
+    // A sample of the producers' jobs must be Succeeded in the database's eyes too.
+    let verified = 0;
+    let sample = 0;
+    for (const key of (reports ?? []).flatMap((r) => r.sampleKeys)) {
+      sample++;
+      const { state } = await s.clients.jobs.getJobState({ jobId: BigInt(key) });
+      if (state === JobState.SUCCEEDED) verified++;
+    }
+    const wall = reading.wallSeconds;
+    return {
+      offered: w1.jobs,
+      produced,
+      completed,
+      elapsedMs: round(elapsedMs),
+      jobsPerSecond: round(completed / (elapsedMs / 1000), 1),
+      stoppedBy: reports && completed >= produced ? "count" : "time",
+      producers: w1.producers,
+      producerConcurrency: w1.producerConcurrency,
+      producerReports: (reports ?? []).map(({ sampleKeys: _, ...rest }) => rest),
+      cpuMsPerJob: cpuMsPer(reading, completed),
+      cpuPercentOfOneCore: Object.fromEntries(Object.entries(reading.cpuSeconds).map(([k, v]) => [k, Math.round((v / wall) * 100)])),
+      callsPerJob: round(4 + pollsWithWork / Math.max(1, completed), 2),
+      polls: { polls: s.polls.polls - pollsBefore.polls, nonEmptyPolls: pollsWithWork, tasks: s.polls.tasks - pollsBefore.tasks },
+      databasePerJob,
+      verifiedSucceeded: verified,
+      verifiedSample: sample,
+    };
+  } catch (error) {
+    group.kill();
+    throw error;
+  }
+}
+
+function untilTime(at: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, at - now())).unref());
 }
 
 interface JobMarks {
@@ -141,7 +269,7 @@ function hookRegisterInstance(cluster: SimulatedCluster, onAcked: (jobId: bigint
 }
 
 /**
- * Per step, over the measured jobs:
+ * Per step, over the latency mode's jobs:
  *   registerJob        RegisterJob round trip
  *   startJob           StartJob round trip
  *   startToPolled      StartJob issued → task received in a poll

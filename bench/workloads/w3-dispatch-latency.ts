@@ -1,7 +1,8 @@
 /**
  * W3 dispatch latency: how long ready work takes to reach a poller. Jobs are
  * two-task chains (A → B) offered open-loop at a fixed rate: half of W1's
- * peak in tasks/s (so W1's jobs/s ÷ 4 chains/s). The scheduler's ready-lane
+ * capacity (its open-loop jobs/s, issue 20.7) in tasks/s (so W1's capacity ÷ 4
+ * chains/s). The scheduler's ready-lane
  * poll is a long poll (1 s wait) and each task's receipt is timestamped the
  * moment the poll answers, in the same process that timestamps the causes:
  *   start → poll:  StartJob issued → task A received in a poll
@@ -18,6 +19,7 @@ import { DEFAULT_CLUSTER, hookPolls, hookReports, startCluster, startSpiderServe
 export interface W3Result {
   readonly offeredJobsPerSecond: number;
   readonly offeredTasksPerSecond: number;
+  /** W1's capacity (open loop) this run's rate was derived from. */
   readonly basedOnW1JobsPerSecond: number;
   readonly jobs: number;
   readonly startToPoll: LatencySummary;
