@@ -31,6 +31,7 @@ import type { Logger } from "../observability/logger.ts";
 import type { Db } from "./connection.ts";
 import { DatabaseNodes } from "./database-nodes.ts";
 import { ensureLeaseTable } from "./lease/ensureLeaseTable.ts";
+import { holderGone, takeHolderLock } from "./lease/holderLock.ts";
 import { legacyLockHolder } from "./lease/legacyLockHolder.ts";
 import { readLease, type LeaseRow } from "./lease/readLease.ts";
 import { releaseLease } from "./lease/releaseLease.ts";
@@ -126,6 +127,8 @@ class LeaseConnection {
   #open: { connection: Connection; db: Db } | undefined;
   /** Called when the open connection fails or closes by itself (a database restart, a lost node). */
   onDropped: (() => void) | undefined;
+  /** Run on every newly opened connection before its first statement (the holder's liveness lock). */
+  onOpen: ((db: Db) => Promise<void>) | undefined;
 
   constructor(nodes: DatabaseNodes, timeoutMs: number) {
     this.#nodes = nodes;
@@ -156,6 +159,7 @@ class LeaseConnection {
             connection.on("error", dropped);
             connection.on("end", dropped);
             this.#open = open;
+            await this.onOpen?.(open.db);
           }
           return fn(this.#open.db);
         })(),
@@ -216,9 +220,20 @@ export async function acquireLease(url: string, options: LeaseOptions): Promise<
           if (legacy !== undefined) return { kind: "legacy", legacy };
           const epoch = await takeLease(db, holder, timing.ttlMs, { evenIfHeld: options.exclusive === true });
           if (epoch !== undefined) return { kind: "taken", epoch };
-          return { kind: "held", leader: await readLease(db) };
+          const leader = await readLease(db);
+          // One MariaDB: a holder whose lease connection is gone (its process died) is not waited out.
+          if (leader?.held && (await holderGone(db, nodes.database, leader.epoch))) {
+            const next = await takeLease(db, holder, timing.ttlMs, { ifEpoch: leader.epoch });
+            if (next !== undefined) return { kind: "taken", epoch: next };
+          }
+          return { kind: "held", leader };
         });
         if (outcome.kind === "taken") {
+          const epoch = outcome.epoch;
+          // From now on every connection the lease opens holds the liveness lock of this epoch.
+          connection.onOpen = (db) => takeHolderLock(db, nodes.database, epoch);
+          // A hint only: if it fails, the connection is dropped and the next one takes it (onOpen).
+          await connection.run((db) => takeHolderLock(db, nodes.database, epoch)).catch(() => undefined);
           if (announced) logger.info({ epoch: outcome.epoch, holder }, "database lease taken over: no longer standby");
           else logger.debug({ epoch: outcome.epoch, holder }, "database lease taken");
           return holdLease(connection, outcome.epoch, holder, timing, started, { logger, clock });

@@ -10,7 +10,11 @@
  */
 import { sql } from "kysely";
 import { afterAll, describe, expect, it } from "vitest";
-import { createDb } from "../../src/db/connection.ts";
+import { createConnection, type Connection } from "mysql2/promise";
+import { createDb, poolOptionsFromUrl } from "../../src/db/connection.ts";
+import { takeHolderLock } from "../../src/db/lease/holderLock.ts";
+import { readLease } from "../../src/db/lease/readLease.ts";
+import { singleConnectionDb } from "../../src/db/single-connection-db.ts";
 import { allocateFencedSession } from "../../src/db/sessions/allocateFencedSession.ts";
 import { ServerProcess } from "../../testkit/server-process.ts";
 import { SimulatedCluster } from "../../testkit/sim/cluster.ts";
@@ -39,6 +43,7 @@ describe("a deposed server's writes", () => {
     const server = await ServerProcess.start({ databaseUrl: url });
     servers.push(server);
     const session = await server.waitServing();
+    let newLeader: Connection | undefined;
     let workload: JobWorkload | undefined;
     const cluster = await new SimulatedCluster(server.address, { executionManagers: 2, concurrency: 4, behaviour: (c) => workload!.behaviour(c) }).start();
     workload = new JobWorkload(cluster.clients, 1919, { maxTaskDelayMs: 30 });
@@ -56,7 +61,11 @@ describe("a deposed server's writes", () => {
       await waitFor("a job to finish before the takeover", async () => (await snapshot()).some((job) => job.state === "Succeeded"), { timeoutMs: 30_000 });
 
       // The new leader holds the lease for an hour: the deposed server waits as a standby, writing nothing.
-      await sql`UPDATE leader_lease SET epoch = epoch + 1, holder = 'the test', expires_at = NOW(6) + INTERVAL 1 HOUR WHERE id = 1`.execute(db);
+      // Its lease connection stays open, holding the lease's liveness lock, as a live server's does.
+      newLeader = await createConnection(poolOptionsFromUrl(url));
+      const newLeaderDb = singleConnectionDb(newLeader);
+      await sql`UPDATE leader_lease SET epoch = epoch + 1, holder = 'the test', expires_at = NOW(6) + INTERVAL 1 HOUR WHERE id = 1`.execute(newLeaderDb);
+      await takeHolderLock(newLeaderDb, poolOptionsFromUrl(url).database!, (await readLease(newLeaderDb))!.epoch);
       const takeover = await allocateFencedSession(db);
       expect(takeover).toBeGreaterThan(session);
       const atTakeover = await snapshot();
@@ -69,6 +78,7 @@ describe("a deposed server's writes", () => {
       // Nothing the deposed server did after the takeover landed: every row as it was.
       expect(await snapshot()).toEqual(atTakeover);
     } finally {
+      newLeader?.destroy();
       await cluster.stop();
       await db.destroy();
     }

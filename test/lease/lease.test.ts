@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { poolOptionsFromUrl } from "../../src/db/connection.ts";
 import { acquireLease, LeaseHeldError, STANDBY_MESSAGE, type Lease, type LeaseEvent } from "../../src/db/lease.ts";
 import { ensureLeaseTable } from "../../src/db/lease/ensureLeaseTable.ts";
+import { takeHolderLock } from "../../src/db/lease/holderLock.ts";
 import { legacyLockName } from "../../src/db/lease/legacyLockHolder.ts";
 import { takeLease } from "../../src/db/lease/takeLease.ts";
 import { singleConnectionDb } from "../../src/db/single-connection-db.ts";
@@ -109,11 +110,13 @@ describe("the leader lease", () => {
   });
 
   it("is taken over only after it has expired by the database's clock", async () => {
-    // A holder that never renews: the row as a crashed leader leaves it.
+    // A holder that stops renewing but keeps its connection (a paused process): only the expiry frees the row.
     await ensureLeaseTable(singleConnectionDb(sql));
     await sql.query("UPDATE leader_lease SET expires_at = '1970-01-01 00:00:01' WHERE id = 1");
-    const crashed = await takeLease(singleConnectionDb(sql), "crashed", 1_500);
+    const paused = await createConnection(poolOptionsFromUrl(url));
+    const crashed = await takeLease(singleConnectionDb(paused), "paused", 1_500);
     expect(crashed).toBeDefined();
+    await takeHolderLock(singleConnectionDb(paused), poolOptionsFromUrl(url).database!, crashed!);
     const before = await storedLease(sql);
     const standby = await acquireLease(url, { logger: silent, holder: "standby", ...FAST });
     held.push(standby);
@@ -121,6 +124,27 @@ describe("the leader lease", () => {
     expect(after.epoch).toBe(crashed! + 1n);
     // The takeover's own statement stamped renewed_at with the database's NOW(6).
     expect(after.renewedAt >= before.expiresAt).toBe(true);
+    paused.destroy();
+  });
+
+  it("is taken over at once on one MariaDB when the holder's lease connection is gone (its process died), not after a ten-minute TTL", async () => {
+    const long = { ttlMs: 600_000, renewIntervalMs: 200, stepDownMarginMs: 1_000 };
+    await sql.query("UPDATE leader_lease SET expires_at = '1970-01-01 00:00:01' WHERE id = 1");
+    // A holder as a server process holds it: the row for ten minutes, and the liveness lock on its connection.
+    const holderConnection = await createConnection(poolOptionsFromUrl(url));
+    const database = poolOptionsFromUrl(url).database!;
+    const epoch = (await takeLease(singleConnectionDb(holderConnection), "about to crash", long.ttlMs))!;
+    await takeHolderLock(singleConnectionDb(holderConnection), database, epoch);
+    let looks = 0;
+    let taken: Lease | undefined;
+    const standby = acquireLease(url, { logger: silent, holder: "standby", onLook: () => looks++, ...long }).then((lease) => (taken = lease));
+    // While the holder's connection lives the standby waits: several looks, no takeover.
+    await waitFor("the standby to look three times", () => looks >= 3);
+    expect(taken).toBeUndefined();
+    // The holder's process dies: MariaDB drops its connection, and with it the lock.
+    holderConnection.destroy();
+    held.push(await standby);
+    expect(taken!.epoch).toBe(epoch + 1n);
   });
 
   it("goes to exactly one of ten concurrent takers", async () => {

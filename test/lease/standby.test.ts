@@ -109,17 +109,14 @@ describe("two servers on one database", () => {
     expect(connected.getChannel().getConnectivityState(false)).toBe(grpc.connectivityState.READY);
     const sql = await createConnection(poolOptionsFromUrl(databaseUrl));
     try {
-      // Another server took over (as one may after the lease expired): a new epoch, held for 3 s.
+      // Another server took over (as one may after the lease expired): a new epoch.
       await sql.query("UPDATE leader_lease SET epoch = epoch + 1, holder = 'usurper', expires_at = NOW(6) + INTERVAL 3 SECOND WHERE id = 1");
       await waitFor("the step-down", () => server.logs.includes("stepping down to standby"), { timeoutMs: 20_000 });
       expect(server.running).toBe(true);
       await waitFor("the leader's client connections to be closed", () => connected.getChannel().getConnectivityState(false) !== grpc.connectivityState.READY, {
         timeoutMs: 10_000,
       });
-      await waitFor("the standby phase", async () => (await status(server.address)).phase === "standby" || server.logs.includes("database lease taken over"), {
-        timeoutMs: 20_000,
-      });
-      // The usurper's lease expires without renewal: the same process takes it and serves a new session.
+      // The usurper holds the row but has no lease connection: the same process takes it back and serves a new session.
       const next = await server.waitServing(30_000);
       expect(next).toBeGreaterThan(session);
       expect(server.running).toBe(true);

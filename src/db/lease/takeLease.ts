@@ -13,7 +13,8 @@
  *
  * `evenIfHeld` takes it whatever its expiry: only for a database no other
  * server can reach (the embedded MariaDB), where a held lease is a crashed
- * server's.
+ * server's. `ifEpoch` takes it while it is still at that epoch, expired or
+ * not: for a holder known to be gone (src/db/lease/holderLock.ts).
  *
  * LAST_INSERT_ID(expr) hands the new epoch back in the OK packet, so no second
  * statement (which could read another node's later write) is needed.
@@ -22,12 +23,18 @@ import { sql } from "kysely";
 import type { Db } from "../connection.ts";
 import { insertIdOf } from "../insert-id.ts";
 
-export async function takeLease(db: Db, holder: string, ttlMs: number, options: { readonly evenIfHeld?: boolean } = {}): Promise<bigint | undefined> {
+export async function takeLease(
+  db: Db,
+  holder: string,
+  ttlMs: number,
+  options: { readonly evenIfHeld?: boolean; readonly ifEpoch?: bigint } = {},
+): Promise<bigint | undefined> {
+  const gone = options.ifEpoch === undefined ? sql`FALSE` : sql`epoch = ${options.ifEpoch.toString()}`;
   const result = await sql`
     UPDATE leader_lease
     SET epoch = LAST_INSERT_ID(epoch + 1), holder = ${holder},
         expires_at = NOW(6) + INTERVAL ${ttlMs * 1000} MICROSECOND, renewed_at = NOW(6)
-    WHERE id = 1 AND (expires_at < NOW(6) OR ${options.evenIfHeld === true})`.execute(db);
+    WHERE id = 1 AND (expires_at < NOW(6) OR ${options.evenIfHeld === true} OR ${gone})`.execute(db);
   if ((result.numAffectedRows ?? 0n) === 0n) return undefined;
   return insertIdOf(result, "leader_lease");
 }
