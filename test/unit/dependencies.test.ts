@@ -2,7 +2,9 @@
  * The package's dependencies and entry point (DECISIONS D1):
  * - the service's code imports only production dependencies, so
  *   `npm ci --omit=dev` gives a working install on a system Node ≥ 24;
- * - every listed dependency is used (no dead weight in a production install);
+ * - every listed dependency is used (no dead weight in a production install) —
+ *   imported by the service, or served to browsers by the web console (its
+ *   browser code in src/console/assets/ is not Node code and is not scanned);
  * - the entry point `npm start` and the `bin` run is plain JavaScript, so an
  *   older Node (here the system's Node 20) loads it and refuses with a message
  *   saying why, instead of failing on a `.ts` extension it cannot load.
@@ -32,7 +34,7 @@ function sourceFiles(dir: string): string[] {
   for (const entry of readdirSync(join(REPO_ROOT, dir), { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (entry.name !== "node_modules" && entry.name !== "peers") out.push(...sourceFiles(path));
+      if (entry.name !== "node_modules" && entry.name !== "peers" && path !== join("src", "console", "assets")) out.push(...sourceFiles(path));
     } else if (/\.(ts|js|mjs)$/.test(entry.name)) out.push(path);
   }
   return out;
@@ -51,11 +53,18 @@ function importedPackages(file: string): string[] {
   return names;
 }
 
+/** Packages whose browser builds the web console serves (src/console/static-assets.ts: `["<package>", "dist/…"]`). */
+function servedPackages(): string[] {
+  const text = readFileSync(join(REPO_ROOT, "src/console/static-assets.ts"), "utf8");
+  return [...text.matchAll(/\[\s*"((?:@[^"/]+\/)?[^"/]+)",\s*"dist\//g)].map((match) => match[1]!);
+}
+
 describe("dependencies", () => {
   const serviceImports = new Map<string, string>();
   for (const file of [...sourceFiles("src"), ...sourceFiles("migrations")]) {
     for (const name of importedPackages(file)) serviceImports.set(name, file);
   }
+  for (const name of servedPackages()) serviceImports.set(name, "src/console/static-assets.ts");
   const testImports = new Set([...sourceFiles("test"), ...sourceFiles("testkit"), ...sourceFiles("bench"), "vitest.config.ts"].flatMap(importedPackages));
 
   it("the service's code imports only production dependencies (npm ci --omit=dev is enough to run it)", () => {
