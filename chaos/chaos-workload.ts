@@ -68,8 +68,6 @@ export class ChaosWorkload {
   readonly salts = new Map<string, string[]>();
   /** RegisterJob answered INTERNAL: a row nobody knows may exist (D16). */
   unknownRegistrations = 0;
-  /** RegisterJob sent again after a retriable error (a killed server may have written the first). */
-  registrationRetries = 0;
   /** Calls given up after the budget (the job is then judged on what was acknowledged). */
   readonly givenUp: string[] = [];
   /** Injected task failures (flaky first runs, doomed tasks). */
@@ -216,10 +214,8 @@ export class ChaosWorkload {
   async #register(spec: JobSpec): Promise<bigint | undefined> {
     const request = { resourceGroupId: this.resourceGroupId, compressedSerializedTaskGraph: spec.builder.toCompressed(), compressedSerializedInputs: compressInputs(spec.inputs) };
     for (let attempt = 0; attempt < 20; attempt++) {
-      const answer = await this.#retrying("RegisterJob", () => this.#clients.jobs.registerJob(request), (retried) => {
-        // A retried RegisterJob may follow one that was written but whose answer was lost.
-        if (retried) this.registrationRetries++;
-      });
+      // (The failover clients send it again after UNAVAILABLE or a time-out; one written by a killed server leaves a Ready row nobody knows.)
+      const answer = await this.#retrying("RegisterJob", () => this.#clients.jobs.registerJob(request));
       if (answer === undefined) return undefined;
       if (typeof answer !== "symbol") return answer.jobId;
       this.unknownRegistrations++;
@@ -229,7 +225,7 @@ export class ChaosWorkload {
 
   async #start(job: ChaosJob): Promise<void> {
     for (let attempt = 0; attempt < 20; attempt++) {
-      const answer = await this.#retrying("StartJob", () => this.#clients.jobs.startJob({ jobId: job.id }), undefined, [grpc.status.FAILED_PRECONDITION]);
+      const answer = await this.#retrying("StartJob", () => this.#clients.jobs.startJob({ jobId: job.id }), [grpc.status.FAILED_PRECONDITION]);
       if (answer === undefined) return; // given up: the job counts only if it is seen running later
       if (answer !== INTERNAL_ANSWER && answer !== PRECONDITION_ANSWER) {
         job.startAcked = true;
@@ -279,7 +275,7 @@ export class ChaosWorkload {
   async #cancel(job: ChaosJob, seenBefore?: JobState): Promise<JobState | undefined> {
     for (let attempt = 0; attempt < 20; attempt++) {
       let error: string | undefined;
-      const answer = await this.#retrying("CancelJob", () => this.#clients.jobs.cancelJob({ jobId: job.id }), undefined, [], (e) => (error = codeName(e)));
+      const answer = await this.#retrying("CancelJob", () => this.#clients.jobs.cancelJob({ jobId: job.id }), [], (e) => (error = codeName(e)));
       if (answer === undefined) {
         job.cancels.push({ at: Date.now(), answer: undefined, error: error ?? "given up", seenBefore });
         return undefined;
@@ -348,14 +344,11 @@ export class ChaosWorkload {
   async #retrying<T>(
     what: string,
     fn: () => Promise<T>,
-    onAttempt?: (retried: boolean) => void,
     asAnswers: readonly number[] = [],
     onError?: (error: unknown) => void,
   ): Promise<T | typeof INTERNAL_ANSWER | typeof PRECONDITION_ANSWER | undefined> {
     const deadline = Date.now() + this.#options.callBudgetMs;
-    let retried = false;
     for (;;) {
-      onAttempt?.(retried);
       try {
         return await fn();
       } catch (error) {
@@ -367,7 +360,6 @@ export class ChaosWorkload {
           this.givenUp.push(`${what}: ${codeName(error)} ${(error as Error).message.slice(0, 200)}`);
           return undefined;
         }
-        retried = true;
         await sleep(100);
       }
     }

@@ -56,7 +56,6 @@ export interface PhaseChecks {
   /** Commit tasks whose success was acknowledged more than once (allowed by D6/D9: commit tasks run at least once). */
   readonly commitSuccessesAckedTwice: number;
   readonly unknownRegistrations: number;
-  readonly registrationRetries: number;
   readonly givenUpCalls: number;
   /** The first problems, one line each. */
   readonly problems: readonly string[];
@@ -247,7 +246,6 @@ export async function checkPhase(context: CheckContext): Promise<PhaseChecks> {
     injectedFailures: workload.injectedFailures,
     commitSuccessesAckedTwice,
     unknownRegistrations: workload.unknownRegistrations,
-    registrationRetries: workload.registrationRetries,
     givenUpCalls: workload.givenUp.length,
     problems,
   };
