@@ -74,6 +74,8 @@ export class TaskInstancePool {
   private reapTimer: NodeJS.Timeout | undefined;
   private reaping: Promise<void> | undefined;
   private lastDbUnavailableAt = Number.NEGATIVE_INFINITY;
+  /** When the reap timer last ticked (pool clock): a late tick means this process was not running. */
+  private lastReapTickAt: number | undefined;
   /** A reap's outcome was unknown (connection lost during its COMMIT): see {@link reconcileDeadExecutionManagers}. */
   private reconcilePending = false;
 
@@ -97,7 +99,8 @@ export class TaskInstancePool {
     this.noteDbUnavailable();
     this.softTimer = setInterval(() => this.checkSoftTimeouts(), this.softTimeoutCheckIntervalMs);
     this.softTimer.unref();
-    this.reapTimer = setInterval(() => void this.reapDeadExecutionManagers(), this.reapIntervalMs);
+    this.lastReapTickAt = this.now();
+    this.reapTimer = setInterval(() => this.onReapTick(), this.reapIntervalMs);
     this.reapTimer.unref();
   }
 
@@ -167,6 +170,26 @@ export class TaskInstancePool {
     for (const [id, learntAt] of this.deadExecutionManagers) {
       if (now - learntAt >= this.deadExecutionManagerRetentionMs) this.deadExecutionManagers.delete(id);
     }
+  }
+
+  /**
+   * A reap tick more than a second (a quarter of the cutoff, if less) late
+   * means this process did not run meanwhile — SIGSTOP, a VM freeze, a long
+   * GC pause or a blocked event loop. Heartbeats sent then sit unread in its
+   * sockets and are recorded only after the timers of this turn have run, so
+   * a sweep now would declare every manager dead (seen by the chaos run: a
+   * 5.4 s SIGSTOP with a 4 s cutoff made them all dead at the thaw). Like an
+   * outage (D6), it restarts the grace.
+   */
+  private onReapTick(): void {
+    const now = this.now();
+    const lateMs = this.lastReapTickAt === undefined ? 0 : now - this.lastReapTickAt - this.reapIntervalMs;
+    this.lastReapTickAt = now;
+    if (lateMs > Math.min(1_000, this.deadExecutionManagerCutoffMs / 4)) {
+      this.logger?.warn({ lateMs: Math.round(lateMs) }, "this process did not run for a while (paused?): nobody is declared dead until a full cutoff has passed");
+      this.noteDbUnavailable();
+    }
+    void this.reapDeadExecutionManagers();
   }
 
   /** The database was unreachable: nobody is reaped until a full cutoff has passed since. */
