@@ -32,7 +32,7 @@ import { commitsPerJob, readAudit } from "../testkit/write-audit.ts";
 import type { ChaosJob, ChaosWorkload } from "./chaos-workload.ts";
 import { codeName } from "./chaos-workload.ts";
 import { DOOMED_MESSAGE } from "./job-mix.ts";
-import { outputsFromOneRunPerTask } from "./one-run-per-task.ts";
+import { outputsFromOneRunPerTask } from "../testkit/sim/one-run-per-task.ts";
 
 export interface PhaseChecks {
   /** Jobs registered (acknowledged or not). */

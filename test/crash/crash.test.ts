@@ -16,7 +16,8 @@ import { CHECKPOINT_FLUSH_DELAY_ENV, RECOVERY_PAGE_DELAY_ENV } from "../../src/r
 import { startMariaDb, type PrivateMariaDb } from "../../testkit/mariadb.ts";
 import { addResourceGroup, jobOutputs, oracleOutputs, registerJob, SimulatedCluster, withRetry } from "../../testkit/sim/cluster.ts";
 import type { Behaviour } from "../../testkit/sim/simulated-execution-manager.ts";
-import { CrashHarness, crashSeed, hashUnit, outputsFromOneRunPerTask, planJobs, type Life, type PlannedJob } from "./helpers/crash-harness.ts";
+import { CrashHarness, crashSeed, hashUnit, planJobs, type Life, type PlannedJob } from "./helpers/crash-harness.ts";
+import { outputsFromOneRunPerTask } from "../../testkit/sim/one-run-per-task.ts";
 import { waitFor } from "../../testkit/wait-for.ts";
 import { seededRandom } from "../../src/core/seeded-random.ts";
 

@@ -7,15 +7,12 @@
  * outputs come from one run per task when tasks are non-deterministic.
  */
 import { createHash } from "node:crypto";
-import type { TaskGraph } from "../../../src/core/task-graph.ts";
 import type { JobState } from "../../../src/core/job-state.ts";
 import { createDb, type Db } from "../../../src/db/connection.ts";
 import { freePort } from "../../../testkit/free-port.ts";
 import type { PrivateMariaDb } from "../../../testkit/mariadb.ts";
 import { ServerProcess } from "../../../testkit/server-process.ts";
-import { hex } from "../../../testkit/sim/cluster.ts";
 import { diamond, flat, layered, singleTask, wide, type JobSpec, type ShapeOptions } from "../../../testkit/sim/job-shapes.ts";
-import { runTaskFunction } from "../../../testkit/sim/oracle.ts";
 import { LogCollector } from "../../recovery/helpers/recovery-fixture.ts";
 import { seededRandom } from "../../../src/core/seeded-random.ts";
 
@@ -182,33 +179,3 @@ export function planJobs(seed: number, count: number, options: { cancelShare?: n
   return jobs;
 }
 
-/**
- * Whether `actual` (the job outputs, hex) is what the graph computes when
- * every task takes exactly one of its recorded runs (salts) — i.e. the
- * outputs never mix two runs of one task. Depth-first over tasks in index
- * order (parents first), pruning as soon as a task's graph outputs disagree.
- */
-export function outputsFromOneRunPerTask(graph: TaskGraph, jobInputs: readonly Uint8Array[], salts: readonly (readonly string[])[], actual: readonly string[]): boolean {
-  const n = graph.tasks.length;
-  const producedBy: number[][] = Array.from({ length: n }, () => []);
-  graph.graphOutputs.forEach((source, k) => producedBy[source.taskIndex]!.push(k));
-  const outputs: Uint8Array[][] = new Array<Uint8Array[]>(n);
-  const visit = (i: number): boolean => {
-    if (i === n) return true;
-    const task = graph.tasks[i]!;
-    const inputs =
-      task.inputSources === null
-        ? jobInputs.slice(task.graphInputOffset, task.graphInputOffset + task.inputCount)
-        : task.inputSources.map((s) => outputs[s.taskIndex]![s.position]!);
-    for (const salt of salts[i] ?? []) {
-      outputs[i] = runTaskFunction(task.tdlContext.taskFunc, inputs, task.outputCount, salt);
-      const agrees = producedBy[i]!.every((k) => {
-        const source = graph.graphOutputs[k]!;
-        return hex(outputs[i]![source.position]!) === actual[k];
-      });
-      if (agrees && visit(i + 1)) return true;
-    }
-    return false;
-  };
-  return actual.length === graph.graphOutputs.length && visit(0);
-}

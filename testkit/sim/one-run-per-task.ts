@@ -3,12 +3,12 @@
  * every task took exactly one of its recorded executions (salts) and every
  * consumer read that same execution's outputs — never a mix of two runs of
  * one task. Depth-first over the tasks in index order (parents first),
- * pruning as soon as a task's graph outputs disagree. (The same check as the
- * crash tests' `outputsFromOneRunPerTask`.)
+ * pruning as soon as a task's graph outputs disagree. Used by the crash tests
+ * and the chaos run.
  */
-import type { TaskGraph } from "../src/core/task-graph.ts";
-import { hex } from "../testkit/sim/cluster.ts";
-import { runTaskFunction } from "../testkit/sim/oracle.ts";
+import type { TaskGraph } from "../../src/core/task-graph.ts";
+import { hex } from "./cluster.ts";
+import { runTaskFunction } from "./oracle.ts";
 
 export function outputsFromOneRunPerTask(graph: TaskGraph, jobInputs: readonly Uint8Array[], salts: readonly (readonly string[])[], actual: readonly string[]): boolean {
   const n = graph.tasks.length;
