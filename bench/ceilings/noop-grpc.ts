@@ -7,7 +7,8 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { SessionManagementService } from "../../src/gen/storage/storage_pb.ts";
 import { createPromiseClient } from "../../src/grpc/adapter.ts";
-import { now, round, summarizeLatencies, type LatencySummary } from "../lib/stats.ts";
+import { round, summarizeLatencies, type LatencySummary } from "../lib/stats.ts";
+import { callLoop } from "../lib/call-loop.ts";
 
 export interface NoopCeiling {
   readonly concurrency: number;
@@ -33,9 +34,9 @@ export async function measureNoopGrpc(options: { concurrency: number; durationMs
     const client = createPromiseClient(SessionManagementService, `127.0.0.1:${port}`);
     try {
       // Warm-up: connection, JIT.
-      await drive(client, options.concurrency, Math.min(1_000, options.durationMs / 2));
-      const loaded = await drive(client, options.concurrency, options.durationMs);
-      const single = await drive(client, 1, Math.min(2_000, options.durationMs / 2));
+      await callLoop(() => client.getSession({}), options.concurrency, Math.min(1_000, options.durationMs / 2));
+      const loaded = await callLoop(() => client.getSession({}), options.concurrency, options.durationMs);
+      const single = await callLoop(() => client.getSession({}), 1, Math.min(2_000, options.durationMs / 2));
       return {
         concurrency: options.concurrency,
         callsPerSecond: round(loaded.calls / (loaded.elapsedMs / 1000), 1),
@@ -50,20 +51,4 @@ export async function measureNoopGrpc(options: { concurrency: number; durationMs
   } finally {
     child.kill("SIGTERM");
   }
-}
-
-async function drive(client: ReturnType<typeof createPromiseClient<(typeof SessionManagementService)["method"]>>, concurrency: number, durationMs: number) {
-  const latencies: number[] = [];
-  const start = now();
-  const end = start + durationMs;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (now() < end) {
-        const t0 = now();
-        await client.getSession({});
-        latencies.push(now() - t0);
-      }
-    }),
-  );
-  return { calls: latencies.length, elapsedMs: now() - start, latencies };
 }

@@ -19,7 +19,8 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { SessionManagementService } from "../../src/gen/storage/storage_pb.ts";
 import { createPromiseClient } from "../../src/grpc/adapter.ts";
 import { readCpuSeconds } from "../lib/proc.ts";
-import { now, ratio, round, summarizeLatencies, type LatencySummary } from "../lib/stats.ts";
+import { ratio, round, summarizeLatencies, type LatencySummary } from "../lib/stats.ts";
+import { callLoop } from "../lib/call-loop.ts";
 
 export interface TransportCase {
   readonly server: "grpc-js" | "connect-node";
@@ -74,22 +75,6 @@ async function stopServer(child: ChildProcess): Promise<void> {
   });
 }
 
-async function drive(call: Call, concurrency: number, durationMs: number): Promise<{ calls: number; elapsedMs: number; latencies: number[] }> {
-  const latencies: number[] = [];
-  const start = now();
-  const end = start + durationMs;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (now() < end) {
-        const t0 = now();
-        await call();
-        latencies.push(now() - t0);
-      }
-    }),
-  );
-  return { calls: latencies.length, elapsedMs: now() - start, latencies };
-}
-
 function grpcJsCaller(port: number): { call: Call; close(): void } {
   const client = createPromiseClient(SessionManagementService, `127.0.0.1:${port}`);
   return { call: () => client.getSession({}), close: () => client.close() };
@@ -105,10 +90,10 @@ async function measureCase(server: TransportCase["server"], client: TransportCas
   const { port, child } = await startServer(server === "grpc-js" ? "./noop-grpc-server.ts" : "./noop-connect-server.ts");
   const caller = client === "grpc-js" ? grpcJsCaller(port) : connectCaller(port);
   try {
-    await drive(caller.call, options.concurrency, Math.min(1_000, options.durationMs / 2)); // warm-up: connection, JIT
+    await callLoop(caller.call, options.concurrency, Math.min(1_000, options.durationMs / 2)); // warm-up: connection, JIT
     const server0 = readCpuSeconds(child.pid!);
     const self0 = process.cpuUsage();
-    const loaded = await drive(caller.call, options.concurrency, options.durationMs);
+    const loaded = await callLoop(caller.call, options.concurrency, options.durationMs);
     const serverCpu = readCpuSeconds(child.pid!) - server0;
     const self = process.cpuUsage(self0);
     return {
