@@ -246,7 +246,9 @@ export class StorageServer {
     setWriteFence(db, this.#session);
     this.#wasFenced = false;
     const sessionLogger = this.#ops.bindSession(this.#session);
-    const mariaDbStore = faults ? faults.scopeCalls(new MariaDbJobStore(db)) : new MariaDbJobStore(db);
+    const groupCommit = config.runtime.db.group_commit;
+    const batching = { enabled: groupCommit.enabled, maxBatch: groupCommit.max_batch, maxInFlight: groupCommit.max_in_flight };
+    const mariaDbStore = faults ? faults.scopeCalls(new MariaDbJobStore(db, batching)) : new MariaDbJobStore(db, batching);
     const store = watchFence(mariaDbStore, (error) => this.#fenced(error));
     const checkpoints = createCheckpointWriter(store, config, sessionLogger);
     this.#checkpoints = checkpoints;

@@ -12,6 +12,7 @@ import type { JobCache } from "./job-cache.ts";
 import type { JobCacheGc } from "./job-cache-gc.ts";
 import type { JobControlBlock } from "./job-control-block.ts";
 import type { JobEngine } from "./job-engine.ts";
+import type { RegisteredJobs } from "./registered-jobs.ts";
 
 export interface Engine extends JobEngine {
   readonly sessionId: bigint;
@@ -30,6 +31,8 @@ export interface Engine extends JobEngine {
    * undefined when the job is no longer Ready. Absent: such jobs answer UNAVAILABLE.
    */
   readonly loadReadyJob?: (jobId: bigint) => Promise<JobControlBlock | undefined>;
+  /** Jobs just registered, kept for the StartJob that follows (with loadReadyJob only). */
+  readonly registeredJobs?: RegisteredJobs;
 }
 
 export interface EngineFlags {

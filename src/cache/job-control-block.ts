@@ -620,7 +620,7 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
         this.tasks.states[key] = TASK_SUCCEEDED;
         this.incomplete = 0;
         this.instances.releaseTask(key);
-        this.notifySucceeded(key, frame);
+        this.notifySucceeded(key, frame, true);
         this.payloads.commit(encoded);
         this.jobState = target;
         if (hasCommit) this.engine.queue.enqueue(this, COMMIT_KEY);
@@ -958,10 +958,10 @@ export class JobControlBlock implements QueueSubject, InstanceHost, Reconcilable
     this.engine.onJobTerminal(this.jobId, this.jobState);
   }
 
-  private notifySucceeded(index: number, frame: Uint8Array): void {
+  private notifySucceeded(index: number, frame: Uint8Array, last = false): void {
     if (this.retired) return;
     try {
-      this.engine.onTaskSucceeded(this.jobId, index, frame);
+      this.engine.onTaskSucceeded(this.jobId, index, frame, last);
     } catch (error) {
       this.engine.logger.error({ err: error, jobId: this.jobId, task: index }, "task-succeeded hook failed");
     }

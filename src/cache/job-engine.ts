@@ -31,8 +31,10 @@ export interface JobEngine {
   /**
    * A regular task succeeded (children already released): the checkpoint
    * hook. `outputs` is the wire frame the execution manager reported.
+   * `last`: it was the job's last task, whose success stored the job's
+   * outputs with the job's move out of Running (no checkpoint needed).
    */
-  onTaskSucceeded(jobId: bigint, taskIndex: number, outputs: Uint8Array): void;
+  onTaskSucceeded(jobId: bigint, taskIndex: number, outputs: Uint8Array, last: boolean): void;
   /**
    * An operator is about to rebuild the job from its row (reload-job.ts):
    * resolves once nothing its old control block queued (checkpoints) can

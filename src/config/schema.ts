@@ -191,6 +191,16 @@ const dbSchema = section({
       "Client-side limit on one database statement: past it the statement fails and its connection is dropped, so a black-holed database (partition, frozen server) answers UNAVAILABLE instead of hanging. Migrations are exempt.",
   }),
   credentials: credentialsSchema,
+  group_commit: section({
+    enabled: key(boolean(), true, {
+      description:
+        "Write concurrent RegisterJob inserts and the engine's per-job moves (start, last success, commit, cleanup, fail) as one statement per batch. Every call still answers only after its own row is committed.",
+    }),
+    max_batch: key(integer(1, 1_000), 64, { description: "Most jobs written by one batched statement." }),
+    max_in_flight: key(integer(1, 64), 2, {
+      description: "Batches of one kind written at once; requests beyond wait and form the next batch (no timer: an idle server adds no delay).",
+    }),
+  }),
 });
 
 const inboundQueueSchema = section({

@@ -5,6 +5,7 @@
  */
 import { isStorageError } from "../core/errors.ts";
 import type { JobState, TransitionActor } from "../core/job-state.ts";
+import { BatchedJobWrites, type GroupCommitSettings } from "./batched-job-writes.ts";
 import type { Db } from "./connection.ts";
 import { heartbeatExecutionManager } from "./execution-managers/heartbeatExecutionManager.ts";
 import { isExecutionManagerAlive } from "./execution-managers/isExecutionManagerAlive.ts";
@@ -22,7 +23,6 @@ import { getJobOutputsSize, type JobOutputsSize } from "./jobs/getJobOutputsSize
 import { getJobOutcome, type JobOutcome } from "./jobs/getJobOutcome.ts";
 import { getJobState } from "./jobs/getJobState.ts";
 import { maxValueBytes, readMaxAllowedPacket } from "./max-allowed-packet.ts";
-import { insertJob } from "./jobs/insertJob.ts";
 import type { JobRowWithBlobs } from "./jobs/job-row.ts";
 import { retryFailedJob } from "./jobs/retryFailedJob.ts";
 import { startJob } from "./jobs/startJob.ts";
@@ -37,40 +37,56 @@ import { registerScheduler } from "./schedulers/registerScheduler.ts";
 import type { ExecutionManagerLiveness } from "../core/execution-manager-liveness.ts";
 import { MAX_ERROR_MESSAGE_BYTES, type JobStore, type SchedulerRecord, type StoreWriteLimits, type TaskCheckpoint } from "./job-store.ts";
 
+/** Without settings: one statement per request, as before group commit. */
+const NO_GROUP_COMMIT: GroupCommitSettings = { enabled: false, maxBatch: 1, maxInFlight: 1 };
+
 export class MariaDbJobStore implements JobStore {
   readonly db: Db;
+  /** RegisterJob's inserts and the engine's per-job moves, group-committed across requests. */
+  readonly writes: BatchedJobWrites;
   #limits: Promise<StoreWriteLimits> | undefined;
 
-  constructor(db: Db) {
+  constructor(db: Db, groupCommit: GroupCommitSettings = NO_GROUP_COMMIT) {
     this.db = db;
+    this.writes = new BatchedJobWrites(db, groupCommit);
   }
 
   insertJob(resourceGroupId: bigint, compressedGraph: Uint8Array, compressedInputs: Uint8Array): Promise<bigint> {
-    return insertJob(this.db, { resourceGroupId, compressedTaskGraph: compressedGraph, compressedInputs });
+    return this.writes.insertJob({ resourceGroupId, compressedTaskGraph: compressedGraph, compressedInputs });
   }
 
-  async startJob(jobId: bigint): Promise<void> {
-    await startJob(this.db, jobId);
+  startJob(jobId: bigint): Promise<void> {
+    return this.writes.move("Ready", "Running", { jobId }, async () => {
+      await startJob(this.db, jobId);
+    });
   }
 
-  async commitJobOutputs(jobId: bigint, serializedOutputs: Uint8Array, hasCommitTask: boolean): Promise<void> {
-    await commitJobOutputs(this.db, jobId, serializedOutputs, hasCommitTask);
+  commitJobOutputs(jobId: bigint, serializedOutputs: Uint8Array, hasCommitTask: boolean): Promise<void> {
+    return this.writes.move("Running", hasCommitTask ? "CommitReady" : "Succeeded", { jobId, outputs: serializedOutputs }, async () => {
+      await commitJobOutputs(this.db, jobId, serializedOutputs, hasCommitTask);
+    });
   }
 
-  async succeedCommittedJob(jobId: bigint): Promise<void> {
-    await succeedCommittedJob(this.db, jobId);
+  succeedCommittedJob(jobId: bigint): Promise<void> {
+    return this.writes.move("CommitReady", "Succeeded", { jobId }, async () => {
+      await succeedCommittedJob(this.db, jobId);
+    });
   }
 
   cancelJob(jobId: bigint, hasCleanupTask: boolean): Promise<JobState> {
     return cancelJob(this.db, jobId, hasCleanupTask);
   }
 
-  async finishCleanup(jobId: bigint): Promise<void> {
-    await finishCleanup(this.db, jobId);
+  finishCleanup(jobId: bigint): Promise<void> {
+    return this.writes.move("CleanupReady", "Cancelled", { jobId }, async () => {
+      await finishCleanup(this.db, jobId);
+    });
   }
 
-  async failJob(jobId: bigint, errorMessage: string, from: JobState): Promise<void> {
-    await failJob(this.db, jobId, errorMessage, "engine", [from]);
+  failJob(jobId: bigint, errorMessage: string, from: JobState): Promise<void> {
+    return this.writes.move(from, "Failed", { jobId, errorMessage }, async () => {
+      await failJob(this.db, jobId, errorMessage, "engine", [from]);
+    });
   }
 
   async failJobBy(jobId: bigint, errorMessage: string, by: TransitionActor, from?: readonly JobState[]): Promise<JobState> {

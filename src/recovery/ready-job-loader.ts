@@ -1,14 +1,15 @@
 /**
  * Loads a Ready job that is not cached (restart recovery leaves never-started
- * jobs in the database) when StartJob or CancelJob needs it: reads its row,
- * checks and rebuilds it as recovery does (check-job.ts, rebuild-job.ts)
+ * jobs in the database) when StartJob or CancelJob needs it: from the
+ * just-registered jobs kept in memory when it is there
+ * (src/cache/registered-jobs.ts), else it reads its row, checks and rebuilds it as recovery does (check-job.ts, rebuild-job.ts)
  * and caches it.
  * Concurrent loads of one job share one read. A row that cannot be used is
  * quarantined (Failed, "quarantined: …") and nothing is returned, as is the
  * case for a job no longer Ready; "not_found" for an unknown job.
  */
 import type { Engine } from "../cache/engine.ts";
-import type { JobControlBlock } from "../cache/job-control-block.ts";
+import { JobControlBlock } from "../cache/job-control-block.ts";
 import { QUARANTINE_PREFIX } from "../db/jobs/quarantineJob.ts";
 import { checkJob, recoveryLimits, type RecoveryDecoding } from "./check-job.ts";
 import { rebuildJob } from "./rebuild-job.ts";
@@ -24,6 +25,13 @@ export function readyJobLoader(engine: Engine): ReadyJobLoader {
   const decoding: RecoveryDecoding = { limits: recoveryLimits(engine.limits), graphCache: engine.graphCache };
 
   const load = async (jobId: bigint): Promise<JobControlBlock | undefined> => {
+    // Just registered: validated then, and Ready unless an operator's repair forgot it (StartJob's write checks).
+    const registered = engine.registeredJobs?.take(jobId);
+    if (registered !== undefined) {
+      const jcb = new JobControlBlock({ jobId, resourceGroupId: registered.resourceGroupId, graph: registered.graph, inputs: registered.inputs, engine });
+      engine.cache.insert(jcb);
+      return jcb;
+    }
     // A Ready job has no checkpoints, and a job in another state is not loaded here.
     const stored = await readStoredJob(engine.store, jobId, { checkpoints: false });
     if (stored.row.state !== "Ready") return undefined;

@@ -4,7 +4,9 @@
  * unknown resource group is "unauthenticated"). Nothing is enqueued until
  * StartJob. Where StartJob can load a Ready job from the database (the
  * server: engine.loadReadyJob), the job is not cached: its inputs stay out
- * of memory until it starts (issue #17 item 3). Otherwise its control block
+ * of the job cache until it starts (issue #17 item 3) — only briefly kept
+ * in its validated form for the StartJob that normally follows (issue 20,
+ * src/cache/registered-jobs.ts). Otherwise its control block
  * is cached now, within the cache's payload budget (UNAVAILABLE beyond it,
  * before anything is written).
  */
@@ -43,6 +45,8 @@ export async function registerJob(engine: Engine, request: RegisterJobRequest): 
     engine.cache.insert(
       new JobControlBlock({ jobId, resourceGroupId: request.resourceGroupId, graph, inputs, engine: engine }),
     );
+  } else {
+    engine.registeredJobs?.keep(jobId, { resourceGroupId: request.resourceGroupId, graph, inputs, bytes: inputBytes });
   }
   engine.logger.info({ jobId, resourceGroupId: request.resourceGroupId, tasks: graph.tasks.length }, "job registered");
   return jobId;

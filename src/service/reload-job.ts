@@ -52,6 +52,7 @@ export interface ReloadedJob {
 
 /** Takes the job out of the cache and forgets its live instances. Returns whether it was cached. */
 export function retireCachedJob(engine: Engine, jobId: bigint): boolean {
+  engine.registeredJobs?.forget(jobId);
   const old = engine.cache.remove(jobId);
   if (old === undefined) return false;
   for (const record of old.liveInstances()) engine.pool.remove(record);

@@ -17,6 +17,7 @@ import { PayloadBudget } from "../cache/payload-budget.ts";
 import type { JobState } from "../core/job-state.ts";
 import { TaskGraphCache } from "../core/task-graph-cache.ts";
 import type { JobStore } from "../db/job-store.ts";
+import { RegisteredJobs } from "../cache/registered-jobs.ts";
 import { TaskInstancePool } from "../instances/task-instance-pool.ts";
 import { silentLogger, type Logger } from "../observability/logger.ts";
 import { InboundQueue } from "../queue/inbound-queue.ts";
@@ -27,8 +28,9 @@ export interface StorageServiceHooks {
   /**
    * A regular task succeeded: its outputs wire frame as reported (the
    * checkpoint hook; children are released without waiting for it).
+   * `last`: the job's last task; its success stored the job's outputs.
    */
-  readonly onTaskSucceeded?: (jobId: bigint, taskIndex: number, outputs: Uint8Array) => void;
+  readonly onTaskSucceeded?: (jobId: bigint, taskIndex: number, outputs: Uint8Array, last: boolean) => void;
   /** A poll could not wait: runtime.limits.max_waiting_polls were waiting (a metric). */
   readonly onPollWaitRefused?: (lane: Lane) => void;
   /** A poll's maxItems or waitMs was above its cap and was clamped (a metric). */
@@ -133,7 +135,7 @@ export class StorageService {
       },
       ...(hooks.onJobReloading ? { onJobReloading: hooks.onJobReloading } : {}),
       ...(hooks.onTaskRequeued ? { onTaskRequeued: hooks.onTaskRequeued } : {}),
-      ...(deps.readyJobLoader ? { loadReadyJob: (jobId: bigint) => loadReadyJob!(jobId) } : {}),
+      ...(deps.readyJobLoader ? { loadReadyJob: (jobId: bigint) => loadReadyJob!(jobId), registeredJobs: new RegisteredJobs() } : {}),
     };
     loadReadyJob = deps.readyJobLoader?.(this.engine);
   }

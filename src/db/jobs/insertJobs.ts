@@ -1,0 +1,43 @@
+/**
+ * `insertJobs`: stores several newly submitted jobs (state Ready) in one
+ * multi-row INSERT — RegisterJob's group commit (issue 20). The ids come back
+ * with `RETURNING id`, row by row in the order given: the OK packet names only
+ * the first id, and the rest cannot be derived from it (Galera steps ids by
+ * the cluster size and interleaves concurrent inserts; DECISIONS D8, amended).
+ *
+ * All or nothing: one row with an unknown resource group fails the whole
+ * statement (ER_NO_REFERENCED_ROW, nothing inserted): the answer is then
+ * undefined, and the caller inserts the jobs one by one to give each its own
+ * answer.
+ */
+import { asBuffer } from "../bytes.ts";
+import type { Db } from "../connection.ts";
+import { dbErrno, ER_NO_REFERENCED_ROW } from "../db-errors.ts";
+import { runStatement } from "../run-statement.ts";
+import type { NewJob } from "./insertJob.ts";
+
+export async function insertJobs(db: Db, jobs: readonly NewJob[]): Promise<bigint[] | undefined> {
+  if (jobs.length === 0) return [];
+  return runStatement(db, { operation: `insertJobs (${jobs.length})`, writes: true }, async (connection) => {
+    let rows: readonly { id: bigint }[];
+    try {
+      const insert = connection
+        .insertInto("jobs")
+        .values(
+          jobs.map((job) => ({
+            resource_group_id: job.resourceGroupId,
+            compressed_serialized_task_graph: asBuffer(job.compressedTaskGraph),
+            compressed_serialized_job_inputs: asBuffer(job.compressedInputs),
+          })),
+        )
+        .returning("id");
+      // kysely's MySQL adapter does not read RETURNING's rows back: run the compiled statement.
+      rows = (await connection.executeQuery(insert.compile())).rows;
+    } catch (error) {
+      if (dbErrno(error) === ER_NO_REFERENCED_ROW) return undefined;
+      throw error;
+    }
+    if (rows.length !== jobs.length) throw new Error(`INSERT of ${jobs.length} jobs returned ${rows.length} ids`);
+    return rows.map((row) => BigInt.asUintN(64, BigInt(row.id)));
+  });
+}
