@@ -175,7 +175,7 @@ try {
 
   let w1Rate: number | undefined;
   if (selected.has("W1")) {
-    results.workloads.W1 = await attempt("W1 small jobs (spider-storage): capacity, then latency at ½ of it", () => runW1(ctx));
+    results.workloads.W1 = await attempt("W1 small jobs (spider-storage): capacity with group commit off, then capacity and latency at ½ of it", () => runW1(ctx, { groupCommitBaseline: true }));
     if (results.workloads.W1.status === "measured") {
       w1Rate = results.workloads.W1.result.jobsPerSecond;
       log(`W1 spider-storage: capacity ${w1Rate} jobs/s; latency p50/p99 ${results.workloads.W1.result.latency.latency.p50Ms}/${results.workloads.W1.result.latency.latency.p99Ms} ms at ${results.workloads.W1.result.latency.offeredPerSecond} jobs/s`);

@@ -6,7 +6,8 @@
 import { createConnection } from "mysql2/promise";
 import { round } from "./stats.ts";
 
-const COUNTERS = ["Questions", "Com_select", "Com_insert", "Com_update", "Com_delete", "Com_commit", "Com_begin", "Innodb_os_log_fsyncs", "Innodb_data_fsyncs"] as const;
+// Com_update_multi: a fenced write joins its fence stripe (a multi-table UPDATE). Com_rollback: a group-commit batch that fell back.
+const COUNTERS = ["Questions", "Com_select", "Com_insert", "Com_update", "Com_update_multi", "Com_delete", "Com_commit", "Com_rollback", "Com_begin", "Innodb_os_log_fsyncs", "Innodb_data_fsyncs"] as const;
 export type StatusCounters = Record<(typeof COUNTERS)[number], number>;
 
 export async function readStatus(serverUrl: string): Promise<StatusCounters> {

@@ -70,6 +70,13 @@ export interface W1Result {
   readonly durability: Record<string, string>;
   readonly serverPeakRssMiB: number;
   readonly protocolErrors: readonly string[];
+  /**
+   * The same capacity run (fewer jobs) on a server with group commit off
+   * (runtime.db.group_commit.enabled=false: one statement per request, as
+   * before issue 20), measured right before the main server: the baseline of
+   * statements, fsyncs and CPU per job.
+   */
+  readonly withoutGroupCommit?: W1Capacity;
 }
 
 const PRODUCER = fileURLToPath(new URL("./w1-producer.ts", import.meta.url));
@@ -86,9 +93,23 @@ export async function readMariaDbDurability(serverUrl: string): Promise<Record<s
   }
 }
 
-export async function runW1(ctx: BenchContext): Promise<W1Result> {
+export async function runW1(ctx: BenchContext, options: { readonly groupCommitBaseline?: boolean } = {}): Promise<W1Result> {
+  const withoutGroupCommit = options.groupCommitBaseline ? await runCapacityWithoutGroupCommit(ctx) : undefined;
+  const main = await runW1On(ctx, {});
+  return withoutGroupCommit ? { ...main, withoutGroupCommit } : main;
+}
+
+/** W1's capacity mode alone (a third of the jobs) on a server writing one statement per request. */
+async function runCapacityWithoutGroupCommit(ctx: BenchContext): Promise<W1Capacity> {
+  const jobs = Math.max(200, Math.round(ctx.profile.w1.jobs / 3));
+  ctx.log(`W1 capacity with group commit off (one statement per request): ${jobs} jobs`);
+  const small: BenchContext = { ...ctx, profile: { ...ctx.profile, w1: { ...ctx.profile.w1, jobs, warmup: Math.min(ctx.profile.w1.warmup, 200), latencySeconds: 0 } }, runId: `${ctx.runId}_nogc` };
+  return (await runW1On(small, { SPIDER_STORAGE_RUNTIME__DB__GROUP_COMMIT__ENABLED: "false" }, { capacityOnly: true })).capacity;
+}
+
+async function runW1On(ctx: BenchContext, env: Record<string, string>, options: { readonly capacityOnly?: boolean } = {}): Promise<W1Result> {
   const { w1 } = ctx.profile;
-  const handle = await startSpiderServer(ctx.mariadb, `bench_w1_${ctx.runId}`);
+  const handle = await startSpiderServer(ctx.mariadb, `bench_w1_${ctx.runId}`, { env });
   const cluster = await startCluster(handle.server.address);
   const serverPid = handle.server.child.pid!;
   const sampler = new RssSampler(serverPid, 100);
@@ -142,6 +163,12 @@ export async function runW1(ctx: BenchContext): Promise<W1Result> {
     // --- capacity (open loop, producers in their own processes) ---
     ctx.log(`W1 capacity: ${w1.jobs} jobs from ${w1.producers} producer processes × ${w1.producerConcurrency} enqueues in flight`);
     const capacity = await runCapacity(ctx, { serverPid, address: handle.server.address, resourceGroupId, counted, polls, clients });
+
+    if (options.capacityOnly) {
+      const none = { count: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0, maxMs: 0, meanMs: 0 };
+      const latency = { offeredPerSecond: 0, achievedPerSecond: 0, offered: 0, completed: 0, failed: 0, elapsedMs: 0, latency: none, lateStarts: 0, phases: {} } as unknown as W1Latency;
+      return { jobsPerSecond: capacity.jobsPerSecond, capacity, latency, payloadBytes: W1_PAYLOAD_BYTES, resultBytes: w1ResultBytes(), workers: 0, durability, serverPeakRssMiB: 0, protocolErrors: [] };
+    }
 
     // --- latency at half the capacity ---
     const rate = Math.max(2, capacity.jobsPerSecond / 2);

@@ -197,7 +197,7 @@ const dbSchema = section({
         "Write concurrent RegisterJob inserts and the engine's per-job moves (start, last success, commit, cleanup, fail) as one statement per batch. Every call still answers only after its own row is committed.",
     }),
     max_batch: key(integer(1, 1_000), 64, { description: "Most jobs written by one batched statement." }),
-    max_in_flight: key(integer(1, 64), 2, {
+    max_in_flight: key(integer(1, 64), 1, {
       description: "Batches of one kind written at once; requests beyond wait and form the next batch (no timer: an idle server adds no delay).",
     }),
   }),

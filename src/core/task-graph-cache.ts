@@ -6,7 +6,7 @@
  * huge graphs cannot pin unbounded memory; a graph heavier than the whole
  * bound is parsed but not kept. Failures are not cached.
  */
-import { createHash, webcrypto } from "node:crypto";
+import { createHash, hash, webcrypto } from "node:crypto";
 import { invalidArgument } from "./errors.ts";
 import { checkZstdFrames } from "./zstd.ts";
 import {
@@ -17,6 +17,9 @@ import {
   type DecodeTaskGraphOptions,
   type TaskGraph,
 } from "./task-graph.ts";
+
+/** Compressed graphs up to this size are hashed on the event loop (a few microseconds). */
+const ON_LOOP_HASH_MAX_BYTES = 64 * 1024;
 
 export interface TaskGraphCacheOptions {
   /** Most graphs kept. Default 1024. */
@@ -75,7 +78,11 @@ export class TaskGraphCache {
   async decodeAsync(compressed: Uint8Array, options: DecodeTaskGraphOptions): Promise<TaskGraph> {
     // Junk (too many frames, a bad header, a declared size above the budget) is refused before it is hashed.
     checkZstdFrames(compressed, taskGraphZstdOptions(options));
-    const key = Buffer.from(await webcrypto.subtle.digest("SHA-256", compressed as Uint8Array<ArrayBuffer>)).toString("base64");
+    // Small graphs are hashed here: WebCrypto's thread-pool round trip costs more than the hash.
+    const key =
+      compressed.length <= ON_LOOP_HASH_MAX_BYTES
+        ? hash("sha256", compressed, "base64")
+        : Buffer.from(await webcrypto.subtle.digest("SHA-256", compressed as Uint8Array<ArrayBuffer>)).toString("base64");
     const hit = this.lookup(key, options);
     if (hit !== undefined) {
       return hit;

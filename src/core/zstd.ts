@@ -99,7 +99,12 @@ export async function decompressZstdAsync(data: Uint8Array, options: DecompressO
   for (let frame = run.next(); frame !== undefined; frame = run.next()) {
     let chunks: Buffer[];
     try {
-      if (frame.contentSize !== undefined && frame.contentSize <= ONE_SHOT_MAX_BYTES) {
+      if (frame.contentSize !== undefined && frame.contentSize <= ON_LOOP_MAX_BYTES) {
+        // Small: decoding here costs less than the trip to the thread pool and back.
+        const decoded = zstdDecompressSync(run.input(frame), { maxOutputLength: Math.min(run.outputRoom(), ON_LOOP_MAX_BYTES) });
+        run.observe(decoded);
+        chunks = [decoded];
+      } else if (frame.contentSize !== undefined && frame.contentSize <= ONE_SHOT_MAX_BYTES) {
         const decoded = await zstdDecompressOffThread(run.input(frame), { maxOutputLength: run.outputRoom() });
         run.observe(decoded);
         chunks = [decoded];
@@ -116,6 +121,13 @@ export async function decompressZstdAsync(data: Uint8Array, options: DecompressO
   return run.result();
 }
 
+/**
+ * Frames declaring at most this many bytes are decoded on the event loop (tens
+ * of microseconds; the output is capped at this size whatever the frame
+ * claims, and zstd checks the declared size). Issue 20: the thread pool's
+ * round trip cost more than the decoding of a small job's inputs.
+ */
+const ON_LOOP_MAX_BYTES = 64 * 1024;
 /** Frames declaring at most this many bytes are decoded in one piece (one callback, one small buffer). */
 const ONE_SHOT_MAX_BYTES = 1024 * 1024;
 /** Output chunk of the streaming decoder: 1/256 of the default budget per callback. */

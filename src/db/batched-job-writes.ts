@@ -4,13 +4,12 @@
  * {@link GroupCommit} and written as one statement per batch
  * (./jobs/insertJobs.ts, ./jobs/transitionJobs.ts).
  *
- * A batch of one runs the single-job statement (one autocommit round trip,
- * the cheapest form). A batch the database refuses as a whole — an unknown
- * resource group among the inserts, a job not in the expected state, a fenced
- * writer — wrote nothing, and each of its items is then written alone, so
- * every caller gets the answer it would have had without batching. Errors
- * that concern the whole batch (database unreachable, an outcome unknown)
- * are every item's answer.
+ * A batch of one runs the single-job statement. What a batch did not write —
+ * every insert when one row named an unknown resource group (the INSERT is
+ * all or nothing), the jobs a move found in another state, every move of a
+ * fenced writer — is then written alone, so every caller gets the answer it
+ * would have had without batching. Errors that concern the whole batch
+ * (database unreachable, an outcome unknown) are every item's answer.
  */
 import { canTransition, type JobState } from "../core/job-state.ts";
 import type { Db } from "./connection.ts";
@@ -92,9 +91,7 @@ export class BatchedJobWrites {
   }
 
   async #writeMoves(from: JobState, to: JobState, queued: readonly QueuedMove[]): Promise<Settlement<void>[]> {
-    if (queued.length > 1 && (await transitionJobs(this.#db, from, to, queued.map((item) => item.move)))) {
-      return queued.map(() => ({ ok: true, value: undefined }));
-    }
-    return Promise.all(queued.map((item) => settle(item.alone)));
+    const moved = queued.length > 1 ? await transitionJobs(this.#db, from, to, queued.map((item) => item.move)) : new Set<bigint>();
+    return Promise.all(queued.map((item) => (moved.has(item.move.jobId) ? { ok: true as const, value: undefined } : settle(item.alone))));
   }
 }

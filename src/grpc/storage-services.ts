@@ -41,9 +41,13 @@ import type { GrpcServer } from "./server.ts";
  */
 function callSignal(call: grpc.ServerUnaryCall<unknown, unknown>): AbortSignal {
   const controller = new AbortController();
-  call.once("cancelled", () => controller.abort());
+  // A made reason: abort() without one builds a DOMException with a stack, and
+  // grpc-js reports "cancelled" at the end of many an answered call too.
+  call.once("cancelled", () => controller.abort(CALLER_GONE));
   return controller.signal;
 }
+
+const CALLER_GONE = Object.freeze({ name: "CallerGone", message: "the caller cancelled or its deadline passed" });
 
 export function addStorageServices(server: GrpcServer, serviceOf: () => StorageService): void {
   // A getter, because the services are added when the port is bound and the

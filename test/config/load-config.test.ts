@@ -195,7 +195,7 @@ describe("Spider's storage.yaml and credentials", () => {
       max_connections: 64,
       statement_timeout_ms: 30_000,
       credentials: { username: "spider-user", password: "spider-password" },
-      group_commit: { enabled: true, max_batch: 64, max_in_flight: 2 },
+      group_commit: { enabled: true, max_batch: 64, max_in_flight: 1 },
     });
     expect(config.runtime.inbound_queue).toEqual({ task_capacity: 1048576, commit_capacity: 256, cleanup_capacity: 256 });
     expect(config.runtime.task_instance_pool.execution_manager_stale_cutoff_sec).toBe(60);

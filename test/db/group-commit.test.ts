@@ -124,17 +124,17 @@ describe("group commit", () => {
     }
   });
 
-  it("the next batch forms while the previous one commits, and each caller answers after its own commit", async () => {
+  it("the next batch forms while the previous one is written, and each caller answers after its own statement", async () => {
     const jobs = await Promise.all([0, 1, 2, 3, 4].map(() => seedJob(plain, rg, "Ready")));
     tap.statements.length = 0;
-    const held = tap.holdNextCommit();
+    const held = tap.holdNext((sql) => /^update/i.test(sql));
     const first = jobs.slice(0, 2).map((id) => store.startJob(id));
     await held.reached;
     let firstAnswered = false;
     void Promise.all(first).then(() => (firstAnswered = true));
     const rest = jobs.slice(2).map((id) => store.startJob(id));
     await new Promise((resolve) => setImmediate(resolve));
-    expect(firstAnswered).toBe(false); // its COMMIT is held
+    expect(firstAnswered).toBe(false); // its UPDATE is held
     expect(writesOf(tap.statements)).toHaveLength(1); // the rest wait: they could have gone (maxInFlight 1)
     held.release();
     await Promise.all([...first, ...rest]);

@@ -1,8 +1,8 @@
 /**
  * A tap on the pool under kysely, for tests: it records every statement sent
- * (round trips, BEGIN and COMMIT included) and can hold the next COMMIT until
- * released, so a test can do something while a transaction is in flight with
- * its work done and its COMMIT not yet sent.
+ * (round trips, BEGIN and COMMIT included) and can hold the next COMMIT (or
+ * any chosen statement) until released, so a test can do something while a
+ * transaction is in flight with its work done and its COMMIT not yet sent.
  */
 import type { MysqlPool, MysqlPoolConnection } from "kysely";
 import { connectionQueryProxy, type QueryCallback } from "../../src/db/connection-query-proxy.ts";
@@ -17,15 +17,20 @@ export interface HeldCommit {
 
 export class StatementTap {
   readonly statements: string[] = [];
-  #hold: { reached: () => void; released: Promise<void> } | undefined;
+  #hold: { reached: () => void; released: Promise<void>; matches: (sql: string) => boolean } | undefined;
 
   /** Holds the next COMMIT (of any connection of the pool) until `release()`. */
   holdNextCommit(): HeldCommit {
+    return this.holdNext((sql) => statementVerb(sql) === "commit");
+  }
+
+  /** Holds the next statement `matches` accepts (of any connection of the pool) until `release()`. */
+  holdNext(matches: (sql: string) => boolean): HeldCommit {
     let reached!: () => void;
     let release!: () => void;
     const reachedPromise = new Promise<void>((resolve) => (reached = resolve));
     const released = new Promise<void>((resolve) => (release = resolve));
-    this.#hold = { reached, released };
+    this.#hold = { reached, released, matches };
     return { reached: reachedPromise, release };
   }
 
@@ -33,7 +38,7 @@ export class StatementTap {
     const wrapConnection = connectionQueryProxy((raw: MysqlPoolConnection, sql: string, parameters: unknown, callback: QueryCallback | undefined) => {
       this.statements.push(sql);
       const hold = this.#hold;
-      if (hold === undefined || statementVerb(sql) !== "commit") return raw.query(sql, parameters, callback);
+      if (hold === undefined || !hold.matches(sql)) return raw.query(sql, parameters, callback);
       this.#hold = undefined;
       hold.reached();
       // Braces: mysql2's Query is no promise and throws when awaited.

@@ -5,23 +5,22 @@
  * Succeeded, with each job's outputs), the commit and cleanup tasks'
  * successes, and failures (with each job's message).
  *
- * In one transaction: `UPDATE jobs … WHERE id IN (…) AND state = from`; when
+ * One autocommit `UPDATE jobs … WHERE id IN (…) AND state = from`; when
  * fenced, joined with one fence stripe on the writer's epoch and bumping it
  * (any stripe conflicts with a takeover, which rewrites them all; one stripe
  * per batch keeps the statement's lock order that of the single-job fast path:
- * job rows, then one stripe). It commits only when every job moved (and the
- * stripe matched); otherwise it rolls back and answers false, and the caller
- * moves the jobs one by one to give each its own answer (a job not in `from`,
- * unknown, or a fenced writer) — nothing of a failed batch is kept.
+ * job rows, then one stripe). The caller moves the jobs this did not move one
+ * by one, to give each its own answer (a job not in `from`, unknown, or a
+ * fenced writer).
  */
 import { sql, type RawBuilder } from "kysely";
-import { StorageError } from "../../core/errors.ts";
 import { isTerminal, type JobState } from "../../core/job-state.ts";
 import { asBuffer } from "../bytes.ts";
 import type { Db } from "../connection.ts";
 import { fenceStripeOfJob } from "../fence/fence-stripes.ts";
-import { carryWriteFence } from "../fence/write-fence.ts";
-import { withTransaction } from "../transaction.ts";
+import { writeFenceOf } from "../fence/write-fence.ts";
+import { runStatement } from "../run-statement.ts";
+import { jobStatesByIds } from "./jobStatesByIds.ts";
 
 export interface BatchedMove {
   readonly jobId: bigint;
@@ -31,10 +30,15 @@ export interface BatchedMove {
   readonly errorMessage?: string;
 }
 
-/** Distinct job ids, all moving `from` → `to`. True: all moved and committed; false: none moved (rolled back). */
-export async function transitionJobs(db: Db, from: JobState, to: JobState, moves: readonly BatchedMove[]): Promise<boolean> {
-  if (moves.length === 0) return true;
+/**
+ * Distinct job ids, all moving `from` → `to`. Answers the ids the statement
+ * moved: all of them in the common case; when it matched fewer, the ids found
+ * in `to` afterwards (one more read); none when it matched nothing — which is
+ * also what a fenced writer sees, so its callers go on to be refused alone.
+ */
+export async function transitionJobs(db: Db, from: JobState, to: JobState, moves: readonly BatchedMove[]): Promise<ReadonlySet<bigint>> {
   const ids = moves.map((move) => move.jobId);
+  if (ids.length === 0) return new Set();
   const changes: Record<string, unknown> = { state: to };
   if (isTerminal(to)) changes["ended_at"] = sql`CURRENT_TIMESTAMP(3)`;
   if (moves.some((move) => move.outputs !== undefined)) {
@@ -43,37 +47,28 @@ export async function transitionJobs(db: Db, from: JobState, to: JobState, moves
   if (moves.some((move) => move.errorMessage !== undefined)) {
     changes["error_message"] = caseOfJob(moves, (move) => move.errorMessage ?? null);
   }
-  // A StorageError goes up through withTransaction unretried, after its ROLLBACK.
-  const shortfall = new StorageError("internal", `transitionJobs: not every job was ${from}`);
-  try {
-    return await withTransaction(
-      db,
-      async (trx) => {
-        const epoch = carryWriteFence(db, trx);
-        const result =
-          epoch === undefined
-            ? await trx.updateTable("jobs").set(changes).where("id", "in", ids).where("state", "=", from).executeTakeFirst()
-            : await trx
-                .updateTable(["jobs", "leader_fence"])
-                .set({ ...changes, writes: sql<bigint>`writes + 1` })
-                .where("jobs.id", "in", ids)
-                .where("jobs.state", "=", from)
-                .where("leader_fence.stripe", "=", fenceStripeOfJob(ids[0]!))
-                .where("leader_fence.epoch", "=", epoch)
-                .executeTakeFirst();
-        // Matched rows: every job, plus the stripe once when fenced.
-        const expected = BigInt(ids.length + (epoch === undefined ? 0 : 1));
-        if (result.numUpdatedRows !== expected) throw shortfall;
-        return true;
-      },
-      { operation: `transitionJobs (${ids.length}) ${from} to ${to}` },
-    );
-  } catch (error) {
-    if (error === shortfall) return false;
-    throw error;
-  }
+  const epoch = writeFenceOf(db);
+  const result = await runStatement(db, { operation: `transitionJobs (${ids.length}) ${from} to ${to}`, writes: true }, (connection) =>
+    epoch === undefined
+      ? connection.updateTable("jobs").set(changes).where("id", "in", ids).where("state", "=", from).executeTakeFirst()
+      : connection
+          .updateTable(["jobs", "leader_fence"])
+          .set({ ...changes, writes: sql<bigint>`writes + 1` })
+          .where("jobs.id", "in", ids)
+          .where("jobs.state", "=", from)
+          .where("leader_fence.stripe", "=", fenceStripeOfJob(ids[0]!))
+          .where("leader_fence.epoch", "=", epoch)
+          .executeTakeFirst(),
+  );
+  // Matched rows: every job moved, plus the stripe once when fenced.
+  const fenceRows = epoch === undefined ? 0n : 1n;
+  if (result.numUpdatedRows === BigInt(ids.length) + fenceRows) return new Set(ids);
+  if (result.numUpdatedRows === 0n) return new Set();
+  // Some moved (and the fence held): the ones now in `to` are ours — the engine
+  // moves a job only from the state it knows, and no other writer holds the fence.
+  const states = await jobStatesByIds(db, ids);
+  return new Set(ids.filter((id) => states.get(id)?.state === to));
 }
-
 function caseOfJob(moves: readonly BatchedMove[], value: (move: BatchedMove) => unknown): RawBuilder<unknown> {
   return sql`CASE jobs.id ${sql.join(
     moves.map((move) => sql`WHEN ${move.jobId} THEN ${value(move)}`),

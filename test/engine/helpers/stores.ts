@@ -1,7 +1,7 @@
 /**
  * Runs a suite once per JobStore (DECISIONS D13): on the in-memory store and
  * on MariaDB (this file's own database on the run's shared server, migrated
- * to the latest schema). `storeFixture(kind)` registers the hooks in the
+ * to the latest schema; writes group-committed as the server does). `storeFixture(kind)` registers the hooks in the
  * current `describe` and hands out the store.
  */
 import { afterAll, beforeAll, beforeEach } from "vitest";
@@ -35,7 +35,8 @@ export function storeFixture(kind: StoreKind): StoreFixture {
       );
       db = createDb({ url: await testDatabase("engine"), maxConnections: 16 });
       await migrateToLatest(db);
-      store = new MariaDbJobStore(db);
+      // Group commit as the server runs it (runtime.db.group_commit's defaults).
+      store = new MariaDbJobStore(db, { enabled: true, maxBatch: 64, maxInFlight: 1 });
     });
     afterAll(async () => {
       unsubscribe?.();
