@@ -16,6 +16,7 @@
  * promise resolves only once its row is as durable as the statement that
  * carried it.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 
 export type Settlement<R> = { readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: unknown };
 
@@ -39,6 +40,8 @@ export interface GroupCommitStats {
 
 interface Waiting<T, R> {
   readonly item: T;
+  /** Runs a function in the submitter's async context (see #startBatches). */
+  readonly inContext: <V>(fn: () => V) => V;
   readonly resolve: (value: R) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -61,7 +64,7 @@ export class GroupCommit<T, R> {
   /** Resolves with this item's outcome once the batch carrying it has been written. */
   submit(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.#waiting.push({ item, resolve, reject });
+      this.#waiting.push({ item, resolve, reject, inContext: AsyncLocalStorage.snapshot() });
       this.#schedule();
     });
   }
@@ -89,7 +92,10 @@ export class GroupCommit<T, R> {
     while (this.#waiting.length > 0 && this.#inFlight < this.#options.maxInFlight) {
       const batch = this.#take();
       this.#inFlight++;
-      void this.#write(batch).finally(() => {
+      // The batch runs in the context of its first submitter, not in that of
+      // whichever batch finished before it: what is scoped to a call (the
+      // test-only fault injection, log bindings) follows the calls it carries.
+      void batch[0]!.inContext(() => this.#write(batch)).finally(() => {
         this.#inFlight--;
         if (this.#waiting.length > 0) this.#schedule();
       });

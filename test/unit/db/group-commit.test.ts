@@ -4,6 +4,7 @@
  * Batches are observed through the write function itself; nothing here
  * waits on a clock.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { describe, expect, it } from "vitest";
 import { GroupCommit, type Settlement } from "../../../src/db/group-commit.ts";
 
@@ -121,5 +122,29 @@ describe("GroupCommit", () => {
     batches[0]!.settle([ok("a")]);
     await expect(answers[0]).resolves.toBe("a");
     await expect(answers[1]).rejects.toThrow(/1 outcomes for 2 items/);
+  });
+
+  it("a batch runs in its first submitter's async context, not in that of the batch before it", async () => {
+    const call = new AsyncLocalStorage<string>();
+    const seen: (string | undefined)[] = [];
+    const { batches, write } = controlledWrites();
+    const group = new GroupCommit<number, string>({
+      write: (items) => {
+        seen.push(call.getStore());
+        return write(items);
+      },
+      maxBatch: 10,
+      maxInFlight: 1,
+    });
+    const first = call.run("call A", () => group.submit(1));
+    await flush();
+    const second = call.run("call B", () => group.submit(2));
+    await flush();
+    batches[0]!.settle([ok("1")]);
+    await first;
+    await flush();
+    batches[1]!.settle([ok("2")]);
+    await second;
+    expect(seen).toEqual(["call A", "call B"]);
   });
 });
