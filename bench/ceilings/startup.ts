@@ -1,5 +1,6 @@
 /**
- * Start-up (issue 20.5), measured only: `node src/cli/main.ts serve` spawned on
+ * Start-up (issue 20.5), measured only: `node src/cli/spider-storage.js serve`
+ * (the `bin` entry `npm start` runs) spawned on
  * an empty database, time from spawn to
  *   - port bound: the first TCP connection to its port accepted (tried every 2 ms),
  *   - SERVING: the first GetSession answered OK (every RPC answers UNAVAILABLE
@@ -17,7 +18,7 @@ import { SessionManagementService } from "../../src/gen/storage/storage_pb.ts";
 import { createPromiseClient } from "../../src/grpc/adapter.ts";
 import { freePort } from "../../testkit/free-port.ts";
 import type { PrivateMariaDb } from "../../testkit/mariadb.ts";
-import { ServerProcess } from "../../testkit/server-process.ts";
+import { CLI_BIN, ServerProcess } from "../../testkit/server-process.ts";
 import { percentile, now, round } from "../lib/stats.ts";
 import { serverEnv } from "../workloads/spider.ts";
 
@@ -65,7 +66,7 @@ function tcpAccepts(port: number): Promise<boolean> {
 async function startOnce(databaseUrl: string, timeoutMs: number): Promise<StartSample> {
   const port = await freePort();
   const t0 = now();
-  const server = await ServerProcess.start({ databaseUrl, port, env: serverEnv() });
+  const server = await ServerProcess.start({ databaseUrl, port, env: serverEnv(), entry: CLI_BIN });
   const probe = createPromiseClient(SessionManagementService, server.address, undefined, {
     "grpc.initial_reconnect_backoff_ms": 5,
     "grpc.min_reconnect_backoff_ms": 5,

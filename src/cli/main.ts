@@ -5,11 +5,14 @@
  * Exit codes: 0 ok, 1 failure, 2 usage.
  */
 import "./require-node-24.js";
-import { CommanderError } from "commander";
-import { buildProgram } from "./program.ts";
-import { CliError } from "./cli-error.ts";
 
-const program = buildProgram();
+// Loaded only now: require-node-24.js has turned on the module compile cache,
+// and static imports would have been compiled before it ran.
+const { CommanderError } = await import("commander");
+const { buildProgram } = await import("./program.ts");
+const { CliError } = await import("./cli-error.ts");
+
+const program = await buildProgram();
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

@@ -1,20 +1,15 @@
-/** Assembles the commander program from one module per command. */
+/**
+ * Assembles the commander program from one module per command. A command line
+ * that only serves gets the serve command alone (./serves-only.ts): the other
+ * commands' modules load only when one of them, or the help, is asked for.
+ */
 import { Command } from "commander";
-import { addDoctorCommand } from "./commands/doctor.ts";
-import { addEmCommand } from "./commands/em.ts";
-import { addGcCommand } from "./commands/gc.ts";
-import { addJobsCommand } from "./commands/jobs.ts";
-import { addMigrateCommand } from "./commands/migrate.ts";
-import { addQueueCommand } from "./commands/queue.ts";
-import { addRecoverCommand } from "./commands/recover.ts";
 import { addServeCommand } from "./commands/serve.ts";
-import { addStatusCommand } from "./commands/status.ts";
-import { addUsageCommand } from "./commands/usage.ts";
-import { addVerifyCommand } from "./commands/verify.ts";
 import { applySecretFiles } from "./secret-files.ts";
+import { servesOnly } from "./serves-only.ts";
 import { VERSION } from "../app/version.ts";
 
-export function buildProgram(): Command {
+export async function buildProgram(args: readonly string[] = process.argv.slice(2)): Promise<Command> {
   const program = new Command("spider-storage")
     .description("Durable job-orchestration storage service speaking Spider's storage gRPC protocol")
     .version(VERSION, "-V, --version")
@@ -40,15 +35,28 @@ export function buildProgram(): Command {
       if (logFormat !== undefined) process.env["SPIDER_STORAGE_LOG_FORMAT"] = logFormat;
     });
   addServeCommand(program);
-  addMigrateCommand(program);
-  addStatusCommand(program);
-  addJobsCommand(program);
-  addEmCommand(program);
-  addUsageCommand(program);
-  addDoctorCommand(program);
-  addRecoverCommand(program);
-  addVerifyCommand(program);
-  addQueueCommand(program);
-  addGcCommand(program);
+  if (servesOnly(args)) return program;
+  const [migrate, status, jobs, em, usage, doctor, recover, verify, queue, gc] = await Promise.all([
+    import("./commands/migrate.ts"),
+    import("./commands/status.ts"),
+    import("./commands/jobs.ts"),
+    import("./commands/em.ts"),
+    import("./commands/usage.ts"),
+    import("./commands/doctor.ts"),
+    import("./commands/recover.ts"),
+    import("./commands/verify.ts"),
+    import("./commands/queue.ts"),
+    import("./commands/gc.ts"),
+  ]);
+  migrate.addMigrateCommand(program);
+  status.addStatusCommand(program);
+  jobs.addJobsCommand(program);
+  em.addEmCommand(program);
+  usage.addUsageCommand(program);
+  doctor.addDoctorCommand(program);
+  recover.addRecoverCommand(program);
+  verify.addVerifyCommand(program);
+  queue.addQueueCommand(program);
+  gc.addGcCommand(program);
   return program;
 }
