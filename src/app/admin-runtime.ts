@@ -21,7 +21,7 @@ import { addAdminServices } from "../grpc/admin-service.ts";
 import type { GrpcServer } from "../grpc/server.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { StorageService } from "../service/storage-service.ts";
-import { startConsoleServer, type ConsoleServer } from "../console/console-server.ts";
+import type { ConsoleServer } from "../console/console-server.ts";
 import { VERSION } from "./version.ts";
 
 /** What the admin side reads of the server, live. */
@@ -39,8 +39,9 @@ export class AdminRuntime implements AdminHost {
   readonly #logger: Logger;
   readonly startedAt = Date.now();
   #gc: GcScheduler | undefined;
-  /** The web console, once listening (undefined when off or its port could not be bound). */
-  readonly console: Promise<ConsoleServer | undefined>;
+  readonly #config: Config;
+  /** The web console, once listening (undefined when off, not started yet, or its port could not be bound). */
+  #console: Promise<ConsoleServer | undefined> | undefined;
 
   constructor(grpc: GrpcServer, options: { config: Config; logger: Logger; server: ServerView }) {
     this.#server = options.server;
@@ -49,13 +50,23 @@ export class AdminRuntime implements AdminHost {
     addAdminServices(grpc, this);
     const exposure = adminExposureWarning(options.config, process.env);
     if (exposure !== undefined) this.#logger.warn(exposure);
-    this.console = this.#startConsole(options.config);
+    this.#config = options.config;
+  }
+
+  /**
+   * Starts the web console (runtime.console). Called once the gRPC port is
+   * bound: the console's modules load after it, not on the way to it.
+   */
+  startConsole(): Promise<ConsoleServer | undefined> {
+    this.#console ??= this.#startConsole(this.#config);
+    return this.#console;
   }
 
   async #startConsole(config: Config): Promise<ConsoleServer | undefined> {
     const { enabled, host, port } = config.runtime.console;
     if (!enabled) return undefined;
     try {
+      const { startConsoleServer } = await import("../console/console-server.ts");
       const server = await startConsoleServer({ host, port, tls: config.runtime.tls, admin: this, logger: this.#logger });
       this.#logger.info(
         { url: server.url, port: server.port, access: this.#settings.token === undefined ? "loopback callers" : "admin token" },
@@ -108,7 +119,7 @@ export class AdminRuntime implements AdminHost {
 
   /** Stops the console and the GC, waiting for a run in progress (call before closing the pool). */
   async stop(): Promise<void> {
-    await (await this.console)?.close();
+    await (await this.#console)?.close();
     await this.#gc?.stop();
   }
 }

@@ -178,6 +178,8 @@ export class StorageServer {
     await this.#ops.start();
     this.#boundPort = await this.#grpc.bind(`${formatHost(config.host)}:${config.port}`, this.#ops.serverCredentials());
     this.#logger.info({ host: config.host, port: this.#boundPort, tls: this.#ops.tlsMode }, "listening (not serving yet)");
+    // Not awaited: the console comes up beside the database work (a failure to bind it is logged, never fatal).
+    void this.#admin.startConsole();
 
     this.#phase = "connecting";
     const url = typeof this.#options.databaseUrl === "string" ? this.#options.databaseUrl : await this.#options.databaseUrl();

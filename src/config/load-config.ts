@@ -24,7 +24,8 @@
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
+import { createRequire } from "node:module";
+import type * as Yaml from "yaml";
 import type { z } from "zod";
 import { buildDatabaseUrl, parseHostEntry, redactDatabaseUrl } from "../core/database-url.ts";
 import { configSchema, configKeys, envNameOf, lookupKey, type Config, type DatabaseTarget, type ParsedConfig } from "./schema.ts";
@@ -219,6 +220,8 @@ function loadYamlFile(path: string): Tree {
   }
   let document: unknown;
   try {
+    // Loaded only when a file is given: most starts have none (issue 20.5).
+    const { parse: parseYaml } = createRequire(import.meta.url)("yaml") as typeof Yaml;
     document = parseYaml(text);
   } catch (error) {
     throw new ConfigError([`config file ${path}: not valid YAML: ${(error as Error).message.split("\n")[0]}`]);

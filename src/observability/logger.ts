@@ -7,8 +7,9 @@
  * message, then the fields). `auto` picks pretty when stderr — where the lines
  * go — is a terminal, JSON otherwise; `--log-format` forces either.
  */
+import { createRequire } from "node:module";
 import { pino, type DestinationStream, type Logger } from "pino";
-import { build as prettyStream } from "pino-pretty";
+import type * as PinoPretty from "pino-pretty";
 import { normalizeLogLevel, type LogLevel } from "./log-level.ts";
 
 export type { Logger };
@@ -33,6 +34,8 @@ export function resolveLogFormat(format: LogFormat, stderrIsTerminal: boolean = 
 /** Where the lines go: fd 2 as JSON, or through pino-pretty to fd 2. */
 function destination(format: "json" | "pretty", colorize: boolean): DestinationStream {
   if (format === "json") return pino.destination({ fd: 2, sync: false });
+  // Loaded only for a person's terminal: a server logging JSON starts without it (issue 20.5).
+  const prettyStream = (createRequire(import.meta.url)("pino-pretty") as typeof PinoPretty).build;
   return prettyStream({
     destination: 2,
     // Synchronous, so a fatal line is on the screen before the process exits.
