@@ -1,11 +1,12 @@
 /**
  * Memory for payloads as a whole (issue #17 item 3, engine side): a job
- * registered but not started stays in the database (its inputs are read back
- * by StartJob), and what must stay resident — the inputs and outputs of
+ * registered but not started stays out of the job cache (kept briefly, within
+ * fixed bounds, for the StartJob that follows — issue 20 — and read back from
+ * its row otherwise), and what must stay resident — the inputs and outputs of
  * started jobs — is bounded by runtime.limits.max_cached_payload_bytes, so
  * no sequence of valid requests can exhaust the machine.
  *
- * On MariaDB: StartJob loads the job from its row, as the server does
+ * On MariaDB: StartJob loads the job as the server does
  * (src/recovery/ready-job-loader.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,6 +25,8 @@ import { getJobOutputs } from "../../src/service/get-job-outputs.ts";
 import { getJobState } from "../../src/service/get-job-state.ts";
 import { jobTasks } from "../../src/service/inspect-engine.ts";
 import { startJob } from "../../src/service/start-job.ts";
+import { failJobByOperator } from "../../src/service/fail-job-by-operator.ts";
+import { StatementTap } from "../db/statement-tap.ts";
 
 const MiB = 1024 * 1024;
 
@@ -32,13 +35,15 @@ const single = () => new TaskGraphBuilder().task({ inputs: [BYTES], outputs: [BY
 
 describe("cached payload budget (MariaDB)", () => {
   let db: Db;
+  const tap = new StatementTap();
   beforeAll(async () => {
-    db = createDb({ url: await testDatabase("budget"), maxConnections: 8 });
+    db = createDb({ url: await testDatabase("budget"), maxConnections: 8, wrapPool: (pool) => tap.wrap(pool) });
     await migrateToLatest(db);
   });
   afterAll(async () => {
     await db.destroy();
   });
+  const selectsOfJobs = () => tap.statements.filter((sql) => /^select .* from `jobs`/i.test(sql));
 
   const harness = (config?: StorageServiceConfig) =>
     Harness.create(new MariaDbJobStore(db), { readyJobLoader, ...(config ? { config } : {}) });
@@ -49,7 +54,7 @@ describe("cached payload budget (MariaDB)", () => {
     return bytes;
   };
 
-  it("a registered job's inputs stay in the database until StartJob, which loads them", async () => {
+  it("a registered job's inputs stay out of the job cache until StartJob, which loads them", async () => {
     const h = await harness();
     const input = new Uint8Array(MiB).map((_, i) => (i * 31) & 0xff);
     const { jobId } = await h.submit(single(), [input]);
@@ -101,6 +106,34 @@ describe("cached payload budget (MariaDB)", () => {
     expect(cachedPayloadBytes(h)).toBe(MiB);
     const again = await h.register(jobId, 0);
     expect(await h.succeed(jobId, 0, again.taskInstanceId, [new Uint8Array(0.5 * MiB)])).toBe("Running");
+    await h.close();
+  });
+
+  it("StartJob right after RegisterJob reads nothing back: the job was kept in its validated form", async () => {
+    const h = await harness();
+    const { jobId } = await h.submit(single(), [new Uint8Array(100).fill(7)]);
+    tap.statements.length = 0;
+    expect(await startJob(h.service.engine, jobId)).toBe("Running");
+    expect(selectsOfJobs()).toEqual([]);
+    await h.close();
+  });
+
+  it("a registered job no longer kept (evicted) is read back from its row at StartJob", async () => {
+    const h = await harness();
+    const { jobId } = await h.submit(single(), [new Uint8Array(100).fill(8)]);
+    h.service.engine.registeredJobs!.forget(jobId); // as an eviction would
+    tap.statements.length = 0;
+    expect(await startJob(h.service.engine, jobId)).toBe("Running");
+    expect(selectsOfJobs().length).toBeGreaterThan(0);
+    await h.close();
+  });
+
+  it("a registered job an operator failed before StartJob is not started from memory", async () => {
+    const h = await harness();
+    const { jobId } = await h.submit(single(), [new Uint8Array(100).fill(9)]);
+    await failJobByOperator(h.service.engine, jobId, "registered by mistake");
+    await expect(startJob(h.service.engine, jobId)).rejects.toThrow(/job in state Failed, expected Ready/);
+    expect(await getJobState(h.service.engine, jobId)).toBe("Failed");
     await h.close();
   });
 });
