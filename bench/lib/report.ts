@@ -419,13 +419,13 @@ export function renderMarkdown(results: Results, goals: GoalEntry[]): string {
     const d = w1.capacity.databasePerJob;
     lines.push("");
     lines.push(
-      `spider-storage's capacity run: ${w1.capacity.completed} jobs from ${w1.capacity.producers} producer processes × ${w1.capacity.producerConcurrency} enqueues in flight (stopped by ${w1.capacity.stoppedBy}); ${w1.capacity.callsPerJob} RPCs per job; ${d.Questions} statements per job (${d.Com_select} SELECT, ${d.Com_insert} INSERT, ${d.Com_update} UPDATE, ${d.Com_commit} COMMIT), ${d.Innodb_data_fsyncs} InnoDB data-file fsyncs and ${d.Innodb_os_log_fsyncs} log fsyncs per job; ${w1.capacity.verifiedSucceeded} of ${w1.capacity.verifiedSample} sampled jobs Succeeded by GetJobState. ` +
+      `spider-storage's capacity run: ${w1.capacity.completed} jobs from ${w1.capacity.producers} producer processes × ${w1.capacity.producerConcurrency} enqueues in flight (stopped by ${w1.capacity.stoppedBy}); ${w1.capacity.callsPerJob} RPCs per job; ${d.Questions} statements per job (${d.Com_select} SELECT, ${d.Com_insert} INSERT, ${round(d.Com_update + (d.Com_update_multi ?? 0), 2)} UPDATE, ${d.Com_commit} COMMIT), ${d.Innodb_data_fsyncs} InnoDB data-file fsyncs and ${d.Innodb_os_log_fsyncs} log fsyncs per job; ${w1.capacity.verifiedSucceeded} of ${w1.capacity.verifiedSample} sampled jobs Succeeded by GetJobState. ` +
         `CPU (% of one core): ${Object.entries(w1.capacity.cpuPercentOfOneCore).map(([k, v]) => `${k} ${v} %`).join(", ")}. Payload ${w1.payloadBytes} B, result ${w1.resultBytes} B per job.`,
     );
     const off = w1.withoutGroupCommit;
     if (off) {
       const o = off.databasePerJob;
-      const statements = (x: typeof d) => `${x.Questions} statements (${x.Com_insert} INSERT, ${x.Com_update + x.Com_update_multi} UPDATE, ${x.Com_select} SELECT, ${x.Com_commit} COMMIT, ${x.Com_rollback} ROLLBACK), ${x.Innodb_data_fsyncs} data-file fsyncs`;
+      const statements = (x: typeof d) => `${x.Questions} statements (${x.Com_insert} INSERT, ${round(x.Com_update + x.Com_update_multi, 2)} UPDATE, ${x.Com_select} SELECT, ${x.Com_commit} COMMIT, ${x.Com_rollback} ROLLBACK), ${x.Innodb_data_fsyncs} data-file fsyncs`;
       lines.push("");
       lines.push(
         `Group commit, same run: with \`runtime.db.group_commit.enabled=false\` (one statement per request; ${off.completed} jobs, measured first) a job cost ${statements(o)}, server CPU ${off.cpuMsPerJob["server"]} ms and MariaDB CPU ${off.cpuMsPerJob["mariadb"]} ms, capacity ${cell(off.jobsPerSecond)} jobs/s; ` +
