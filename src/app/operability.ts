@@ -17,6 +17,7 @@ import type { RequeueCause } from "../core/requeue-cause.ts";
 import type { Config } from "../config/schema.ts";
 import { formatTaskId } from "../core/ids.ts";
 import { countJobsByState } from "../db/jobs/countJobsByState.ts";
+import type { BatchedJobWrites } from "../db/batched-job-writes.ts";
 import type { Db } from "../db/connection.ts";
 import type { CallObserver, CallOutcome } from "../grpc/adapter.ts";
 import { GrpcHealth, HEALTH_SERVICE_DEFINITION } from "../grpc/health.ts";
@@ -159,12 +160,13 @@ export class Operability {
   }
 
   /** The engine exists: scrape-time sources for the cache, queue and database gauges. */
-  attach(service: StorageService, db: Db): void {
+  attach(service: StorageService, db: Db, writes?: BatchedJobWrites): void {
     this.metrics.setSources({
       cache: () => cacheSnapshot(service),
       queue: () => queueStats(service.engine),
       countJobsInDatabase: () => countJobsByState(db),
       unsettled: () => ({ jobs: service.reconciler.size, keptResultBytes: service.reconciler.keptBytes }),
+      ...(writes ? { groupCommit: () => writes.stats() } : {}),
     });
   }
 

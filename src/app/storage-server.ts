@@ -263,7 +263,7 @@ export class StorageServer {
       readyJobLoader,
     });
     this.#service = service;
-    this.#ops.attach(service, db);
+    this.#ops.attach(service, db, mariaDbStore.writes);
 
     // D2: rebuild the cache from the database, paged; every RPC answers UNAVAILABLE meanwhile.
     this.#phase = "recovering";

@@ -45,6 +45,8 @@ export interface MetricsSources {
   readonly countJobsInDatabase?: () => Promise<Readonly<Record<string, number>>>;
   /** Jobs whose last write the database has not confirmed, and the bytes of results kept for them (D6). */
   readonly unsettled?: () => { readonly jobs: number; readonly keptResultBytes: number };
+  /** Group commit's totals since the term began, by kind of write (`insert`, or a move such as `Ready>Running`). */
+  readonly groupCommit?: () => Readonly<Record<string, { readonly batches: number; readonly items: number }>>;
 }
 
 /** The database job count is refreshed at scrape time when older than this. */
@@ -79,6 +81,8 @@ export const METRIC_NAMES = {
   dbQueryDuration: "spider_storage_db_query_duration_seconds",
   dbQueryErrors: "spider_storage_db_query_errors_total",
   dbNodeMoves: "spider_storage_db_node_moves_total",
+  dbBatches: "spider_storage_db_batches_total",
+  dbBatchedWrites: "spider_storage_db_batched_writes_total",
   recoveryJobsDone: "spider_storage_recovery_jobs_done",
   recoveryJobsTotal: "spider_storage_recovery_jobs_total",
   recoveryPageBytes: "spider_storage_recovery_page_bytes",
@@ -256,6 +260,31 @@ export class Metrics {
         for (const [lane, stats] of Object.entries(lanes)) this.inc({ lane }, stats.waitRefusedPolls ?? 0);
       },
     });
+
+    // Group commit: the writer counts; the scrape copies its totals (they restart with a new term).
+    const groupCommitCounter = (name: string, help: string, value: (kind: { batches: number; items: number }) => number) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ["kind"],
+        registers,
+        collect() {
+          const kinds = self.#sources.groupCommit?.();
+          if (kinds === undefined) return;
+          this.reset();
+          for (const [kind, stats] of Object.entries(kinds)) this.inc({ kind }, value(stats));
+        },
+      });
+    groupCommitCounter(
+      METRIC_NAMES.dbBatches,
+      "Statements written by group commit (runtime.db.group_commit), by kind of write: insert, or a job move such as Ready>Running.",
+      (s) => s.batches,
+    );
+    groupCommitCounter(
+      METRIC_NAMES.dbBatchedWrites,
+      "Writes (one job each) those statements carried, by kind; divided by spider_storage_db_batches_total, the mean batch size.",
+      (s) => s.items,
+    );
 
     this.#pollClamped = new Counter({
       name: METRIC_NAMES.pollClamped,

@@ -181,6 +181,10 @@ describe("Prometheus metrics", () => {
 
       expect(delta("spider_storage_db_query_duration_seconds_count", { statement: "insert", table: "jobs" })).toBe(ids.length);
       expect(delta("spider_storage_db_query_duration_seconds_count", { statement: "commit" })).toBeGreaterThan(0);
+      // Group commit: submitted one at a time, each registration and start went out alone.
+      expect(delta("spider_storage_db_batched_writes_total", { kind: "insert" })).toBe(ids.length);
+      expect(delta("spider_storage_db_batches_total", { kind: "insert" })).toBe(ids.length);
+      expect(delta("spider_storage_db_batched_writes_total", { kind: "Ready>Running" })).toBe(ids.length);
       expect(s.value("spider_storage_recovery_jobs_total")).toBe(0);
 
       // Notable events, one JSON line each, with job id, task and session.
