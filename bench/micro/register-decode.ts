@@ -16,6 +16,7 @@ import { parseArgs } from "node:util";
 import type * as JobSubmission from "../../src/core/job-submission.ts";
 import type * as GraphCache from "../../src/core/task-graph-cache.ts";
 import { w1Graph, w1Inputs } from "../workloads/w1-job.ts";
+import { percentile } from "../lib/stats.ts";
 import { loadBaseline } from "./baseline-modules.ts";
 
 const { values: options } = parseArgs({
@@ -60,7 +61,7 @@ for (let round = 0; round < ROUNDS; round++) {
   const order: ("old" | "new")[] = round % 2 === 0 ? ["old", "new"] : ["new", "old"];
   for (const side of order) times[side].push(await batch(side));
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
 const oldUs = median(times.old);
 const newUs = median(times.new);
 console.log(

@@ -104,10 +104,13 @@ async function runCapacityWithoutGroupCommit(ctx: BenchContext): Promise<W1Capac
   const jobs = Math.max(200, Math.round(ctx.profile.w1.jobs / 3));
   ctx.log(`W1 capacity with group commit off (one statement per request): ${jobs} jobs`);
   const small: BenchContext = { ...ctx, profile: { ...ctx.profile, w1: { ...ctx.profile.w1, jobs, warmup: Math.min(ctx.profile.w1.warmup, 200), latencySeconds: 0 } }, runId: `${ctx.runId}_nogc` };
-  return (await runW1On(small, { SPIDER_STORAGE_RUNTIME__DB__GROUP_COMMIT__ENABLED: "false" }, { capacityOnly: true })).capacity;
+  return runW1On(small, { SPIDER_STORAGE_RUNTIME__DB__GROUP_COMMIT__ENABLED: "false" }, true);
 }
 
-async function runW1On(ctx: BenchContext, env: Record<string, string>, options: { readonly capacityOnly?: boolean } = {}): Promise<W1Result> {
+/** W1 on a server started with `env`: capacity then latency, or (capacityOnly) the capacity mode alone. */
+async function runW1On(ctx: BenchContext, env: Record<string, string>, capacityOnly: true): Promise<W1Capacity>;
+async function runW1On(ctx: BenchContext, env: Record<string, string>, capacityOnly?: false): Promise<W1Result>;
+async function runW1On(ctx: BenchContext, env: Record<string, string>, capacityOnly = false): Promise<W1Result | W1Capacity> {
   const { w1 } = ctx.profile;
   const handle = await startSpiderServer(ctx.mariadb, `bench_w1_${ctx.runId}`, { env });
   const cluster = await startCluster(handle.server.address);
@@ -164,11 +167,7 @@ async function runW1On(ctx: BenchContext, env: Record<string, string>, options: 
     ctx.log(`W1 capacity: ${w1.jobs} jobs from ${w1.producers} producer processes × ${w1.producerConcurrency} enqueues in flight`);
     const capacity = await runCapacity(ctx, { serverPid, address: handle.server.address, resourceGroupId, counted, polls, clients });
 
-    if (options.capacityOnly) {
-      const none = { count: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0, maxMs: 0, meanMs: 0 };
-      const latency = { offeredPerSecond: 0, achievedPerSecond: 0, offered: 0, completed: 0, failed: 0, elapsedMs: 0, latency: none, lateStarts: 0, phases: {} } as unknown as W1Latency;
-      return { jobsPerSecond: capacity.jobsPerSecond, capacity, latency, payloadBytes: W1_PAYLOAD_BYTES, resultBytes: w1ResultBytes(), workers: 0, durability, serverPeakRssMiB: 0, protocolErrors: [] };
-    }
+    if (capacityOnly) return capacity;
 
     // --- latency at half the capacity ---
     const rate = Math.max(2, capacity.jobsPerSecond / 2);

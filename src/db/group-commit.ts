@@ -73,11 +73,6 @@ export class GroupCommit<T, R> {
     return { batches: this.#batches, items: this.#items, largestBatch: this.#largest };
   }
 
-  /** Items submitted and not yet answered. */
-  get pending(): number {
-    return this.#waiting.length;
-  }
-
   // Items submitted in one turn of the event loop go out together.
   #schedule(): void {
     if (this.#scheduled || this.#inFlight >= this.#options.maxInFlight) return;
@@ -94,7 +89,7 @@ export class GroupCommit<T, R> {
       this.#inFlight++;
       // The batch runs in the context of its first submitter, not in that of
       // whichever batch finished before it: what is scoped to a call (the
-      // test-only fault injection, log bindings) follows the calls it carries.
+      // test-only fault injection) follows the calls it carries.
       void batch[0]!.inContext(() => this.#write(batch)).finally(() => {
         this.#inFlight--;
         if (this.#waiting.length > 0) this.#schedule();

@@ -19,16 +19,21 @@ export interface NewJob {
   readonly compressedInputs: Uint8Array;
 }
 
+/** The `jobs` row of a new job (Ready by the column's default); insertJobs writes several. */
+export function newJobRow(job: NewJob) {
+  return {
+    resource_group_id: job.resourceGroupId,
+    compressed_serialized_task_graph: asBuffer(job.compressedTaskGraph),
+    compressed_serialized_job_inputs: asBuffer(job.compressedInputs),
+  };
+}
+
 export async function insertJob(db: Db, job: NewJob): Promise<bigint> {
   return runStatement(db, { operation: "insertJob", writes: true }, async (connection) => {
     try {
       const result = await connection
         .insertInto("jobs")
-        .values({
-          resource_group_id: job.resourceGroupId,
-          compressed_serialized_task_graph: asBuffer(job.compressedTaskGraph),
-          compressed_serialized_job_inputs: asBuffer(job.compressedInputs),
-        })
+        .values(newJobRow(job))
         .executeTakeFirstOrThrow();
       return insertIdOf(result, "jobs");
     } catch (error) {

@@ -10,27 +10,17 @@
  * undefined, and the caller inserts the jobs one by one to give each its own
  * answer.
  */
-import { asBuffer } from "../bytes.ts";
 import type { Db } from "../connection.ts";
 import { dbErrno, ER_NO_REFERENCED_ROW } from "../db-errors.ts";
 import { runStatement } from "../run-statement.ts";
-import type { NewJob } from "./insertJob.ts";
+import { newJobRow, type NewJob } from "./insertJob.ts";
 
 export async function insertJobs(db: Db, jobs: readonly NewJob[]): Promise<bigint[] | undefined> {
   if (jobs.length === 0) return [];
   return runStatement(db, { operation: `insertJobs (${jobs.length})`, writes: true }, async (connection) => {
     let rows: readonly { id: bigint }[];
     try {
-      const insert = connection
-        .insertInto("jobs")
-        .values(
-          jobs.map((job) => ({
-            resource_group_id: job.resourceGroupId,
-            compressed_serialized_task_graph: asBuffer(job.compressedTaskGraph),
-            compressed_serialized_job_inputs: asBuffer(job.compressedInputs),
-          })),
-        )
-        .returning("id");
+      const insert = connection.insertInto("jobs").values(jobs.map(newJobRow)).returning("id");
       // kysely's MySQL adapter does not read RETURNING's rows back: run the compiled statement.
       rows = (await connection.executeQuery(insert.compile())).rows;
     } catch (error) {
