@@ -6,19 +6,25 @@
  *   - SERVING: the first GetSession answered OK (every RPC answers UNAVAILABLE
  *     until then; tried every 5 ms with a 5 ms reconnect backoff),
  * beside a bare `node -e ''` (spawn → exit) measured in the same run. The
- * first start on a new database also applies the migrations (reported apart);
- * the figures compared with the goals are the restarts on the migrated, empty
- * database that follow. Medians over `repetitions` starts.
+ * `bin` entry runs the bundle (scripts/bundle.ts; built first when it does not
+ * match the sources); the same start from the sources (`node src/cli/main.ts`)
+ * is measured in the same loop. The first start on a new database also applies
+ * the migrations (reported apart); the figures compared with the goals are the
+ * restarts on the migrated, empty database that follow. Medians over
+ * `repetitions` starts, bare node, bundle and sources alternating.
  */
 import { spawn } from "node:child_process";
 import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { SessionManagementService } from "../../src/gen/storage/storage_pb.ts";
 import { createPromiseClient } from "../../src/grpc/adapter.ts";
 import { freePort } from "../../testkit/free-port.ts";
 import type { PrivateMariaDb } from "../../testkit/mariadb.ts";
-import { CLI_BIN, ServerProcess } from "../../testkit/server-process.ts";
+import { CLI_BIN, CLI_MAIN, ServerProcess } from "../../testkit/server-process.ts";
+import { buildBundle } from "../../scripts/bundle.ts";
+import { freshBundle } from "../../src/cli/fresh-bundle.js";
 import { percentile, now, round } from "../lib/stats.ts";
 import { serverEnv } from "../workloads/spider.ts";
 
@@ -36,6 +42,10 @@ export interface StartupResult {
   readonly starts: readonly StartSample[];
   readonly portBoundMedianMs: number;
   readonly servingMedianMs: number;
+  /** Whether the bundle was built for this run (it did not match the sources). */
+  readonly bundleBuilt: boolean;
+  /** The same starts from the sources (`node src/cli/main.ts serve`), same loop. */
+  readonly sources: { readonly starts: readonly StartSample[]; readonly portBoundMedianMs: number; readonly servingMedianMs: number };
 }
 
 const median = (xs: readonly number[]) => round(percentile([...xs].sort((a, b) => a - b), 50), 1);
@@ -63,10 +73,10 @@ function tcpAccepts(port: number): Promise<boolean> {
   });
 }
 
-async function startOnce(databaseUrl: string, timeoutMs: number): Promise<StartSample> {
+async function startOnce(databaseUrl: string, timeoutMs: number, entry: string): Promise<StartSample> {
   const port = await freePort();
   const t0 = now();
-  const server = await ServerProcess.start({ databaseUrl, port, env: serverEnv(), entry: CLI_BIN });
+  const server = await ServerProcess.start({ databaseUrl, port, env: serverEnv(), entry });
   const probe = createPromiseClient(SessionManagementService, server.address, undefined, {
     "grpc.initial_reconnect_backoff_ms": 5,
     "grpc.min_reconnect_backoff_ms": 5,
@@ -103,15 +113,22 @@ async function startOnce(databaseUrl: string, timeoutMs: number): Promise<StartS
 
 export async function measureStartup(mariadb: PrivateMariaDb, database: string, options: { repetitions: number; timeoutMs?: number }): Promise<StartupResult> {
   const timeoutMs = options.timeoutMs ?? 60_000;
+  const root = fileURLToPath(new URL("../../", import.meta.url));
+  const bundleBuilt = freshBundle(root) === undefined;
+  if (bundleBuilt) await buildBundle();
+  if (freshBundle(root) === undefined) throw new Error("the bundle does not match the sources right after it was built");
   const databaseUrl = await mariadb.createDatabase(database);
   await bareNode(); // one unmeasured start of each: cold file caches are noise
-  const firstStart = await startOnce(databaseUrl, timeoutMs);
+  const firstStart = await startOnce(databaseUrl, timeoutMs, CLI_BIN);
+  await startOnce(databaseUrl, timeoutMs, CLI_MAIN);
   const bare: number[] = [];
   const starts: StartSample[] = [];
-  // Alternate, so load that comes and goes falls on both.
+  const sourceStarts: StartSample[] = [];
+  // Alternate, so load that comes and goes falls on all three.
   for (let i = 0; i < options.repetitions; i++) {
     bare.push(round(await bareNode(), 1));
-    starts.push(await startOnce(databaseUrl, timeoutMs));
+    starts.push(await startOnce(databaseUrl, timeoutMs, CLI_BIN));
+    sourceStarts.push(await startOnce(databaseUrl, timeoutMs, CLI_MAIN));
   }
   return {
     repetitions: options.repetitions,
@@ -121,5 +138,11 @@ export async function measureStartup(mariadb: PrivateMariaDb, database: string, 
     starts,
     portBoundMedianMs: median(starts.map((s) => s.portBoundMs)),
     servingMedianMs: median(starts.map((s) => s.servingMs)),
+    bundleBuilt,
+    sources: {
+      starts: sourceStarts,
+      portBoundMedianMs: median(sourceStarts.map((s) => s.portBoundMs)),
+      servingMedianMs: median(sourceStarts.map((s) => s.servingMs)),
+    },
   };
 }

@@ -21,7 +21,6 @@ import type { BatchedJobWrites } from "../db/batched-job-writes.ts";
 import type { Db } from "../db/connection.ts";
 import type { CallObserver, CallOutcome } from "../grpc/adapter.ts";
 import { GrpcHealth, HEALTH_SERVICE_DEFINITION } from "../grpc/health.ts";
-import { addReflection } from "../grpc/reflection.ts";
 import { serverCredentials, tlsMode, type TlsMode } from "../grpc/tls.ts";
 import { dbQueryLogger } from "./db-query-log.ts";
 import { HealthState } from "../observability/health.ts";
@@ -86,9 +85,18 @@ export class Operability {
     return serverCredentials(this.#config.runtime.tls);
   }
 
-  /** Health and reflection: answered in every phase, outside the readiness gate. */
+  /** Health: answered in every phase, outside the readiness gate (added before the port is bound). */
   addGrpcServices(server: grpc.Server): void {
     this.#grpcHealth.addToServer(server);
+  }
+
+  /**
+   * Reflection, outside the gate too. Loaded once the port is bound, beside the database work:
+   * it parses its own .proto files at load, a tool's service kept off the start-up path
+   * (issue 20.5); the server awaits it before it first serves.
+   */
+  async addReflection(server: grpc.Server): Promise<void> {
+    const { addReflection } = await import("../grpc/reflection.ts");
     addReflection(server, [HEALTH_SERVICE_DEFINITION]);
   }
 

@@ -29,7 +29,7 @@ import { PoolFence } from "../db/pool-fence.ts";
 import type { FaultInjector } from "../db/fault-injection/fault-injector.ts";
 import { faultyPool } from "../db/fault-injection/faulty-pool.ts";
 import type { Config } from "../config/schema.ts";
-import { assertSchemaCurrent, migrateToLatest } from "../db/migrate.ts";
+import { assertSchemaCurrent, migrateToLatest, schemaStatus, SchemaTooNewError } from "../db/migrate.ts";
 import { allocateFencedSession } from "../db/sessions/allocateFencedSession.ts";
 import { setWriteFence } from "../db/fence/write-fence.ts";
 import type { FencedError } from "../db/fence/fenced-error.ts";
@@ -110,6 +110,8 @@ export class StorageServer {
   #recoveryProgress: RecoveryProgressView | undefined;
   /** The admin API, and the periodic terminal-job GC once serving. */
   readonly #admin: AdminRuntime;
+  /** Reflection's registration, started once the port is bound. */
+  #reflection: Promise<void> = Promise.resolve();
 
   constructor(options: StorageServerOptions) {
     this.#options = options;
@@ -138,7 +140,7 @@ export class StorageServer {
       logger: options.logger,
       server: { phase: () => this.#phase, session: () => this.#session, service: () => this.#service, db: () => this.#db, recoveryProgress: () => this.#recoveryProgress },
     });
-    // Health and reflection answer in every phase (not behind the gate), after the lease's deadline check.
+    // Health answers in every phase (not behind the gate), after the lease's deadline check; reflection is added once the port is bound.
     this.#ops.health.setRefresh(() => this.#lease?.checkNow());
     this.#ops.addGrpcServices(this.#grpc.server);
   }
@@ -180,6 +182,10 @@ export class StorageServer {
     this.#logger.info({ host: config.host, port: this.#boundPort, tls: this.#ops.tlsMode }, "listening (not serving yet)");
     // Not awaited: the console comes up beside the database work (a failure to bind it is logged, never fatal).
     void this.#admin.startConsole();
+    // Beside the database work too; awaited before serving (#lead).
+    this.#reflection = this.#ops.addReflection(this.#grpc.server).catch((error: unknown) => {
+      this.#logger.error({ err: error }, "gRPC reflection not available; the server runs without it");
+    });
 
     this.#phase = "connecting";
     const url = typeof this.#options.databaseUrl === "string" ? this.#options.databaseUrl : await this.#options.databaseUrl();
@@ -228,13 +234,18 @@ export class StorageServer {
 
     this.#phase = "migrating";
     if (this.#options.migrate) {
-      // DDL may run for minutes: migrations get their own connection, without the statement timeout.
-      const migrationDb = createDb({ url, nodes, maxConnections: 1, wrapPool: (pool) => this.#fence.wrap(pool) });
-      try {
-        const results = await migrateToLatest(migrationDb);
-        for (const r of results) this.#logger.info({ migration: r.migrationName, status: r.status }, "migration");
-      } finally {
-        await migrationDb.destroy();
+      // Most starts find the schema current: one look through the pool, and a migration connection only when needed.
+      const status = await schemaStatus(db);
+      if (status.unknown.length > 0) throw new SchemaTooNewError(status.unknown);
+      if (status.pending.length > 0) {
+        // DDL may run for minutes: migrations get their own connection, without the statement timeout.
+        const migrationDb = createDb({ url, nodes, maxConnections: 1, wrapPool: (pool) => this.#fence.wrap(pool) });
+        try {
+          const results = await migrateToLatest(migrationDb);
+          for (const r of results) this.#logger.info({ migration: r.migrationName, status: r.status }, "migration");
+        } finally {
+          await migrationDb.destroy();
+        }
       }
     } else {
       await assertSchemaCurrent(db);
@@ -280,6 +291,9 @@ export class StorageServer {
     if (this.#lease !== lease) return;
     const report = this.#recovery;
     this.#recoveryProgress = { done: true, jobsLoaded: report.done, jobsTotal: report.total, jobsQuarantined: report.quarantined, elapsedMs: report.durationMs };
+
+    await this.#reflection;
+    if (this.#lease !== lease) return;
 
     // D7: refill after the cache is whole and before any poll is answered.
     const refilled = refillQueue(service.engine);

@@ -1,6 +1,4 @@
-/** The package version, read once from package.json (the CLI's --version, the admin API's status). */
-import { readFileSync } from "node:fs";
-
-const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+/** The package version (the CLI's --version, the admin API's status); a JSON import, so a bundle carries it. */
+import packageJson from "../../package.json" with { type: "json" };
 
 export const VERSION: string = packageJson.version;

@@ -19,6 +19,10 @@ import { z } from "zod";
 import { parseDatabaseUrl, parseHostEntry } from "../core/database-url.ts";
 import { LOG_LEVELS, normalizeLogLevel } from "../observability/log-level.ts";
 
+// Configuration is parsed once per process: zod's compiled fast path (code generated with
+// `new Function` per object schema) costs more at start than it could ever save (issue 20.5).
+z.config({ jitless: true });
+
 /** Metadata of one leaf key, kept in zod's global registry with `.meta()`. */
 export interface KeyMeta {
   /** What the value must be, completing "expected …": "an integer 0..65535". */
@@ -461,18 +465,31 @@ export interface KeyInfo {
   readonly defaultValue: unknown;
 }
 
-/** A node of the schema's JSON Schema: a section has `properties`; a key carries its `.meta()`. */
+/** A node of the schema's tree: a section has `properties`; a key carries its `.meta()`. */
 type SchemaNode = Partial<KeyMeta> & { readonly properties?: Readonly<Record<string, SchemaNode>> };
 
 /**
- * The schema as JSON Schema, input side: what a file, a variable or a flag may hold, with each
- * key's `.meta()` beside its JSON Schema keywords. Only `properties` and the metadata are read,
- * so a part with no JSON form (a transform) may stand as `{}`.
+ * The schema's keys as a tree, walked once from zod's own nodes: a key is a node carrying
+ * `.meta()` (on its `.default()` or `.optional()` wrapper), a section an object behind its
+ * `.prefault({})` (and before its `.transform()`, if any). (Not `z.toJSONSchema`, which gave the same tree at a few tens of
+ * milliseconds of every start — issue 20.5.)
  */
-let jsonSchema: SchemaNode | undefined;
-function configJsonSchema(): SchemaNode {
-  jsonSchema ??= z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any" }) as SchemaNode;
-  return jsonSchema;
+let schemaTree: SchemaNode | undefined;
+function configSchemaTree(): SchemaNode {
+  const walk = (schema: z.ZodType): SchemaNode => {
+    const meta = z.globalRegistry.get(schema) as Partial<KeyMeta> | undefined;
+    if (meta?.expected !== undefined) return meta;
+    let inner: z.ZodType = schema;
+    for (;;) {
+      if (inner instanceof z.ZodPrefault || inner instanceof z.ZodDefault || inner instanceof z.ZodOptional) inner = inner.unwrap() as z.ZodType;
+      else if (inner instanceof z.ZodPipe) inner = inner.in as z.ZodType; // a section's .transform(): its input side
+      else break;
+    }
+    if (!(inner instanceof z.ZodObject)) return {};
+    return { properties: Object.fromEntries(Object.entries(inner.shape).map(([name, child]) => [name, walk(child as z.ZodType)])) };
+  };
+  schemaTree ??= walk(configSchema);
+  return schemaTree;
 }
 
 /** A key's metadata; undefined for a section. */
@@ -493,8 +510,8 @@ function childOf(node: SchemaNode, name: string): SchemaNode | undefined {
 }
 
 /**
- * Every leaf key, in schema order. Defaults come from parsing an empty configuration: the
- * input-side JSON Schema drops the default of a key whose value is coerced (a transform).
+ * Every leaf key, in schema order. Defaults come from parsing an empty configuration (a
+ * key's default may be coerced on the way in).
  */
 export function configKeys(): KeyInfo[] {
   const keys: KeyInfo[] = [];
@@ -507,13 +524,13 @@ export function configKeys(): KeyInfo[] {
       else walk(child, value, path);
     }
   };
-  walk(configJsonSchema(), configSchema.parse({}), "");
+  walk(configSchemaTree(), configSchema.parse({}), "");
   return keys;
 }
 
 /** The schema node at a dotted path: a leaf's metadata, or "section", or undefined if unknown. */
 export function lookupKey(path: readonly (string | number)[]): KeyMeta | "section" | undefined {
-  let node: SchemaNode | undefined = configJsonSchema();
+  let node: SchemaNode | undefined = configSchemaTree();
   for (const part of path) {
     node = childOf(node, String(part));
     if (node === undefined) return undefined;

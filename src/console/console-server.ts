@@ -12,8 +12,8 @@
  * at once), and every answer is bounded by the use case behind it.
  */
 import { readFileSync } from "node:fs";
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { createServer as createHttpsServer } from "node:https";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { nodeHttp, nodeHttps } from "../core/http-modules.ts";
 import type { AddressInfo } from "node:net";
 import type { AdminHost } from "../admin/admin-host.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -62,9 +62,9 @@ export interface ConsoleServer {
 
 function createServer(tls: ConsoleTls, handler: (request: IncomingMessage, response: ServerResponse) => void): Server {
   const common = { maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS };
-  if (tls.key_file === undefined || tls.cert_file === undefined) return createHttpServer(common, handler);
+  if (tls.key_file === undefined || tls.cert_file === undefined) return nodeHttp().createServer(common, handler);
   const ca = tls.client_ca_file === undefined ? undefined : readFileSync(tls.client_ca_file);
-  return createHttpsServer(
+  return nodeHttps().createServer(
     {
       ...common,
       key: readFileSync(tls.key_file),

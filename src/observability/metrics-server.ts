@@ -4,7 +4,8 @@
  * `GET /healthz` answers 200 "SERVING" or 503 "NOT_SERVING <phase>" for probes
  * that speak only HTTP. Anything else is 404. Plain node:http, no framework.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { nodeHttp } from "../core/http-modules.ts";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "./logger.ts";
 import type { HealthState } from "./health.ts";
@@ -26,7 +27,7 @@ export interface MetricsServerOptions {
 
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
   const { metrics, health, logger } = options;
-  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+  const server = nodeHttp().createServer((request: IncomingMessage, response: ServerResponse) => {
     const path = (request.url ?? "/").split("?")[0];
     if (request.method !== "GET" && request.method !== "HEAD") {
       response.writeHead(405, { allow: "GET, HEAD" }).end();

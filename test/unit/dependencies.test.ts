@@ -65,7 +65,7 @@ describe("dependencies", () => {
     for (const name of importedPackages(file)) serviceImports.set(name, file);
   }
   for (const name of servedPackages()) serviceImports.set(name, "src/console/static-assets.ts");
-  const testImports = new Set([...sourceFiles("test"), ...sourceFiles("testkit"), ...sourceFiles("bench"), "vitest.config.ts"].flatMap(importedPackages));
+  const testImports = new Set([...sourceFiles("test"), ...sourceFiles("testkit"), ...sourceFiles("bench"), ...sourceFiles("scripts"), "vitest.config.ts"].flatMap(importedPackages));
 
   it("the service's code imports only production dependencies (npm ci --omit=dev is enough to run it)", () => {
     const missing = [...serviceImports].filter(([name]) => !(name in pkg.dependencies)).map(([name, file]) => `${name} (${file})`);
@@ -76,7 +76,7 @@ describe("dependencies", () => {
     expect(Object.keys(pkg.dependencies).filter((name) => !serviceImports.has(name))).toEqual([]);
   });
 
-  it("every development dependency is imported by a test, the test kit or a benchmark, or is a tool", () => {
+  it("every development dependency is imported by a test, the test kit, a benchmark or a build script, or is a tool", () => {
     const unused = Object.keys(pkg.devDependencies).filter((name) => !TOOLS.has(name) && !testImports.has(name) && !serviceImports.has(name));
     expect(unused).toEqual([]);
   });

@@ -22,7 +22,7 @@
 import type { Command } from "commander";
 import type { StorageServer as StorageServerType } from "../../app/storage-server.ts";
 import { ConfigError, redactConfig, resolveConfig, type LoadedConfig } from "../../config/load-config.ts";
-import { openDataDirDatabase, type EmbeddedDatabase } from "../../embedded/embedded-mariadb.ts";
+import type { EmbeddedDatabase } from "../../embedded/embedded-mariadb.ts";
 import { createLogger } from "../../observability/logger.ts";
 import { logLevelFromRustLog } from "../../observability/log-level.ts";
 import { FaultInjector } from "../../db/fault-injection/fault-injector.ts";
@@ -89,7 +89,12 @@ export function addServeCommand(program: Command): void {
           : async () => {
               // A stop that came first must not find a mariadbd started behind its back.
               if (stopRequested) throw new Error("server is stopping");
-              const { createDatabaseIfMissing } = await import("../../db/server/createDatabaseIfMissing.ts");
+              // Loaded only for an embedded database (it brings the MariaDB driver before the port is bound otherwise).
+              const [{ createDatabaseIfMissing }, { openDataDirDatabase }] = await Promise.all([
+                import("../../db/server/createDatabaseIfMissing.ts"),
+                import("../../embedded/embedded-mariadb.ts"),
+              ]);
+              if (stopRequested) throw new Error("server is stopping");
               embedded = openDataDirDatabase(target.data_dir, {
                 logger,
                 socketDir: target.socket_dir,
