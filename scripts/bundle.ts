@@ -15,11 +15,11 @@
  * --if-available: succeed without building when the bundler is not installed
  * (a production install, `npm ci --omit=dev`, has no dev dependencies).
  */
-import { cp, mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { cp, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { BUNDLE_DIR, BUNDLE_ENTRY, BUNDLE_MANIFEST, type BundleManifest } from "../src/cli/fresh-bundle.js";
+import { BUNDLE_DIR, BUNDLE_ENTRY, BUNDLE_MANIFEST, CHECKED_BY_CONTENT, sha256Of, type BundleInput, type BundleManifest } from "../src/cli/fresh-bundle.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
@@ -70,10 +70,11 @@ export async function buildBundle(outDir: string = join(ROOT, BUNDLE_DIR)): Prom
       own.add(relative(ROOT, id).split(sep).join("/"));
     }
   }
-  const inputs: { path: string; size: number; mtimeMs: number }[] = [];
+  const inputs: BundleInput[] = [];
   for (const path of [...own].sort()) {
     const info = await stat(join(ROOT, path));
-    inputs.push({ path, size: info.size, mtimeMs: info.mtimeMs });
+    const sha256 = CHECKED_BY_CONTENT.has(path) ? sha256Of(await readFile(join(ROOT, path))) : undefined;
+    inputs.push({ path, size: info.size, mtimeMs: info.mtimeMs, ...(sha256 !== undefined && { sha256 }) });
   }
   const manifest: BundleManifest = { entry: BUNDLE_ENTRY, inputs };
   await writeFile(join(outDir, BUNDLE_MANIFEST), `${JSON.stringify(manifest, null, 1)}\n`);

@@ -260,7 +260,12 @@ export class StorageServer {
     this.#wasFenced = false;
     const sessionLogger = this.#ops.bindSession(this.#session);
     const groupCommit = config.runtime.db.group_commit;
-    const batching = { enabled: groupCommit.enabled, maxBatch: groupCommit.max_batch, maxInFlight: groupCommit.max_in_flight };
+    const batching = {
+      enabled: groupCommit.enabled,
+      maxBatch: groupCommit.max_batch,
+      maxInFlight: groupCommit.max_in_flight,
+      ...(faults && { captureContext: faults.captureCall }),
+    };
     const mariaDbStore = faults ? faults.scopeCalls(new MariaDbJobStore(db, batching)) : new MariaDbJobStore(db, batching);
     const store = watchFence(mariaDbStore, (error) => this.#fenced(error));
     const checkpoints = createCheckpointWriter(store, config, sessionLogger);

@@ -13,7 +13,7 @@
  */
 import { canTransition, type JobState } from "../core/job-state.ts";
 import type { Db } from "./connection.ts";
-import { GroupCommit, settle, type Settlement } from "./group-commit.ts";
+import { GroupCommit, settle, type RunInContext, type Settlement } from "./group-commit.ts";
 import { insertJob, type NewJob } from "./jobs/insertJob.ts";
 import { insertJobs } from "./jobs/insertJobs.ts";
 import { transitionJobs, type BatchedMove } from "./jobs/transitionJobs.ts";
@@ -23,6 +23,8 @@ export interface GroupCommitSettings {
   readonly enabled: boolean;
   readonly maxBatch: number;
   readonly maxInFlight: number;
+  /** Carries a call's async context into the batch that writes it (the test-only fault injection; see GroupCommitOptions). */
+  readonly captureContext?: () => RunInContext;
 }
 
 /** A batch's payload bytes stay below this (blobs travel hex-encoded: ~2× on the wire; max_allowed_packet is 16 MiB by default). */
@@ -49,6 +51,7 @@ export class BatchedJobWrites {
       maxInFlight: settings.maxInFlight,
       maxBatchBytes: MAX_BATCH_PAYLOAD_BYTES,
       sizeOf: (job) => job.compressedTaskGraph.length + job.compressedInputs.length,
+      ...(settings.captureContext && { captureContext: settings.captureContext }),
     });
   }
 
@@ -70,6 +73,7 @@ export class BatchedJobWrites {
         maxInFlight: this.#settings.maxInFlight,
         maxBatchBytes: MAX_BATCH_PAYLOAD_BYTES,
         sizeOf: (queued) => (queued.move.outputs?.length ?? 0) + (queued.move.errorMessage?.length ?? 0),
+        ...(this.#settings.captureContext && { captureContext: this.#settings.captureContext }),
       });
       this.#moves.set(kind, batches);
     }

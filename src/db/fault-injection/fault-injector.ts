@@ -19,6 +19,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { REAL_FAULT_KINDS, type FaultKind, type FaultPlan, type FaultRule } from "./fault-plan.ts";
 import { seededRandom } from "../../core/seeded-random.ts";
+import type { RunInContext } from "../group-commit.ts";
 
 /** A fault chosen for one call, waiting for its statement. */
 export interface PendingFault {
@@ -109,6 +110,12 @@ export class FaultInjector {
       },
     });
   }
+
+  /** Captures the call in progress, to run later work (a group-committed batch) inside it. */
+  readonly captureCall = (): RunInContext => {
+    const state = this.#storage.getStore();
+    return state === undefined ? (fn) => fn() : (fn) => this.#storage.run(state, fn);
+  };
 
   /** The call in progress, if any (for the pool wrapper). */
   current(): CallState | undefined {

@@ -1,9 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { BUNDLE_DIR, BUNDLE_ENTRY, BUNDLE_MANIFEST, freshBundle } from "../../../src/cli/fresh-bundle.js";
+import { BUNDLE_DIR, BUNDLE_ENTRY, BUNDLE_MANIFEST, CHECKED_BY_CONTENT, freshBundle, sha256Of } from "../../../src/cli/fresh-bundle.js";
 
 const roots: string[] = [];
 afterEach(() => {
@@ -21,7 +21,8 @@ function projectWithBundle(): string {
   writeFileSync(join(root, BUNDLE_DIR, BUNDLE_ENTRY), "export {};\n");
   const inputs = ["src/a.ts", "package-lock.json"].map((path) => {
     const info = statSync(join(root, path));
-    return { path, size: info.size, mtimeMs: info.mtimeMs };
+    const sha256 = CHECKED_BY_CONTENT.has(path) ? sha256Of(readFileSync(join(root, path))) : undefined;
+    return { path, size: info.size, mtimeMs: info.mtimeMs, ...(sha256 !== undefined && { sha256 }) };
   });
   writeFileSync(join(root, BUNDLE_DIR, BUNDLE_MANIFEST), JSON.stringify({ entry: BUNDLE_ENTRY, inputs }));
   return root;
@@ -42,11 +43,19 @@ describe("freshBundle (which entry the bin runs)", () => {
     expect(freshBundle(root)).toBeUndefined();
   });
 
-  it("runs the sources once the dependencies change (package-lock.json stands for them)", () => {
+  it("runs the sources once the dependencies change (package-lock.json stands for them), even at the same size", () => {
     const root = projectWithBundle();
     expect(freshBundle(root)).toBeDefined();
-    writeFileSync(join(root, "package-lock.json"), '{"lockfileVersion":3}\n');
+    writeFileSync(join(root, "package-lock.json"), "[]\n");
     expect(freshBundle(root)).toBeUndefined();
+  });
+
+  it("keeps the bundle when npm rewrites the lock file unchanged (npm prune --omit=dev)", () => {
+    const root = projectWithBundle();
+    writeFileSync(join(root, "package-lock.json"), "{}\n");
+    const later = new Date(statSync(join(root, "package-lock.json")).mtimeMs + 5_000);
+    utimesSync(join(root, "package-lock.json"), later, later);
+    expect(freshBundle(root)).toBe(pathToFileURL(join(root, BUNDLE_DIR, BUNDLE_ENTRY)).href);
   });
 
   it("runs the sources when a file the bundle holds is gone", () => {

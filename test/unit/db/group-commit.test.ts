@@ -5,6 +5,7 @@
  * waits on a clock.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { FaultInjector } from "../../../src/db/fault-injection/fault-injector.ts";
 import { describe, expect, it } from "vitest";
 import { GroupCommit, type Settlement } from "../../../src/db/group-commit.ts";
 
@@ -124,7 +125,7 @@ describe("GroupCommit", () => {
     await expect(answers[1]).rejects.toThrow(/1 outcomes for 2 items/);
   });
 
-  it("a batch runs in its first submitter's async context, not in that of the batch before it", async () => {
+  it("with captureContext, a batch runs in its first submitter's async context, not in that of the batch before it", async () => {
     const call = new AsyncLocalStorage<string>();
     const seen: (string | undefined)[] = [];
     const { batches, write } = controlledWrites();
@@ -135,6 +136,7 @@ describe("GroupCommit", () => {
       },
       maxBatch: 10,
       maxInFlight: 1,
+      captureContext: () => AsyncLocalStorage.snapshot(),
     });
     const first = call.run("call A", () => group.submit(1));
     await flush();
@@ -146,5 +148,29 @@ describe("GroupCommit", () => {
     batches[1]!.settle([ok("2")]);
     await second;
     expect(seen).toEqual(["call A", "call B"]);
+  });
+  it("the fault injector's captureCall carries each call's fault scope into the batch it leads", async () => {
+    const injector = new FaultInjector({ rules: [] });
+    const seen: (string | undefined)[] = [];
+    const { batches, write } = controlledWrites();
+    const group = new GroupCommit<number, string>({
+      write: (items) => {
+        seen.push(injector.current()?.operation);
+        return write(items);
+      },
+      maxBatch: 10,
+      maxInFlight: 1,
+      captureContext: injector.captureCall,
+    });
+    const first = injector.scope("startJob", () => group.submit(1));
+    await flush();
+    const second = injector.scope("insertJob", () => group.submit(2));
+    await flush();
+    batches[0]!.settle([ok("1")]);
+    await first;
+    await flush();
+    batches[1]!.settle([ok("2")]);
+    await second;
+    expect(seen).toEqual(["startJob", "insertJob"]);
   });
 });
