@@ -1,7 +1,7 @@
 /**
  * Bundles the program (src/cli/main.ts and what it loads, dependencies included)
  * into dist/bundle/ for a faster start (issue 20.5): Node's module loader spends
- * more time resolving and linking some seven hundred modules one by one than
+ * more time resolving and linking some nine hundred modules one by one than
  * running them. `npm ci` builds it (the `prepare` script); `npm run bundle`
  * rebuilds it. The `bin` entry (src/cli/spider-storage.js) runs it only while
  * it matches the sources it was built from (src/cli/fresh-bundle.js), and the
