@@ -1,4 +1,6 @@
+import { sql } from "kysely";
 import { afterAll, describe, expect, it } from "vitest";
+import { createDb } from "../../src/db/connection.ts";
 import { ServerProcess } from "../../testkit/server-process.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
 import { waitFor } from "../../testkit/wait-for.ts";
@@ -58,6 +60,34 @@ describe("spider-storage serve", () => {
       expect((await server.stop()).code).toBe(0);
     } finally {
       await mariadb.destroy();
+    }
+  });
+  it("refuses a database whose schema is newer than this code, before taking a session, and serves again once it matches", async () => {
+    const databaseUrl = await testDatabase("serve");
+    const first = await ServerProcess.start({ databaseUrl });
+    servers.push(first);
+    const session = await first.waitServing();
+    expect((await first.stop()).code).toBe(0);
+
+    const db = createDb({ url: databaseUrl });
+    try {
+      await sql`INSERT INTO schema_migrations (name, timestamp) VALUES ('9999_from_a_newer_version', '2099-01-01T00:00:00.000Z')`.execute(db);
+      const refused = await ServerProcess.start({ databaseUrl });
+      servers.push(refused);
+      const exit = await refused.exited;
+      expect(exit.code, refused.logs).toBe(1);
+      expect(refused.logs).toContain("newer than this spider-storage");
+      expect(refused.logs).toContain("9999_from_a_newer_version");
+      const sessions = await sql<{ id: bigint }>`SELECT MAX(session_id) AS id FROM sessions`.execute(db);
+      expect(BigInt(sessions.rows[0]!.id)).toBe(session);
+
+      await sql`DELETE FROM schema_migrations WHERE name = '9999_from_a_newer_version'`.execute(db);
+      const again = await ServerProcess.start({ databaseUrl });
+      servers.push(again);
+      expect(await again.waitServing()).toBeGreaterThan(session);
+      expect((await again.stop()).code).toBe(0);
+    } finally {
+      await db.destroy();
     }
   });
 });
