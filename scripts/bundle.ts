@@ -15,7 +15,7 @@
  * --if-available: succeed without building when the bundler is not installed
  * (a production install, `npm ci --omit=dev`, has no dev dependencies).
  */
-import { cp, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { cp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -96,7 +96,6 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
     process.stdout.write("bundle: rolldown not installed (a production install?): the program runs from its sources\n");
   } else {
     const outDir = values.out === undefined ? undefined : resolve(values.out);
-    await mkdir(outDir ?? join(ROOT, BUNDLE_DIR), { recursive: true });
     const t0 = performance.now();
     const manifest = await buildBundle(outDir);
     process.stdout.write(`bundle: ${manifest.inputs.length} project files bundled in ${Math.round(performance.now() - t0)} ms\n`);

@@ -2,9 +2,9 @@
  * Whether the bundle in dist/bundle/ (scripts/bundle.ts) still matches the
  * project files it was built from. Plain JavaScript, like the entry that asks:
  * it runs before anything else loads. Every project file the bundle holds is
- * checked by size and modification time (a few hundred stat calls, ~2 ms);
- * dependencies are stood for by package-lock.json, checked by its content. Any doubt — no bundle, an
- * unreadable manifest, a file changed or gone —
+ * checked by size and modification time (a few hundred stat calls);
+ * dependencies are stood for by package-lock.json, checked by its content.
+ * Any doubt — no bundle, an unreadable manifest, a file changed or gone —
  * answers undefined, and the program runs from its sources: a stale bundle is
  * never run.
  */

@@ -33,7 +33,7 @@ export interface GroupCommitOptions<T, R> {
    * first) runs in it. Without it a batch runs in whichever context started it — under load,
    * that of the batch before. Only the test-only fault injection keeps state per call (its
    * AsyncLocalStorage), so only it asks: capturing every submitter's context with
-   * AsyncLocalStorage.snapshot() cost ~1.5 % of the server's sampled time in W1 (issue 20).
+   * AsyncLocalStorage.snapshot() showed in a W1 CPU profile of the server (issue 20).
    */
   readonly captureContext?: () => RunInContext;
 }

@@ -7,7 +7,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { FaultInjector } from "../../../src/db/fault-injection/fault-injector.ts";
 import { describe, expect, it } from "vitest";
-import { GroupCommit, type Settlement } from "../../../src/db/group-commit.ts";
+import { GroupCommit, type RunInContext, type Settlement } from "../../../src/db/group-commit.ts";
 
 /** A write function whose batches stay open until the test settles them. */
 function controlledWrites() {
@@ -125,52 +125,56 @@ describe("GroupCommit", () => {
     await expect(answers[1]).rejects.toThrow(/1 outcomes for 2 items/);
   });
 
+  /**
+   * Two items, each submitted inside its own call (`inCall`), the second while the first's batch
+   * is in flight, so it leads the next batch; answers what `read` saw inside each batch's write.
+   */
+  async function contextsSeenByTwoBatches(
+    captureContext: () => RunInContext,
+    inCall: (name: string, submit: () => Promise<string>) => Promise<string>,
+    read: () => string | undefined,
+  ): Promise<(string | undefined)[]> {
+    const seen: (string | undefined)[] = [];
+    const { batches, write } = controlledWrites();
+    const group = new GroupCommit<number, string>({
+      write: (items) => {
+        seen.push(read());
+        return write(items);
+      },
+      maxBatch: 10,
+      maxInFlight: 1,
+      captureContext,
+    });
+    const first = inCall("A", () => group.submit(1));
+    await flush();
+    const second = inCall("B", () => group.submit(2));
+    await flush();
+    batches[0]!.settle([ok("1")]);
+    await first;
+    await flush();
+    batches[1]!.settle([ok("2")]);
+    await second;
+    return seen;
+  }
+
   it("with captureContext, a batch runs in its first submitter's async context, not in that of the batch before it", async () => {
     const call = new AsyncLocalStorage<string>();
-    const seen: (string | undefined)[] = [];
-    const { batches, write } = controlledWrites();
-    const group = new GroupCommit<number, string>({
-      write: (items) => {
-        seen.push(call.getStore());
-        return write(items);
-      },
-      maxBatch: 10,
-      maxInFlight: 1,
-      captureContext: () => AsyncLocalStorage.snapshot(),
-    });
-    const first = call.run("call A", () => group.submit(1));
-    await flush();
-    const second = call.run("call B", () => group.submit(2));
-    await flush();
-    batches[0]!.settle([ok("1")]);
-    await first;
-    await flush();
-    batches[1]!.settle([ok("2")]);
-    await second;
+    const seen = await contextsSeenByTwoBatches(
+      () => AsyncLocalStorage.snapshot(),
+      (name, submit) => call.run(`call ${name}`, submit),
+      () => call.getStore(),
+    );
     expect(seen).toEqual(["call A", "call B"]);
   });
+
   it("the fault injector's captureCall carries each call's fault scope into the batch it leads", async () => {
     const injector = new FaultInjector({ rules: [] });
-    const seen: (string | undefined)[] = [];
-    const { batches, write } = controlledWrites();
-    const group = new GroupCommit<number, string>({
-      write: (items) => {
-        seen.push(injector.current()?.operation);
-        return write(items);
-      },
-      maxBatch: 10,
-      maxInFlight: 1,
-      captureContext: injector.captureCall,
-    });
-    const first = injector.scope("startJob", () => group.submit(1));
-    await flush();
-    const second = injector.scope("insertJob", () => group.submit(2));
-    await flush();
-    batches[0]!.settle([ok("1")]);
-    await first;
-    await flush();
-    batches[1]!.settle([ok("2")]);
-    await second;
+    const operations: Record<string, string> = { A: "startJob", B: "insertJob" };
+    const seen = await contextsSeenByTwoBatches(
+      injector.captureCall,
+      (name, submit) => injector.scope(operations[name]!, submit),
+      () => injector.current()?.operation,
+    );
     expect(seen).toEqual(["startJob", "insertJob"]);
   });
 });
