@@ -84,6 +84,25 @@ describe("migrations", () => {
     await expect(assertSchemaCurrent(db)).rejects.toThrow(/pending migrations 0001_create_sessions/);
   });
 
+  it("reads the schema's status from the migration table alone: none, some and all applied", async () => {
+    const db = await freshDb();
+    const known = Object.keys(MIGRATIONS).sort();
+    expect(await schemaStatus(db)).toEqual({ applied: [], pending: known, unknown: [] });
+    const partway = known[2]!;
+    expect((await createMigrator(db).migrateTo(partway)).error).toBeUndefined();
+    expect(await schemaStatus(db)).toEqual({ applied: known.slice(0, 3), pending: known.slice(3), unknown: [] });
+    await migrateToLatest(db);
+    expect(await schemaStatus(db)).toEqual({ applied: known, pending: [], unknown: [] });
+  });
+
+  it("passes on a database error other than a missing migration table, rather than calling every migration pending", async () => {
+    const url = new URL(await testDatabase("migrate"));
+    url.pathname = "/no_such_database_here";
+    const db = createDb({ url: url.href });
+    dbs.push(db);
+    await expect(schemaStatus(db)).rejects.toMatchObject({ errno: 1049 }); // ER_BAD_DB_ERROR
+  });
+
   it("every migration can be undone and redone", async () => {
     const db = await freshDb();
     await migrateToLatest(db);
