@@ -91,9 +91,9 @@ export class Operability {
   }
 
   /**
-   * Reflection, outside the gate too. Loaded once the port is bound, beside the database work:
-   * it parses its own .proto files at load, a tool's service kept off the start-up path
-   * (issue 20.5); the server awaits it before it first serves.
+   * Reflection, outside the gate too. Loaded once the server serves (or TOOLING_DELAY_MS after
+   * the port is bound): it parses its own .proto files at load, a tool's service kept off the
+   * start-up path (issue 20.5).
    */
   async addReflection(server: grpc.Server): Promise<void> {
     const { addReflection } = await import("../grpc/reflection.ts");

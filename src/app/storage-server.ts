@@ -49,6 +49,7 @@ import { recoverService } from "../recovery/recover-service.ts";
 import type { RecoveryReport } from "../recovery/recovery-report.ts";
 import type { RecoveryProgressView } from "../admin/admin-host.ts";
 import { AdminRuntime } from "./admin-runtime.ts";
+import type { EarlyListener } from "../grpc/early-listener.ts";
 import type { Logger } from "../observability/logger.ts";
 import { refillQueue } from "../service/refill-queue.ts";
 
@@ -63,7 +64,17 @@ export interface StorageServerOptions {
   readonly faults?: FaultInjector;
   /** The lease's monotonic clock (default performance.now); tests move it to stand for a pause. */
   readonly leaseClock?: () => number;
+  /** The gRPC port, bound already (the serve command binds it first); otherwise start() binds host:port. */
+  readonly listener?: EarlyListener;
 }
+
+/**
+ * The tools beside the storage services — the web console and gRPC reflection —
+ * start once the server first serves, so loading them never delays SERVING
+ * (issue 20.5); or this long after the port is bound, whichever comes first, so
+ * that a standby, a database outage or a long recovery has them too.
+ */
+export const TOOLING_DELAY_MS = 500;
 
 export type Phase =
   | "starting"
@@ -110,8 +121,9 @@ export class StorageServer {
   #recoveryProgress: RecoveryProgressView | undefined;
   /** The admin API, and the periodic terminal-job GC once serving. */
   readonly #admin: AdminRuntime;
-  /** Reflection's registration, started once the port is bound. */
-  #reflection: Promise<void> = Promise.resolve();
+  /** Starts the console and reflection (#startTooling) if the server has not served by then. */
+  #toolingTimer: NodeJS.Timeout | undefined;
+  #toolingStarted = false;
 
   constructor(options: StorageServerOptions) {
     this.#options = options;
@@ -140,7 +152,7 @@ export class StorageServer {
       logger: options.logger,
       server: { phase: () => this.#phase, session: () => this.#session, service: () => this.#service, db: () => this.#db, recoveryProgress: () => this.#recoveryProgress },
     });
-    // Health answers in every phase (not behind the gate), after the lease's deadline check; reflection is added once the port is bound.
+    // Health answers in every phase (not behind the gate), after the lease's deadline check; reflection comes later (#startTooling).
     this.#ops.health.setRefresh(() => this.#lease?.checkNow());
     this.#ops.addGrpcServices(this.#grpc.server);
   }
@@ -178,14 +190,12 @@ export class StorageServer {
   async start(): Promise<void> {
     const { config } = this.#options;
     await this.#ops.start();
-    this.#boundPort = await this.#grpc.bind(`${formatHost(config.host)}:${config.port}`, this.#ops.serverCredentials());
+    const listener = this.#options.listener;
+    this.#boundPort = listener
+      ? this.#grpc.adopt(listener, this.#ops.serverCredentials())
+      : await this.#grpc.bind(`${formatHost(config.host)}:${config.port}`, this.#ops.serverCredentials());
     this.#logger.info({ host: config.host, port: this.#boundPort, tls: this.#ops.tlsMode }, "listening (not serving yet)");
-    // Not awaited: the console comes up beside the database work (a failure to bind it is logged, never fatal).
-    void this.#admin.startConsole();
-    // Beside the database work too; awaited before serving (#lead).
-    this.#reflection = this.#ops.addReflection(this.#grpc.server).catch((error: unknown) => {
-      this.#logger.error({ err: error }, "gRPC reflection not available; the server runs without it");
-    });
+    this.#toolingTimer = setTimeout(() => this.#startTooling(), TOOLING_DELAY_MS).unref();
 
     this.#phase = "connecting";
     const url = typeof this.#options.databaseUrl === "string" ? this.#options.databaseUrl : await this.#options.databaseUrl();
@@ -297,9 +307,6 @@ export class StorageServer {
     const report = this.#recovery;
     this.#recoveryProgress = { done: true, jobsLoaded: report.done, jobsTotal: report.total, jobsQuarantined: report.quarantined, elapsedMs: report.durationMs };
 
-    await this.#reflection;
-    if (this.#lease !== lease) return;
-
     // D7: refill after the cache is whole and before any poll is answered.
     const refilled = refillQueue(service.engine);
     service.start();
@@ -312,6 +319,19 @@ export class StorageServer {
       this.#logger.info({ session: this.#session, port: this.#boundPort, epoch: lease.epoch }, "serving");
     }
     this.#admin.startGc(db);
+    this.#startTooling();
+  }
+
+  /** The web console and reflection, once (TOOLING_DELAY_MS); neither failing stops the server. */
+  #startTooling(): void {
+    clearTimeout(this.#toolingTimer);
+    if (this.#toolingStarted || this.#phase === "stopping" || this.#phase === "stopped") return;
+    this.#toolingStarted = true;
+    void this.#admin.startConsole();
+    this.#ops.addReflection(this.#grpc.server).catch((error: unknown) => {
+      if (this.#phase === "stopping" || this.#phase === "stopped") return; // the server closed while it loaded
+      this.#logger.error({ err: error }, "gRPC reflection not available; the server runs without it");
+    });
   }
 
   #watchLease(lease: Lease): void {
@@ -400,6 +420,7 @@ export class StorageServer {
   async stop(): Promise<void> {
     if (this.#phase === "stopped" || this.#phase === "stopping") return;
     this.#phase = "stopping";
+    clearTimeout(this.#toolingTimer);
     this.#abort.abort(new Error("server is stopping"));
     await this.#grpc.shutdown(this.#options.config.runtime.shutdown.deadline_ms);
     await this.#service?.stop();

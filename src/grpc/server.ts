@@ -33,6 +33,7 @@ import {
   type ServiceHandlers,
   type UnaryHandler,
 } from "./adapter.ts";
+import type { EarlyListener } from "./early-listener.ts";
 import { errorToStatus } from "./status.ts";
 
 export interface Readiness {
@@ -127,18 +128,36 @@ export class GrpcServer {
   }
 
   /**
+   * Serves the connections of a port bound already (the serve command binds it
+   * before loading the server): those held while loading, then every later one.
+   * Returns the port.
+   */
+  adopt(listener: EarlyListener, credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure()): number {
+    const injector = this.server.createConnectionInjector(credentials);
+    this.#injectors.push(injector);
+    this.#listeners.push(listener);
+    listener.handOff((socket) => injector.injectConnection(socket));
+    return listener.port;
+  }
+
+  /**
    * Closes every client connection (HTTP/2 GOAWAY; calls in flight get
    * `graceMs` to finish) and keeps listening: clients reconnect, and a load
    * balancer that checks health sends them to the server that now serves.
    */
   drainConnections(graceMs: number): void {
     for (const address of this.#boundAddresses) this.server.drain(address, graceMs);
+    for (const injector of this.#injectors) injector.drain(graceMs);
   }
 
   readonly #boundAddresses: string[] = [];
+  readonly #listeners: EarlyListener[] = [];
+  readonly #injectors: ReturnType<grpc.Server["createConnectionInjector"]>[] = [];
 
   /** Stops taking calls; waits for in-flight calls up to `deadlineMs`, then cancels them. */
   async shutdown(deadlineMs: number): Promise<void> {
+    // An adopted port stops accepting first; grpc-js closes the connections it was given.
+    for (const listener of this.#listeners) listener.close();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.server.forceShutdown();

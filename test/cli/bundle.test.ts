@@ -15,8 +15,10 @@ import { VERSION } from "../../src/app/version.ts";
 import { BUNDLE_ENTRY } from "../../src/cli/fresh-bundle.js";
 import { freePort } from "../../testkit/free-port.ts";
 import { ServerProcess } from "../../testkit/server-process.ts";
+import { waitFor } from "../../testkit/wait-for.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
-import { HealthClientWrapper, ReflectionClient } from "../operability/helpers.ts";
+import { HealthClientWrapper } from "../../testkit/health-client.ts";
+import { ReflectionClient } from "../operability/helpers.ts";
 
 describe("the bundled program", () => {
   let outDir: string;
@@ -45,7 +47,9 @@ describe("the bundled program", () => {
     try {
       expect(await server.waitServing()).toBeGreaterThan(0n);
       expect(await health.check("")).toBe("SERVING");
-      expect(await reflection.listServices()).toEqual(expect.arrayContaining(["grpc.health.v1.Health", "storage.JobOrchestrationService"]));
+      // The console and reflection come up once the server serves (TOOLING_DELAY_MS).
+      expect(await reflection.listServicesOnceUp()).toEqual(expect.arrayContaining(["grpc.health.v1.Health", "storage.JobOrchestrationService"]));
+      await waitFor("the web console", () => server.logs.includes('"msg":"web console listening"'));
       const page = await fetch(`http://127.0.0.1:${consolePort}/`);
       expect(page.status).toBe(200);
       expect(await page.text()).toBe(readFileSync(new URL("../../src/console/assets/index.html", import.meta.url), "utf8"));

@@ -1,4 +1,5 @@
 import { sql } from "kysely";
+import { createServer, type AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/connection.ts";
 import { ServerProcess } from "../../testkit/server-process.ts";
@@ -42,6 +43,20 @@ describe("spider-storage serve", () => {
       .find((entry) => entry["msg"] === "serving");
     expect(serving?.["session"]).toBe(String(s1 + 1n));
     await second.stop();
+  });
+
+  it("fails the start-up with exit code 1 when its port is in use, naming the port", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen({ host: "127.0.0.1", port: 0 }, resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const server = await ServerProcess.start({ databaseUrl: await testDatabase("serve"), port });
+      servers.push(server);
+      expect((await server.exited).code).toBe(1);
+      expect(server.logs).toContain(`cannot listen on 127.0.0.1 port ${port}: listen EADDRINUSE`);
+    } finally {
+      taken.close();
+    }
   });
 
   it("waits for a database that is down at start-up, then serves once it is up", async () => {

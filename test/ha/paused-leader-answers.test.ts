@@ -14,7 +14,7 @@ import { ResourceGroupManagementService, SessionManagementService } from "../../
 import { createPromiseClient } from "../../src/grpc/adapter.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
 import { startInProcessServer, type InProcessServer } from "../faults/in-process-server.ts";
-import { HealthClientWrapper } from "../operability/helpers.ts";
+import { HealthClientWrapper } from "../../testkit/health-client.ts";
 
 describe("a leader past its step-down time", () => {
   let server: InProcessServer;

@@ -18,7 +18,8 @@ import { silentLogger } from "../../src/observability/logger.ts";
 import { STANDBY_MESSAGE } from "../../src/db/lease.ts";
 import { ServerProcess } from "../../testkit/server-process.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
-import { HealthClientWrapper, ReflectionClient, UNREACHABLE_DATABASE_URL } from "./helpers.ts";
+import { HealthClientWrapper } from "../../testkit/health-client.ts";
+import { ReflectionClient, UNREACHABLE_DATABASE_URL } from "./helpers.ts";
 import { waitFor } from "../../testkit/wait-for.ts";
 
 const ALL_NAMES = ["", ...STORAGE_SERVICE_NAMES];
@@ -96,7 +97,7 @@ describe("health and reflection", () => {
       expect(await health.check("storage.NoSuchService")).toBe(grpc.status.NOT_FOUND);
       expect(await getSessionCode(server.address)).toBe(grpc.status.UNAVAILABLE);
 
-      const services = await reflection.listServices();
+      const services = await reflection.listServicesOnceUp();
       expect(services).toEqual(
         [
           ...STORAGE_SERVICE_NAMES,

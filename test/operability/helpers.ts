@@ -1,6 +1,6 @@
 /**
- * Clients and tools for the operability tests: a grpc-js health client, a
- * grpc-js reflection client (grpcurl is not available here), a Prometheus
+ * Clients and tools for the operability tests (the health client is in
+ * testkit/health-client.ts): a grpc-js reflection client (grpcurl is not available here), a Prometheus
  * scrape parser, a log collector, self-signed certificates from the openssl
  * CLI, and a row count of the jobs table.
  */
@@ -12,51 +12,10 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema, type FileDescriptorProto } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
 import { ReflectionService } from "@grpc/reflection";
-import { service as healthServiceDefinition } from "grpc-health-check";
 import { createConnection, type RowDataPacket } from "mysql2/promise";
 import { poolOptionsFromUrl } from "../../src/db/connection.ts";
 import type { ServerProcess } from "../../testkit/server-process.ts";
 import { waitFor } from "../../testkit/wait-for.ts";
-
-// ---- health ------------------------------------------------------------------------------
-
-const HealthClient = grpc.makeGenericClientConstructor(healthServiceDefinition as unknown as grpc.ServiceDefinition, "Health");
-
-export class HealthClientWrapper {
-  readonly client: grpc.Client;
-  constructor(address: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(), options: grpc.ChannelOptions = {}) {
-    this.client = new HealthClient(address, credentials, options);
-  }
-
-  /** The status name ("SERVING", "NOT_SERVING"), or the error's status code (a generous deadline: a slow answer is not DEADLINE_EXCEEDED). */
-  check(service: string, deadlineMs = 20_000): Promise<string | grpc.status> {
-    return new Promise((resolve) => {
-      (this.client as unknown as Record<string, Function>)["check"]!.call(
-        this.client,
-        { service },
-        new grpc.Metadata(),
-        { deadline: Date.now() + deadlineMs },
-        (error: grpc.ServiceError | null, response: { status: string }) => resolve(error ? error.code : response.status),
-      );
-    });
-  }
-
-  /** Opens a Watch stream; statuses arrive in `statuses`, `ended` resolves when the server ends it. */
-  watch(service: string): { statuses: string[]; ended: Promise<grpc.status | "end">; cancel(): void } {
-    const call = (this.client as unknown as Record<string, Function>)["watch"]!.call(this.client, { service }) as grpc.ClientReadableStream<{ status: string }>;
-    const statuses: string[] = [];
-    call.on("data", (message) => statuses.push(message.status));
-    const ended = new Promise<grpc.status | "end">((resolve) => {
-      call.on("error", (error: grpc.ServiceError) => resolve(error.code));
-      call.on("end", () => resolve("end"));
-    });
-    return { statuses, ended, cancel: () => call.cancel() };
-  }
-
-  close(): void {
-    this.client.close();
-  }
-}
 
 // ---- reflection --------------------------------------------------------------------------
 
@@ -98,6 +57,21 @@ export class ReflectionClient {
   async listServices(): Promise<string[]> {
     const response = await this.#ask({ listServices: "*" });
     return response.listServicesResponse!.service.map((s) => s.name).sort();
+  }
+
+  /**
+   * The services, once reflection answers: it is registered when the server first serves, or
+   * TOOLING_DELAY_MS after the port is bound (UNIMPLEMENTED before).
+   */
+  async listServicesOnceUp(): Promise<string[]> {
+    return waitFor("reflection to answer", async () => {
+      try {
+        return await this.listServices();
+      } catch (error) {
+        if ((error as grpc.ServiceError).code === grpc.status.UNIMPLEMENTED) return undefined;
+        throw error;
+      }
+    });
   }
 
   async fileContainingSymbol(symbol: string): Promise<FileDescriptorProto[]> {

@@ -12,7 +12,8 @@ import { connectStorage } from "../../testkit/sim/storage-clients.ts";
 import { spawnSync } from "node:child_process";
 import { CLI_MAIN, REPO_ROOT, ServerProcess } from "../../testkit/server-process.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
-import { generatePki, HealthClientWrapper, UNREACHABLE_DATABASE_URL, type TestPki } from "./helpers.ts";
+import { HealthClientWrapper } from "../../testkit/health-client.ts";
+import { generatePki, UNREACHABLE_DATABASE_URL, type TestPki } from "./helpers.ts";
 import { waitFor } from "../../testkit/wait-for.ts";
 
 function tlsEnv(pki: TestPki, mutual: boolean): Record<string, string> {

@@ -20,7 +20,7 @@ import { SimulatedCluster } from "../../testkit/sim/cluster.ts";
 import { testDatabase } from "../../testkit/test-database.ts";
 import { waitFor } from "../../testkit/wait-for.ts";
 import { JobWorkload } from "../faults/job-workload.ts";
-import { HealthClientWrapper } from "../operability/helpers.ts";
+import { HealthClientWrapper } from "../../testkit/health-client.ts";
 import { FAST_LEASE_ENV as LEASE_ENV, freezeProcess, LogWatcher, storedLease, tableFacts } from "./outage-helpers.ts";
 
 const SUSPENDED = "database lease suspended: writes are fenced off and RPCs that need the database answer UNAVAILABLE until it is renewed";

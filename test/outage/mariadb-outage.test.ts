@@ -24,7 +24,7 @@ import { ServerProcess } from "../../testkit/server-process.ts";
 import { compressInputs, SimulatedCluster } from "../../testkit/sim/cluster.ts";
 import { singleTask } from "../../testkit/sim/job-shapes.ts";
 import { connectStorage, statusCode } from "../../testkit/sim/storage-clients.ts";
-import { HealthClientWrapper } from "../operability/helpers.ts";
+import { HealthClientWrapper } from "../../testkit/health-client.ts";
 import { JobWorkload } from "../faults/job-workload.ts";
 import { LogWatcher, tableFacts } from "./outage-helpers.ts";
 import { waitFor } from "../../testkit/wait-for.ts";

@@ -28,6 +28,7 @@ import { logLevelFromRustLog } from "../../observability/log-level.ts";
 import { FaultInjector } from "../../db/fault-injection/fault-injector.ts";
 import { ENABLE_FAULTS_ENV, FAULTS_ENV, faultPlanFromEnv, testFaultsEnabled } from "../../db/fault-injection/fault-plan.ts";
 import { CliError } from "../cli-error.ts";
+import { EarlyListener } from "../../grpc/early-listener.ts";
 import { installProcessFailurePolicy } from "../process-failure-policy.ts";
 import { parseDatabaseUrl } from "../../core/database-url.ts";
 
@@ -103,6 +104,17 @@ export function addServeCommand(program: Command): void {
               });
               return (await embedded).url;
             };
+      const faults = faultInjection(logger);
+      // D2: the port first — bound before the server's modules load, its connections held until the server takes them.
+      let listener: EarlyListener;
+      try {
+        listener = await EarlyListener.listen(config.host, config.port);
+      } catch (error) {
+        logger.fatal({ err: error, host: config.host, port: config.port }, "start-up failed");
+        logger.flush();
+        throw new CliError(`cannot listen on ${config.host} port ${config.port}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      logger.info({ host: config.host, port: listener.port }, "port bound (loading the server)");
       // Loaded here, not at the top: every other command (status, jobs, …) starts without the server's modules.
       const { StorageServer } = await import("../../app/storage-server.ts");
       const server: StorageServerType = new StorageServer({
@@ -110,7 +122,8 @@ export function addServeCommand(program: Command): void {
         databaseUrl,
         migrate: flags.migrate,
         logger,
-        ...faultInjection(logger),
+        listener,
+        ...faults,
       });
 
       installProcessFailurePolicy(logger, server.operability.metrics);
@@ -119,6 +132,7 @@ export function addServeCommand(program: Command): void {
       const stopAll = async () => {
         stopRequested = true;
         await server.stop();
+        listener.close(); // the server closes it once it has taken it; not if its start failed before that
         const database = await embedded?.catch(() => undefined);
         await database?.stop();
       };
