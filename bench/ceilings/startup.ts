@@ -2,7 +2,11 @@
  * Start-up (issue 20.5), measured only: `node src/cli/spider-storage.js serve`
  * (the `bin` entry `npm start` runs) spawned on
  * an empty database, time from spawn to
- *   - port bound: the first TCP connection to its port accepted (tried every 2 ms),
+ *   - port bound: the first TCP connection to its port accepted (tried every 2 ms);
+ *     the serve command binds it before the server's modules load and holds
+ *     connections until the gRPC server takes them, so also
+ *   - first gRPC answer: the first health Check answered (NOT_SERVING or
+ *     SERVING; tried every 2 ms), when the gRPC server has taken the port,
  *   - SERVING: the first GetSession answered OK (every RPC answers UNAVAILABLE
  *     until then; tried every 5 ms with a 5 ms reconnect backoff),
  * beside a bare `node -e ''` (spawn → exit) measured in the same run. The
@@ -27,9 +31,11 @@ import { buildBundle } from "../../scripts/bundle.ts";
 import { freshBundle } from "../../src/cli/fresh-bundle.js";
 import { percentile, now, round } from "../lib/stats.ts";
 import { serverEnv } from "../workloads/spider.ts";
+import { HealthClientWrapper } from "../../testkit/health-client.ts";
 
 export interface StartSample {
   readonly portBoundMs: number;
+  readonly firstAnswerMs: number;
   readonly servingMs: number;
 }
 
@@ -41,11 +47,12 @@ export interface StartupResult {
   readonly firstStart: StartSample;
   readonly starts: readonly StartSample[];
   readonly portBoundMedianMs: number;
+  readonly firstAnswerMedianMs: number;
   readonly servingMedianMs: number;
   /** Whether the bundle was built for this run (it did not match the sources). */
   readonly bundleBuilt: boolean;
   /** The same starts from the sources (`node src/cli/main.ts serve`), same loop. */
-  readonly sources: { readonly starts: readonly StartSample[]; readonly portBoundMedianMs: number; readonly servingMedianMs: number };
+  readonly sources: { readonly starts: readonly StartSample[]; readonly portBoundMedianMs: number; readonly firstAnswerMedianMs: number; readonly servingMedianMs: number };
 }
 
 const median = (xs: readonly number[]) => round(percentile([...xs].sort((a, b) => a - b), 50), 1);
@@ -82,6 +89,7 @@ async function startOnce(databaseUrl: string, timeoutMs: number, entry: string):
     "grpc.min_reconnect_backoff_ms": 5,
     "grpc.max_reconnect_backoff_ms": 5,
   });
+  const health = new HealthClientWrapper(server.address, undefined, { "grpc.initial_reconnect_backoff_ms": 5, "grpc.min_reconnect_backoff_ms": 5, "grpc.max_reconnect_backoff_ms": 5 });
   try {
     let portBoundMs: number | undefined;
     while (now() - t0 < timeoutMs) {
@@ -93,11 +101,23 @@ async function startOnce(databaseUrl: string, timeoutMs: number, entry: string):
       await sleep(2);
     }
     if (portBoundMs === undefined) throw new Error(`port not bound after ${timeoutMs} ms`);
+    let firstAnswerMs: number | undefined;
+    while (now() - t0 < timeoutMs) {
+      if (!server.running) throw new Error(`server exited before answering: ${server.logs.slice(-2_000)}`);
+      const answer = await health.check("", 1_000);
+      if (answer === "SERVING" || answer === "NOT_SERVING") {
+        firstAnswerMs = now() - t0;
+        break;
+      }
+      if (answer !== grpc.status.UNAVAILABLE && answer !== grpc.status.DEADLINE_EXCEEDED) throw new Error(`health answered ${String(answer)}`);
+      await sleep(2);
+    }
+    if (firstAnswerMs === undefined) throw new Error(`no gRPC answer after ${timeoutMs} ms`);
     while (now() - t0 < timeoutMs) {
       if (!server.running) throw new Error(`server exited before serving: ${server.logs.slice(-2_000)}`);
       try {
         await probe.getSession({}, { deadlineMs: 1_000 });
-        return { portBoundMs: round(portBoundMs, 1), servingMs: round(now() - t0, 1) };
+        return { portBoundMs: round(portBoundMs, 1), firstAnswerMs: round(firstAnswerMs, 1), servingMs: round(now() - t0, 1) };
       } catch (error) {
         const code = (error as grpc.ServiceError).code;
         if (code !== grpc.status.UNAVAILABLE && code !== grpc.status.DEADLINE_EXCEEDED) throw error;
@@ -107,6 +127,7 @@ async function startOnce(databaseUrl: string, timeoutMs: number, entry: string):
     throw new Error(`not serving after ${timeoutMs} ms`);
   } finally {
     probe.close();
+    health.close();
     await server.stop();
   }
 }
@@ -137,11 +158,13 @@ export async function measureStartup(mariadb: PrivateMariaDb, database: string, 
     firstStart,
     starts,
     portBoundMedianMs: median(starts.map((s) => s.portBoundMs)),
+    firstAnswerMedianMs: median(starts.map((s) => s.firstAnswerMs)),
     servingMedianMs: median(starts.map((s) => s.servingMs)),
     bundleBuilt,
     sources: {
       starts: sourceStarts,
       portBoundMedianMs: median(sourceStarts.map((s) => s.portBoundMs)),
+      firstAnswerMedianMs: median(sourceStarts.map((s) => s.firstAnswerMs)),
       servingMedianMs: median(sourceStarts.map((s) => s.servingMs)),
     },
   };

@@ -316,6 +316,7 @@ export function buildGoals(results: Results): GoalEntry[] {
   const startupMissing = !startup ? why(results.ceilings.startup) : undefined;
   for (const [key, label, limit] of [
     ["portBoundMedianMs", "spawn → port bound", 150],
+    ["firstAnswerMedianMs", "spawn → first gRPC answer (health NOT_SERVING)", undefined],
     ["servingMedianMs", "spawn → SERVING", 300],
   ] as const) {
     goals.push(
@@ -326,8 +327,9 @@ export function buildGoals(results: Results): GoalEntry[] {
         value: startup?.[key] ?? null,
         baseline: startup?.bareNodeMedianMs ?? null,
         baselineMetric: "bare `node -e ''` spawn → exit, same run",
-        goal: `≤ ${limit} ms`,
-        test: (value) => value <= limit,
+        goal: limit === undefined ? "reported (connections are held from the port bound until the gRPC server takes them)" : `≤ ${limit} ms`,
+        test: (value) => limit === undefined || value <= limit,
+        informational: limit === undefined,
         ...(startupMissing
           ? { status: startupMissing.status, note: startupMissing.note }
           : {
@@ -467,7 +469,7 @@ export function renderMarkdown(results: Results, goals: GoalEntry[]): string {
   lines.push("### Start-up on an empty database (measured only)");
   lines.push("");
   if (startup) {
-    lines.push(`Medians of ${startup.repetitions} restarts on an empty, migrated database, a bare \`node -e ''\`, the \`bin\` entry (running the bundle${startup.bundleBuilt ? ", built for this run" : ""}) and the sources (\`node src/cli/main.ts\`) alternating: bare node ${startup.bareNodeMedianMs} ms (spawn → exit); bundle: spawn → port bound ${startup.portBoundMedianMs} ms, spawn → SERVING ${startup.servingMedianMs} ms; sources: ${startup.sources.portBoundMedianMs} ms and ${startup.sources.servingMedianMs} ms (each: ${startup.sources.starts.map((x) => `${x.portBoundMs}/${x.servingMs}`).join(", ")}). First start on a new database (migrations applied): port ${startup.firstStart.portBoundMs} ms, SERVING ${startup.firstStart.servingMs} ms. Each start: ${startup.starts.map((x) => `${x.portBoundMs}/${x.servingMs}`).join(", ")} ms (port/SERVING); bare node: ${startup.bareNodeMs.join(", ")} ms.`);
+    lines.push(`Medians of ${startup.repetitions} restarts on an empty, migrated database, a bare \`node -e ''\`, the \`bin\` entry (running the bundle${startup.bundleBuilt ? ", built for this run" : ""}) and the sources (\`node src/cli/main.ts\`) alternating: bare node ${startup.bareNodeMedianMs} ms (spawn → exit); bundle: spawn → port bound ${startup.portBoundMedianMs} ms, spawn → first gRPC answer ${startup.firstAnswerMedianMs} ms, spawn → SERVING ${startup.servingMedianMs} ms; sources: ${startup.sources.portBoundMedianMs}, ${startup.sources.firstAnswerMedianMs} and ${startup.sources.servingMedianMs} ms (each: ${startup.sources.starts.map((x) => `${x.portBoundMs}/${x.firstAnswerMs}/${x.servingMs}`).join(", ")}). First start on a new database (migrations applied): port ${startup.firstStart.portBoundMs} ms, first answer ${startup.firstStart.firstAnswerMs} ms, SERVING ${startup.firstStart.servingMs} ms. Each start: ${startup.starts.map((x) => `${x.portBoundMs}/${x.firstAnswerMs}/${x.servingMs}`).join(", ")} ms (port/first answer/SERVING); bare node: ${startup.bareNodeMs.join(", ")} ms.`);
   } else lines.push(why(results.ceilings.startup).note);
   lines.push("");
 
@@ -479,7 +481,7 @@ export function renderMarkdown(results: Results, goals: GoalEntry[]): string {
     lines.push("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (const s of w4.sizes) {
       const at = (msg: string) => s.timeline?.find((t) => t.msg === msg)?.atMs;
-      const listening = at("listening (not serving yet)");
+      const listening = at("port bound (loading the server)") ?? at("listening (not serving yet)");
       const recoveryStart = at("recovery started");
       const recoveryEnd = at("recovery finished");
       const recoveryMs = recoveryStart !== undefined && recoveryEnd !== undefined ? recoveryEnd - recoveryStart : undefined;
