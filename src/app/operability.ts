@@ -21,6 +21,7 @@ import type { BatchedJobWrites } from "../db/batched-job-writes.ts";
 import type { Db } from "../db/connection.ts";
 import type { CallObserver, CallOutcome } from "../grpc/adapter.ts";
 import { GrpcHealth, HEALTH_SERVICE_DEFINITION } from "../grpc/health.ts";
+import { addReflection } from "../grpc/reflection.ts";
 import { serverCredentials, tlsMode, type TlsMode } from "../grpc/tls.ts";
 import { dbQueryLogger } from "./db-query-log.ts";
 import { HealthState } from "../observability/health.ts";
@@ -85,19 +86,15 @@ export class Operability {
     return serverCredentials(this.#config.runtime.tls);
   }
 
-  /** Health: answered in every phase, outside the readiness gate (added before the port is bound). */
+  /**
+   * Health and reflection: answered in every phase, outside the readiness gate (added before
+   * the port's connections are served). Reflection's library loads on its first call.
+   */
   addGrpcServices(server: grpc.Server): void {
     this.#grpcHealth.addToServer(server);
-  }
-
-  /**
-   * Reflection, outside the gate too. Loaded once the server serves (or TOOLING_DELAY_MS after
-   * the port is bound): it parses its own .proto files at load, a tool's service kept off the
-   * start-up path (issue 20.5).
-   */
-  async addReflection(server: grpc.Server): Promise<void> {
-    const { addReflection } = await import("../grpc/reflection.ts");
-    addReflection(server, [HEALTH_SERVICE_DEFINITION]);
+    addReflection(server, [HEALTH_SERVICE_DEFINITION], (error) => {
+      this.#logger.error({ err: error }, "gRPC reflection not available; the server runs without it");
+    });
   }
 
   /** Every finished gRPC call: metrics, the 4 MiB warning, limit refusals, the debug request line. */

@@ -69,12 +69,12 @@ export interface StorageServerOptions {
 }
 
 /**
- * The tools beside the storage services — the web console and gRPC reflection —
- * start once the server first serves, so loading them never delays SERVING
- * (issue 20.5); or this long after the port is bound, whichever comes first, so
- * that a standby, a database outage or a long recovery has them too.
+ * The web console, a tool beside the storage services, starts once the server
+ * first serves, so loading it never delays SERVING (issue 20.5); or this long
+ * after the port is bound, whichever comes first, so that a standby, a
+ * database outage or a long recovery has it too.
  */
-export const TOOLING_DELAY_MS = 500;
+export const CONSOLE_DELAY_MS = 500;
 
 export type Phase =
   | "starting"
@@ -121,9 +121,8 @@ export class StorageServer {
   #recoveryProgress: RecoveryProgressView | undefined;
   /** The admin API, and the periodic terminal-job GC once serving. */
   readonly #admin: AdminRuntime;
-  /** Starts the console and reflection (#startTooling) if the server has not served by then. */
-  #toolingTimer: NodeJS.Timeout | undefined;
-  #toolingStarted = false;
+  /** Starts the console (#startConsole) if the server has not served by then. */
+  #consoleTimer: NodeJS.Timeout | undefined;
 
   constructor(options: StorageServerOptions) {
     this.#options = options;
@@ -152,7 +151,7 @@ export class StorageServer {
       logger: options.logger,
       server: { phase: () => this.#phase, session: () => this.#session, service: () => this.#service, db: () => this.#db, recoveryProgress: () => this.#recoveryProgress },
     });
-    // Health answers in every phase (not behind the gate), after the lease's deadline check; reflection comes later (#startTooling).
+    // Health and reflection answer in every phase (not behind the gate), health after the lease's deadline check.
     this.#ops.health.setRefresh(() => this.#lease?.checkNow());
     this.#ops.addGrpcServices(this.#grpc.server);
   }
@@ -195,7 +194,7 @@ export class StorageServer {
       ? this.#grpc.adopt(listener, this.#ops.serverCredentials())
       : await this.#grpc.bind(`${formatHost(config.host)}:${config.port}`, this.#ops.serverCredentials());
     this.#logger.info({ host: config.host, port: this.#boundPort, tls: this.#ops.tlsMode }, "listening (not serving yet)");
-    this.#toolingTimer = setTimeout(() => this.#startTooling(), TOOLING_DELAY_MS).unref();
+    this.#consoleTimer = setTimeout(() => this.#startConsole(), CONSOLE_DELAY_MS).unref();
 
     this.#phase = "connecting";
     const url = typeof this.#options.databaseUrl === "string" ? this.#options.databaseUrl : await this.#options.databaseUrl();
@@ -319,19 +318,14 @@ export class StorageServer {
       this.#logger.info({ session: this.#session, port: this.#boundPort, epoch: lease.epoch }, "serving");
     }
     this.#admin.startGc(db);
-    this.#startTooling();
+    this.#startConsole();
   }
 
-  /** The web console and reflection, once (TOOLING_DELAY_MS); neither failing stops the server. */
-  #startTooling(): void {
-    clearTimeout(this.#toolingTimer);
-    if (this.#toolingStarted || this.#phase === "stopping" || this.#phase === "stopped") return;
-    this.#toolingStarted = true;
+  /** The web console, once (CONSOLE_DELAY_MS; AdminRuntime starts it at most once); failing to start it never stops the server. */
+  #startConsole(): void {
+    clearTimeout(this.#consoleTimer);
+    if (this.#phase === "stopping" || this.#phase === "stopped") return;
     void this.#admin.startConsole();
-    this.#ops.addReflection(this.#grpc.server).catch((error: unknown) => {
-      if (this.#phase === "stopping" || this.#phase === "stopped") return; // the server closed while it loaded
-      this.#logger.error({ err: error }, "gRPC reflection not available; the server runs without it");
-    });
   }
 
   #watchLease(lease: Lease): void {
@@ -420,7 +414,7 @@ export class StorageServer {
   async stop(): Promise<void> {
     if (this.#phase === "stopped" || this.#phase === "stopping") return;
     this.#phase = "stopping";
-    clearTimeout(this.#toolingTimer);
+    clearTimeout(this.#consoleTimer);
     this.#abort.abort(new Error("server is stopping"));
     await this.#grpc.shutdown(this.#options.config.runtime.shutdown.deadline_ms);
     await this.#service?.stop();

@@ -3,24 +3,48 @@
  * storage port, so grpcurl and similar tools can list and call the services
  * without the .proto files.
  *
+ * Loaded on first use: @grpc/reflection loads its own copy of grpc-js and
+ * parses its .proto files when it builds its services — some 50 ms of one
+ * thread, which would stall the server's first calls (issue 20.5) for a tool
+ * most deployments never call. So the port carries two stand-in methods at
+ * the library's paths that pass messages through undecoded; the first call
+ * loads the library, and each stream is then served by the library's own
+ * handler, its messages decoded and encoded with the library's definition.
+ * A request above {@link MAX_REFLECTION_REQUEST_BYTES} (a symbol or file
+ * name, framed) is refused undecoded.
+ *
  * @grpc/reflection reads only the serialized FileDescriptorProtos of a
  * proto-loader package definition. Ours come from the descriptors protobuf-es
  * generated from proto/common/common.proto and proto/storage/storage.proto
  * (embedded in src/gen; test/unit/generated-code.test.ts keeps them in step with
- * the .proto files), so nothing is parsed at run time and no .proto file has to
- * ship. The health and reflection services' own descriptors come from their
- * grpc-js definitions, so they are listed too.
+ * the .proto files), so nothing of ours is parsed at run time and no .proto file
+ * has to ship. The health and reflection services' own descriptors come from
+ * their grpc-js definitions, so they are listed too.
  */
+import { EventEmitter } from "node:events";
 import { toBinary } from "@bufbuild/protobuf";
 import type { GenFile } from "@bufbuild/protobuf/codegenv2";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { status, type ServerDuplexStream } from "@grpc/grpc-js";
 import type * as grpc from "@grpc/grpc-js";
-import { ReflectionService } from "@grpc/reflection";
+import type { ReflectionService } from "@grpc/reflection";
 import { file_common_common } from "../gen/common/common_pb.ts";
 import { file_storage_storage } from "../gen/storage/storage_pb.ts";
 import { file_admin_admin } from "../gen/admin/admin_pb.ts";
 
+/** Largest reflection request accepted (a symbol or file name and its framing). */
+export const MAX_REFLECTION_REQUEST_BYTES = 64 * 1024;
+
+const REFLECTION_PACKAGES = ["grpc.reflection.v1", "grpc.reflection.v1alpha"] as const;
+const METHOD = "ServerReflectionInfo";
+
 type PackageDefinition = ConstructorParameters<typeof ReflectionService>[0];
+type StreamHandler = (stream: EventEmitter & { write(message: unknown): void; end(): void }) => void;
+/** One reflection version as the library registers it: its definition (with its serializers) and its handler. */
+interface LibraryMethod {
+  readonly definition: grpc.MethodDefinition<unknown, unknown>;
+  readonly handler: StreamHandler;
+}
 
 /** A package-definition entry carrying only file descriptors (all reflection reads). */
 function descriptorsEntry(fileDescriptorProtos: Buffer[]): PackageDefinition[string] {
@@ -44,24 +68,102 @@ function descriptorsOf(definition: grpc.ServiceDefinition): Buffer[] {
   return out;
 }
 
-/** The reflection services' own definitions, captured from a throwaway instance. */
-function reflectionDefinitions(): grpc.ServiceDefinition[] {
-  const definitions: grpc.ServiceDefinition[] = [];
-  new ReflectionService({}).addToServer({
-    addService: (definition: grpc.ServiceDefinition) => void definitions.push(definition),
+/** What a reflection service's addToServer registers, captured instead of served. */
+function captured(service: ReflectionService): Map<string, LibraryMethod> {
+  const methods = new Map<string, LibraryMethod>();
+  service.addToServer({
+    addService: (definition: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation) => {
+      for (const [name, method] of Object.entries(definition)) {
+        methods.set(method.path, { definition: method, handler: implementation[name] as unknown as StreamHandler });
+      }
+    },
   } as Pick<grpc.Server, "addService">);
-  return definitions;
+  return methods;
 }
 
-/** Adds reflection over the storage protocol, the admin API and the given extra services (e.g. health). */
-export function addReflection(server: grpc.Server, extraServices: readonly grpc.ServiceDefinition[] = []): void {
+/** Loads @grpc/reflection and builds its services over our descriptors, the extra services' and its own. */
+async function loadLibrary(extraServices: readonly grpc.ServiceDefinition[]): Promise<Map<string, LibraryMethod>> {
+  const { ReflectionService } = await import("@grpc/reflection");
   const packageDefinition: PackageDefinition = {
     "common.descriptors": descriptorsEntry([fileBytes(file_common_common)]),
     "storage.descriptors": descriptorsEntry([fileBytes(file_storage_storage)]),
     "admin.descriptors": descriptorsEntry([fileBytes(file_admin_admin)]),
   };
-  [...extraServices, ...reflectionDefinitions()].forEach((definition, i) => {
+  // Reflection's own descriptors, from a throwaway instance, so that it lists itself too.
+  const own = [...captured(new ReflectionService({})).values()].map((m) => ({ [METHOD]: m.definition }) as grpc.ServiceDefinition);
+  [...extraServices, ...own].forEach((definition, i) => {
     packageDefinition[`extra.${i}.descriptors`] = descriptorsEntry(descriptorsOf(definition));
   });
-  new ReflectionService(packageDefinition).addToServer(server);
+  return captured(new ReflectionService(packageDefinition));
+}
+
+/** A stand-in definition: the library's path, messages passed through as bytes (capped). */
+function passThroughMethod(path: string): grpc.MethodDefinition<Buffer, Buffer> {
+  return {
+    path,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: (bytes) => bytes,
+    requestDeserialize: (bytes) => {
+      if (bytes.length > MAX_REFLECTION_REQUEST_BYTES) {
+        throw new Error(`reflection request of ${bytes.length} bytes is above ${MAX_REFLECTION_REQUEST_BYTES} bytes`);
+      }
+      return bytes;
+    },
+    responseSerialize: (bytes) => bytes,
+    responseDeserialize: (bytes) => bytes,
+  };
+}
+
+/**
+ * Serves one stream with the library's handler once it is loaded: the library sees a
+ * stream of decoded messages, and what it writes is encoded onto the real stream.
+ */
+function bridge(stream: ServerDuplexStream<Buffer, Buffer>, method: Promise<LibraryMethod>, onError: (error: unknown) => void): void {
+  // Until the library is loaded, requests wait here; then they go to it decoded.
+  const pending: Buffer[] = [];
+  let ended = false;
+  let toLibrary: { facade: EventEmitter; decode: (bytes: Buffer) => unknown } | undefined;
+  stream.on("data", (bytes: Buffer) => (toLibrary ? toLibrary.facade.emit("data", toLibrary.decode(bytes)) : pending.push(bytes)));
+  stream.on("end", () => (toLibrary ? toLibrary.facade.emit("end") : (ended = true)));
+  method.then(
+    ({ definition, handler }) => {
+      if (stream.cancelled) return;
+      const decode = (bytes: Buffer) => definition.requestDeserialize(bytes);
+      const facade = Object.assign(new EventEmitter(), {
+        write: (message: unknown) => stream.write(definition.responseSerialize(message)),
+        end: () => stream.end(),
+      });
+      handler(facade);
+      toLibrary = { facade, decode };
+      for (const bytes of pending.splice(0)) facade.emit("data", decode(bytes));
+      if (ended) facade.emit("end");
+    },
+    (error: unknown) => {
+      onError(error);
+      stream.emit("error", { code: status.UNAVAILABLE, details: "reflection is not available on this server" });
+    },
+  );
+}
+
+/**
+ * Adds reflection over the storage protocol, the admin API and the given extra services
+ * (e.g. health): the library loads on the first reflection call (`onError` hears if it cannot).
+ */
+export function addReflection(server: grpc.Server, extraServices: readonly grpc.ServiceDefinition[], onError: (error: unknown) => void): void {
+  let library: Promise<Map<string, LibraryMethod>> | undefined;
+  for (const pkg of REFLECTION_PACKAGES) {
+    const path = `/${pkg}.ServerReflection/${METHOD}`;
+    server.addService({ [METHOD]: passThroughMethod(path) } as grpc.ServiceDefinition, {
+      [METHOD]: (stream: ServerDuplexStream<Buffer, Buffer>) => {
+        library ??= loadLibrary(extraServices);
+        const method = library.then((methods) => {
+          const found = methods.get(path);
+          if (!found) throw new Error(`@grpc/reflection registered no ${path}`);
+          return found;
+        });
+        bridge(stream, method, onError);
+      },
+    });
+  }
 }

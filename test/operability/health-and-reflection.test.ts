@@ -97,7 +97,7 @@ describe("health and reflection", () => {
       expect(await health.check("storage.NoSuchService")).toBe(grpc.status.NOT_FOUND);
       expect(await getSessionCode(server.address)).toBe(grpc.status.UNAVAILABLE);
 
-      const services = await reflection.listServicesOnceUp();
+      const services = await reflection.listServices();
       expect(services).toEqual(
         [
           ...STORAGE_SERVICE_NAMES,

@@ -20,7 +20,7 @@ import { waitFor } from "../../testkit/wait-for.ts";
 // ---- reflection --------------------------------------------------------------------------
 
 /** The v1 reflection service definition, taken from @grpc/reflection itself. */
-function reflectionV1Definition(): grpc.ServiceDefinition {
+export function reflectionV1Definition(): grpc.ServiceDefinition {
   const definitions: grpc.ServiceDefinition[] = [];
   new ReflectionService({}).addToServer({ addService: (definition: grpc.ServiceDefinition) => void definitions.push(definition) } as Pick<grpc.Server, "addService">);
   const v1 = definitions.find((d) => Object.values(d).some((m) => m.path.startsWith("/grpc.reflection.v1.")));
@@ -57,21 +57,6 @@ export class ReflectionClient {
   async listServices(): Promise<string[]> {
     const response = await this.#ask({ listServices: "*" });
     return response.listServicesResponse!.service.map((s) => s.name).sort();
-  }
-
-  /**
-   * The services, once reflection answers: it is registered when the server first serves, or
-   * TOOLING_DELAY_MS after the port is bound (UNIMPLEMENTED before).
-   */
-  async listServicesOnceUp(): Promise<string[]> {
-    return waitFor("reflection to answer", async () => {
-      try {
-        return await this.listServices();
-      } catch (error) {
-        if ((error as grpc.ServiceError).code === grpc.status.UNIMPLEMENTED) return undefined;
-        throw error;
-      }
-    });
   }
 
   async fileContainingSymbol(symbol: string): Promise<FileDescriptorProto[]> {
