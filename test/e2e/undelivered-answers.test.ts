@@ -8,6 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
+import { varint } from "../../testkit/protobuf-wire.ts";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { MariaDbJobStore } from "../../src/db/mariadb-job-store.ts";
 import { BYTES, TaskGraphBuilder } from "../../testkit/task-graph-builder.ts";
@@ -193,15 +194,6 @@ describe("undelivered answers and pinned requests over real gRPC", () => {
   });
 });
 
-function varint(value: number): number[] {
-  const out: number[] = [];
-  while (value > 0x7f) {
-    out.push((value & 0x7f) | 0x80);
-    value >>>= 7;
-  }
-  out.push(value);
-  return out;
-}
 
 /** A unary call with a hand-made body (gzip-compressed on the wire by grpc-js when `gzip`). */
 function rawCall(address: string, path: string, body: Buffer, options: { gzip?: boolean } = {}): Promise<Buffer> {

@@ -7,6 +7,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { lengthDelimitedField } from "../../testkit/protobuf-wire.ts";
 import { GrpcHealth, MAX_HEALTH_REQUEST_BYTES } from "../../src/grpc/health.ts";
 import { GrpcServer } from "../../src/grpc/server.ts";
 import { HealthState } from "../../src/observability/health.ts";
@@ -16,15 +17,7 @@ const CHECK = "/grpc.health.v1.Health/Check";
 
 /** HealthCheckRequest { service: "" } followed by an unknown bytes field (1023) of `size` zeros. */
 function checkWithUnknownField(size: number): Buffer {
-  const length: number[] = [];
-  for (let value = size; ; value >>>= 7) {
-    if (value <= 0x7f) {
-      length.push(value);
-      break;
-    }
-    length.push((value & 0x7f) | 0x80);
-  }
-  return Buffer.concat([Buffer.from([0xfa, 0x3f, ...length]), Buffer.alloc(size)]);
+  return lengthDelimitedField(1023, Buffer.alloc(size));
 }
 
 function call(address: string, body: Buffer, options: { gzip?: boolean } = {}): Promise<Buffer> {

@@ -6,6 +6,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { lengthDelimitedField } from "../../testkit/protobuf-wire.ts";
 import { HEALTH_SERVICE_DEFINITION } from "../../src/grpc/health.ts";
 import { addReflection, MAX_REFLECTION_REQUEST_BYTES } from "../../src/grpc/reflection.ts";
 import { GrpcServer } from "../../src/grpc/server.ts";
@@ -81,16 +82,7 @@ describe("reflection, loaded on first use", () => {
         stream.on("data", () => undefined);
         stream.on("error", resolve);
         // Field 4 (file_containing_symbol), a string of MAX + 1 bytes: well-formed, only too large.
-        const size = MAX_REFLECTION_REQUEST_BYTES + 1;
-        const length: number[] = [];
-        for (let value = size; ; value >>>= 7) {
-          if (value <= 0x7f) {
-            length.push(value);
-            break;
-          }
-          length.push((value & 0x7f) | 0x80);
-        }
-        stream.write(Buffer.concat([Buffer.from([0x22, ...length]), Buffer.alloc(size, 0x61)]));
+        stream.write(lengthDelimitedField(4, Buffer.alloc(MAX_REFLECTION_REQUEST_BYTES + 1, 0x61)));
       });
       expect(grpc.status[error.code]).toBe("INTERNAL");
     } finally {
