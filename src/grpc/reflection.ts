@@ -11,7 +11,8 @@
  * loads the library, and each stream is then served by the library's own
  * handler, its messages decoded and encoded with the library's definition.
  * A request above {@link MAX_REFLECTION_REQUEST_BYTES} (a symbol or file
- * name, framed) is refused undecoded.
+ * name, framed) is refused undecoded; one that does not decode ends its stream
+ * with INVALID_ARGUMENT.
  *
  * @grpc/reflection reads only the serialized FileDescriptorProtos of a
  * proto-loader package definition. Ours come from the descriptors protobuf-es
@@ -117,27 +118,41 @@ function passThroughMethod(path: string): grpc.MethodDefinition<Buffer, Buffer> 
 
 /**
  * Serves one stream with the library's handler once it is loaded: the library sees a
- * stream of decoded messages, and what it writes is encoded onto the real stream.
+ * stream of decoded messages, and what it writes is encoded onto the real stream. A
+ * request that does not decode ends the stream with INVALID_ARGUMENT (D5).
  */
 function bridge(stream: ServerDuplexStream<Buffer, Buffer>, method: Promise<LibraryMethod>, onError: (error: unknown) => void): void {
-  // Until the library is loaded, requests wait here; then they go to it decoded.
+  // Until the library is loaded, requests wait here; then each goes to it decoded.
   const pending: Buffer[] = [];
   let ended = false;
-  let toLibrary: { facade: EventEmitter; decode: (bytes: Buffer) => unknown } | undefined;
-  stream.on("data", (bytes: Buffer) => (toLibrary ? toLibrary.facade.emit("data", toLibrary.decode(bytes)) : pending.push(bytes)));
-  stream.on("end", () => (toLibrary ? toLibrary.facade.emit("end") : (ended = true)));
+  let failed = false;
+  let toLibrary: { deliver: (bytes: Buffer) => void; end: () => void } | undefined;
+  stream.on("data", (bytes: Buffer) => (toLibrary ? toLibrary.deliver(bytes) : pending.push(bytes)));
+  stream.on("end", () => (toLibrary ? toLibrary.end() : (ended = true)));
   method.then(
     ({ definition, handler }) => {
       if (stream.cancelled) return;
-      const decode = (bytes: Buffer) => definition.requestDeserialize(bytes);
       const facade = Object.assign(new EventEmitter(), {
         write: (message: unknown) => stream.write(definition.responseSerialize(message)),
         end: () => stream.end(),
       });
       handler(facade);
-      toLibrary = { facade, decode };
-      for (const bytes of pending.splice(0)) facade.emit("data", decode(bytes));
-      if (ended) facade.emit("end");
+      const deliver = (bytes: Buffer) => {
+        if (failed) return;
+        let message: unknown;
+        try {
+          message = definition.requestDeserialize(bytes);
+        } catch (error) {
+          failed = true;
+          const details = `reflection request does not decode: ${error instanceof Error ? error.message : String(error)}`;
+          stream.emit("error", { code: status.INVALID_ARGUMENT, details });
+          return;
+        }
+        facade.emit("data", message);
+      };
+      toLibrary = { deliver, end: () => failed || facade.emit("end") };
+      for (const bytes of pending.splice(0)) deliver(bytes);
+      if (ended) toLibrary.end();
     },
     (error: unknown) => {
       onError(error);

@@ -1,7 +1,9 @@
 /**
  * Reflection loads @grpc/reflection on its first call (src/grpc/reflection.ts),
  * over real loopback gRPC: requests written on one stream while the library
- * loads are all answered, in order; v1alpha answers like v1; a request above
+ * loads are all answered, in order; v1alpha answers like v1; a request that
+ * does not decode ends its stream with INVALID_ARGUMENT (it used to throw out of
+ * a stream's event handler and end the process); a request above
  * MAX_REFLECTION_REQUEST_BYTES is refused undecoded.
  */
 import * as grpc from "@grpc/grpc-js";
@@ -71,6 +73,29 @@ describe("reflection, loaded on first use", () => {
       expect(response!.listServicesResponse!.service.map((s) => s.name)).toContain("spider_storage.admin.v1.InspectionService");
     } finally {
       client.close();
+    }
+  });
+
+  it("answers a request that does not decode with an error, and goes on serving", async () => {
+    const client = new grpc.Client(address, grpc.credentials.createInsecure());
+    try {
+      const error = await new Promise<grpc.ServiceError>((resolve) => {
+        const stream = client.makeBidiStreamRequest("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", (b: Buffer) => b, (b: Buffer) => b);
+        stream.on("data", () => undefined);
+        stream.on("error", resolve);
+        // An unknown field (15) with wire type 7, which protobuf does not have: it cannot be skipped.
+        stream.write(Buffer.from([0x7f]));
+      });
+      expect(grpc.status[error.code]).toBe("INVALID_ARGUMENT");
+    } finally {
+      client.close();
+    }
+    const again = reflectionClient(address, "grpc.reflection.v1");
+    try {
+      const [response] = await exchange(again, [{ listServices: "*" }]);
+      expect(response!.listServicesResponse!.service.length).toBeGreaterThan(0);
+    } finally {
+      again.close();
     }
   });
 
