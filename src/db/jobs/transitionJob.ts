@@ -26,18 +26,16 @@
  * join takes them) and before judging the state, so a deposed server is told
  * it is fenced rather than that the new leader moved the job.
  */
-import { sql, type UpdateObject } from "kysely";
 import { failedPrecondition, internal } from "../../core/errors.ts";
-import { canTransition, isTerminal, JOB_STATES, type JobState, type TransitionActor } from "../../core/job-state.ts";
-import { asBuffer } from "../bytes.ts";
+import { canTransition, JOB_STATES, type JobState, type TransitionActor } from "../../core/job-state.ts";
 import type { Db } from "../connection.ts";
 import { checkFence } from "../fence/checkFence.ts";
 import { fenceStripeOfJob } from "../fence/fence-stripes.ts";
 import { carryWriteFence, writeFenceOf } from "../fence/write-fence.ts";
-import type { DatabaseSchema } from "../schema.ts";
 import { runStatement } from "../run-statement.ts";
 import { withTransaction, type DbTransaction } from "../transaction.ts";
 import { lockJobState } from "./lockJobState.ts";
+import { moveJobIfInState, moveJobIfInStateFenced, moveLockedJob } from "./job-update-statements.ts";
 
 export interface TransitionRequest {
   readonly to: JobState;
@@ -64,23 +62,16 @@ export async function transitionJob(db: Db, jobId: bigint, request: TransitionRe
   checkPayload(request);
   const only = onlySourceState(request);
   if (only !== undefined && !db.isTransaction) {
-    const changes = transitionChanges(jobId, only, request);
     const epoch = writeFenceOf(db);
-    const result = await runStatement(db, { operation: `transitionJob ${jobId} to ${request.to}`, writes: true }, (connection) =>
+    const statement =
       epoch === undefined
-        ? connection.updateTable("jobs").set(changes).where("id", "=", jobId).where("state", "=", only).executeTakeFirst()
-        : // jobs first: the job row is locked before the stripe (checkFence).
-          connection
-            .updateTable(["jobs", "leader_fence"])
-            .set({ ...changes, writes: sql<bigint>`writes + 1` })
-            .where("jobs.id", "=", jobId)
-            .where("jobs.state", "=", only)
-            .where("leader_fence.stripe", "=", fenceStripeOfJob(jobId))
-            .where("leader_fence.epoch", "=", epoch)
-            .executeTakeFirst(),
+        ? moveJobIfInState(jobId, only, request.to, request)
+        : moveJobIfInStateFenced(jobId, only, request.to, request, fenceStripeOfJob(jobId), epoch);
+    const result = await runStatement(db, { operation: `transitionJob ${jobId} to ${request.to}`, writes: true }, (connection) =>
+      connection.executeQuery(statement),
     );
     // Both rows or none, when fenced.
-    if (result.numUpdatedRows > 0n) return { from: only, to: request.to };
+    if ((result.numAffectedRows ?? 0n) > 0n) return { from: only, to: request.to };
   }
   return withTransaction(
     db,
@@ -112,10 +103,9 @@ export async function applyJobTransition(
   if (!canTransition(from, request.to, request.by ?? "engine")) {
     throw failedPrecondition(`job in state ${from} cannot move to ${request.to}`);
   }
-  const changes = transitionChanges(jobId, from, request);
-  const result = await trx.updateTable("jobs").set(changes).where("id", "=", jobId).executeTakeFirst();
-  if (result.numUpdatedRows !== 1n) {
-    throw internal(`job ${jobId}: updating the locked row changed ${result.numUpdatedRows} rows`);
+  const result = await trx.executeQuery(moveLockedJob(jobId, from, request.to, request));
+  if (result.numAffectedRows !== 1n) {
+    throw internal(`job ${jobId}: updating the locked row changed ${result.numAffectedRows} rows`);
   }
 }
 
@@ -125,27 +115,6 @@ function onlySourceState(request: TransitionRequest): JobState | undefined {
     (from) => canTransition(from, request.to, request.by ?? "engine") && (request.expectFrom === undefined || request.expectFrom.includes(from)),
   );
   return sources.length === 1 ? sources[0] : undefined;
-}
-
-type JobChanges = { -readonly [K in keyof UpdateObject<DatabaseSchema, "jobs">]: UpdateObject<DatabaseSchema, "jobs">[K] };
-
-/** The columns a move from `from` writes. */
-function transitionChanges(jobId: bigint, from: JobState, request: TransitionRequest): JobChanges {
-  const { to } = request;
-  if (request.outputs === undefined && (to === "CommitReady" || (to === "Succeeded" && from === "Running"))) {
-    throw internal(`job ${jobId}: moving from ${from} to ${to} needs the job's outputs`);
-  }
-  const changes: JobChanges = { state: to };
-  if (isTerminal(to)) {
-    changes.ended_at = sql<Date>`CURRENT_TIMESTAMP(3)`;
-  } else if (isTerminal(from)) {
-    changes.ended_at = null;
-    changes.error_message = null;
-    changes.serialized_job_outputs = null;
-  }
-  if (request.outputs !== undefined) changes.serialized_job_outputs = asBuffer(request.outputs);
-  if (request.errorMessage !== undefined) changes.error_message = request.errorMessage;
-  return changes;
 }
 
 /** Outputs and messages belong to particular targets; anything else is a caller's bug. */

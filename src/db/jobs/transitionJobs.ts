@@ -13,22 +13,15 @@
  * by one, to give each its own answer (a job not in `from`, unknown, or a
  * fenced writer).
  */
-import { sql, type RawBuilder } from "kysely";
-import { isTerminal, type JobState } from "../../core/job-state.ts";
-import { asBuffer } from "../bytes.ts";
+import type { JobState } from "../../core/job-state.ts";
 import type { Db } from "../connection.ts";
 import { fenceStripeOfJob } from "../fence/fence-stripes.ts";
 import { writeFenceOf } from "../fence/write-fence.ts";
 import { runStatement } from "../run-statement.ts";
 import { jobStatesByIds } from "./jobStatesByIds.ts";
+import { moveJobsInState, type BatchedMove } from "./job-update-statements.ts";
 
-export interface BatchedMove {
-  readonly jobId: bigint;
-  /** Raw SerializedTaskOutputs (to CommitReady, or Succeeded from Running). */
-  readonly outputs?: Uint8Array;
-  /** To Failed only. */
-  readonly errorMessage?: string;
-}
+export type { BatchedMove } from "./job-update-statements.ts";
 
 /**
  * Distinct job ids, all moving `from` → `to`. Answers the ids the statement
@@ -39,39 +32,18 @@ export interface BatchedMove {
 export async function transitionJobs(db: Db, from: JobState, to: JobState, moves: readonly BatchedMove[]): Promise<ReadonlySet<bigint>> {
   const ids = moves.map((move) => move.jobId);
   if (ids.length === 0) return new Set();
-  const changes: Record<string, unknown> = { state: to };
-  if (isTerminal(to)) changes["ended_at"] = sql`CURRENT_TIMESTAMP(3)`;
-  if (moves.some((move) => move.outputs !== undefined)) {
-    changes["serialized_job_outputs"] = caseOfJob(moves, (move) => (move.outputs === undefined ? null : asBuffer(move.outputs)));
-  }
-  if (moves.some((move) => move.errorMessage !== undefined)) {
-    changes["error_message"] = caseOfJob(moves, (move) => move.errorMessage ?? null);
-  }
   const epoch = writeFenceOf(db);
+  const statement = moveJobsInState(from, to, moves, epoch === undefined ? undefined : { stripe: fenceStripeOfJob(ids[0]!), epoch });
   const result = await runStatement(db, { operation: `transitionJobs (${ids.length}) ${from} to ${to}`, writes: true }, (connection) =>
-    epoch === undefined
-      ? connection.updateTable("jobs").set(changes).where("id", "in", ids).where("state", "=", from).executeTakeFirst()
-      : connection
-          .updateTable(["jobs", "leader_fence"])
-          .set({ ...changes, writes: sql<bigint>`writes + 1` })
-          .where("jobs.id", "in", ids)
-          .where("jobs.state", "=", from)
-          .where("leader_fence.stripe", "=", fenceStripeOfJob(ids[0]!))
-          .where("leader_fence.epoch", "=", epoch)
-          .executeTakeFirst(),
+    connection.executeQuery(statement),
   );
+  const moved = result.numAffectedRows ?? 0n;
   // Matched rows: every job moved, plus the stripe once when fenced.
   const fenceRows = epoch === undefined ? 0n : 1n;
-  if (result.numUpdatedRows === BigInt(ids.length) + fenceRows) return new Set(ids);
-  if (result.numUpdatedRows === 0n) return new Set();
+  if (moved === BigInt(ids.length) + fenceRows) return new Set(ids);
+  if (moved === 0n) return new Set();
   // Some moved (and the fence held): the ones now in `to` are ours — the engine
   // moves a job only from the state it knows, and no other writer holds the fence.
   const states = await jobStatesByIds(db, ids);
   return new Set(ids.filter((id) => states.get(id)?.state === to));
-}
-function caseOfJob(moves: readonly BatchedMove[], value: (move: BatchedMove) => unknown): RawBuilder<unknown> {
-  return sql`CASE jobs.id ${sql.join(
-    moves.map((move) => sql`WHEN ${move.jobId} THEN ${value(move)}`),
-    sql` `,
-  )} END`;
 }
