@@ -11,8 +11,8 @@
  * loads the library, and each stream is then served by the library's own
  * handler, its messages decoded and encoded with the library's definition.
  * A request above {@link MAX_REFLECTION_REQUEST_BYTES} (a symbol or file
- * name, framed) is refused undecoded; one that does not decode ends its stream
- * with INVALID_ARGUMENT.
+ * name, framed) ends its stream undecoded with RESOURCE_EXHAUSTED; one that
+ * does not decode ends it with INVALID_ARGUMENT (D5).
  *
  * @grpc/reflection reads only the serialized FileDescriptorProtos of a
  * proto-loader package definition. Ours come from the descriptors protobuf-es
@@ -105,12 +105,8 @@ function passThroughMethod(path: string): grpc.MethodDefinition<Buffer, Buffer> 
     requestStream: true,
     responseStream: true,
     requestSerialize: (bytes) => bytes,
-    requestDeserialize: (bytes) => {
-      if (bytes.length > MAX_REFLECTION_REQUEST_BYTES) {
-        throw new Error(`reflection request of ${bytes.length} bytes is above ${MAX_REFLECTION_REQUEST_BYTES} bytes`);
-      }
-      return bytes;
-    },
+    // Passed through; the stream's handler refuses one above the cap (a throw here would answer INTERNAL).
+    requestDeserialize: (bytes) => bytes,
     responseSerialize: (bytes) => bytes,
     responseDeserialize: (bytes) => bytes,
   };
@@ -127,7 +123,21 @@ function bridge(stream: ServerDuplexStream<Buffer, Buffer>, method: Promise<Libr
   let ended = false;
   let failed = false;
   let toLibrary: { deliver: (bytes: Buffer) => void; end: () => void } | undefined;
-  stream.on("data", (bytes: Buffer) => (toLibrary ? toLibrary.deliver(bytes) : pending.push(bytes)));
+  /** Ends the stream with `code`; nothing after it reaches the library. */
+  const refuse = (code: status, details: string) => {
+    failed = true;
+    stream.emit("error", { code, details });
+  };
+  stream.on("data", (bytes: Buffer) => {
+    if (failed) return;
+    // D5: above the method's size cap, RESOURCE_EXHAUSTED, as grpc-js answers for the transport's caps.
+    if (bytes.length > MAX_REFLECTION_REQUEST_BYTES) {
+      refuse(status.RESOURCE_EXHAUSTED, `reflection request of ${bytes.length} bytes is above ${MAX_REFLECTION_REQUEST_BYTES} bytes`);
+      return;
+    }
+    if (toLibrary) toLibrary.deliver(bytes);
+    else pending.push(bytes);
+  });
   stream.on("end", () => (toLibrary ? toLibrary.end() : (ended = true)));
   method.then(
     ({ definition, handler }) => {
@@ -143,9 +153,7 @@ function bridge(stream: ServerDuplexStream<Buffer, Buffer>, method: Promise<Libr
         try {
           message = definition.requestDeserialize(bytes);
         } catch (error) {
-          failed = true;
-          const details = `reflection request does not decode: ${error instanceof Error ? error.message : String(error)}`;
-          stream.emit("error", { code: status.INVALID_ARGUMENT, details });
+          refuse(status.INVALID_ARGUMENT, `reflection request does not decode: ${error instanceof Error ? error.message : String(error)}`);
           return;
         }
         facade.emit("data", message);

@@ -4,7 +4,7 @@
  * loads are all answered, in order; v1alpha answers like v1; a request that
  * does not decode ends its stream with INVALID_ARGUMENT (it used to throw out of
  * a stream's event handler and end the process); a request above
- * MAX_REFLECTION_REQUEST_BYTES is refused undecoded.
+ * MAX_REFLECTION_REQUEST_BYTES is refused undecoded with RESOURCE_EXHAUSTED.
  */
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -99,7 +99,7 @@ describe("reflection, loaded on first use", () => {
     }
   });
 
-  it("refuses a request above the cap undecoded", async () => {
+  it("refuses a request above the cap undecoded with RESOURCE_EXHAUSTED naming the cap, and goes on serving", async () => {
     const client = new grpc.Client(address, grpc.credentials.createInsecure());
     try {
       const error = await new Promise<grpc.ServiceError>((resolve) => {
@@ -109,9 +109,18 @@ describe("reflection, loaded on first use", () => {
         // Field 4 (file_containing_symbol), a string of MAX + 1 bytes: well-formed, only too large.
         stream.write(lengthDelimitedField(4, Buffer.alloc(MAX_REFLECTION_REQUEST_BYTES + 1, 0x61)));
       });
-      expect(grpc.status[error.code]).toBe("INTERNAL");
+      // D5: a request above a method's size cap is RESOURCE_EXHAUSTED, as grpc-js answers for the transport's caps (it was INTERNAL).
+      expect(grpc.status[error.code]).toBe("RESOURCE_EXHAUSTED");
+      expect(error.details).toContain(`above ${MAX_REFLECTION_REQUEST_BYTES} bytes`);
     } finally {
       client.close();
+    }
+    const again = reflectionClient(address, "grpc.reflection.v1");
+    try {
+      const [response] = await exchange(again, [{ listServices: "*" }]);
+      expect(response!.listServicesResponse!.service.length).toBeGreaterThan(0);
+    } finally {
+      again.close();
     }
   });
 });
