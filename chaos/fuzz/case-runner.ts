@@ -18,6 +18,7 @@ import { runHostileOrder } from "./hostile-orders.ts";
 import { buildSubmission } from "./job-submission-cases.ts";
 import { buildMessageFields } from "./message-field-cases.ts";
 import { buildRandomBytes } from "./random-bytes-cases.ts";
+import { describeReflectionCase, runReflectionCase, type ReflectionCase } from "./reflection-cases.ts";
 import { methodNamed } from "./rpc-methods.ts";
 import { settledSnapshot, snapshotDiff, takeSnapshot, type StateSnapshot } from "./state-snapshot.ts";
 import { pollDeadline } from "./expected-status.ts";
@@ -80,6 +81,8 @@ export class CaseRunner {
         }
         this.#baseline = undefined;
         this.#settle = true;
+      } else if (c.kind === "reflection") {
+        await this.#runReflection(c.c, path);
       } else {
         await this.#runRequest(c, path);
       }
@@ -95,7 +98,27 @@ export class CaseRunner {
     return this.failureCount > beforeCount ? this.failures.slice(before) : [];
   }
 
-  async #build(c: Exclude<FuzzCase, { kind: "hostile-order" }>): Promise<BuiltRequest | { undetermined: string }> {
+  /** The snapshot a batch of requests that may change nothing is compared with, taken before the first. */
+  async #ensureBaseline(): Promise<void> {
+    if (this.#baseline !== undefined) return;
+    this.#baseline = this.#settle ? await settledSnapshot(this.env) : await takeSnapshot(this.env);
+    this.snapshots += 1;
+    this.#settle = false;
+  }
+
+  /** A reflection stream changes nothing: it joins the batch of refused requests and reads. */
+  async #runReflection(c: ReflectionCase, path: string): Promise<void> {
+    await this.#ensureBaseline();
+    const { problems, code } = await runReflectionCase(c, this.env.raw);
+    this.requests += 2;
+    this.byStatus[statusName(code)] = (this.byStatus[statusName(code)] ?? 0) + 1;
+    const description = describeReflectionCase(c);
+    for (const problem of problems) this.#fail("wrong-status", "reflection", path, description, problem);
+    this.#batch.push({ path, kind: "reflection", description });
+    if (this.#batch.length >= this.#batchSize) await this.closeBatch();
+  }
+
+  async #build(c: Exclude<FuzzCase, { kind: "hostile-order" | "reflection" }>): Promise<BuiltRequest | { undetermined: string }> {
     const world = { ...this.env.world, knownJobIds: this.knownJobIds, resourceGroupNames: this.resourceGroupNames };
     if (c.kind === "random-bytes" || c.kind === "message-fields") {
       const bytes = c.kind === "random-bytes" ? buildRandomBytes(c.c, world) : buildMessageFields(c.c, world);
@@ -121,7 +144,7 @@ export class CaseRunner {
     return buildSubmission(c.c, this.env.world);
   }
 
-  async #runRequest(c: Exclude<FuzzCase, { kind: "hostile-order" }>, path: string): Promise<void> {
+  async #runRequest(c: Exclude<FuzzCase, { kind: "hostile-order" | "reflection" }>, path: string): Promise<void> {
     const built = await this.#build(c);
     if ("undetermined" in built) {
       this.undetermined += 1;
@@ -129,10 +152,8 @@ export class CaseRunner {
     }
     if (built.expect.mayChangeState) {
       await this.closeBatch();
-    } else if (this.#baseline === undefined) {
-      this.#baseline = this.#settle ? await settledSnapshot(this.env) : await takeSnapshot(this.env);
-      this.snapshots += 1;
-      this.#settle = false;
+    } else {
+      await this.#ensureBaseline();
     }
     const method = methodNamed(built.method);
     const answer = await this.env.raw.call(method.path, built.bytes, built.deadlineMs ?? DEFAULT_DEADLINE_MS);

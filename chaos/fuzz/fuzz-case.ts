@@ -12,6 +12,7 @@ export const CASE_KINDS = [
   "job-inputs-frame",
   "zstd-stream",
   "hostile-order",
+  "reflection",
 ] as const;
 export type CaseKind = (typeof CASE_KINDS)[number];
 

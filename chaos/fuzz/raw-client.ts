@@ -13,6 +13,14 @@ export interface RawAnswer {
   readonly ms: number;
 }
 
+export interface RawStreamAnswer {
+  readonly code: grpc.status;
+  readonly details: string;
+  /** The messages the server wrote before the status. */
+  readonly responses: readonly Buffer[];
+  readonly ms: number;
+}
+
 export class RawClient {
   readonly #client: grpc.Client;
 
@@ -43,6 +51,23 @@ export class RawClient {
           else resolve({ code: grpc.status.OK, details: "", ms, ...(response ? { response } : {}) });
         },
       );
+    });
+  }
+
+  /**
+   * One bidirectional stream of `path`: writes `messages` as they are, half-closes,
+   * and hands back the status it ended with and the answers it carried.
+   */
+  stream(path: string, messages: readonly Uint8Array[], deadlineMs: number): Promise<RawStreamAnswer> {
+    const started = performance.now();
+    return new Promise((resolve) => {
+      const call = this.#client.makeBidiStreamRequest<Buffer, Buffer>(path, (b) => b, (b) => b, new grpc.Metadata(), { deadline: Date.now() + deadlineMs });
+      const responses: Buffer[] = [];
+      call.on("data", (response: Buffer) => responses.push(response));
+      call.on("error", () => undefined); // the status below says it
+      call.on("status", (status: grpc.StatusObject) => resolve({ code: status.code, details: status.details, responses, ms: performance.now() - started }));
+      for (const message of messages) call.write(Buffer.from(message.buffer, message.byteOffset, message.byteLength));
+      call.end();
     });
   }
 

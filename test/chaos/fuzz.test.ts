@@ -2,7 +2,7 @@
  * The short fuzz of issue 21 (points 3 and 4): a few hundred seeded cases of
  * chaos/fuzz against a real server process — random bytes and
  * structure-aware malformed requests to every RPC, valid requests in
- * hostile orders. Zero failures (every status the one D5 names, nothing
+ * hostile orders, server reflection streams. Zero failures (every status the one D5 names, nothing
  * changed by a refused request) and zero crashes are asserted. The server's
  * largest event-loop stall is printed; it is asserted only against a bound a
  * loaded 2-core machine cannot reach by itself (1 s): the ≤ 100 ms claim is
