@@ -7,6 +7,8 @@
  * moment the poll answers, in the same process that timestamps the causes:
  *   start → poll:  StartJob issued → task A received in a poll
  *   parent → poll: A's ReportTaskSuccess issued → task B received in a poll
+ * Beside them, measured only: a no-op GetSession every 5 ms under the same
+ * load, so a tail the machine gives every call is told apart from dispatch's.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { addResourceGroup, compressInputs } from "../../testkit/sim/cluster.ts";
@@ -26,6 +28,13 @@ export interface W3Result {
   readonly parentToPoll: LatencySummary;
   readonly missed: number;
   readonly protocolErrors: readonly string[];
+  /**
+   * A no-op RPC under the same load (measured only): GetSession, which reads
+   * nothing from the database, issued every 5 ms from the same process while
+   * the chains are offered — how long any call takes on this machine at this
+   * load, beside how long dispatch takes.
+   */
+  readonly noopUnderLoad: LatencySummary;
 }
 
 export async function runW3(ctx: BenchContext, w1JobsPerSecond: number): Promise<W3Result> {
@@ -66,7 +75,18 @@ export async function runW3(ctx: BenchContext, w1JobsPerSecond: number): Promise
     await offer(Math.min(50, w3.jobs), jobsPerSecond, 5_000, submit);
     await sleep(200);
     startIssued.clear();
-    const jobsOffered = await offer(w3.jobs, jobsPerSecond, w3.timeLimitMs, submit);
+    const noop: number[] = [];
+    let offering = true;
+    const pinger = (async () => {
+      while (offering) {
+        const t0 = now();
+        await clients.sessions.getSession({});
+        noop.push(now() - t0);
+        await sleep(5);
+      }
+    })();
+    const jobsOffered = await offer(w3.jobs, jobsPerSecond, w3.timeLimitMs, submit).finally(() => (offering = false));
+    await pinger;
     // Let the last chains finish (bounded).
     const drainDeadline = now() + 5_000;
     while (now() < drainDeadline && [...startIssued.keys()].some((id) => !polledB.has(id))) await sleep(20);
@@ -93,6 +113,7 @@ export async function runW3(ctx: BenchContext, w1JobsPerSecond: number): Promise
       startToPoll: summarizeLatencies(startToPoll),
       parentToPoll: summarizeLatencies(parentToPoll),
       missed,
+      noopUnderLoad: summarizeLatencies(noop),
       protocolErrors: [...cluster.log.protocolErrors.slice(0, 10), ...cluster.scheduler.errors.slice(0, 10)],
     };
   } finally {
