@@ -7,10 +7,12 @@
  * @grpc/reflection (src/grpc/reflection.ts), whose first version let a
  * request that did not decode end the process.
  *
- * Whether a flipped message still decodes is the library's business, so the
- * judgement is a set: the stream ends OK or with INVALID_ARGUMENT (a message
- * that does not decode), or RESOURCE_EXHAUSTED when it carried a request above
- * the cap (D5); never another status, never a hang past the deadline. After
+ * A stream carrying a request above the cap must end INVALID_ARGUMENT naming
+ * the limit (D5: a request of a method without payload above its cap), unless
+ * an earlier message already ended it. Otherwise, since whether a flipped
+ * message still decodes is the library's business, the judgement is a set:
+ * the stream ends OK, or INVALID_ARGUMENT for a message that does not decode;
+ * never another status, never a hang past the deadline. After
  * each case a fresh stream must still list the storage services: reflection
  * goes on serving. Reflection changes no state (the runner's snapshots check).
  */
@@ -116,9 +118,7 @@ export function buildReflectionMessage(m: ReflectionMessage): Buffer {
 
 /** The statuses the stream may end with (see the file's comment). */
 export function expectedReflectionCodes(c: ReflectionCase): readonly grpc.status[] {
-  const codes: grpc.status[] = [grpc.status.OK, grpc.status.INVALID_ARGUMENT];
-  if (c.messages.some((m) => buildReflectionMessage(m).length > MAX_REFLECTION_REQUEST_BYTES)) codes.push(grpc.status.RESOURCE_EXHAUSTED);
-  return codes;
+  return c.messages.some((m) => buildReflectionMessage(m).length > MAX_REFLECTION_REQUEST_BYTES) ? [grpc.status.INVALID_ARGUMENT] : [grpc.status.OK, grpc.status.INVALID_ARGUMENT];
 }
 
 export function describeReflectionCase(c: ReflectionCase): string {
@@ -137,7 +137,7 @@ export async function runReflectionCase(c: ReflectionCase, raw: RawClient): Prom
   const answer = await raw.stream(reflectionPath(c.version), c.messages.map(buildReflectionMessage), DEADLINE_MS);
   const expected = expectedReflectionCodes(c);
   if (!expected.includes(answer.code)) {
-    problems.push(`${statusName(answer.code)} "${answer.details.slice(0, 300)}", expected ${expected.map(statusName).join(" or ")} (D5: a reflection request that does not decode, or is above the cap)`);
+    problems.push(`${statusName(answer.code)} "${answer.details.slice(0, 300)}", expected ${expected.map(statusName).join(" or ")} (D5: INVALID_ARGUMENT for a reflection request that does not decode or is above the cap)`);
   }
   const check = await raw.stream(reflectionPath("v1"), [lengthDelimitedField(FIELD.listServices, Buffer.from("*"))], DEADLINE_MS);
   const listed = check.responses[0]?.includes(Buffer.from("storage.JobOrchestrationService")) ?? false;

@@ -11,8 +11,8 @@
  * loads the library, and each stream is then served by the library's own
  * handler, its messages decoded and encoded with the library's definition.
  * A request above {@link MAX_REFLECTION_REQUEST_BYTES} (a symbol or file
- * name, framed) ends its stream undecoded with RESOURCE_EXHAUSTED; one that
- * does not decode ends it with INVALID_ARGUMENT (D5).
+ * name, framed) ends its stream undecoded with INVALID_ARGUMENT naming the
+ * limit, and one that does not decode ends it with INVALID_ARGUMENT too (D5).
  *
  * @grpc/reflection reads only the serialized FileDescriptorProtos of a
  * proto-loader package definition. Ours come from the descriptors protobuf-es
@@ -130,9 +130,9 @@ function bridge(stream: ServerDuplexStream<Buffer, Buffer>, method: Promise<Libr
   };
   stream.on("data", (bytes: Buffer) => {
     if (failed) return;
-    // D5: above the method's size cap, RESOURCE_EXHAUSTED, as grpc-js answers for the transport's caps.
+    // D5: a request of a method without payload above its cap is INVALID_ARGUMENT naming the limit, undecoded.
     if (bytes.length > MAX_REFLECTION_REQUEST_BYTES) {
-      refuse(status.RESOURCE_EXHAUSTED, `reflection request of ${bytes.length} bytes is above ${MAX_REFLECTION_REQUEST_BYTES} bytes`);
+      refuse(status.INVALID_ARGUMENT, `reflection request of ${bytes.length} bytes is above the limit of ${MAX_REFLECTION_REQUEST_BYTES} bytes`);
       return;
     }
     if (toLibrary) toLibrary.deliver(bytes);
