@@ -29,12 +29,12 @@ import { measureMariaDbCommits } from "./ceilings/mariadb-commits.ts";
 import { measureNoopGrpc } from "./ceilings/noop-grpc.ts";
 import { measureStartup } from "./ceilings/startup.ts";
 import { measureTransports } from "./ceilings/transport.ts";
-import { ensurePeersInstalled, PEERS, runPeer } from "./lib/peers.ts";
+import { ensurePeersInstalled, PEERS, runPeer, type PeerName } from "./lib/peers.ts";
 import { FULL, SMOKE, type Profile } from "./lib/profile.ts";
-import { writeResults, type Outcome, type Results } from "./lib/report.ts";
+import { writeResults, type CapacityFigures, type Outcome, type Results, type W1Rounds, type W1System } from "./lib/report.ts";
 import { now, round } from "./lib/stats.ts";
 import type { BenchContext } from "./workloads/context.ts";
-import { runW1 } from "./workloads/w1-small-jobs.ts";
+import { runW1, runW1CapacityRound } from "./workloads/w1-small-jobs.ts";
 import { runW2 } from "./workloads/w2-big-job.ts";
 import { runW3 } from "./workloads/w3-dispatch-latency.ts";
 import { runW4 } from "./workloads/w4-recovery.ts";
@@ -185,30 +185,59 @@ try {
       for (const peer of PEERS) results.peers[peer] = { status: "skipped", reason: "--no-peers" };
     } else {
       const installError = await ensurePeersInstalled(log);
-      for (const peer of PEERS) {
-        log(`W1 small jobs (${peer}): start (load average ${loadavg()[0]!.toFixed(2)})`);
+      const peerOptions = (capacityOnly: boolean) => ({
+        jobs: profile.w1.jobs,
+        producers: profile.w1.producers,
+        producerConcurrency: profile.w1.producerConcurrency,
+        workers: profile.workers,
+        timeLimitMs: profile.w1.timeLimitMs,
+        warmup: profile.w1.warmup,
+        // The latency mode offers every peer the same rate as spider-storage: half of spider-storage's capacity.
+        latencyRate: results.workloads.W1?.status === "measured" ? results.workloads.W1.result.latency.offeredPerSecond : 0,
+        latencySeconds: profile.w1.latencySeconds,
+        maxInFlight: profile.concurrency,
+        capacityOnly,
+      });
+      const runPeerStep = async (peer: PeerName, step: string, capacityOnly: boolean) => {
+        log(`${step}: start (load average ${loadavg()[0]!.toFixed(2)})`);
         const t0 = now();
         const loadBefore = round(loadavg()[0]!, 2);
-        // The latency mode offers every peer the same rate as spider-storage: half of spider-storage's capacity.
-        const latencyRate = results.workloads.W1?.status === "measured" ? results.workloads.W1.result.latency.offeredPerSecond : 0;
-        results.peers[peer] = await runPeer(
-          peer,
-          {
-            jobs: profile.w1.jobs,
-            producers: profile.w1.producers,
-            producerConcurrency: profile.w1.producerConcurrency,
-            workers: profile.workers,
-            timeLimitMs: profile.w1.timeLimitMs,
-            warmup: profile.w1.warmup,
-            latencyRate,
-            latencySeconds: profile.w1.latencySeconds,
-            maxInFlight: profile.concurrency,
-          },
-          installError,
-        );
-        const outcome = results.peers[peer]!;
-        steps.push({ step: `W1 small jobs (${peer})`, seconds: round((now() - t0) / 1000, 1), loadavg1Before: loadBefore, loadavg1After: round(loadavg()[0]!, 2) });
-        log(`W1 small jobs (${peer}): ${outcome.status === "measured" ? `capacity ${outcome.result.jobsPerSecond} jobs/s` : `${outcome.status} — ${outcome.reason.slice(0, 300)}`}`);
+        const outcome = await runPeer(peer, peerOptions(capacityOnly), installError);
+        steps.push({ step, seconds: round((now() - t0) / 1000, 1), loadavg1Before: loadBefore, loadavg1After: round(loadavg()[0]!, 2) });
+        log(`${step}: ${outcome.status === "measured" ? `capacity ${outcome.result.jobsPerSecond} jobs/s` : `${outcome.status} — ${outcome.reason.slice(0, 300)}`}`);
+        return outcome;
+      };
+      for (const peer of PEERS) results.peers[peer] = await runPeerStep(peer, `W1 small jobs (${peer})`, false);
+
+      // Further capacity rounds, interleaved across systems — round 2 in the reverse order of round 1 —
+      // so that the machine's drift during the run falls on every system alike; the goals read the means.
+      if (profile.w1.capacityRounds > 1) {
+        const rounds: W1Rounds = {};
+        const record = (system: W1System, n: number, capacity: CapacityFigures) =>
+          (rounds[system] ??= []).push({ round: n, jobsPerSecond: capacity.jobsPerSecond, cpuMsPerJob: capacity.cpuMsPerJob });
+        const firstRound = results.workloads.W1?.status === "measured" ? results.workloads.W1.result.capacity : undefined;
+        if (firstRound) record("spider-storage", 1, firstRound);
+        for (const peer of PEERS) {
+          const outcome = results.peers[peer];
+          if (outcome?.status === "measured") record(peer, 1, outcome.result["capacity"] as CapacityFigures);
+        }
+        const order: W1System[] = ["spider-storage", ...PEERS];
+        for (let n = 2; n <= profile.w1.capacityRounds; n++) {
+          for (const system of n % 2 === 0 ? [...order].reverse() : order) {
+            if (rounds[system] === undefined) continue; // not measured in round 1
+            if (system === "spider-storage") {
+              const outcome = await attempt(`W1 capacity round ${n} (spider-storage)`, () => runW1CapacityRound(ctx, n));
+              if (outcome.status === "measured") {
+                record(system, n, outcome.result);
+                log(`W1 capacity round ${n} (spider-storage): capacity ${outcome.result.jobsPerSecond} jobs/s`);
+              }
+            } else {
+              const outcome = await runPeerStep(system, `W1 capacity round ${n} (${system})`, true);
+              if (outcome.status === "measured") record(system, n, outcome.result["capacity"] as CapacityFigures);
+            }
+          }
+        }
+        results.w1Rounds = rounds;
       }
     }
   }

@@ -64,6 +64,8 @@ export interface PeerRunOptions {
   readonly latencyRate: number;
   readonly latencySeconds: number;
   readonly maxInFlight: number;
+  /** A further capacity round: the capacity mode alone (no latency mode). */
+  readonly capacityOnly?: boolean;
 }
 
 export type PeerOutcome =
@@ -86,6 +88,7 @@ export async function runPeer(peer: PeerName, options: PeerRunOptions, installEr
     "--latency-rate", String(options.latencyRate),
     "--latency-seconds", String(options.latencySeconds),
     "--max-in-flight", String(options.maxInFlight),
+    ...(options.capacityOnly ? ["--capacity-only"] : []),
   ];
   const result = await runCommand(process.execPath, args, PEERS_DIR, 2 * options.timeLimitMs + 180_000);
   const line = result.stdout.trim().split("\n").filter((l) => l.startsWith("{")).at(-1);

@@ -15,9 +15,19 @@ export interface Profile {
   /**
    * W1 (issue 20): `jobs` for the capacity mode, enqueued by `producers` processes with
    * `producerConcurrency` enqueue calls in flight each; the latency mode offers half the
-   * capacity for `latencySeconds` (at most `jobs` jobs).
+   * capacity for `latencySeconds` (at most `jobs` jobs). `capacityRounds`: how many times
+   * every system's capacity mode runs, rounds interleaved across systems (the second in
+   * the reverse order of the first), the goals read on the mean over rounds.
    */
-  readonly w1: { readonly jobs: number; readonly warmup: number; readonly timeLimitMs: number; readonly producers: number; readonly producerConcurrency: number; readonly latencySeconds: number };
+  readonly w1: {
+    readonly jobs: number;
+    readonly warmup: number;
+    readonly timeLimitMs: number;
+    readonly producers: number;
+    readonly producerConcurrency: number;
+    readonly latencySeconds: number;
+    readonly capacityRounds: number;
+  };
   readonly w2: { readonly flatTasks: number; readonly dagLayers: number; readonly dagWidth: number; readonly dagFanIn: number; readonly timeLimitMs: number };
   readonly w3: { readonly jobs: number; readonly timeLimitMs: number };
   readonly w4: { readonly sizes: readonly number[]; readonly terminalJobs: number; readonly servingTimeoutMs: number };
@@ -36,7 +46,7 @@ export const FULL: Profile = {
   ceilingMs: 3_000,
   // 2 × 16 enqueues in flight, as many as the latency mode's cap: with 2 × 4, spider-storage's two
   // durable calls per enqueue made the producers' in-flight count its limit (README, issue 20).
-  w1: { jobs: 15_000, warmup: 500, timeLimitMs: 60_000, producers: 2, producerConcurrency: 16, latencySeconds: 15 },
+  w1: { jobs: 15_000, warmup: 500, timeLimitMs: 60_000, producers: 2, producerConcurrency: 16, latencySeconds: 15, capacityRounds: 2 },
   w2: { flatTasks: 10_000, dagLayers: 10, dagWidth: 1_000, dagFanIn: 25, timeLimitMs: 120_000 },
   w3: { jobs: 4_000, timeLimitMs: 40_000 },
   w4: { sizes: [1_000, 10_000, 100_000], terminalJobs: 1_000_000, servingTimeoutMs: 120_000 },
@@ -51,7 +61,7 @@ export const SMOKE: Profile = {
   workers: 16,
   dbConnections: 16,
   ceilingMs: 500,
-  w1: { jobs: 200, warmup: 20, timeLimitMs: 10_000, producers: 2, producerConcurrency: 16, latencySeconds: 1 },
+  w1: { jobs: 200, warmup: 20, timeLimitMs: 10_000, producers: 2, producerConcurrency: 16, latencySeconds: 1, capacityRounds: 2 },
   w2: { flatTasks: 300, dagLayers: 3, dagWidth: 50, dagFanIn: 5, timeLimitMs: 15_000 },
   w3: { jobs: 60, timeLimitMs: 5_000 },
   w4: { sizes: [100], terminalJobs: 2_000, servingTimeoutMs: 60_000 },

@@ -24,10 +24,22 @@ import { formatNumber, renderBarChart } from "./svg.ts";
 
 export type Outcome<T> = { readonly status: "measured"; readonly result: T } | { readonly status: "skipped" | "error" | "not run"; readonly reason: string };
 
+/** The systems W1 compares. */
+export type W1System = "spider-storage" | PeerName;
+/** What a capacity round reports (W1Capacity's and a peer's capacity have these). */
+export interface CapacityFigures {
+  readonly jobsPerSecond: number;
+  readonly cpuMsPerJob: Record<string, number>;
+}
+/** W1's capacity rounds per system, the first included (only when the profile runs more than one). */
+export type W1Rounds = Partial<Record<W1System, { readonly round: number; readonly jobsPerSecond: number; readonly cpuMsPerJob: Record<string, number> }[]>>;
+
 export interface Results {
   readonly meta: Record<string, unknown>;
   readonly ceilings: { noopGrpc?: Outcome<NoopCeiling>; mariadbCommits?: Outcome<CommitCeiling>; transport?: Outcome<TransportComparison>; startup?: Outcome<StartupResult> };
   readonly peers: Partial<Record<PeerName, PeerOutcome>>;
+  /** W1's interleaved capacity rounds (issue 20, fifth part): the capacity goals read their means. */
+  w1Rounds?: W1Rounds;
   readonly workloads: {
     W1?: Outcome<W1Result>;
     W2?: Outcome<{ flat: W2Case; dag: W2Case }>;
@@ -94,6 +106,7 @@ export function buildGoals(results: Results): GoalEntry[] {
   const goals: GoalEntry[] = [];
   const noop = measured<NoopCeiling>(results.ceilings.noopGrpc);
   const w1 = measured<W1Result>(results.workloads.W1);
+  const spiderCapacity = capacityOf(results, "spider-storage", w1?.jobsPerSecond);
 
   // W1 capacity (open loop, completion counted when durable), same run, every system (issue 20).
   for (const [peer, label, informational] of [
@@ -109,13 +122,13 @@ export function buildGoals(results: Results): GoalEntry[] {
         workload: "W1 small jobs",
         metric: `capacity jobs/s vs ${label}`,
         unit: "jobs/s",
-        value: w1?.jobsPerSecond ?? null,
-        baseline: peerResult?.jobsPerSecond ?? null,
-        baselineMetric: `${PEER_LABEL[peer]} capacity jobs/s, same run, same open-loop driver`,
+        value: capacityPair(results, peer, w1?.jobsPerSecond, peerResult?.jobsPerSecond).ours ?? null,
+        baseline: capacityPair(results, peer, w1?.jobsPerSecond, peerResult?.jobsPerSecond).theirs ?? null,
+        baselineMetric: `${PEER_LABEL[peer]} capacity jobs/s, same run, same open-loop driver${spiderCapacity.rounds.length > 1 ? `, mean of ${spiderCapacity.rounds.length} interleaved rounds each` : ""}`,
         goal: informational ? "reported (the bar after this one)" : `≥ 1.0× ${label}`,
         test: (_, r) => r >= 1,
         informational,
-        ...(missing ? { status: missing.status, note: missing.note } : w1 && peerResult ? { note: `latency p50/p99 at ${w1.latency.offeredPerSecond} jobs/s offered: spider-storage ${w1.latency.latency.p50Ms}/${w1.latency.latency.p99Ms} ms, ${PEER_LABEL[peer]} ${peerResult.latency.latency.p50Ms}/${peerResult.latency.latency.p99Ms} ms` } : {}),
+        ...(missing ? { status: missing.status, note: missing.note } : w1 && peerResult ? { note: `${roundsText(results, peer)}latency p50/p99 at ${w1.latency.offeredPerSecond} jobs/s offered: spider-storage ${w1.latency.latency.p50Ms}/${w1.latency.latency.p99Ms} ms, ${PEER_LABEL[peer]} ${peerResult.latency.latency.p50Ms}/${peerResult.latency.latency.p99Ms} ms` } : {}),
       }),
     );
   }
@@ -128,7 +141,7 @@ export function buildGoals(results: Results): GoalEntry[] {
         workload: "W1 small jobs",
         metric: "capacity jobs/s vs the no-op gRPC ceiling ÷ calls per job",
         unit: "jobs/s",
-        value: w1?.jobsPerSecond ?? null,
+        value: spiderCapacity.value ?? null,
         baseline: ceiling,
         baselineMetric: "no-op gRPC calls/s ÷ RPCs per job (counted)",
         goal: "≥ 0.5× baseline",
@@ -392,7 +405,10 @@ export function renderMarkdown(results: Results, goals: GoalEntry[]): string {
   const w1 = measured<W1Result>(results.workloads.W1);
   lines.push(
     "Capacity: producers in their own processes enqueue without waiting (open loop), workers complete each job with a ~100-byte result, a job counts when its completion is durable; jobs/s = completed ÷ (start → last durable completion). " +
-      `Latency: the same job offered at ${w1 ? `${w1.latency.offeredPerSecond} jobs/s (½ of spider-storage's capacity)` : "half of spider-storage's capacity"} to every system, at most ${(results.meta as { profile?: { concurrency?: number } }).profile?.concurrency ?? 32} in flight, from just before the enqueue call to the durable completion observed.`,
+      `Latency: the same job offered at ${w1 ? `${w1.latency.offeredPerSecond} jobs/s (½ of spider-storage's capacity)` : "half of spider-storage's capacity"} to every system, at most ${(results.meta as { profile?: { concurrency?: number } }).profile?.concurrency ?? 32} in flight, from just before the enqueue call to the durable completion observed.` +
+      ((results.w1Rounds?.["spider-storage"]?.length ?? 0) > 1
+        ? ` Capacity is the mean of ${results.w1Rounds!["spider-storage"]!.length} rounds per system, interleaved across systems (round 2 in the reverse order of round 1, so that the machine's drift during the run falls on every system alike); the rounds are in brackets; the latency mode, the CPU per job and the figures below are the first round's.`
+        : ""),
   );
   lines.push("");
   lines.push("| System | Capacity jobs/s | vs spider-storage | Latency p50 / p99 ms | Offered ÷ own capacity | CPU ms per job (capacity run) | Durable settings (read back) | Completion counted at |");
@@ -401,7 +417,7 @@ export function renderMarkdown(results: Results, goals: GoalEntry[]): string {
   const settingsText = (d: Record<string, string> | undefined) => (d ? Object.entries(d).map(([k, v]) => `${k}=${v}`).join(", ") : "—");
   if (w1) {
     lines.push(
-      `| spider-storage | ${cell(w1.jobsPerSecond)} | 1× | ${w1.latency.latency.p50Ms} / ${w1.latency.latency.p99Ms} | ${cell(ratio(w1.latency.offeredPerSecond, w1.jobsPerSecond))} | ${cpuText(w1.capacity.cpuMsPerJob)} | ${settingsText(w1.durability)} | ReportTaskSuccess answered OK (the job's Succeeded state committed) |`,
+      `| spider-storage | ${capacityCell(results, "spider-storage", w1.jobsPerSecond)} | 1× | ${w1.latency.latency.p50Ms} / ${w1.latency.latency.p99Ms} | ${cell(ratio(w1.latency.offeredPerSecond, w1.jobsPerSecond))} | ${cpuText(w1.capacity.cpuMsPerJob)} | ${settingsText(w1.durability)} | ReportTaskSuccess answered OK (the job's Succeeded state committed) |`,
     );
   } else lines.push(`| spider-storage | ${why(results.workloads.W1).note.replace(/\|/g, "/").replace(/\n/g, " ").slice(0, 200)} | | | | | | |`);
   for (const peer of ["bullmq", "graphile-worker", "pg-boss"] as const) {
@@ -409,7 +425,7 @@ export function renderMarkdown(results: Results, goals: GoalEntry[]): string {
     const r = measured<PeerW1>(outcome);
     if (r) {
       lines.push(
-        `| ${PEER_LABEL[peer]} | ${cell(r.jobsPerSecond)} | ${w1 ? cell(ratio(r.jobsPerSecond, w1.jobsPerSecond)) + "×" : "—"} | ${r.latency.latency.p50Ms} / ${r.latency.latency.p99Ms} | ${cell(r.latency.offeredAsFractionOfOwnCapacity)} | ${cpuText(r.capacity.cpuMsPerJob)} | ${settingsText(r.durability)} | ${r.completionSignal.replace(/\|/g, "/")} |`,
+        `| ${PEER_LABEL[peer]} | ${capacityCell(results, peer, r.jobsPerSecond)} | ${w1 ? cell(ratio(capacityPair(results, peer, w1.jobsPerSecond, r.jobsPerSecond).theirs!, capacityPair(results, peer, w1.jobsPerSecond, r.jobsPerSecond).ours!)) + "×" : "—"} | ${r.latency.latency.p50Ms} / ${r.latency.latency.p99Ms} | ${cell(r.latency.offeredAsFractionOfOwnCapacity)} | ${cpuText(r.capacity.cpuMsPerJob)} | ${settingsText(r.durability)} | ${r.completionSignal.replace(/\|/g, "/")} |`,
       );
     } else lines.push(`| ${PEER_LABEL[peer]} | ${why(outcome).note.replace(/\|/g, "/").replace(/\n/g, " ").slice(0, 200)} | | | | | | |`);
   }
@@ -615,4 +631,34 @@ export async function writeResults(dir: string, results: Results): Promise<{ goa
   await writeFile(join(dir, "readme-section.md"), renderReadmeSection(results, goals));
   const charts = await writeCharts(dir, results);
   return { goals, files: ["results.json", "summary.json", "summary.md", "readme-section.md", ...charts] };
+}
+
+/** A system's W1 capacity: the mean over its interleaved rounds when there are several, else its one run. */
+function capacityOf(results: Results, system: W1System, single: number | undefined): { value: number | undefined; rounds: number[] } {
+  const rounds = results.w1Rounds?.[system]?.map((r) => r.jobsPerSecond) ?? [];
+  // Means only where every round ran for this system and for spider-storage (a failed round: the first runs compare).
+  const ours = results.w1Rounds?.["spider-storage"]?.length ?? 0;
+  if (rounds.length > 1 && rounds.length === ours) return { value: round(rounds.reduce((a, b) => a + b, 0) / rounds.length, 1), rounds };
+  return { value: single, rounds: [] };
+}
+
+/** spider-storage's and a peer's capacity compared: both means when both ran every round, else both first runs. */
+function capacityPair(results: Results, peer: PeerName, ours: number | undefined, theirs: number | undefined): { ours: number | undefined; theirs: number | undefined } {
+  const a = capacityOf(results, "spider-storage", ours);
+  const b = capacityOf(results, peer, theirs);
+  return a.rounds.length > 1 && b.rounds.length === a.rounds.length ? { ours: a.value, theirs: b.value } : { ours, theirs };
+}
+
+/** "1,028 (rounds 1,028 / 950)", or the one figure. */
+function capacityCell(results: Results, system: W1System, single: number): string {
+  const { value, rounds } = capacityOf(results, system, single);
+  return rounds.length > 1 ? `${cell(value!)} (rounds ${rounds.map((r) => cell(r)).join(" / ")})` : cell(single);
+}
+
+/** The rounds behind a capacity ratio, for its note. */
+function roundsText(results: Results, peer: PeerName): string {
+  const ours = results.w1Rounds?.["spider-storage"];
+  const theirs = results.w1Rounds?.[peer];
+  if (!ours || !theirs || ours.length < 2 || theirs.length !== ours.length) return "";
+  return `interleaved rounds: spider-storage ${ours.map((r) => r.jobsPerSecond).join(" / ")}, ${PEER_LABEL[peer]} ${theirs.map((r) => r.jobsPerSecond).join(" / ")} jobs/s; `;
 }

@@ -4,7 +4,7 @@
  *
  *   node bench/peers/run-peer.ts <bullmq|graphile-worker|pg-boss> --jobs N --producers P
  *        --producer-concurrency C --workers W --time-limit-ms T --warmup K
- *        --latency-rate R --latency-seconds S --max-in-flight M
+ *        --latency-rate R --latency-seconds S --max-in-flight M [--capacity-only]
  *
  * starts the peer's workers here, warms up, then
  *   capacity: P producer processes (this script with --role producer) enqueue
@@ -15,7 +15,8 @@
  *             of spider-storage's capacity; 0 = half of this peer's own) from
  *             this process, at most M in flight, latency from just before the
  *             enqueue call to the durable completion observed.
- * Prints one JSON line with both on stdout.
+ * Prints one JSON line with both on stdout. With --capacity-only, the capacity
+ * mode alone (a further round; the bench interleaves rounds across systems).
  */
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -39,6 +40,7 @@ const { positionals, values } = parseArgs({
     "latency-rate": { type: "string", default: "0" },
     "latency-seconds": { type: "string", default: "10" },
     "max-in-flight": { type: "string", default: "32" },
+    "capacity-only": { type: "boolean", default: false },
     from: { type: "string", default: "0" },
     count: { type: "string", default: "0" },
     concurrency: { type: "string", default: "4" },
@@ -138,24 +140,29 @@ if (values.role === "producer") {
       throw error;
     }
 
-    // --- latency at a fixed offered rate ---
-    const requested = Number(values["latency-rate"]);
-    const rate = Math.max(2, requested > 0 ? requested : capacity.jobsPerSecond / 2);
-    const total = Math.max(20, Math.min(jobs, Math.round(rate * Number(values["latency-seconds"]))));
-    const latency = await pacedLoop({ ratePerSecond: rate, total, maxInFlight, timeLimitMs }, (i) => runJob(2_000_000_000 + i));
+    if (values["capacity-only"]) {
+      // A further capacity round (the bench interleaves them across systems): no latency mode.
+      process.stdout.write(JSON.stringify({ peer: harness.name, jobsPerSecond: capacity.jobsPerSecond, capacity }) + "\n");
+    } else {
+      // --- latency at a fixed offered rate ---
+      const requested = Number(values["latency-rate"]);
+      const rate = Math.max(2, requested > 0 ? requested : capacity.jobsPerSecond / 2);
+      const total = Math.max(20, Math.min(jobs, Math.round(rate * Number(values["latency-seconds"]))));
+      const latency = await pacedLoop({ ratePerSecond: rate, total, maxInFlight, timeLimitMs }, (i) => runJob(2_000_000_000 + i));
 
-    process.stdout.write(
-      JSON.stringify({
-        peer: harness.name,
-        settings: harness.settings,
-        durability: harness.durability,
-        completionSignal: harness.completionSignal,
-        workers: options.workerConcurrency,
-        jobsPerSecond: capacity.jobsPerSecond,
-        capacity,
-        latency: { ...latency, offeredAsFractionOfOwnCapacity: round(rate / capacity.jobsPerSecond, 2) },
-      }) + "\n",
-    );
+      process.stdout.write(
+        JSON.stringify({
+          peer: harness.name,
+          settings: harness.settings,
+          durability: harness.durability,
+          completionSignal: harness.completionSignal,
+          workers: options.workerConcurrency,
+          jobsPerSecond: capacity.jobsPerSecond,
+          capacity,
+          latency: { ...latency, offeredAsFractionOfOwnCapacity: round(rate / capacity.jobsPerSecond, 2) },
+        }) + "\n",
+      );
+    }
   } finally {
     await harness.close();
   }

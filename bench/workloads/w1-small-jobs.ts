@@ -99,6 +99,16 @@ export async function runW1(ctx: BenchContext, options: { readonly groupCommitBa
   return withoutGroupCommit ? { ...main, withoutGroupCommit } : main;
 }
 
+/**
+ * A further round of W1's capacity mode alone, on a fresh server and database
+ * (the bench interleaves such rounds across systems, so that the machine's
+ * drift falls on all of them alike).
+ */
+export async function runW1CapacityRound(ctx: BenchContext, round: number): Promise<W1Capacity> {
+  ctx.log(`W1 capacity, round ${round}: ${ctx.profile.w1.jobs} jobs`);
+  return runW1On({ ...ctx, runId: `${ctx.runId}_r${round}` }, {}, true);
+}
+
 /** W1's capacity mode alone (a third of the jobs) on a server writing one statement per request. */
 async function runCapacityWithoutGroupCommit(ctx: BenchContext): Promise<W1Capacity> {
   const jobs = Math.max(200, Math.round(ctx.profile.w1.jobs / 3));
