@@ -58,6 +58,8 @@ export const ER_DUP_ENTRY = 1062;
 export const ER_NO_REFERENCED_ROW = 1452;
 export const ER_ROW_IS_REFERENCED = 1451;
 export const ER_LOCK_DEADLOCK = 1213;
+/** The table does not exist (before the migrations or the lease created it). */
+export const ER_NO_SUCH_TABLE = 1146;
 /** ER_UNKNOWN_COM_ERROR: what a Galera node that is not ready answers to every command but SET and SHOW. */
 export const ER_NODE_NOT_READY = 1047;
 

@@ -5,6 +5,7 @@
 import { Migrator, type MigrationResult } from "kysely/migration";
 import { MIGRATIONS } from "../../migrations/index.ts";
 import type { Db } from "./connection.ts";
+import { dbErrno, ER_NO_SUCH_TABLE } from "./db-errors.ts";
 
 const MIGRATION_TABLE = "schema_migrations";
 const MIGRATION_LOCK_TABLE = "schema_migrations_lock";
@@ -25,9 +26,6 @@ export interface SchemaStatus {
   readonly unknown: string[];
 }
 
-/** ER_NO_SUCH_TABLE: no migration has ever run on this database. */
-const NO_SUCH_TABLE = 1146;
-
 /**
  * One query, not the migrator's look (which reads information_schema first, the
  * slowest statement of a start on an empty database): the names the migration
@@ -41,7 +39,8 @@ async function recordedMigrations(db: Db): Promise<string[]> {
       .execute();
     return (rows as { name: string }[]).map((r) => r.name);
   } catch (error) {
-    if ((error as { errno?: number }).errno === NO_SUCH_TABLE) return [];
+    // No such table: no migration has ever run on this database.
+    if (dbErrno(error) === ER_NO_SUCH_TABLE) return [];
     throw error;
   }
 }

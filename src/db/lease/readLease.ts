@@ -6,6 +6,7 @@
  */
 import { sql } from "kysely";
 import type { Db } from "../connection.ts";
+import { dbErrno, ER_NO_SUCH_TABLE } from "../db-errors.ts";
 
 export interface LeaseRow {
   readonly epoch: bigint;
@@ -16,9 +17,6 @@ export interface LeaseRow {
   readonly remainingMs: number;
 }
 
-/** ER_NO_SUCH_TABLE: no server of this version has started on the database yet. */
-const NO_SUCH_TABLE = 1146;
-
 export async function readLease(db: Db): Promise<LeaseRow | undefined> {
   let rows: { epoch: string; holder: string; remaining_us: number | string | null }[];
   try {
@@ -26,7 +24,8 @@ export async function readLease(db: Db): Promise<LeaseRow | undefined> {
       SELECT CAST(epoch AS CHAR) AS epoch, holder, TIMESTAMPDIFF(MICROSECOND, NOW(6), expires_at) AS remaining_us
       FROM leader_lease WHERE id = 1`.execute(db));
   } catch (error) {
-    if ((error as { errno?: number }).errno === NO_SUCH_TABLE) return undefined;
+    // No such table: no server of this version has started on the database yet.
+    if (dbErrno(error) === ER_NO_SUCH_TABLE) return undefined;
     throw error;
   }
   const row = rows[0];
