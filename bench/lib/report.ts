@@ -643,7 +643,7 @@ function capacityOf(results: Results, system: W1System, single: number | undefin
 }
 
 /** spider-storage's and a peer's capacity compared: both means when both ran every round, else both first runs. */
-function capacityPair(results: Results, peer: PeerName, ours: number | undefined, theirs: number | undefined): { ours: number | undefined; theirs: number | undefined } {
+export function capacityPair(results: Results, peer: PeerName, ours: number | undefined, theirs: number | undefined): { ours: number | undefined; theirs: number | undefined } {
   const a = capacityOf(results, "spider-storage", ours);
   const b = capacityOf(results, peer, theirs);
   return a.rounds.length > 1 && b.rounds.length === a.rounds.length ? { ours: a.value, theirs: b.value } : { ours, theirs };
