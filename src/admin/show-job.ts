@@ -49,7 +49,7 @@ export async function showJob(
       : {
           tasks: graph.tasks.length,
           graphInputs: graph.graphInputCount,
-          graphOutputs: graph.graphOutputs.length,
+          graphOutputs: graph.graphOutputCount,
           dependencies: BigInt(graph.dependencyCount),
           inputTasks: graph.tasks.filter((t) => t.inputSources === null).length,
           outputTasks: graph.tasks.filter((t) => t.children.length === 0).length,

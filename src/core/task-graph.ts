@@ -68,8 +68,13 @@ export interface TaskGraph {
   readonly commitTask: TerminationTaskDescriptor | null;
   readonly cleanupTask: TerminationTaskDescriptor | null;
   readonly graphInputCount: number;
-  /** job outputs in order: every output of every task with no children, by task index then position */
+  /**
+   * job outputs in order: every output of every task with no children, by task index then position;
+   * built on each read (kept, it would cost an object per output of every cached graph)
+   */
   readonly graphOutputs: readonly DataflowSource[];
+  /** how many job outputs there are ({@link graphOutputs}' length, without building it) */
+  readonly graphOutputCount: number;
   /** total number of dependency edges (input sources), for graph-size limits */
   readonly dependencyCount: number;
 }
@@ -514,7 +519,7 @@ function link(
   }
 
   const tasks: TaskDescriptor[] = new Array<TaskDescriptor>(count);
-  const graphOutputs: DataflowSource[] = [];
+  let graphOutputCount = 0;
   for (let index = 0; index < count; index += 1) {
     const raw = rawTasks[index]!;
     const childList = children[index];
@@ -529,18 +534,27 @@ function link(
       parents: parents[index]!,
       children: childList === undefined ? EMPTY : Object.freeze(childList),
     });
-    if (childList === undefined) {
-      for (let position = 0; position < raw.outputs.length; position += 1) {
-        graphOutputs.push(Object.freeze({ taskIndex: index, position }));
-      }
-    }
+    if (childList === undefined) graphOutputCount += raw.outputs.length;
   }
+  Object.freeze(tasks);
   return Object.freeze({
-    tasks: Object.freeze(tasks),
+    tasks,
     commitTask,
     cleanupTask,
     graphInputCount,
-    graphOutputs: Object.freeze(graphOutputs),
+    get graphOutputs(): readonly DataflowSource[] {
+      return graphOutputsOf(tasks);
+    },
+    graphOutputCount,
     dependencyCount,
   });
+}
+
+function graphOutputsOf(tasks: readonly TaskDescriptor[]): readonly DataflowSource[] {
+  const outputs: DataflowSource[] = [];
+  for (const task of tasks) {
+    if (task.children.length > 0) continue;
+    for (let position = 0; position < task.outputCount; position += 1) outputs.push(Object.freeze({ taskIndex: task.index, position }));
+  }
+  return Object.freeze(outputs);
 }

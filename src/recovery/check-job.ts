@@ -150,8 +150,8 @@ export function checkJob(stored: StoredJob, decoding: RecoveryDecoding, options:
       if (row.outputs === null || row.outputs.length === 0) return { kind: "quarantine", reason: "CommitReady job has no stored outputs" };
       try {
         const outputs = decodeTaskOutputs(row.outputs, { maxOutputBytes: decoding.limits.maxDecompressedBytes, what: "stored job outputs" });
-        if (outputs.length !== graph.graphOutputs.length) {
-          return { kind: "quarantine", reason: `CommitReady job's stored outputs hold ${outputs.length} value(s), its graph has ${graph.graphOutputs.length}` };
+        if (outputs.length !== graph.graphOutputCount) {
+          return { kind: "quarantine", reason: `CommitReady job's stored outputs hold ${outputs.length} value(s), its graph has ${graph.graphOutputCount}` };
         }
       } catch (error) {
         return { kind: "quarantine", reason: `CommitReady job's stored outputs cannot be decoded: ${message(error)}` };
