@@ -31,7 +31,7 @@ export class JobPayloads {
   /** Task outputs (undefined until written); null once the job left Running. */
   private outputs: (Uint8Array | undefined)[] | null;
   /** Bytes of inputs and outputs held, against the engine's per-job limit. */
-  private flatBytes = 0;
+  private heldWhileRunning = 0;
   private committed: Uint8Array | null = null;
 
   /** `inputs`: the job inputs, in graph-input order (copied). */
@@ -55,17 +55,17 @@ export class JobPayloads {
     // A copy of exactly their size: the inputs arrive as views into the whole decompressed request.
     this.inputBytes = new Uint8Array(total);
     for (let i = 0; i < inputs.length; i++) this.inputBytes.set(inputs[i]!, i === 0 ? 0 : this.inputEnds[i - 1]!);
-    this.flatBytes = total;
+    this.heldWhileRunning = total;
   }
 
   /** Bytes of inputs and task outputs held while the job runs (the per-job limit counts these). */
   get taskDataBytes(): number {
-    return this.flatBytes;
+    return this.heldWhileRunning;
   }
 
   /** Bytes held in memory: inputs and task outputs while Running, then the job outputs. */
   get held(): number {
-    return this.flatBytes + (this.committed?.length ?? 0);
+    return this.heldWhileRunning + (this.committed?.length ?? 0);
   }
 
   /** Bytes of the buffers behind the held payloads: equal to {@link held} when nothing pins more. */
@@ -89,7 +89,7 @@ export class JobPayloads {
     const kept = packedCopies(written);
     for (let p = 0; p < kept.length; p++) {
       outputs[base + p] = kept[p];
-      this.flatBytes += kept[p]!.length;
+      this.heldWhileRunning += kept[p]!.length;
     }
   }
 
@@ -100,7 +100,7 @@ export class JobPayloads {
     const base = this.outputOffsets[index]!;
     const count = this.graph.tasks[index]!.outputCount;
     for (let p = 0; p < count; p++) {
-      this.flatBytes -= outputs[base + p]?.length ?? 0;
+      this.heldWhileRunning -= outputs[base + p]?.length ?? 0;
       outputs[base + p] = undefined;
     }
   }
@@ -137,7 +137,7 @@ export class JobPayloads {
   dropTaskData(): void {
     this.outputs = null;
     this.inputBytes = NO_INPUTS;
-    this.flatBytes = 0;
+    this.heldWhileRunning = 0;
   }
 
   /** Graph input i, a view of {@link inputBytes} made when asked (kept views would cost more than the bytes). */
