@@ -12,7 +12,7 @@
  * engine's payload budget (runtime.limits.max_cached_payload_bytes).
  */
 import { internal } from "../core/errors.ts";
-import type { DataflowSource, TaskGraph } from "../core/task-graph.ts";
+import { graphOutputsOf, type DataflowSource, type TaskGraph } from "../core/task-graph.ts";
 import { encodeTaskOutputs } from "../core/task-outputs.ts";
 import { encodeWireFrame } from "../core/wire-frame.ts";
 import { packedCopies, retainedBufferBytes } from "./owned-bytes.ts";
@@ -124,7 +124,7 @@ export class JobPayloads {
   encodeJobOutputs(): Uint8Array {
     const outputs = this.outputs;
     if (outputs === null) throw internal(`job ${this.jobId}: job outputs encoded after the job left Running`);
-    return encodeTaskOutputs(this.graph.graphOutputs.map((source) => outputs[this.positionOf(source)]!));
+    return encodeTaskOutputs(graphOutputsOf(this.graph).map((source) => outputs[this.positionOf(source)]!));
   }
 
   /** The job committed: keeps its outputs, lets go of inputs and task outputs. */

@@ -68,12 +68,7 @@ export interface TaskGraph {
   readonly commitTask: TerminationTaskDescriptor | null;
   readonly cleanupTask: TerminationTaskDescriptor | null;
   readonly graphInputCount: number;
-  /**
-   * job outputs in order: every output of every task with no children, by task index then position;
-   * built on each read (kept, it would cost an object per output of every cached graph)
-   */
-  readonly graphOutputs: readonly DataflowSource[];
-  /** how many job outputs there are ({@link graphOutputs}' length, without building it) */
+  /** how many job outputs there are (what {@link graphOutputsOf} lists) */
   readonly graphOutputCount: number;
   /** total number of dependency edges (input sources), for graph-size limits */
   readonly dependencyCount: number;
@@ -542,17 +537,19 @@ function link(
     commitTask,
     cleanupTask,
     graphInputCount,
-    get graphOutputs(): readonly DataflowSource[] {
-      return graphOutputsOf(tasks);
-    },
     graphOutputCount,
     dependencyCount,
   });
 }
 
-function graphOutputsOf(tasks: readonly TaskDescriptor[]): readonly DataflowSource[] {
+/**
+ * The job outputs in order: every output of every task with no children, by
+ * task index then position. Built when asked (once per job, at commit): kept
+ * in the graph, it would cost an object per output of every cached graph.
+ */
+export function graphOutputsOf(graph: TaskGraph): readonly DataflowSource[] {
   const outputs: DataflowSource[] = [];
-  for (const task of tasks) {
+  for (const task of graph.tasks) {
     if (task.children.length > 0) continue;
     for (let position = 0; position < task.outputCount; position += 1) outputs.push(Object.freeze({ taskIndex: task.index, position }));
   }

@@ -6,14 +6,15 @@
  * pruning as soon as a task's graph outputs disagree. Used by the crash tests
  * and the chaos run.
  */
-import type { TaskGraph } from "../../src/core/task-graph.ts";
+import { graphOutputsOf, type TaskGraph } from "../../src/core/task-graph.ts";
 import { hex } from "./cluster.ts";
 import { runTaskFunction } from "./oracle.ts";
 
 export function outputsFromOneRunPerTask(graph: TaskGraph, jobInputs: readonly Uint8Array[], salts: readonly (readonly string[])[], actual: readonly string[]): boolean {
   const n = graph.tasks.length;
   const producedBy: number[][] = Array.from({ length: n }, () => []);
-  graph.graphOutputs.forEach((source, k) => producedBy[source.taskIndex]!.push(k));
+  const graphOutputs = graphOutputsOf(graph);
+  graphOutputs.forEach((source, k) => producedBy[source.taskIndex]!.push(k));
   const outputs: Uint8Array[][] = new Array<Uint8Array[]>(n);
   const visit = (i: number): boolean => {
     if (i === n) return true;
@@ -24,10 +25,10 @@ export function outputsFromOneRunPerTask(graph: TaskGraph, jobInputs: readonly U
         : task.inputSources.map((s) => outputs[s.taskIndex]![s.position]!);
     for (const salt of salts[i] ?? []) {
       outputs[i] = runTaskFunction(task.tdlContext.taskFunc, inputs, task.outputCount, salt);
-      const agrees = producedBy[i]!.every((k) => hex(outputs[i]![graph.graphOutputs[k]!.position]!) === actual[k]);
+      const agrees = producedBy[i]!.every((k) => hex(outputs[i]![graphOutputs[k]!.position]!) === actual[k]);
       if (agrees && visit(i + 1)) return true;
     }
     return false;
   };
-  return actual.length === graph.graphOutputs.length && visit(0);
+  return actual.length === graphOutputs.length && visit(0);
 }

@@ -6,7 +6,7 @@
  * changes the job's outputs.
  */
 import { createHash } from "node:crypto";
-import type { TaskGraph } from "../../src/core/task-graph.ts";
+import { graphOutputsOf, type TaskGraph } from "../../src/core/task-graph.ts";
 
 export function runTaskFunction(taskFunc: string, inputs: readonly Uint8Array[], outputCount: number, salt = ""): Uint8Array[] {
   const outputs: Uint8Array[] = [];
@@ -37,5 +37,5 @@ export function expectedJobOutputs(graph: TaskGraph, jobInputs: readonly Uint8Ar
         : task.inputSources.map((source) => outputs[source.taskIndex]![source.position]!);
     outputs.push(run(task.tdlContext.taskFunc, inputs, task.outputCount));
   }
-  return graph.graphOutputs.map((source) => outputs[source.taskIndex]![source.position]!);
+  return graphOutputsOf(graph).map((source) => outputs[source.taskIndex]![source.position]!);
 }

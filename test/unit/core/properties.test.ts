@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { validateJobSubmission } from "../../../src/core/job-submission.ts";
 import { compressJobInputs } from "../../../testkit/job-inputs.ts";
 import { decodeTaskOutputs, encodeTaskOutputs, type TaskOutputsOption } from "../../../src/core/task-outputs.ts";
-import { parseTaskGraphJson } from "../../../src/core/task-graph.ts";
+import { graphOutputsOf, parseTaskGraphJson } from "../../../src/core/task-graph.ts";
 import {
   BYTES,
   INT64,
@@ -179,7 +179,8 @@ describe("task graph", () => {
         expect(graph.tasks.map((t) => t.children)).toEqual(model.children);
         expect(graph.tasks.map((t) => t.graphInputOffset)).toEqual(model.offsets);
         expect(graph.graphInputCount).toBe(model.graphInputCount);
-        expect(graph.graphOutputs).toEqual(model.graphOutputs);
+        expect(graphOutputsOf(graph)).toEqual(model.graphOutputs);
+        expect(graph.graphOutputCount).toBe(model.graphOutputs.length);
         expect(graph.dependencyCount).toBe(model.dependencyCount);
         expect(graph.tasks.map((t) => t.inputSources?.map((s) => [s.taskIndex, s.position]) ?? null)).toEqual(model.sourcesOf);
         expect(graph.tasks[0]!.parents).toEqual([]);

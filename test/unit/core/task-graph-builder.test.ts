@@ -3,7 +3,7 @@
  * input types from sources, and its canned shapes parse as documented.
  */
 import { describe, expect, it } from "vitest";
-import { DEFAULT_EXECUTION_POLICY, decodeTaskGraph, parseTaskGraphJson } from "../../../src/core/task-graph.ts";
+import { DEFAULT_EXECUTION_POLICY, decodeTaskGraph, graphOutputsOf, parseTaskGraphJson } from "../../../src/core/task-graph.ts";
 import {
   BYTES,
   INT64,
@@ -82,16 +82,16 @@ describe("TaskGraphBuilder", () => {
   it("has canned shapes", () => {
     const chain = TaskGraphBuilder.chain(4).build();
     expect(chain.tasks.map((t) => t.parents)).toEqual([[], [0], [1], [2]]);
-    expect([chain.graphInputCount, chain.graphOutputs.length, chain.dependencyCount]).toEqual([1, 1, 3]);
+    expect([chain.graphInputCount, chain.graphOutputCount, chain.dependencyCount]).toEqual([1, 1, 3]);
 
     const fan = TaskGraphBuilder.fanOutFanIn(3).build();
     expect(fan.tasks.map((t) => t.children)).toEqual([[1, 2, 3], [4], [4], [4], []]);
     expect(fan.tasks[4]!.parents).toEqual([1, 2, 3]);
-    expect(fan.graphOutputs).toEqual([{ taskIndex: 4, position: 0 }]);
+    expect(graphOutputsOf(fan)).toEqual([{ taskIndex: 4, position: 0 }]);
     expect(TaskGraphBuilder.fanOutFanIn(0).build().tasks).toHaveLength(1);
 
     const independent = TaskGraphBuilder.independent(3, BYTES).build();
-    expect([independent.graphInputCount, independent.graphOutputs.length]).toEqual([3, 3]);
+    expect([independent.graphInputCount, independent.graphOutputCount]).toEqual([3, 3]);
     expect(independent.tasks.map((t) => t.graphInputOffset)).toEqual([0, 1, 2]);
 
     const many = new TaskGraphBuilder().tasksFrom(3, (i, index) => ({ outputs: [INT64], taskFunc: `f${i}@${index}` })).build();
