@@ -18,6 +18,7 @@ import { encodeWireFrame } from "../core/wire-frame.ts";
 import { packedCopies, retainedBufferBytes } from "./owned-bytes.ts";
 
 const NO_INPUTS = new Uint8Array(0);
+const NO_INPUT_ENDS = new Uint32Array(0);
 
 export class JobPayloads {
   private readonly jobId: bigint;
@@ -26,8 +27,8 @@ export class JobPayloads {
   private readonly outputOffsets: Uint32Array;
   /** The graph inputs, back to back in a buffer of their own; empty once the job left Running. */
   private inputBytes: Uint8Array;
-  /** End of graph input i in {@link inputBytes} (it starts where input i − 1 ends). */
-  private readonly inputEnds: Uint32Array;
+  /** End of graph input i in {@link inputBytes} (it starts where input i − 1 ends); empty once the job left Running. */
+  private inputEnds: Uint32Array;
   /** Task outputs (undefined until written); null once the job left Running. */
   private outputs: (Uint8Array | undefined)[] | null;
   /** Bytes of inputs and outputs held, against the engine's per-job limit. */
@@ -137,6 +138,7 @@ export class JobPayloads {
   dropTaskData(): void {
     this.outputs = null;
     this.inputBytes = NO_INPUTS;
+    this.inputEnds = NO_INPUT_ENDS;
     this.heldWhileRunning = 0;
   }
 
