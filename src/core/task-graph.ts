@@ -531,9 +531,8 @@ function link(
     });
     if (childList === undefined) graphOutputCount += raw.outputs.length;
   }
-  Object.freeze(tasks);
   return Object.freeze({
-    tasks,
+    tasks: Object.freeze(tasks),
     commitTask,
     cleanupTask,
     graphInputCount,
