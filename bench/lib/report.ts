@@ -117,13 +117,14 @@ export function buildGoals(results: Results): GoalEntry[] {
     const outcome = results.peers[peer];
     const peerResult = measured<PeerW1>(outcome);
     const missing = !w1 ? why(results.workloads.W1) : !peerResult ? why(outcome) : undefined;
+    const pair = capacityPair(results, peer, w1?.jobsPerSecond, peerResult?.jobsPerSecond);
     goals.push(
       entry({
         workload: "W1 small jobs",
         metric: `capacity jobs/s vs ${label}`,
         unit: "jobs/s",
-        value: capacityPair(results, peer, w1?.jobsPerSecond, peerResult?.jobsPerSecond).ours ?? null,
-        baseline: capacityPair(results, peer, w1?.jobsPerSecond, peerResult?.jobsPerSecond).theirs ?? null,
+        value: pair.ours ?? null,
+        baseline: pair.theirs ?? null,
         baselineMetric: `${PEER_LABEL[peer]} capacity jobs/s, same run, same open-loop driver${spiderCapacity.rounds.length > 1 ? `, mean of ${spiderCapacity.rounds.length} interleaved rounds each` : ""}`,
         goal: informational ? "reported (the bar after this one)" : `≥ 1.0× ${label}`,
         test: (_, r) => r >= 1,
@@ -424,8 +425,9 @@ export function renderMarkdown(results: Results, goals: GoalEntry[]): string {
     const outcome = results.peers[peer];
     const r = measured<PeerW1>(outcome);
     if (r) {
+      const pair = w1 ? capacityPair(results, peer, w1.jobsPerSecond, r.jobsPerSecond) : undefined;
       lines.push(
-        `| ${PEER_LABEL[peer]} | ${capacityCell(results, peer, r.jobsPerSecond)} | ${w1 ? cell(ratio(capacityPair(results, peer, w1.jobsPerSecond, r.jobsPerSecond).theirs!, capacityPair(results, peer, w1.jobsPerSecond, r.jobsPerSecond).ours!)) + "×" : "—"} | ${r.latency.latency.p50Ms} / ${r.latency.latency.p99Ms} | ${cell(r.latency.offeredAsFractionOfOwnCapacity)} | ${cpuText(r.capacity.cpuMsPerJob)} | ${settingsText(r.durability)} | ${r.completionSignal.replace(/\|/g, "/")} |`,
+        `| ${PEER_LABEL[peer]} | ${capacityCell(results, peer, r.jobsPerSecond)} | ${pair ? cell(ratio(pair.theirs!, pair.ours!)) + "×" : "—"} | ${r.latency.latency.p50Ms} / ${r.latency.latency.p99Ms} | ${cell(r.latency.offeredAsFractionOfOwnCapacity)} | ${cpuText(r.capacity.cpuMsPerJob)} | ${settingsText(r.durability)} | ${r.completionSignal.replace(/\|/g, "/")} |`,
       );
     } else lines.push(`| ${PEER_LABEL[peer]} | ${why(outcome).note.replace(/\|/g, "/").replace(/\n/g, " ").slice(0, 200)} | | | | | | |`);
   }
