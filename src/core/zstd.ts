@@ -14,6 +14,7 @@
 import { promisify } from "node:util";
 import { constants, createZstdDecompress, zstdCompressSync, zstdDecompress, zstdDecompressSync } from "node:zlib";
 import { invalidArgument, StorageError } from "./errors.ts";
+import { decodeSmallFrame, SMALL_FRAME_MAX_BYTES } from "./zstd-small-frames.ts";
 
 /** The default decompression budget: 64 MiB. */
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;
@@ -67,6 +68,8 @@ interface Frame {
   readonly contentSize: number | undefined;
   /** A skippable frame carries no data for the decoder. */
   readonly skippable: boolean;
+  /** The window is the content: the frame decodes in one shot into a buffer of contentSize. */
+  readonly singleSegment: boolean;
 }
 
 /**
@@ -77,9 +80,9 @@ interface Frame {
 export function decompressZstd(data: Uint8Array, options: DecompressOptions): Uint8Array<ArrayBuffer> {
   const run = new FrameRun(data, options);
   for (let frame = run.next(); frame !== undefined; frame = run.next()) {
-    let decoded: Buffer;
+    let decoded: Uint8Array;
     try {
-      decoded = zstdDecompressSync(run.input(frame), { maxOutputLength: run.outputRoom() });
+      decoded = decodeIfSmall(run, frame) ?? zstdDecompressSync(run.input(frame), { maxOutputLength: run.outputRoom() });
     } catch (error) {
       throw run.decodeError(error);
     }
@@ -97,11 +100,13 @@ export function decompressZstd(data: Uint8Array, options: DecompressOptions): Ui
 export async function decompressZstdAsync(data: Uint8Array, options: DecompressOptions): Promise<Uint8Array<ArrayBuffer>> {
   const run = new FrameRun(data, options);
   for (let frame = run.next(); frame !== undefined; frame = run.next()) {
-    let chunks: Buffer[];
+    let chunks: Uint8Array[];
     try {
       if (frame.contentSize !== undefined && frame.contentSize <= ON_LOOP_MAX_BYTES) {
         // Small: decoding here costs less than the trip to the thread pool and back.
-        const decoded = zstdDecompressSync(run.input(frame), { maxOutputLength: Math.min(run.outputRoom(), ON_LOOP_MAX_BYTES) });
+        const decoded =
+          decodeIfSmall(run, frame) ??
+          zstdDecompressSync(run.input(frame), { maxOutputLength: Math.min(run.outputRoom(), ON_LOOP_MAX_BYTES) });
         run.observe(decoded);
         chunks = [decoded];
       } else if (frame.contentSize !== undefined && frame.contentSize <= ONE_SHOT_MAX_BYTES) {
@@ -128,6 +133,16 @@ export async function decompressZstdAsync(data: Uint8Array, options: DecompressO
  * round trip cost more than the decoding of a small job's inputs.
  */
 const ON_LOOP_MAX_BYTES = 64 * 1024;
+/**
+ * A small single-segment frame decoded by the reused native context
+ * (zstd-small-frames.ts), or undefined when it is not one or that decoder is
+ * not installed. Its declared size is already within the budget (FrameRun.next).
+ */
+function decodeIfSmall(run: FrameRun, frame: Frame): Uint8Array | undefined {
+  if (!frame.singleSegment || frame.contentSize === undefined || frame.contentSize > SMALL_FRAME_MAX_BYTES) return undefined;
+  return decodeSmallFrame(run.input(frame), frame.contentSize);
+}
+
 /** Frames declaring at most this many bytes are decoded in one piece (one callback, one small buffer). */
 const ONE_SHOT_MAX_BYTES = 1024 * 1024;
 /** Output chunk of the streaming decoder: 1/256 of the default budget per callback. */
@@ -280,7 +295,7 @@ class FrameRun {
   }
 
   /** A frame's output, in one or more chunks. */
-  accept(frame: Frame, chunks: readonly Buffer[]): void {
+  accept(frame: Frame, chunks: readonly Uint8Array[]): void {
     let length = 0;
     for (const chunk of chunks) length += chunk.length;
     if (length > this.budget - this.total) {
@@ -293,7 +308,7 @@ class FrameRun {
     }
     this.total += length;
     for (const chunk of chunks) {
-      // zlib never returns a SharedArrayBuffer
+      // neither zlib nor the small-frame decoder returns a SharedArrayBuffer
       this.outputs.push(new Uint8Array(chunk.buffer as ArrayBuffer, chunk.byteOffset, chunk.byteLength));
     }
   }
@@ -346,7 +361,7 @@ function findFrame(data: Uint8Array, pos: number, what: string): Frame {
     if (end > data.length) {
       throw bad("truncated skippable frame");
     }
-    return { start: pos, end, contentSize: 0, skippable: true };
+    return { start: pos, end, contentSize: 0, skippable: true, singleSegment: false };
   }
   if (magic !== ZSTD_MAGIC) {
     throw bad(`unknown frame magic number 0x${magic.toString(16).padStart(8, "0")}`);
@@ -410,5 +425,5 @@ function findFrame(data: Uint8Array, pos: number, what: string): Frame {
       throw bad("truncated frame checksum");
     }
   }
-  return { start: pos, end: cursor, contentSize, skippable: false };
+  return { start: pos, end: cursor, contentSize, skippable: false, singleSegment: singleSegment === 1 };
 }
