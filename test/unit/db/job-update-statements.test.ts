@@ -9,7 +9,7 @@ import { JOB_STATES, isTerminal, type JobState } from "../../../src/core/job-sta
 import type { DatabaseSchema } from "../../../src/db/schema.ts";
 import { moveJobIfInState, moveJobIfInStateFenced, moveJobsInState, moveLockedJob, type BatchedMove, type JobMovePayload } from "../../../src/db/jobs/job-update-statements.ts";
 import { insertJobsStatement } from "../../../src/db/jobs/insertJobs.ts";
-import { newJobRow, type NewJob } from "../../../src/db/jobs/insertJob.ts";
+import { insertJobStatement, newJobRow, type NewJob } from "../../../src/db/jobs/insertJob.ts";
 
 // Compiles only: the pool is never asked for a connection.
 const db = new Kysely<DatabaseSchema>({ dialect: new MysqlDialect({ pool: { getConnection: () => undefined, end: () => undefined } as never }) });
@@ -110,6 +110,11 @@ describe("the job statements written as SQL text", () => {
     for (const n of [1, 3]) {
       expect(compiled(insertJobsStatement(jobs.slice(0, n)))).toEqual(compiled(db.insertInto("jobs").values(jobs.slice(0, n).map(newJobRow)).returning("id")));
     }
+  });
+
+  it("insert one job: the text and parameters kysely compiles", () => {
+    const job: NewJob = { resourceGroupId: 18446744073709551615n, compressedTaskGraph: new Uint8Array([9, 8]), compressedInputs: OUTPUTS };
+    expect(compiled(insertJobStatement(job))).toEqual(compiled(db.insertInto("jobs").values(newJobRow(job))));
   });
 
   it("refuses a move to CommitReady without outputs before any statement is made", () => {
