@@ -6,7 +6,7 @@
  * huge graphs cannot pin unbounded memory; a graph heavier than the whole
  * bound is parsed but not kept. Failures are not cached.
  */
-import { createHash, hash, webcrypto } from "node:crypto";
+import { hash, webcrypto } from "node:crypto";
 import { invalidArgument } from "./errors.ts";
 import { checkZstdFrames } from "./zstd.ts";
 import {
@@ -58,7 +58,7 @@ export class TaskGraphCache {
    * (under the budget), validated and cached. Throws what decodeTaskGraph throws.
    */
   decode(compressed: Uint8Array, options: DecodeTaskGraphOptions): TaskGraph {
-    const key = createHash("sha256").update(compressed).digest("base64");
+    const key = hash("sha256", compressed, "base64");
     const hit = this.lookup(key, options);
     if (hit !== undefined) {
       return hit;
