@@ -57,3 +57,17 @@ export function concat(...parts: readonly Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/**
+ * node:zlib with `zstdDecompressSync` counted: each call pushes its input's length to `decodes`.
+ * For `vi.mock("node:zlib", …)` factories (hoisted, so they import this dynamically).
+ */
+export function countingZlib(zlib: typeof import("node:zlib"), decodes: number[]): typeof import("node:zlib") {
+  return {
+    ...zlib,
+    zstdDecompressSync: ((input: Uint8Array, options?: { maxOutputLength?: number }) => {
+      decodes.push(input.length);
+      return zlib.zstdDecompressSync(input, options);
+    }) as typeof zlib.zstdDecompressSync,
+  };
+}

@@ -23,16 +23,9 @@ vi.mock("node:module", async (importOriginal) => {
 });
 
 const zlibDecodes = vi.hoisted((): number[] => []);
-vi.mock("node:zlib", async (importOriginal) => {
-  const zlib = await importOriginal<typeof import("node:zlib")>();
-  return {
-    ...zlib,
-    zstdDecompressSync: (input: Uint8Array, options?: { maxOutputLength?: number }) => {
-      zlibDecodes.push(input.length);
-      return zlib.zstdDecompressSync(input, options);
-    },
-  };
-});
+vi.mock("node:zlib", async (importOriginal) =>
+  (await import("./helpers.ts")).countingZlib(await importOriginal<typeof import("node:zlib")>(), zlibDecodes),
+);
 
 beforeEach(() => {
   zlibDecodes.length = 0;
