@@ -110,8 +110,6 @@ export class Metrics {
   readonly #taskRequeues: Counter<"cause">;
   readonly #executionManagerDeaths: Counter;
   readonly #dbDuration: Histogram<"statement" | "table">;
-  /** Bound children by "statement\0table", as for RPCs: a statement costs no label hashing. */
-  readonly #dbDurationChildren = new Map<string, ReturnType<Histogram<"statement" | "table">["labels"]>>();
   readonly #dbErrors: Counter<"statement" | "table" | "error">;
   readonly #dbNodeMoves: Counter<"reason">;
   readonly #recoveryDone: Gauge;
@@ -413,13 +411,7 @@ export class Metrics {
 
   /** One database statement; `error` is its error class when it failed. */
   observeDbStatement(statement: string, table: string, seconds: number, error?: string): void {
-    const key = `${statement}\0${table}`;
-    let child = this.#dbDurationChildren.get(key);
-    if (child === undefined) {
-      child = this.#dbDuration.labels({ statement, table });
-      this.#dbDurationChildren.set(key, child);
-    }
-    child.observe(seconds);
+    this.#dbDuration.observe({ statement, table }, seconds);
     if (error !== undefined) this.#dbErrors.inc({ statement, table, error });
   }
 
