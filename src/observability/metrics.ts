@@ -101,7 +101,7 @@ export class Metrics {
 
   readonly #rpcRequests: Counter<"service" | "method" | "code">;
   readonly #rpcDuration: Histogram<"service" | "method" | "code">;
-  /** Bound children by "service/method\0code": a call costs no label hashing. */
+  /** Bound children by "service/method\0code": the label object is built once (prom-client still hashes it on every observation). */
   readonly #rpcChildren = new Map<string, RpcChildren>();
   readonly #rpcLargeResponses: Counter<"service" | "method">;
   readonly #limitRejections: Counter<"limit">;
