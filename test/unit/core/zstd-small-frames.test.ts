@@ -5,10 +5,12 @@
  * declares, a declared size above the budget. Larger frames and frames that
  * are not single segment still go to node:zlib.
  */
-import { constants, zstdCompressSync } from "node:zlib";
+import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import fc from "fast-check";
 import { beforeEach, describe, expect, it, vi } from "vitest";
+import { isStorageError } from "../../../src/core/errors.ts";
 import { compressZstd, decompressZstd, decompressZstdAsync } from "../../../src/core/zstd.ts";
-import { SMALL_FRAME_MAX_BYTES, smallFrameDecoderAvailable } from "../../../src/core/zstd-small-frames.ts";
+import { decodeSmallFrame, SMALL_FRAME_MAX_BYTES, smallFrameDecoderAvailable } from "../../../src/core/zstd-small-frames.ts";
 import { bytes, concat, expectInvalid, utf8 } from "./helpers.ts";
 
 /** Every node:zlib decode the module under test runs. */
@@ -108,5 +110,48 @@ describe("the native small-frame decoder", () => {
     const input = concat(...parts.map((part) => compressZstd(part)));
     expect(decompressZstd(input, { maxOutputBytes: 1000 })).toEqual(concat(...parts));
     expect(zlibDecodes).toEqual([]);
+  });
+});
+
+/** FC_SEED replays a failure (fast-check prints the seed and path). */
+const seed = process.env["FC_SEED"] === undefined ? undefined : Number(process.env["FC_SEED"]);
+
+describe("the native decoder against node:zlib on damaged frames", () => {
+  const damagedFrame = fc
+    .record({
+      payload: fc.uint8Array({ maxLength: 3000 }),
+      level: fc.integer({ min: 1, max: 19 }),
+      checksum: fc.boolean(),
+      flips: fc.array(fc.record({ at: fc.nat(), xor: fc.integer({ min: 1, max: 255 }) }), { maxLength: 4 }),
+    })
+    .map(({ payload, level, checksum, flips }) => {
+      const out = zstdCompressSync(payload, { params: { [constants.ZSTD_c_compressionLevel]: level, [constants.ZSTD_c_checksumFlag]: checksum ? 1 : 0 } });
+      const frame = new Uint8Array(out);
+      for (const flip of flips) frame[flip.at % frame.length]! ^= flip.xor;
+      return { payload, frame, damaged: flips.length > 0 };
+    });
+
+  it("decodes what node:zlib decodes, byte for byte, and refuses only with INVALID_ARGUMENT", () => {
+    fc.assert(
+      fc.property(damagedFrame, ({ payload, frame, damaged }) => {
+        let ours: Uint8Array | undefined;
+        try {
+          ours = decompressZstd(frame, { maxOutputBytes: SMALL_FRAME_MAX_BYTES });
+        } catch (error) {
+          expect(isStorageError(error) && error.kind === "invalid_argument").toBe(true);
+          expect(damaged).toBe(true); // an intact frame always decodes
+          return;
+        }
+        if (!damaged) expect(ours).toEqual(payload);
+        // Whatever the native decoder accepted, node:zlib decodes to the same bytes.
+        expect(new Uint8Array(zstdDecompressSync(frame, { maxOutputLength: SMALL_FRAME_MAX_BYTES + 1 }))).toEqual(ours);
+      }),
+      seed === undefined ? { numRuns: 400 } : { numRuns: 400, seed },
+    );
+  });
+
+  it("decodeSmallFrame refuses, rather than truncates, a frame whose declared size is too small", () => {
+    const frame = compressZstd(payload(500));
+    expect(() => decodeSmallFrame(frame, 499)).toThrow();
   });
 });
