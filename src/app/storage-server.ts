@@ -52,7 +52,7 @@ import { AdminRuntime } from "./admin-runtime.ts";
 import type { EarlyListener } from "../grpc/early-listener.ts";
 import type { Logger } from "../observability/logger.ts";
 import { refillQueue } from "../service/refill-queue.ts";
-import { smallFrameDecoderAvailable } from "../core/zstd-small-frames.ts";
+import { smallFrameDecoderAvailable, smallFrameDecoderLoadError } from "../core/zstd-small-frames.ts";
 
 export interface StorageServerOptions {
   /** The validated configuration (src/config/schema.ts). */
@@ -319,7 +319,10 @@ export class StorageServer {
       this.#logger.info({ session: this.#session, port: this.#boundPort, epoch: lease.epoch }, "serving");
     }
     if (!smallFrameDecoderAvailable()) {
-      this.#logger.warn("zstd-napi is not installed (an optional dependency): small zstd frames are decoded by node:zlib, about 20 µs each instead of 1");
+      this.#logger.warn(
+        { reason: smallFrameDecoderLoadError() },
+        "zstd-napi could not be loaded (an optional dependency): small zstd frames are decoded by node:zlib, about 20 µs each instead of 1",
+      );
     }
     this.#admin.startGc(db);
     this.#startConsole();

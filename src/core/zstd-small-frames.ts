@@ -25,14 +25,17 @@ interface NativeDCtx {
 }
 
 let context: NativeDCtx | null | undefined;
+/** Why the native decoder could not be loaded (not installed, a build for another platform). */
+let loadError: string | undefined;
 
 function nativeContext(): NativeDCtx | null {
   if (context === undefined) {
     try {
       const binding = createRequire(import.meta.url)("zstd-napi/binding") as { DCtx: new () => NativeDCtx };
       context = new binding.DCtx();
-    } catch {
+    } catch (error) {
       context = null;
+      loadError = error instanceof Error ? error.message : String(error);
     }
   }
   return context;
@@ -41,6 +44,11 @@ function nativeContext(): NativeDCtx | null {
 /** True when the native decoder is loaded (for logs and tests). */
 export function smallFrameDecoderAvailable(): boolean {
   return nativeContext() !== null;
+}
+
+/** Why the native decoder is not available (undefined when it is). */
+export function smallFrameDecoderLoadError(): string | undefined {
+  return nativeContext() === null ? loadError : undefined;
 }
 
 /**

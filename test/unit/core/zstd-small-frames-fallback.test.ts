@@ -5,7 +5,7 @@
  */
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { compressZstd, decompressZstd, decompressZstdAsync } from "../../../src/core/zstd.ts";
-import { decodeSmallFrame, smallFrameDecoderAvailable } from "../../../src/core/zstd-small-frames.ts";
+import { decodeSmallFrame, smallFrameDecoderAvailable, smallFrameDecoderLoadError } from "../../../src/core/zstd-small-frames.ts";
 import { expectInvalid, utf8 } from "./helpers.ts";
 
 vi.mock("node:module", async (importOriginal) => {
@@ -32,8 +32,9 @@ beforeEach(() => {
 });
 
 describe("without the native small-frame decoder", () => {
-  it("reports it missing, and decodeSmallFrame answers undefined", () => {
+  it("reports it missing with the reason, and decodeSmallFrame answers undefined", () => {
     expect(smallFrameDecoderAvailable()).toBe(false);
+    expect(smallFrameDecoderLoadError()).toBe("Cannot find module 'zstd-napi/binding'");
     expect(decodeSmallFrame(compressZstd(utf8("abc")), 3)).toBeUndefined();
   });
 

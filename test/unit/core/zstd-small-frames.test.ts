@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { isStorageError } from "../../../src/core/errors.ts";
 import { compressZstd, decompressZstd, decompressZstdAsync } from "../../../src/core/zstd.ts";
-import { decodeSmallFrame, SMALL_FRAME_MAX_BYTES, smallFrameDecoderAvailable } from "../../../src/core/zstd-small-frames.ts";
+import { decodeSmallFrame, SMALL_FRAME_MAX_BYTES, smallFrameDecoderAvailable, smallFrameDecoderLoadError } from "../../../src/core/zstd-small-frames.ts";
 import { bytes, concat, expectInvalid, utf8 } from "./helpers.ts";
 
 /** Every node:zlib decode the module under test runs. */
@@ -42,6 +42,7 @@ const both = [
 describe("the native small-frame decoder", () => {
   it("is installed (an optional dependency built from source when no prebuilt binary is found)", () => {
     expect(smallFrameDecoderAvailable()).toBe(true);
+    expect(smallFrameDecoderLoadError()).toBeUndefined();
   });
 
   it.each(both)("decodes small single-segment frames without node:zlib (%s)", async (_name, decode) => {
