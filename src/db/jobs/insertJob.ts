@@ -44,11 +44,16 @@ export async function insertJob(db: Db, job: NewJob): Promise<bigint> {
   });
 }
 
-/** The single-row INSERT of `jobs` (what kysely compiles for newJobRow's columns). */
-export function insertJobStatement(job: NewJob): CompiledQuery<never> {
+/** The INSERT of new `jobs` rows up to VALUES (what kysely compiles for newJobRow's columns); one "(?, ?, ?)" per row follows. */
+export const INSERT_JOBS_SQL = "insert into `jobs` (`resource_group_id`, `compressed_serialized_task_graph`, `compressed_serialized_job_inputs`) values ";
+
+/** newJobRow's values, in INSERT_JOBS_SQL's column order. */
+export function newJobParameters(job: NewJob): [bigint, Buffer, Buffer] {
   const row = newJobRow(job);
-  return CompiledQuery.raw(
-    "insert into `jobs` (`resource_group_id`, `compressed_serialized_task_graph`, `compressed_serialized_job_inputs`) values (?, ?, ?)",
-    [row.resource_group_id, row.compressed_serialized_task_graph, row.compressed_serialized_job_inputs],
-  );
+  return [row.resource_group_id, row.compressed_serialized_task_graph, row.compressed_serialized_job_inputs];
+}
+
+/** The single-row INSERT of `jobs`. */
+export function insertJobStatement(job: NewJob): CompiledQuery<never> {
+  return CompiledQuery.raw(`${INSERT_JOBS_SQL}(?, ?, ?)`, newJobParameters(job));
 }

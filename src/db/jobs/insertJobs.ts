@@ -14,7 +14,7 @@ import { CompiledQuery } from "kysely";
 import type { Db } from "../connection.ts";
 import { dbErrno, ER_NO_REFERENCED_ROW } from "../db-errors.ts";
 import { runStatement } from "../run-statement.ts";
-import { newJobRow, type NewJob } from "./insertJob.ts";
+import { INSERT_JOBS_SQL, newJobParameters, type NewJob } from "./insertJob.ts";
 
 export async function insertJobs(db: Db, jobs: readonly NewJob[]): Promise<bigint[] | undefined> {
   if (jobs.length === 0) return [];
@@ -34,14 +34,5 @@ export async function insertJobs(db: Db, jobs: readonly NewJob[]): Promise<bigin
 
 /** The multi-row INSERT … RETURNING id of `jobs` (what kysely compiles for newJobRow's columns). */
 export function insertJobsStatement(jobs: readonly NewJob[]): CompiledQuery<{ id: bigint }> {
-  const parameters: unknown[] = [];
-  for (const job of jobs) {
-    const row = newJobRow(job);
-    parameters.push(row.resource_group_id, row.compressed_serialized_task_graph, row.compressed_serialized_job_inputs);
-  }
-  return CompiledQuery.raw(
-    "insert into `jobs` (`resource_group_id`, `compressed_serialized_task_graph`, `compressed_serialized_job_inputs`) values " +
-      `${jobs.map(() => "(?, ?, ?)").join(", ")} returning \`id\``,
-    parameters,
-  );
+  return CompiledQuery.raw(`${INSERT_JOBS_SQL}${jobs.map(() => "(?, ?, ?)").join(", ")} returning \`id\``, jobs.flatMap(newJobParameters));
 }
