@@ -321,7 +321,7 @@ export class StorageServer {
     if (!smallFrameDecoderAvailable()) {
       this.#logger.warn(
         { reason: smallFrameDecoderLoadError() },
-        "zstd-napi could not be loaded (an optional dependency): small zstd frames are decoded by node:zlib, about 20 µs each instead of 1",
+        "zstd-napi could not be loaded (an optional dependency): small zstd frames are decoded by node:zlib, which costs several times the CPU",
       );
     }
     this.#admin.startGc(db);

@@ -2,9 +2,10 @@
  * One-shot decoding of small zstd frames with one reused decompression
  * context (the optional native package zstd-napi, libzstd's
  * `ZSTD_decompressDCtx`). `node:zlib` builds a stream object and a fresh zstd
- * context for every call, about 20 µs even for a job's 100-byte inputs; a
- * reused context decodes them in about 1 µs (issue 20: every RegisterJob, and
- * every Running or Ready job recovery reads).
+ * context for every call, which costs far more than decoding a job's
+ * 100-byte inputs (RegisterJob's decode of a W1 job: 32.5 → 4.7 µs of CPU,
+ * bench/micro/register-decode.ts; every Running or Ready job recovery reads
+ * gains the same).
  *
  * Only frames whose whole size is known before decoding come here: single
  * segment (the window is the content, so no window limit applies that the
