@@ -5,9 +5,10 @@
  */
 import { internal } from "../core/errors.ts";
 import type { JobControlBlock } from "./job-control-block.ts";
+import { RenewingMap } from "../core/renewing-map.ts";
 
 export class JobCache {
-  private readonly jobs = new Map<bigint, JobControlBlock>();
+  private readonly jobs = new RenewingMap<bigint, JobControlBlock>();
 
   get size(): number {
     return this.jobs.size;

@@ -12,6 +12,7 @@
  * the database.
  */
 import type { TaskGraph } from "../core/task-graph.ts";
+import { RenewingMap } from "../core/renewing-map.ts";
 
 export interface RegisteredJob {
   readonly resourceGroupId: bigint;
@@ -35,7 +36,7 @@ export class RegisteredJobs {
   readonly #limits: RegisteredJobsLimits;
   readonly #now: () => number;
   /** Insertion order is age order: the oldest entry is first. */
-  readonly #jobs = new Map<bigint, { readonly job: RegisteredJob; readonly at: number }>();
+  readonly #jobs = new RenewingMap<bigint, { readonly job: RegisteredJob; readonly at: number }>();
   #bytes = 0;
 
   constructor(limits: RegisteredJobsLimits = DEFAULT_REGISTERED_JOBS_LIMITS) {

@@ -17,6 +17,7 @@ import {
   type DecodeTaskGraphOptions,
   type TaskGraph,
 } from "./task-graph.ts";
+import { RenewingMap } from "./renewing-map.ts";
 
 /** Compressed graphs up to this size are hashed on the event loop (a few microseconds). */
 const ON_LOOP_HASH_MAX_BYTES = 64 * 1024;
@@ -43,7 +44,7 @@ export class TaskGraphCache {
   private readonly maxEntries: number;
   private readonly maxWeight: number;
   // A Map iterates in insertion order; re-inserting on a hit makes the first key the least recent.
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new RenewingMap<string, Entry>();
   private totalWeight = 0;
   private hitCount = 0;
   private missCount = 0;

@@ -27,6 +27,7 @@ import { DeadlineHeap } from "./deadline-heap.ts";
 import { InstanceRecord, type InstanceHost } from "./instance-record.ts";
 
 import type { ExecutionManagerLiveness } from "../core/execution-manager-liveness.ts";
+import { RenewingMap } from "../core/renewing-map.ts";
 
 export type { ExecutionManagerLiveness };
 
@@ -55,7 +56,7 @@ export const DEFAULT_REAP_INTERVAL_MS = 1_000;
 
 export class TaskInstancePool {
   private nextId = 1n;
-  private readonly records = new Map<bigint, InstanceRecord>();
+  private readonly records = new RenewingMap<bigint, InstanceRecord>();
   private readonly deadlines = new DeadlineHeap();
   /** Known alive, by id → when last confirmed (pool clock). */
   private readonly aliveExecutionManagers = new Map<bigint, number>();

@@ -24,6 +24,7 @@
 import { EntryDeque } from "./entry-deque.ts";
 import { laneOfKey, LANES, type Lane, type QueueEntry, type QueueSubject } from "./queue-subject.ts";
 import { UnclaimedEntries } from "./unclaimed-entries.ts";
+import { RenewingSet } from "../core/renewing-map.ts";
 
 export interface InboundQueueOptions {
   /** How long a poll that has entries in hand waits for more before returning. Default 2 ms. */
@@ -81,9 +82,9 @@ interface Poller {
 interface LaneState {
   readonly entries: EntryDeque<QueueSubject>;
   /** Pollers holding nothing yet, in arrival order: woken first come, first served. */
-  readonly waiting: Set<Poller>;
+  readonly waiting: RenewingSet<Poller>;
   /** Pollers gathering a batch (they hold entries and have room), in the order they began. */
-  readonly lingering: Set<Poller>;
+  readonly lingering: RenewingSet<Poller>;
   dispatchScheduled: boolean;
   waitRefused: number;
 }
@@ -92,7 +93,7 @@ function pollerCount(lane: LaneState): number {
   return lane.waiting.size + lane.lingering.size;
 }
 
-function first(pollers: Set<Poller>): Poller | undefined {
+function first(pollers: RenewingSet<Poller>): Poller | undefined {
   return pollers.values().next().value;
 }
 
@@ -138,8 +139,8 @@ export class InboundQueue {
     this.onReoffered = options.onReoffered;
     const lane = (): LaneState => ({
       entries: new EntryDeque<QueueSubject>(),
-      waiting: new Set(),
-      lingering: new Set(),
+      waiting: new RenewingSet(),
+      lingering: new RenewingSet(),
       dispatchScheduled: false,
       waitRefused: 0,
     });

@@ -18,9 +18,10 @@
  */
 import { EntryDeque } from "./entry-deque.ts";
 import { laneOfKey, type Lane, type QueueEntry, type QueueSubject } from "./queue-subject.ts";
+import { RenewingMap } from "../core/renewing-map.ts";
 
 export class UnclaimedEntries {
-  readonly #handedOutAt = new Map<QueueSubject, Map<number, number>>();
+  readonly #handedOutAt = new RenewingMap<QueueSubject, Map<number, number>>();
   readonly #order = new EntryDeque<QueueSubject>();
   readonly #perLane: Record<Lane, number> = { task: 0, commit: 0, cleanup: 0 };
 

@@ -14,6 +14,7 @@ import { QUARANTINE_PREFIX } from "../db/jobs/quarantineJob.ts";
 import { checkJob, recoveryLimits, type RecoveryDecoding } from "./check-job.ts";
 import { rebuildJob } from "./rebuild-job.ts";
 import { readStoredJob } from "./stored-job.ts";
+import { RenewingMap } from "../core/renewing-map.ts";
 
 /** The job's cached control block if it is (now) Ready and cached, else undefined. */
 export type ReadyJobLoader = (jobId: bigint) => Promise<JobControlBlock | undefined>;
@@ -21,7 +22,7 @@ export type ReadyJobLoader = (jobId: bigint) => Promise<JobControlBlock | undefi
 /** For StorageServiceDeps.readyJobLoader: the loader of the engine's Ready jobs, reading through its store. */
 export function readyJobLoader(engine: Engine): ReadyJobLoader {
   const { logger } = engine;
-  const loading = new Map<bigint, Promise<JobControlBlock | undefined>>();
+  const loading = new RenewingMap<bigint, Promise<JobControlBlock | undefined>>();
   const decoding: RecoveryDecoding = { limits: recoveryLimits(engine.limits), graphCache: engine.graphCache };
 
   const load = async (jobId: bigint): Promise<JobControlBlock | undefined> => {
