@@ -35,6 +35,7 @@ import {
 } from "./adapter.ts";
 import type { EarlyListener } from "./early-listener.ts";
 import { errorToStatus } from "./status.ts";
+import { renewHttp2StreamTables } from "./http2-stream-tables.ts";
 
 export interface Readiness {
   /** Undefined when serving; otherwise why not (shown to callers). */
@@ -71,6 +72,9 @@ export class GrpcServer {
   constructor(options: GrpcServerOptions) {
     this.#options = options;
     this.#controlLimit = Math.min(options.maxControlRequestBytes ?? DEFAULT_MAX_CONTROL_REQUEST_BYTES, options.maxRequestBytes);
+    renewHttp2StreamTables({
+      onUnsupported: (reason) => options.logger.warn({ reason }, "HTTP/2 stream tables are not renewed on this Node (src/grpc/http2-stream-tables.ts): calls promote more memory, which costs GC CPU"),
+    });
     this.server = new grpc.Server({
       "grpc.max_receive_message_length": options.maxRequestBytes,
       "grpc.max_send_message_length": -1,
