@@ -10,9 +10,10 @@
  * held, with the call's objects behind it — alive through the scavenges until
  * the next mark-compact (core/renewing-map.ts says the same of our own
  * tables; bench/micro/map-churn.ts measures it). A fresh Map with the open
- * streams ends the chain. Measured on the no-op gRPC server under load:
- * 3.3–3.7 KB promoted per call without, 0.4–0.5 KB with (README,
- * Performance).
+ * streams ends the chain. Together with pretenuring off
+ * (src/cli/v8-heap-flags.js) a no-op call promotes nothing instead of ~3 KB
+ * (bench/micro/call-promotion.ts; either change alone makes no difference;
+ * README, Performance, the eighth part).
  *
  * This reaches into Node's internals: the session's state object (the own
  * symbol described "state") and its `streams` Map, reached from the public
