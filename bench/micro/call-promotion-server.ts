@@ -4,25 +4,46 @@
  * adapter), optionally with the real server's module graph loaded
  * (LOAD_SERVER_MODULES=1: what the server's heap holds besides its calls)
  * and with node:http2's stream tables renewed (RENEW_STREAM_TABLES=1,
- * src/grpc/http2-stream-tables.ts). Prints its port; on SIGUSR2 prints
+ * src/grpc/http2-stream-tables.ts), or as the real server's gRPC layer
+ * (OUR_GRPC_SERVER=1: src/grpc/server.ts with its interceptor, readiness gate
+ * and request caps, a prom-client observer as the server's, which also
+ * renews the stream tables). Prints its port; on SIGUSR2 prints
  * "mark <ms since start>" (where the measured window starts); exits on SIGTERM.
  */
 import * as grpc from "@grpc/grpc-js";
 import { SessionManagementService } from "../../src/gen/storage/storage_pb.ts";
 import { grpcImplementation, grpcServiceDefinition } from "../../src/grpc/adapter.ts";
 import { renewHttp2StreamTables } from "../../src/grpc/http2-stream-tables.ts";
+import { GrpcServer } from "../../src/grpc/server.ts";
+import { silentLogger } from "../../src/observability/logger.ts";
+import { Metrics } from "../../src/observability/metrics.ts";
 
 if (process.env["LOAD_SERVER_MODULES"] === "1") await import("../../src/app/storage-server.ts");
 if (process.env["RENEW_STREAM_TABLES"] === "1") renewHttp2StreamTables();
 
-const server = new grpc.Server();
-server.addService(
-  grpcServiceDefinition(SessionManagementService),
-  grpcImplementation(SessionManagementService, { getSession: async () => ({ sessionId: 1n }) }, () => ({ code: grpc.status.INTERNAL })),
-);
-server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, port) => {
-  if (error) throw error;
-  process.stdout.write(`${port}\n`);
-});
+if (process.env["OUR_GRPC_SERVER"] === "1") {
+  const metrics = new Metrics();
+  const server = new GrpcServer({
+    maxRequestBytes: 64 * 1024 * 1024,
+    logger: silentLogger(),
+    readiness: { notServingReason: () => undefined },
+    observer: (outcome) => {
+      const slash = outcome.method.indexOf("/");
+      metrics.observeRpc(outcome.method.slice(0, slash), outcome.method.slice(slash + 1), grpc.status[outcome.code] ?? String(outcome.code), outcome.durationMs / 1000);
+    },
+  });
+  server.addService(SessionManagementService, { getSession: async () => ({ sessionId: 1n }) });
+  process.stdout.write(`${await server.bind("127.0.0.1:0")}\n`);
+} else {
+  const server = new grpc.Server();
+  server.addService(
+    grpcServiceDefinition(SessionManagementService),
+    grpcImplementation(SessionManagementService, { getSession: async () => ({ sessionId: 1n }) }, () => ({ code: grpc.status.INTERNAL })),
+  );
+  server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, port) => {
+    if (error) throw error;
+    process.stdout.write(`${port}\n`);
+  });
+}
 process.on("SIGUSR2", () => process.stdout.write(`mark ${performance.now().toFixed(0)}\n`));
 process.once("SIGTERM", () => process.exit(0));

@@ -6,7 +6,9 @@
  * what its calls leave promoted; src/grpc/http2-stream-tables.ts and
  * src/cli/v8-heap-flags.js say why each configuration differs.
  *
- *   node bench/micro/call-promotion.ts [--seconds 4] [--warmup 5] [--rounds 2]
+ *   node bench/micro/call-promotion.ts [--seconds 4] [--warmup 5] [--rounds 2] [--only TEXT]…
+ *
+ * (--only keeps the configurations whose name contains TEXT.)
  *
  * Configurations alternate within each round; each row is a median over
  * rounds. Also printed: the server's CPU per call (process.cpuUsage of the
@@ -23,7 +25,12 @@ import { readCpuSeconds } from "../lib/proc.ts";
 import { percentile } from "../lib/stats.ts";
 
 const { values: options } = parseArgs({
-  options: { seconds: { type: "string", default: "4" }, warmup: { type: "string", default: "5" }, rounds: { type: "string", default: "2" } },
+  options: {
+    seconds: { type: "string", default: "4" },
+    warmup: { type: "string", default: "5" },
+    rounds: { type: "string", default: "2" },
+    only: { type: "string", multiple: true },
+  },
 });
 const SECONDS = Number(options.seconds);
 const WARMUP_SECONDS = Number(options.warmup);
@@ -36,12 +43,17 @@ interface Configuration {
   readonly nodeFlags: readonly string[];
 }
 
-const CONFIGURATIONS: readonly Configuration[] = [
+const ALL: readonly Configuration[] = [
   { name: "no-op server alone, V8 defaults", env: {}, nodeFlags: [] },
   { name: "+ the server's modules loaded (the server before)", env: { LOAD_SERVER_MODULES: "1" }, nodeFlags: [] },
   { name: "+ stream tables renewed", env: { LOAD_SERVER_MODULES: "1", RENEW_STREAM_TABLES: "1" }, nodeFlags: [] },
   { name: "+ no pretenuring (tables not renewed)", env: { LOAD_SERVER_MODULES: "1" }, nodeFlags: ["--no-allocation-site-pretenuring"] },
   { name: "+ both (the server now)", env: { LOAD_SERVER_MODULES: "1", RENEW_STREAM_TABLES: "1" }, nodeFlags: ["--no-allocation-site-pretenuring"] },
+  {
+    name: "+ both, through the server's gRPC layer (src/grpc/server.ts, metrics)",
+    env: { LOAD_SERVER_MODULES: "1", OUR_GRPC_SERVER: "1" },
+    nodeFlags: ["--no-allocation-site-pretenuring"],
+  },
 ];
 
 interface Reading {
@@ -99,6 +111,7 @@ async function measure(configuration: Configuration): Promise<Reading> {
   }
 }
 
+const CONFIGURATIONS = options.only === undefined ? ALL : ALL.filter((c) => options.only!.some((text) => c.name.includes(text)));
 const readings = new Map<string, Reading[]>(CONFIGURATIONS.map((c) => [c.name, []]));
 for (let round = 0; round < ROUNDS; round++) {
   for (const configuration of round % 2 === 0 ? CONFIGURATIONS : [...CONFIGURATIONS].reverse()) {
