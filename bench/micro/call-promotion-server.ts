@@ -12,11 +12,11 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { SessionManagementService } from "../../src/gen/storage/storage_pb.ts";
-import { grpcImplementation, grpcServiceDefinition } from "../../src/grpc/adapter.ts";
 import { renewHttp2StreamTables } from "../../src/grpc/http2-stream-tables.ts";
 import { GrpcServer } from "../../src/grpc/server.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
 import { Metrics } from "../../src/observability/metrics.ts";
+import { bindAndPrintPort, noopGrpcServer } from "../ceilings/noop-grpc-service.ts";
 
 if (process.env["LOAD_SERVER_MODULES"] === "1") await import("../../src/app/storage-server.ts");
 if (process.env["RENEW_STREAM_TABLES"] === "1") renewHttp2StreamTables();
@@ -35,15 +35,7 @@ if (process.env["OUR_GRPC_SERVER"] === "1") {
   server.addService(SessionManagementService, { getSession: async () => ({ sessionId: 1n }) });
   process.stdout.write(`${await server.bind("127.0.0.1:0")}\n`);
 } else {
-  const server = new grpc.Server();
-  server.addService(
-    grpcServiceDefinition(SessionManagementService),
-    grpcImplementation(SessionManagementService, { getSession: async () => ({ sessionId: 1n }) }, () => ({ code: grpc.status.INTERNAL })),
-  );
-  server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, port) => {
-    if (error) throw error;
-    process.stdout.write(`${port}\n`);
-  });
+  bindAndPrintPort(noopGrpcServer());
 }
 process.on("SIGUSR2", () => process.stdout.write(`mark ${performance.now().toFixed(0)}\n`));
 process.once("SIGTERM", () => process.exit(0));

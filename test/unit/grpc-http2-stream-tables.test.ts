@@ -14,6 +14,7 @@ import { createPromiseClient } from "../../src/grpc/adapter.ts";
 import { GrpcServer } from "../../src/grpc/server.ts";
 import { http2StreamTableRenewal, RENEW_EVERY_STREAMS, renewHttp2StreamTables, renewStreamTable } from "../../src/grpc/http2-stream-tables.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
+import { getJobStateOnly } from "../../testkit/get-job-state-service.ts";
 
 /** The session's current table of open streams, found as the renewal finds it. */
 function streamTable(session: http2.Http2Session): Map<number, unknown> {
@@ -115,17 +116,10 @@ describe("HTTP/2 stream tables, through the gRPC server", () => {
 
   beforeAll(async () => {
     server = new GrpcServer({ maxRequestBytes: 1 << 20, logger: silentLogger(), readiness: { notServingReason: () => undefined } });
-    const never = async (): Promise<never> => {
-      throw new Error("not used");
-    };
-    server.addService(JobOrchestrationService, {
-      getJobState: async (request) => ({ state: request.jobId % 2n === 0n ? JobState.RUNNING : JobState.SUCCEEDED }),
-      registerJob: never,
-      startJob: never,
-      cancelJob: never,
-      getJobOutputs: never,
-      getJobError: never,
-    });
+    server.addService(
+      JobOrchestrationService,
+      getJobStateOnly(async (request) => ({ state: request.jobId % 2n === 0n ? JobState.RUNNING : JobState.SUCCEEDED })),
+    );
     address = `127.0.0.1:${await server.bind("127.0.0.1:0")}`;
   });
 

@@ -8,6 +8,7 @@ import { JobOrchestrationService, JobState } from "../../src/gen/storage/storage
 import { createPromiseClient } from "../../src/grpc/adapter.ts";
 import { GrpcServer } from "../../src/grpc/server.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
+import { getJobStateOnly } from "../../testkit/get-job-state-service.ts";
 
 describe("max_concurrent_streams", () => {
   let server: GrpcServer;
@@ -19,24 +20,17 @@ describe("max_concurrent_streams", () => {
 
   beforeAll(async () => {
     server = new GrpcServer({ maxRequestBytes: 1 << 20, maxConcurrentStreams: 2, logger: silentLogger(), readiness: { notServingReason: () => undefined } });
-    const never = async (): Promise<never> => {
-      throw new Error("not used");
-    };
-    server.addService(JobOrchestrationService, {
-      getJobState: async (request) => {
+    server.addService(
+      JobOrchestrationService,
+      getJobStateOnly(async (request) => {
         running++;
         started.push(request.jobId);
         onStart?.();
         await new Promise<void>((resolve) => releases.push(resolve));
         running--;
         return { state: JobState.RUNNING };
-      },
-      registerJob: never,
-      startJob: never,
-      cancelJob: never,
-      getJobOutputs: never,
-      getJobError: never,
-    });
+      }),
+    );
     address = `127.0.0.1:${await server.bind("127.0.0.1:0")}`;
   });
   afterAll(async () => server?.shutdown(1_000));
