@@ -43,7 +43,7 @@ export function taskGraphWeight(graph: TaskGraph): number {
 export class TaskGraphCache {
   private readonly maxEntries: number;
   private readonly maxWeight: number;
-  // A Map iterates in insertion order; re-inserting on a hit makes the first key the least recent.
+  // Iterates in insertion order (kept across RenewingMap's copies); re-inserting on a hit makes the first key the least recent.
   private readonly entries = new RenewingMap<string, Entry>();
   private totalWeight = 0;
   private hitCount = 0;
