@@ -7,7 +7,8 @@
  * src/grpc/http2-stream-tables.ts), or as the real server's gRPC layer
  * (OUR_GRPC_SERVER=1: src/grpc/server.ts with its interceptor, readiness gate
  * and request caps, a prom-client observer as the server's, which also
- * renews the stream tables). Prints its port; on SIGUSR2 prints
+ * renews the stream tables; UNARY_FAST_PATH=0 sends its calls through grpc-js's
+ * full call path instead of src/grpc/unary-fast-path.ts). Prints its port; on SIGUSR2 prints
  * "mark <ms since start>" (where the measured window starts); exits on SIGTERM.
  */
 import * as grpc from "@grpc/grpc-js";
@@ -27,6 +28,7 @@ if (process.env["OUR_GRPC_SERVER"] === "1") {
     maxRequestBytes: 64 * 1024 * 1024,
     logger: silentLogger(),
     readiness: { notServingReason: () => undefined },
+    unaryFastPath: process.env["UNARY_FAST_PATH"] !== "0",
     observer: (outcome) => {
       const slash = outcome.method.indexOf("/");
       metrics.observeRpc(outcome.method.slice(0, slash), outcome.method.slice(slash + 1), grpc.status[outcome.code] ?? String(outcome.code), outcome.durationMs / 1000);

@@ -50,9 +50,14 @@ const ALL: readonly Configuration[] = [
   { name: "+ the server's modules loaded (the server before)", env: { LOAD_SERVER_MODULES: "1" }, nodeFlags: [] },
   { name: "+ stream tables renewed", env: { LOAD_SERVER_MODULES: "1", RENEW_STREAM_TABLES: "1" }, nodeFlags: [] },
   { name: "+ no pretenuring (tables not renewed)", env: { LOAD_SERVER_MODULES: "1" }, nodeFlags: ["--no-allocation-site-pretenuring"] },
-  { name: "+ both (the server now)", env: { LOAD_SERVER_MODULES: "1", RENEW_STREAM_TABLES: "1" }, nodeFlags: ["--no-allocation-site-pretenuring"] },
+  { name: "+ both (the server before its unary fast path)", env: { LOAD_SERVER_MODULES: "1", RENEW_STREAM_TABLES: "1" }, nodeFlags: ["--no-allocation-site-pretenuring"] },
   {
-    name: "+ both, through the server's gRPC layer (src/grpc/server.ts, metrics)",
+    name: "+ both, through the server's gRPC layer, grpc-js's call path (src/grpc/server.ts, metrics)",
+    env: { LOAD_SERVER_MODULES: "1", OUR_GRPC_SERVER: "1", UNARY_FAST_PATH: "0" },
+    nodeFlags: ["--no-allocation-site-pretenuring"],
+  },
+  {
+    name: "+ both, through the server's gRPC layer, its unary fast path (the server now)",
     env: { LOAD_SERVER_MODULES: "1", OUR_GRPC_SERVER: "1" },
     nodeFlags: ["--no-allocation-site-pretenuring"],
   },

@@ -133,6 +133,7 @@ export class StorageServer {
       maxRequestBytes: options.config.runtime.limits.max_request_bytes,
       maxControlRequestBytes: options.config.runtime.limits.max_control_request_bytes,
       maxConcurrentStreams: options.config.runtime.limits.max_concurrent_streams,
+      unaryFastPath: options.config.runtime.grpc.unary_fast_path,
       logger: options.logger,
       observer: this.#ops.observeCall,
       // "reconnecting" passes: the engine must hear reports during an outage (D6).

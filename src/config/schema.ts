@@ -374,6 +374,12 @@ export const configSchema = z.object({
         description: "Most calls in flight on one client connection (HTTP/2 max_concurrent_streams); clients queue the rest.",
       }),
     }),
+    grpc: section({
+      unary_fast_path: key(boolean(), true, {
+        description:
+          "Answer the storage and admin services' unary calls straight from node:http2 instead of through grpc-js's per-call machinery (same statuses and wire format; compressed requests, health and reflection always go through grpc-js). false: every call through grpc-js.",
+      }),
+    }),
     queue: section({
       linger_ms: key(integer(0, 10_000), 2, { description: "How long a poll lingers to gather more ready tasks once it has one." }),
       reoffer_unclaimed_after_ms: key(integer(0, 86_400_000), 30_000, {

@@ -36,6 +36,7 @@ import {
 import type { EarlyListener } from "./early-listener.ts";
 import { errorToStatus } from "./status.ts";
 import { renewHttp2StreamTables } from "./http2-stream-tables.ts";
+import { installUnaryFastPath, UnaryFastPath } from "./unary-fast-path.ts";
 
 export interface Readiness {
   /** Undefined when serving; otherwise why not (shown to callers). */
@@ -53,6 +54,12 @@ export interface GrpcServerOptions {
   readonly readiness: Readiness;
   /** Hears about every finished call (metrics, request logging). */
   readonly observer?: CallObserver;
+  /**
+   * Serve the unary calls of services added here straight from node:http2
+   * (src/grpc/unary-fast-path.ts) rather than through grpc-js's per-call
+   * machinery. Default true; runtime.grpc.unary_fast_path.
+   */
+  readonly unaryFastPath?: boolean;
 }
 
 /** The configuration key named when a request is too large. */
@@ -68,6 +75,8 @@ export class GrpcServer {
   /** Paths of the payload methods (`/storage.JobOrchestrationService/RegisterJob`); every other call is capped. */
   readonly #payloadPaths = new Set<string>();
   readonly #controlLimit: number;
+  /** Undefined when off, or when grpc-js's server did not look as expected. */
+  readonly #fastPath: UnaryFastPath | undefined;
 
   constructor(options: GrpcServerOptions) {
     this.#options = options;
@@ -82,6 +91,12 @@ export class GrpcServer {
       // Health and reflection (added to `server` directly) are capped too: their requests are tiny.
       interceptors: [capDecompression(this.#payloadPaths, this.#controlLimit)],
     });
+    if (options.unaryFastPath ?? true) {
+      const fastPath = new UnaryFastPath(options.maxRequestBytes);
+      const refusal = installUnaryFastPath(this.server, fastPath);
+      if (refusal === undefined) this.#fastPath = fastPath;
+      else options.logger.warn({ reason: refusal }, "unary calls go through grpc-js's full call path on this grpc-js (src/grpc/unary-fast-path.ts): each costs more CPU");
+    }
   }
 
   /**
@@ -115,10 +130,16 @@ export class GrpcServer {
       }
       method.requestDeserialize = capRequest(method.requestDeserialize, controlLimit);
     }
-    this.server.addService(
-      definition,
-      grpcImplementation(service, gated as ServiceHandlers<S>, (error, method) => errorToStatus(error, method, logger), this.#options.observer),
-    );
+    const implementation = grpcImplementation(service, gated as ServiceHandlers<S>, (error, method) => errorToStatus(error, method, logger), this.#options.observer);
+    this.server.addService(definition, implementation);
+    for (const [name, method] of Object.entries(definition)) {
+      this.#fastPath?.add({
+        path: method.path,
+        deserialize: method.requestDeserialize,
+        serialize: method.responseSerialize as (value: unknown) => Buffer,
+        implementation: implementation[name] as grpc.handleUnaryCall<unknown, unknown>,
+      });
+    }
   }
 
   /** Binds and returns the bound port (useful with port 0). */
