@@ -2,7 +2,8 @@
  * The transport comparison of issue 20.6, measured only (no switch): a no-op
  * unary RPC (SessionManagementService.GetSession) served by
  *   - `@grpc/grpc-js` (what the server uses: noop-grpc-server.ts, through the
- *     same protobuf-es adapter), and
+ *     same protobuf-es adapter and, as the server's, the unary fast path on
+ *     grpc-js's node:http2 server), and
  *   - `@connectrpc/connect-node` (the gRPC protocol over node:http2:
  *     noop-connect-server.ts),
  * each in its own process, called by the same number of callers as the no-op
