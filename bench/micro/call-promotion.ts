@@ -61,6 +61,11 @@ const ALL: readonly Configuration[] = [
     env: { LOAD_SERVER_MODULES: "1", OUR_GRPC_SERVER: "1" },
     nodeFlags: ["--no-allocation-site-pretenuring"],
   },
+  {
+    name: "+ both, node:http2 alone answering by hand (no gRPC library: the floor)",
+    env: { LOAD_SERVER_MODULES: "1", RENEW_STREAM_TABLES: "1", BARE_HTTP2: "1" },
+    nodeFlags: ["--no-allocation-site-pretenuring"],
+  },
 ];
 
 interface Reading {
