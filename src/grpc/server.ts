@@ -4,6 +4,10 @@
  * clients retry (DECISIONS D2). Services added with `alwaysServing`, and the
  * health and reflection services (added to `server` directly), answer at once.
  *
+ * Unary calls of the services added here are answered by the unary fast
+ * path (unary-fast-path.ts) unless compressed; it applies every limit below
+ * at the same point and in grpc-js's words.
+ *
  * Request size (DECISIONS D5): grpc-js refuses a message above its
  * `grpc.max_receive_message_length` with RESOURCE_EXHAUSTED before any of our
  * code runs, and that same number bounds what a gzip or deflate message may
