@@ -153,8 +153,18 @@ class FastUnaryCall extends EventEmitter {
       this.#deadline = Date.now() + ms;
       this.#deadlineTimer = setTimeout(() => this.#sendStatus(grpc.status.DEADLINE_EXCEEDED, "Deadline exceeded"), ms);
     }
-    stream.on("data", (chunk: Buffer) => this.#onData(chunk));
-    stream.once("end", () => this.#onEnd());
+    stream.on("data", (chunk: Buffer) => this.#guarded(() => this.#onData(chunk)));
+    stream.once("end", () => this.#guarded(() => this.#onEnd()));
+  }
+
+  /** An event listener must not throw (it would end the process): a call that cannot be answered is reset instead. */
+  #guarded(step: () => void): void {
+    try {
+      step();
+    } catch {
+      this.#answered = true;
+      if (!this.#stream.destroyed) this.#stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    }
   }
 
   get metadata(): grpc.Metadata {
