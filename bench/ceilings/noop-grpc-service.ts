@@ -20,13 +20,7 @@ export function noopGrpcServer(options: { unaryFastPath?: boolean } = {}): grpc.
     const fastPath = new UnaryFastPath(4 * 1024 * 1024);
     const refusal = installUnaryFastPath(server, fastPath);
     if (refusal !== undefined) throw new Error(`the no-op server cannot take the unary fast path: ${refusal}`);
-    const method = definition["getSession"]!;
-    fastPath.add({
-      path: method.path,
-      deserialize: method.requestDeserialize,
-      serialize: method.responseSerialize as (value: unknown) => Buffer,
-      implementation: implementation["getSession"] as grpc.handleUnaryCall<unknown, unknown>,
-    });
+    fastPath.addService(definition, implementation);
   }
   return server;
 }

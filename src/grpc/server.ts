@@ -136,14 +136,7 @@ export class GrpcServer {
     }
     const implementation = grpcImplementation(service, gated as ServiceHandlers<S>, (error, method) => errorToStatus(error, method, logger), this.#options.observer);
     this.server.addService(definition, implementation);
-    for (const [name, method] of Object.entries(definition)) {
-      this.#fastPath?.add({
-        path: method.path,
-        deserialize: method.requestDeserialize,
-        serialize: method.responseSerialize as (value: unknown) => Buffer,
-        implementation: implementation[name] as grpc.handleUnaryCall<unknown, unknown>,
-      });
-    }
+    this.#fastPath?.addService(definition, implementation);
   }
 
   /** Binds and returns the bound port (useful with port 0). */

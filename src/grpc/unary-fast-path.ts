@@ -55,6 +55,20 @@ export class UnaryFastPath {
     this.#methods.set(method.path, method);
   }
 
+  /** Every method of a service grpc-js was given (`server.addService(definition, implementation)`). */
+  addService(definition: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void {
+    for (const [name, method] of Object.entries(definition)) {
+      const handle = implementation[name];
+      if (method.requestStream || method.responseStream || typeof handle !== "function") continue;
+      this.add({
+        path: method.path,
+        deserialize: method.requestDeserialize,
+        serialize: method.responseSerialize as (value: unknown) => Buffer,
+        implementation: handle as grpc.handleUnaryCall<unknown, unknown>,
+      });
+    }
+  }
+
   /** The method this stream would be served by here, or undefined to leave it to grpc-js. */
   methodFor(headers: http2.IncomingHttpHeaders): FastUnaryMethod | undefined {
     const path = headers[":path"];
