@@ -2,9 +2,9 @@
  * Unary calls of the server's own services answered straight from node:http2,
  * beside grpc-js rather than through its per-call machinery (interceptor
  * chain, metadata objects, stream decoder, call and listener objects): a
- * no-op call costs the server about half the CPU that way
- * (`node bench/micro/call-promotion.ts`, README "Issue 20, ninth part"), and a
- * W1 job makes four such calls.
+ * no-op call through the server's gRPC layer costs the server about a fifth
+ * less CPU that way (`node bench/micro/call-promotion.ts`, README "Issue 20,
+ * ninth part"), and a W1 job makes four such calls.
  *
  * It takes only what it serves exactly as grpc-js would: a registered unary
  * method, a gRPC content type, an uncompressed request (no `grpc-encoding`,
@@ -15,7 +15,9 @@
  * and so does every call when grpc-js's server does not look as expected
  * ({@link installUnaryFastPath} says why). Statuses, their wording, headers and
  * trailers are grpc-js's own (test/unit/grpc-unary-fast-path.test.ts sends the
- * same requests down both paths and compares).
+ * same requests down both paths and compares); the one difference is that
+ * bytes after a unary request's one message are refused at once, where
+ * grpc-js waits for a whole second message to refuse it the same way.
  */
 import { EventEmitter } from "node:events";
 import http2 from "node:http2";
