@@ -143,7 +143,7 @@ class FastUnaryCall extends EventEmitter {
   #metadata: grpc.Metadata | undefined;
   #deadline = Infinity;
   #deadlineTimer: NodeJS.Timeout | undefined;
-  /** The message so far (length prefix included), once more than one chunk has come. */
+  /** The request's DATA chunks so far (length prefix included); dropped once the call is answered. */
   #chunks: Buffer[] = [];
   #received = 0;
   /** The message's length from its prefix, once known; -1 before. */
