@@ -174,6 +174,9 @@ export async function recoverJobs(options: RecoverJobsOptions): Promise<Recovery
     } catch (error) {
       logger.error({ err: error }, "recovery progress callback failed");
     }
+    const logInfo = final || now - lastLog >= logIntervalMs;
+    // process.memoryUsage() reads /proc: only for a line that is written (it was ~2 % of a 100 000-job recovery's samples).
+    if (!logInfo && !logger.isLevelEnabled("debug")) return;
     const memory = process.memoryUsage();
     const fields = {
       done,
@@ -187,7 +190,7 @@ export async function recoverJobs(options: RecoverJobsOptions): Promise<Recovery
       rssBytes: memory.rss,
     };
     if (!final) logger.debug({ ...fields, page: pages }, "recovery page");
-    if (final || now - lastLog >= logIntervalMs) {
+    if (logInfo) {
       lastLog = now;
       logger.info(fields, final ? "recovery finished" : "recovery progress");
     }
