@@ -167,13 +167,13 @@ class FastUnaryCall extends EventEmitter {
       const match = GRPC_TIMEOUT.exec(timeout)!;
       const ms = (Number(match[1]) * MS_PER_UNIT[match[2]!]!) | 0;
       this.#deadline = Date.now() + ms;
-      this.#deadlineTimer = setTimeout(() => this.#sendStatus(grpc.status.DEADLINE_EXCEEDED, "Deadline exceeded"), ms);
+      this.#deadlineTimer = setTimeout(() => this.#guarded(() => this.#sendStatus(grpc.status.DEADLINE_EXCEEDED, "Deadline exceeded")), ms);
     }
     stream.on("data", (chunk: Buffer) => this.#guarded(() => this.#onData(chunk)));
     stream.once("end", () => this.#guarded(() => this.#onEnd()));
   }
 
-  /** An event listener must not throw (it would end the process): a call that cannot be answered is reset instead. */
+  /** An event listener or timer must not throw (it would end the process): a call that cannot be answered is reset instead. */
   #guarded(step: () => void): void {
     try {
       step();
