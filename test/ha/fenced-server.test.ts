@@ -40,7 +40,12 @@ describe("a deposed server's writes", () => {
   it("are refused once a newer session took the fence, and the server steps down to standby by itself", async () => {
     const url = await testDatabase("fenced_server");
     const db = createDb({ url, maxConnections: 2 });
-    const server = await ServerProcess.start({ databaseUrl: url });
+    // No lease renewal within the test (the first is 60 s after start): the renewal would also see the new
+    // epoch and step down, and when it looked before the next write did, no write met the fence (seen in CI).
+    const server = await ServerProcess.start({
+      databaseUrl: url,
+      env: { SPIDER_STORAGE_RUNTIME__LEASE__TTL_MS: "600000", SPIDER_STORAGE_RUNTIME__LEASE__RENEW_INTERVAL_MS: "60000" },
+    });
     servers.push(server);
     const session = await server.waitServing();
     let newLeader: Connection | undefined;
