@@ -11,16 +11,15 @@
  *   node scripts/bundle.ts [--out DIR] [--if-available]
  *
  * --out: another directory, inside the project (a few packages — the ones named
- * in EXTERNAL and READS_OWN_DIRECTORY, pino-pretty, yaml — read from
+ * in EXTERNAL, pino-pretty, yaml — read from
  * node_modules at run time).
  * --if-available: succeed without building when the bundler is not installed
  * (a production install, `npm ci --omit=dev`, has no dev dependencies).
  */
 import { cp, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type { Plugin } from "rolldown";
 import { BUNDLE_DIR, BUNDLE_ENTRY, BUNDLE_MANIFEST, CHECKED_BY_CONTENT, sha256Of, type BundleInput, type BundleManifest } from "../src/cli/fresh-bundle.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -31,25 +30,6 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
  * its first call (src/grpc/reflection.ts).
  */
 const EXTERNAL = [/^@grpc\/reflection(\/|$)/];
-
-/**
- * Bundled, but reading a .proto file from their own package directory at run
- * time (grpc-health-check's health.proto, which it parses before the port's
- * connections are served): their `__dirname` is pointed at that directory in
- * node_modules, relative to the bundle, so a moved project still finds it.
- */
-const READS_OWN_DIRECTORY = ["grpc-health-check"];
-
-function ownDirectory(outDir: string): Plugin {
-  return {
-    name: "own-directory",
-    transform(code, id) {
-      if (!READS_OWN_DIRECTORY.some((pkg) => id.includes(`${sep}node_modules${sep}${pkg}${sep}`))) return null;
-      const fromBundle = relative(outDir, dirname(id)).split(sep).join("/");
-      return code.replaceAll("__dirname", `(__dirname + ${JSON.stringify(`/${fromBundle}`)})`);
-    },
-  };
-}
 
 /**
  * CommonJS dependencies bundled into ES modules still name their own file and
@@ -70,12 +50,6 @@ export async function buildBundle(outDir: string = join(ROOT, BUNDLE_DIR)): Prom
     input: join(ROOT, "src/cli/main.ts"),
     platform: "node",
     external: EXTERNAL,
-    plugins: [ownDirectory(outDir)],
-    // own-directory edits two lines of one third-party file without a source map; its columns may be off.
-    onLog: (level, log, defaultHandler) => {
-      if (log.code === "SOURCEMAP_BROKEN" && log.plugin === "own-directory") return;
-      defaultHandler(level, log);
-    },
     logLevel: "warn",
     output: {
       dir: outDir,

@@ -20,7 +20,7 @@ import { countJobsByState } from "../db/jobs/countJobsByState.ts";
 import type { BatchedJobWrites } from "../db/batched-job-writes.ts";
 import type { Db } from "../db/connection.ts";
 import type { CallObserver, CallOutcome } from "../grpc/adapter.ts";
-import { GrpcHealth, HEALTH_SERVICE_DEFINITION } from "../grpc/health.ts";
+import { GrpcHealth } from "../grpc/health.ts";
 import { addReflection } from "../grpc/reflection.ts";
 import { serverCredentials, tlsMode, type TlsMode } from "../grpc/tls.ts";
 import { dbQueryLogger } from "./db-query-log.ts";
@@ -92,7 +92,7 @@ export class Operability {
    */
   addGrpcServices(server: grpc.Server): void {
     this.#grpcHealth.addToServer(server);
-    addReflection(server, [HEALTH_SERVICE_DEFINITION], (error) => {
+    addReflection(server, (error) => {
       this.#logger.error({ err: error }, "gRPC reflection not available; the server runs without it");
     });
   }

@@ -18,9 +18,9 @@
  * proto-loader package definition. Ours come from the descriptors protobuf-es
  * generated from proto/common/common.proto and proto/storage/storage.proto
  * (embedded in src/gen; test/unit/generated-code.test.ts keeps them in step with
- * the .proto files), so nothing of ours is parsed at run time and no .proto file
- * has to ship. The health and reflection services' own descriptors come from
- * their grpc-js definitions, so they are listed too.
+ * the .proto files, health's included), so nothing of ours is parsed at run time
+ * and no .proto file has to ship. The reflection services' own descriptors come
+ * from the library's grpc-js definitions, so they are listed too.
  */
 import { EventEmitter } from "node:events";
 import { toBinary } from "@bufbuild/protobuf";
@@ -32,6 +32,7 @@ import type { ReflectionService } from "@grpc/reflection";
 import { file_common_common } from "../gen/common/common_pb.ts";
 import { file_storage_storage } from "../gen/storage/storage_pb.ts";
 import { file_admin_admin } from "../gen/admin/admin_pb.ts";
+import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.ts";
 
 /** Largest reflection request accepted (a symbol or file name and its framing). */
 export const MAX_REFLECTION_REQUEST_BYTES = 64 * 1024;
@@ -82,18 +83,19 @@ function captured(service: ReflectionService): Map<string, LibraryMethod> {
   return methods;
 }
 
-/** Loads @grpc/reflection and builds its services over our descriptors, the extra services' and its own. */
-async function loadLibrary(extraServices: readonly grpc.ServiceDefinition[]): Promise<Map<string, LibraryMethod>> {
+/** Loads @grpc/reflection and builds its services over our descriptors and its own. */
+async function loadLibrary(): Promise<Map<string, LibraryMethod>> {
   const { ReflectionService } = await import("@grpc/reflection");
   const packageDefinition: PackageDefinition = {
     "common.descriptors": descriptorsEntry([fileBytes(file_common_common)]),
     "storage.descriptors": descriptorsEntry([fileBytes(file_storage_storage)]),
     "admin.descriptors": descriptorsEntry([fileBytes(file_admin_admin)]),
+    "health.descriptors": descriptorsEntry([fileBytes(file_grpc_health_v1_health)]),
   };
   // Reflection's own descriptors, from a throwaway instance, so that it lists itself too.
   const own = [...captured(new ReflectionService({})).values()].map((m) => ({ [METHOD]: m.definition }) as grpc.ServiceDefinition);
-  [...extraServices, ...own].forEach((definition, i) => {
-    packageDefinition[`extra.${i}.descriptors`] = descriptorsEntry(descriptorsOf(definition));
+  own.forEach((definition, i) => {
+    packageDefinition[`reflection.${i}.descriptors`] = descriptorsEntry(descriptorsOf(definition));
   });
   return captured(new ReflectionService(packageDefinition));
 }
@@ -170,16 +172,16 @@ function bridge(stream: ServerDuplexStream<Buffer, Buffer>, method: Promise<Libr
 }
 
 /**
- * Adds reflection over the storage protocol, the admin API and the given extra services
- * (e.g. health): the library loads on the first reflection call (`onError` hears if it cannot).
+ * Adds reflection over the storage protocol, the admin API, health and reflection itself:
+ * the library loads on the first reflection call (`onError` hears if it cannot).
  */
-export function addReflection(server: grpc.Server, extraServices: readonly grpc.ServiceDefinition[], onError: (error: unknown) => void): void {
+export function addReflection(server: grpc.Server, onError: (error: unknown) => void): void {
   let library: Promise<Map<string, LibraryMethod>> | undefined;
   for (const pkg of REFLECTION_PACKAGES) {
     const path = `/${pkg}.ServerReflection/${METHOD}`;
     server.addService({ [METHOD]: passThroughMethod(path) } as grpc.ServiceDefinition, {
       [METHOD]: (stream: ServerDuplexStream<Buffer, Buffer>) => {
-        library ??= loadLibrary(extraServices);
+        library ??= loadLibrary();
         const method = library.then((methods) => {
           const found = methods.get(path);
           if (!found) throw new Error(`@grpc/reflection registered no ${path}`);

@@ -7,26 +7,22 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Db } from "../../src/db/connection.ts";
-import { HEALTH_SERVICE_DEFINITION } from "../../src/grpc/health.ts";
 import { RECOVERY_PAGE_DELAY_ENV } from "../../src/recovery/test-hooks.ts";
+import { HealthClientWrapper } from "../../testkit/health-client.ts";
 import { ServerProcess } from "../../testkit/server-process.ts";
 import { singleTask } from "../../testkit/sim/job-shapes.ts";
 import { connectStorage } from "../../testkit/sim/storage-clients.ts";
 import { grpcCode, insertJobs, LogCollector, ManualWorker, migratedDatabase, seedResourceGroup } from "./helpers/recovery-fixture.ts";
 
-function healthStatus(address: string): Promise<string> {
-  const Client = grpc.makeGenericClientConstructor(HEALTH_SERVICE_DEFINITION, "Health");
-  const client = new Client(address, grpc.credentials.createInsecure()) as unknown as {
-    check(request: { service: string }, options: grpc.CallOptions, callback: (error: grpc.ServiceError | null, response: { status: unknown }) => void): void;
-    close(): void;
-  };
-  return new Promise((resolve, reject) => {
-    client.check({ service: "" }, { deadline: Date.now() + 5_000 }, (error, response) => {
-      client.close();
-      if (error) reject(error);
-      else resolve(String(response.status));
-    });
-  });
+async function healthStatus(address: string): Promise<string> {
+  const health = new HealthClientWrapper(address);
+  try {
+    const answer = await health.check("", 5_000);
+    if (typeof answer !== "string") throw new Error(`health Check failed with status ${grpc.status[answer]}`);
+    return answer;
+  } finally {
+    health.close();
+  }
 }
 
 describe("during recovery", () => {

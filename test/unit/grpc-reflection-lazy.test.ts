@@ -9,7 +9,6 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lengthDelimitedField } from "../../testkit/protobuf-wire.ts";
-import { HEALTH_SERVICE_DEFINITION } from "../../src/grpc/health.ts";
 import { addReflection, MAX_REFLECTION_REQUEST_BYTES } from "../../src/grpc/reflection.ts";
 import { GrpcServer } from "../../src/grpc/server.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
@@ -73,7 +72,7 @@ describe("reflection, loaded on first use", () => {
   const errors: unknown[] = [];
   beforeAll(async () => {
     server = new GrpcServer({ maxRequestBytes: 1 << 20, logger: silentLogger(), readiness: { notServingReason: () => undefined } });
-    addReflection(server.server, [HEALTH_SERVICE_DEFINITION], (error) => errors.push(error));
+    addReflection(server.server, (error) => errors.push(error));
     address = `127.0.0.1:${await server.bind("127.0.0.1:0")}`;
   });
   afterAll(async () => server?.shutdown(1_000));
