@@ -20,15 +20,13 @@
 import { spawn } from "node:child_process";
 import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { SessionManagementService } from "../../src/gen/storage/storage_pb.ts";
 import { createPromiseClient } from "../../src/grpc/adapter.ts";
 import { freePort } from "../../testkit/free-port.ts";
 import type { PrivateMariaDb } from "../../testkit/mariadb.ts";
 import { CLI_BIN, CLI_MAIN, ServerProcess } from "../../testkit/server-process.ts";
-import { buildBundle } from "../../scripts/bundle.ts";
-import { freshBundle } from "../../src/cli/fresh-bundle.js";
+import { ensureFreshBundle } from "../lib/bundle.ts";
 import { percentile, now, round } from "../lib/stats.ts";
 import { serverEnv } from "../workloads/spider.ts";
 import { HealthClientWrapper } from "../../testkit/health-client.ts";
@@ -133,10 +131,7 @@ async function startOnce(databaseUrl: string, timeoutMs: number, entry: string):
 
 export async function measureStartup(mariadb: PrivateMariaDb, database: string, options: { repetitions: number; timeoutMs?: number }): Promise<StartupResult> {
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const root = fileURLToPath(new URL("../../", import.meta.url));
-  const bundleBuilt = freshBundle(root) === undefined;
-  if (bundleBuilt) await buildBundle();
-  if (freshBundle(root) === undefined) throw new Error("the bundle does not match the sources right after it was built");
+  const bundleBuilt = await ensureFreshBundle();
   const databaseUrl = await mariadb.createDatabase(database);
   await bareNode(); // one unmeasured start of each: cold file caches are noise
   const firstStart = await startOnce(databaseUrl, timeoutMs, CLI_BIN);

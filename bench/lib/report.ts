@@ -506,7 +506,7 @@ export function renderMarkdown(results: Results, goals: GoalEntry[]): string {
       lines.push(`| ${s.nonTerminalJobs.toLocaleString("en-US")} | ${s.inserted.checkpoints.toLocaleString("en-US")} | ${cell(s.rawScanMs)} | ${s.status === "serving" ? cell(s.toServingMs) : `error: ${(s.error ?? "").slice(0, 80)}`} | ${cell(ratio(s.toServingMs ?? Number.NaN, s.rawScanMs))}× | ${cell(listening)} | ${cell(recoveryMs)} | ${cell(s.peakRssMiB)} | ${cell(s.rssAfterMiB)} | ${s.recoveredTasksPolled ?? "—"} |`);
     }
     lines.push("");
-    lines.push("Time to SERVING runs from spawning `node src/cli/main.ts serve` to the first GetSession answered OK. The 0 row is the fixed start-up cost (Node start and module loading, connect, lease, migrations check) beside the same terminal rows. \"Port bound\" and \"recovery phase\" come from the server's own log timestamps (ms after spawn), for reading where the time went; the goals use the measured time to SERVING.");
+    lines.push(`Time to SERVING runs from spawning the \`bin\` entry \`npm start\` runs (\`src/cli/spider-storage.js serve\`: the bundle${w4.bundleBuilt ? ", built for this run" : ""}) to the first GetSession answered OK. The 0 row is the fixed start-up cost (Node start and module loading, connect, lease, migrations check) beside the same terminal rows. \"Port bound\" and \"recovery phase\" come from the server's own log timestamps (ms after spawn), for reading where the time went; the goals use the measured time to SERVING.`);
     lines.push("");
   }
   const errors = Object.entries(results.workloads).filter(([, o]) => o && o.status === "error");

@@ -6,7 +6,8 @@
  *     columns of every Ready/Running/CommitReady/CleanupReady job) and every
  *     checkpoint row — from a new connection, timed to the last row; run
  *     before and after the server, and the faster of the two is the baseline;
- *   - the server: spawned as `node src/cli/main.ts serve` on that database;
+ *   - the server: spawned through the `bin` entry `npm start` runs
+ *     (src/cli/spider-storage.js serve, the bundle: made current first) on that database;
  *     time from spawn to the first GetSession answered OK (polled every 5 ms;
  *     every RPC answers UNAVAILABLE until SERVING); peak RSS during start-up
  *     and recovery = the highest of VmRSS sampled every 10 ms while it
@@ -23,7 +24,8 @@ import * as grpc from "@grpc/grpc-js";
 import { createConnection as createCallbackConnection } from "mysql2";
 import { SessionManagementService } from "../../src/gen/storage/storage_pb.ts";
 import { createPromiseClient } from "../../src/grpc/adapter.ts";
-import { ServerProcess } from "../../testkit/server-process.ts";
+import { CLI_BIN, ServerProcess } from "../../testkit/server-process.ts";
+import { ensureFreshBundle } from "../lib/bundle.ts";
 import { connectStorage } from "../../testkit/sim/storage-clients.ts";
 import { MiB, readMemory, RssSampler } from "../lib/proc.ts";
 import { now, round } from "../lib/stats.ts";
@@ -62,11 +64,14 @@ export interface W4Result {
   readonly terminalJobs: number;
   readonly datasetBuiltNow: boolean;
   readonly datasetOpenMs: number;
+  /** Whether the bundle the `bin` entry runs was built for this run (it did not match the sources). */
+  readonly bundleBuilt: boolean;
   readonly sizes: readonly W4Size[];
 }
 
 export async function runW4(ctx: BenchContext): Promise<W4Result> {
   const { w4 } = ctx.profile;
+  const bundleBuilt = await ensureFreshBundle();
   const db = await openW4Database(w4.terminalJobs, ctx.log);
   try {
     // One unmeasured start first: the first server start after the data set opens pays for
@@ -79,7 +84,7 @@ export async function runW4(ctx: BenchContext): Promise<W4Result> {
       sizes.push(await runSize(ctx, db, size));
     }
     await resetAndInsert(db, 0);
-    return { terminalJobs: w4.terminalJobs, datasetBuiltNow: db.builtNow, datasetOpenMs: db.buildMs, sizes };
+    return { terminalJobs: w4.terminalJobs, datasetBuiltNow: db.builtNow, datasetOpenMs: db.buildMs, bundleBuilt, sizes };
   } finally {
     await db.stop();
   }
@@ -140,7 +145,7 @@ async function measureServerStart(databaseUrl: string, timeoutMs: number, expect
   const t0 = now();
   const spawnedAt = Date.now();
   // Info logs here (a handful of lines at start-up): they give the timeline of the phases.
-  const server = await ServerProcess.start({ databaseUrl, env: { ...serverEnv(), SPIDER_STORAGE_LOG_LEVEL: "info", SPIDER_STORAGE_RUNTIME__GC__ENABLED: "false" } });
+  const server = await ServerProcess.start({ databaseUrl, entry: CLI_BIN, env: { ...serverEnv(), SPIDER_STORAGE_LOG_LEVEL: "info", SPIDER_STORAGE_RUNTIME__GC__ENABLED: "false" } });
   const pid = server.child.pid!;
   const sampler = new RssSampler(pid, 10);
   const clients = connectStorage(server.address);
