@@ -29,7 +29,7 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
  * reads its .proto files from its own package directory, and loads only on
  * its first call (src/grpc/reflection.ts); proto-loader (and protobufjs with
  * it) is required only inside functions of grpc-js that this server never
- * calls (channelz, ORCA) and by reflection, so bundled it was only ~400 KB
+ * calls (channelz, ORCA) and by reflection, so bundled it was only ~370 KB
  * more for every start to compile.
  */
 const EXTERNAL = [/^@grpc\/reflection(\/|$)/, /^@grpc\/proto-loader(\/|$)/];
