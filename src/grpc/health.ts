@@ -18,13 +18,12 @@
  * refused undecoded (grpc-js answers INTERNAL), so a Watch cannot hold a large
  * request for its life.
  */
-import { create, fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type MessageShape } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import {
-  HealthCheckRequestSchema,
+  Health,
   HealthCheckResponse_ServingStatus as Status,
   HealthCheckResponseSchema,
-  HealthListRequestSchema,
   HealthListResponseSchema,
   type HealthCheckRequest,
   type HealthCheckResponse,
@@ -57,12 +56,13 @@ export const MAX_HEALTH_REQUEST_BYTES = 4 * 1024;
 
 type WatchCall = grpc.ServerWritableStream<HealthCheckRequest, HealthCheckResponse>;
 
-/** One method's grpc-js definition over protobuf-es messages; requests above the cap are refused undecoded. */
-function method<I extends DescMessage, O extends DescMessage>(name: string, input: I, output: O, responseStream: boolean): grpc.MethodDefinition<MessageShape<I>, MessageShape<O>> {
+/** One method's grpc-js definition, from its generated descriptor; requests above the cap are refused undecoded. */
+function method<I extends DescMessage, O extends DescMessage>(desc: DescMethod & { input: I; output: O }): grpc.MethodDefinition<MessageShape<I>, MessageShape<O>> {
+  const { input, output } = desc;
   return {
-    path: `/grpc.health.v1.Health/${name}`,
+    path: `/${Health.typeName}/${desc.name}`,
     requestStream: false,
-    responseStream,
+    responseStream: desc.methodKind === "server_streaming",
     requestSerialize: (message) => Buffer.from(toBinary(input, message)),
     requestDeserialize: (bytes) => {
       // A throw here is grpc-js's INTERNAL, as for any request it cannot decode.
@@ -71,15 +71,15 @@ function method<I extends DescMessage, O extends DescMessage>(name: string, inpu
     },
     responseSerialize: (message) => Buffer.from(toBinary(output, message)),
     responseDeserialize: (bytes) => fromBinary(output, bytes),
-    originalName: name,
+    originalName: desc.name,
   };
 }
 
 /** The health service's grpc-js definition (the tests' clients use grpc-health-check's own). */
 export const HEALTH_SERVICE_DEFINITION = {
-  check: method("Check", HealthCheckRequestSchema, HealthCheckResponseSchema, false),
-  watch: method("Watch", HealthCheckRequestSchema, HealthCheckResponseSchema, true),
-  list: method("List", HealthListRequestSchema, HealthListResponseSchema, false),
+  check: method(Health.method.check),
+  watch: method(Health.method.watch),
+  list: method(Health.method.list),
 } satisfies grpc.ServiceDefinition;
 
 const WIRE_STATUS: Record<ServingStatus, Status> = { SERVING: Status.SERVING, NOT_SERVING: Status.NOT_SERVING };
