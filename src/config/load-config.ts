@@ -26,7 +26,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { createRequire } from "node:module";
 import type * as Yaml from "yaml";
-import type { z } from "zod";
+import * as v from "valibot";
 import { buildDatabaseUrl, parseHostEntry, redactDatabaseUrl } from "../core/database-url.ts";
 import { configSchema, configKeys, envNameOf, lookupKey, type Config, type DatabaseTarget, type ParsedConfig } from "./schema.ts";
 
@@ -119,12 +119,12 @@ export function resolveConfig(input: ResolveConfigInput = {}): LoadedConfig {
     }
   }
 
-  const result = configSchema.safeParse(raw);
+  const result = v.safeParse(configSchema, raw);
   if (!result.success) {
-    const problems = [...new Set(result.error.issues.map((issue) => describeIssue(issue, raw, sources)))];
+    const problems = [...new Set(result.issues.map((issue) => describeIssue(issue, raw, sources)))];
     throw new ConfigError(problems);
   }
-  const parsed = result.data;
+  const parsed = result.output;
   const database = resolveDatabase(parsed, raw, sources, missingCredentialEnv, input.cwd ?? process.cwd(), warnings);
   return { config: { ...parsed, database }, warnings };
 }
@@ -280,12 +280,13 @@ function show(value: unknown, secret: boolean): string {
   return json.length > 80 ? `${json.slice(0, 77)}...` : json;
 }
 
-function describeIssue(issue: z.core.$ZodIssue, raw: Tree, sources: Map<string, string>): string {
-  const path = issue.path.map(String);
+function describeIssue(issue: v.BaseIssue<unknown>, raw: Tree, sources: Map<string, string>): string {
+  const path = (issue.path ?? []).map((item) => String(item.key));
   const dotted = path.length > 0 ? path.join(".") : "(top level)";
   const source = sources.get(dotted);
   const from = source ? ` (from ${source})` : "";
-  if (issue.code === "custom" && (issue.params as { own?: boolean } | undefined)?.own) return `${dotted}: ${issue.message}`;
+  // A section's own rule across its keys (schema.ts, crossCheck) says what is wrong itself.
+  if (issue.type === "raw_check") return `${dotted}: ${issue.message}`;
   const node = lookupKey(path);
   const value = getPath(raw, path);
   if (node === "section") return `${dotted}: expected a mapping of keys, got ${show(value, false)}${from}`;

@@ -1,5 +1,5 @@
 /**
- * The configuration schema: one zod schema for every setting (DECISIONS D10).
+ * The configuration schema: one valibot schema for every setting (DECISIONS D10).
  *
  * Keys are snake_case in Spider's tree (`host`, `port`, `runtime.db.*`,
  * `runtime.inbound_queue.*`, `runtime.task_instance_pool.*`, `runtime.job_cache_gc.*`)
@@ -13,17 +13,17 @@
  * (src/config/table.ts). Values from the environment and from flags arrive as
  * strings; numeric and boolean leaves accept their decimal / true-false
  * spellings, nothing looser (no "" → 0).
+ *
+ * valibot, not zod: every command validates its configuration before it does
+ * anything, and zod's module and schema construction were ~40 ms of each start
+ * (issue 20.5); valibot's schemas are plain objects, built in about a millisecond.
  */
 import { isIP } from "node:net";
-import { z } from "zod";
+import * as v from "valibot";
 import { parseDatabaseUrl, parseHostEntry } from "../core/database-url.ts";
 import { LOG_LEVELS, normalizeLogLevel } from "../observability/log-level.ts";
 
-// Configuration is parsed once per process: zod's compiled fast path (code generated with
-// `new Function` per object schema) costs more at start than it could ever save (issue 20.5).
-z.config({ jitless: true });
-
-/** Metadata of one leaf key, kept in zod's global registry with `.meta()`. */
+/** Metadata of one leaf key (see {@link key}). */
 export interface KeyMeta {
   /** What the value must be, completing "expected …": "an integer 0..65535". */
   readonly expected: string;
@@ -35,6 +35,16 @@ export interface KeyMeta {
   readonly defaultText?: string;
   /** Never logged or shown (passwords, tokens). */
   readonly secret?: boolean;
+}
+
+type AnySchema = v.GenericSchema;
+
+/** Each leaf schema's metadata, found again when the schema is walked (configSchemaTree). */
+const keyMetas = new WeakMap<object, KeyMeta>();
+
+function withMeta<S extends AnySchema>(schema: S, meta: KeyMeta): S {
+  keyMetas.set(schema, meta);
+  return schema;
 }
 
 const KiB = 1024;
@@ -51,9 +61,9 @@ function toInteger(value: unknown): unknown {
 
 function toBoolean(value: unknown): unknown {
   if (typeof value !== "string") return value;
-  const v = value.trim().toLowerCase();
-  if (["true", "1", "yes", "on"].includes(v)) return true;
-  if (["false", "0", "no", "off"].includes(v)) return false;
+  const lowered = value.trim().toLowerCase();
+  if (["true", "1", "yes", "on"].includes(lowered)) return true;
+  if (["false", "0", "no", "off"].includes(lowered)) return false;
   return value;
 }
 
@@ -65,21 +75,24 @@ function integer(min: number, max: number = Number.MAX_SAFE_INTEGER) {
         ? "a positive integer"
         : `an integer ≥ ${String(min)}`
       : `an integer ${String(min)}..${String(max)}`;
-  return { expected, schema: z.preprocess(toInteger, z.number().int().min(min).max(max)) };
+  return { expected, schema: v.pipe(v.unknown(), v.transform(toInteger), v.number(), v.integer(), v.minValue(min), v.maxValue(max)) };
 }
 
 function boolean() {
-  return { expected: "true or false", schema: z.preprocess(toBoolean, z.boolean()) };
+  return { expected: "true or false", schema: v.pipe(v.unknown(), v.transform(toBoolean), v.boolean()) };
 }
 
 function text() {
-  return { expected: "a non-empty string", schema: z.string().min(1) };
+  return { expected: "a non-empty string", schema: v.pipe(v.string(), v.minLength(1)) };
 }
 
 function ipLiteral() {
   return {
     expected: "an IP address literal (v4 or v6; host names are not accepted, as in Spider)",
-    schema: z.string().refine((value) => isIP(value) !== 0),
+    schema: v.pipe(
+      v.string(),
+      v.check((value) => isIP(value) !== 0),
+    ),
   };
 }
 
@@ -87,14 +100,17 @@ function databaseUrl() {
   return {
     expected:
       "a mysql:// or mariadb:// URL (mysql://user:password@host:port/database; several servers of one replicated database as host1:port1,host2:port2; or ?socket=/path)",
-    schema: z.string().refine((value) => {
-      try {
-        parseDatabaseUrl(value);
-        return true;
-      } catch {
-        return false;
-      }
-    }),
+    schema: v.pipe(
+      v.string(),
+      v.check((value) => {
+        try {
+          parseDatabaseUrl(value);
+          return true;
+        } catch {
+          return false;
+        }
+      }),
+    ),
   };
 }
 
@@ -117,30 +133,51 @@ function isHostEntry(value: unknown): boolean {
 function hostList() {
   return {
     expected: "a non-empty list of host or host:port (IPv6 in brackets when with a port: [::1]:3306), or one comma-separated string of them",
-    schema: z.preprocess(toList, z.custom<string[]>((value) => Array.isArray(value) && value.length > 0 && value.every(isHostEntry))),
+    schema: v.pipe(
+      v.unknown(),
+      v.transform(toList),
+      v.custom<string[]>((value) => Array.isArray(value) && value.length > 0 && value.every(isHostEntry)),
+    ),
   };
 }
 
 function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
-  return { expected: `one of ${values.join(", ")}`, schema: z.enum(values) };
+  return { expected: `one of ${values.join(", ")}`, schema: v.picklist(values) };
 }
 
-type Leaf<S extends z.ZodType> = { expected: string; schema: S };
+type Leaf<S extends AnySchema> = { expected: string; schema: S };
 type Described = Omit<KeyMeta, "expected">;
 
+// A default typed `never` to valibot: a key or section with one is never undefined once parsed
+// (the value's own type cannot be checked against a generic schema's input type).
+
 /** A key with a default. */
-function key<S extends z.ZodType>(leaf: Leaf<S>, defaultValue: z.output<S>, meta: Described) {
-  return leaf.schema.default(defaultValue as never).meta({ ...meta, expected: leaf.expected } satisfies KeyMeta);
+function key<S extends AnySchema>(leaf: Leaf<S>, defaultValue: v.InferOutput<S>, meta: Described) {
+  return withMeta(v.optional(leaf.schema, defaultValue as never), { ...meta, expected: leaf.expected });
 }
 
 /** A key without a default. */
-function optionalKey<S extends z.ZodType>(leaf: Leaf<S>, meta: Described) {
-  return leaf.schema.optional().meta({ ...meta, expected: leaf.expected } satisfies KeyMeta);
+function optionalKey<S extends AnySchema>(leaf: Leaf<S>, meta: Described) {
+  return withMeta(v.optional(leaf.schema), { ...meta, expected: leaf.expected });
 }
 
 /** A section: may be omitted entirely, and each key inside may be omitted individually. */
-function section<T extends z.core.$ZodLooseShape>(shape: T) {
-  return z.object(shape).prefault({} as never);
+function section<const T extends v.ObjectEntries>(shape: T) {
+  return v.optional(v.object(shape), {} as never);
+}
+
+/**
+ * A check across a section's keys, run once its keys are valid; `problems`
+ * returns what is wrong as [key, message] pairs (the message names the rule;
+ * load-config prints it as given).
+ */
+function crossCheck<T extends Record<string, unknown>>(problems: (section: T) => readonly (readonly [key: string, message: string])[]) {
+  return v.rawCheck<T>(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    for (const [name, message] of problems(dataset.value)) {
+      addIssue({ message, path: [{ type: "object", origin: "value", input: dataset.value, key: name, value: dataset.value[name] }] });
+    }
+  });
 }
 
 // ---- the schema ----------------------------------------------------------------------------
@@ -151,27 +188,31 @@ export { LOG_LEVELS };
 function logLevel() {
   return {
     expected: `one of ${LOG_LEVELS.join(", ")} (any case; also Rust's off and warning)`,
-    schema: z.preprocess((value) => (typeof value === "string" ? (normalizeLogLevel(value) ?? value) : value), z.enum(LOG_LEVELS)),
+    schema: v.pipe(
+      v.unknown(),
+      v.transform((value) => (typeof value === "string" ? (normalizeLogLevel(value) ?? value) : value)),
+      v.picklist(LOG_LEVELS),
+    ),
   };
 }
 
-const credentialsSchema = z
-  .object({
-    username: z.string().meta({
+const credentialsSchema = v.optional(
+  v.object({
+    username: withMeta(v.string(), {
       expected: "a string",
       description:
         "Database user. When runtime.db is given without credentials, SPIDER_STORAGE_DB_USERNAME and " +
         "SPIDER_STORAGE_DB_PASSWORD must both be set, exactly as in Spider.",
       defaultText: "from SPIDER_STORAGE_DB_USERNAME",
-    } satisfies KeyMeta),
-    password: z.string().meta({
+    }),
+    password: withMeta(v.string(), {
       expected: "a string",
       description: "Database password (see username).",
       defaultText: "from SPIDER_STORAGE_DB_PASSWORD",
       secret: true,
-    } satisfies KeyMeta),
-  })
-  .optional();
+    }),
+  }),
+);
 
 const dbSchema = section({
   host: optionalKey(text(), {
@@ -216,7 +257,9 @@ const inboundQueueSchema = section({
   cleanup_capacity: key(integer(1), 1024, { description: "As task_capacity (ignored)." }),
 });
 
-const taskInstancePoolSchema = section({
+const taskInstancePoolSchema = v.optional(
+  v.pipe(
+    v.object({
   execution_manager_stale_cutoff_sec: key(integer(1), 10, {
     description: "An execution manager silent this long is dead: its task instances fail over.",
     spider: "60",
@@ -232,7 +275,11 @@ const taskInstancePoolSchema = section({
   message_channel_capacity: key(integer(1), 128, {
     description: "Accepted and validated for compatibility; unused (no actor channel here).",
   }),
-}).transform((pool) => ({ ...pool, gc_interval_ms: pool.gc_interval_ms ?? pool.gc_interval_sec * 1000 }));
+    }),
+    v.transform((pool) => ({ ...pool, gc_interval_ms: pool.gc_interval_ms ?? pool.gc_interval_sec * 1000 })),
+  ),
+  {},
+);
 
 const jobCacheGcSchema = section({
   terminated_job_retention_sec: key(integer(1), 300, {
@@ -241,24 +288,32 @@ const jobCacheGcSchema = section({
   gc_interval_sec: key(integer(1), 30, { description: "How often the job cache is swept." }),
 });
 
-const tlsSchema = section({
+const tlsSchema = v.optional(
+  v.pipe(
+    v.object({
   key_file: optionalKey(text(), { description: "PEM private key; with cert_file, the gRPC port speaks TLS." }),
   cert_file: optionalKey(text(), { description: "PEM certificate chain (with key_file)." }),
   client_ca_file: optionalKey(text(), {
     description: "PEM CA bundle; when given, clients must present a certificate it signed (mutual TLS).",
   }),
-}).superRefine((tls, ctx) => {
-  const own = { own: true };
-  if ((tls.key_file === undefined) !== (tls.cert_file === undefined)) {
-    const missing = tls.key_file === undefined ? "key_file" : "cert_file";
-    ctx.addIssue({ code: "custom", path: [missing], params: own, message: "required when the other of key_file / cert_file is given" });
-  }
-  if (tls.client_ca_file !== undefined && tls.key_file === undefined && tls.cert_file === undefined) {
-    ctx.addIssue({ code: "custom", path: ["client_ca_file"], params: own, message: "needs key_file and cert_file (mutual TLS is TLS first)" });
-  }
-});
+    }),
+    crossCheck((tls) => {
+      const problems: [string, string][] = [];
+      if ((tls.key_file === undefined) !== (tls.cert_file === undefined)) {
+        problems.push([tls.key_file === undefined ? "key_file" : "cert_file", "required when the other of key_file / cert_file is given"]);
+      }
+      if (tls.client_ca_file !== undefined && tls.key_file === undefined && tls.cert_file === undefined) {
+        problems.push(["client_ca_file", "needs key_file and cert_file (mutual TLS is TLS first)"]);
+      }
+      return problems;
+    }),
+  ),
+  {},
+);
 
-const leaseSchema = section({
+const leaseSchema = v.optional(
+  v.pipe(
+    v.object({
   ttl_ms: key(integer(1_000, 600_000), 5_000, {
     description:
       "How long the database lease lasts without renewal, by the database's clock (DECISIONS D3): a standby takes over only after it has passed.",
@@ -272,16 +327,19 @@ const leaseSchema = section({
     description: "How this server names itself in the lease (shown by `status` on every server as the leader); use an address clients can reach.",
     defaultText: "<hostname>:<port>",
   }),
-}).superRefine((lease, ctx) => {
-  const own = { own: true };
-  if (lease.step_down_margin_ms >= lease.ttl_ms) {
-    ctx.addIssue({ code: "custom", path: ["step_down_margin_ms"], params: own, message: "must be below ttl_ms" });
-  } else if (lease.renew_interval_ms * 2 > lease.ttl_ms - lease.step_down_margin_ms) {
-    ctx.addIssue({ code: "custom", path: ["renew_interval_ms"], params: own, message: "must leave two renewals before the step-down (2 × renew_interval_ms ≤ ttl_ms − step_down_margin_ms)" });
-  }
-});
+    }),
+    crossCheck((lease) => {
+      if (lease.step_down_margin_ms >= lease.ttl_ms) return [["step_down_margin_ms", "must be below ttl_ms"]];
+      if (lease.renew_interval_ms * 2 > lease.ttl_ms - lease.step_down_margin_ms) {
+        return [["renew_interval_ms", "must leave two renewals before the step-down (2 × renew_interval_ms ≤ ttl_ms − step_down_margin_ms)"]];
+      }
+      return [];
+    }),
+  ),
+  {},
+);
 
-export const configSchema = z.object({
+export const configSchema = v.object({
   host: key(ipLiteral(), "127.0.0.1", { description: "Address the gRPC server listens on.", spider: "required" }),
   port: key(integer(0, 65535), 50051, { description: "gRPC port (0 picks a free one).", spider: "required" }),
   database_url: optionalKey(databaseUrl(), {
@@ -452,7 +510,7 @@ export type DatabaseTarget =
       readonly bin_dir: string | undefined;
     };
 
-export type ParsedConfig = z.output<typeof configSchema>;
+export type ParsedConfig = v.InferOutput<typeof configSchema>;
 
 /** The validated configuration. */
 export type Config = ParsedConfig & {
@@ -471,28 +529,24 @@ export interface KeyInfo {
   readonly defaultValue: unknown;
 }
 
-/** A node of the schema's tree: a section has `properties`; a key carries its `.meta()`. */
+/** A node of the schema's tree: a section has `properties`; a key carries its {@link KeyMeta}. */
 type SchemaNode = Partial<KeyMeta> & { readonly properties?: Readonly<Record<string, SchemaNode>> };
 
 /**
- * The schema's keys as a tree, walked once from zod's own nodes: a key is a node carrying
- * `.meta()` (on its `.default()` or `.optional()` wrapper), a section an object behind its
- * `.prefault({})` (and before its `.transform()`, if any). Not `z.toJSONSchema`, which gives
- * the same tree but was a visible part of every start (issue 20.5).
+ * The schema's keys as a tree, walked once from valibot's own nodes: a key is a node
+ * registered with metadata ({@link key}, {@link optionalKey}), a section an object
+ * behind its `v.optional(…, {})` (a piped object keeps its `entries`).
  */
 let schemaTree: SchemaNode | undefined;
 function configSchemaTree(): SchemaNode {
-  const walk = (schema: z.ZodType): SchemaNode => {
-    const meta = z.globalRegistry.get(schema) as Partial<KeyMeta> | undefined;
-    if (meta?.expected !== undefined) return meta;
-    let inner: z.ZodType = schema;
-    for (;;) {
-      if (inner instanceof z.ZodPrefault || inner instanceof z.ZodDefault || inner instanceof z.ZodOptional) inner = inner.unwrap() as z.ZodType;
-      else if (inner instanceof z.ZodPipe) inner = inner.in as z.ZodType; // a section's .transform(): its input side
-      else break;
-    }
-    if (!(inner instanceof z.ZodObject)) return {};
-    return { properties: Object.fromEntries(Object.entries(inner.shape).map(([name, child]) => [name, walk(child as z.ZodType)])) };
+  const walk = (schema: AnySchema): SchemaNode => {
+    const meta = keyMetas.get(schema);
+    if (meta !== undefined) return meta;
+    let inner: AnySchema = schema;
+    while (inner.type === "optional") inner = (inner as v.OptionalSchema<AnySchema, unknown>).wrapped;
+    if (inner.type !== "object") return {};
+    const entries = (inner as v.ObjectSchema<v.ObjectEntries, undefined>).entries;
+    return { properties: Object.fromEntries(Object.entries(entries).map(([name, child]) => [name, walk(child as AnySchema)])) };
   };
   schemaTree ??= walk(configSchema);
   return schemaTree;
@@ -530,7 +584,7 @@ export function configKeys(): KeyInfo[] {
       else walk(child, value, path);
     }
   };
-  walk(configSchemaTree(), configSchema.parse({}), "");
+  walk(configSchemaTree(), v.parse(configSchema, {}), "");
   return keys;
 }
 

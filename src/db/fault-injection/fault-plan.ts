@@ -30,7 +30,7 @@
  * It honours the plan only when `SPIDER_STORAGE_ENABLE_TEST_FAULTS=1` is set
  * too (tests set both), so a stray variable never breaks a production server.
  */
-import { z } from "zod";
+import * as v from "valibot";
 
 export const FAULT_KINDS = [
   "deadlock",
@@ -85,20 +85,20 @@ export interface FaultPlan {
   readonly rules: readonly FaultRule[];
 }
 
-const kindSchema = z.enum(FAULT_KINDS);
+const kindSchema = v.picklist(FAULT_KINDS);
 const ruleFields = {
-  kind: z.union([kindSchema, z.array(kindSchema).min(1)]).optional(),
-  rate: z.number().min(0).max(1).optional(),
-  nth: z.number().int().min(1).optional(),
-  count: z.number().int().min(1).optional(),
-  operations: z.array(z.string()).optional(),
-  exclude: z.array(z.string()).optional(),
-  persistent: z.boolean().optional(),
-  applied: z.boolean().optional(),
+  kind: v.optional(v.union([kindSchema, v.pipe(v.array(kindSchema), v.minLength(1))])),
+  rate: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
+  nth: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  count: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  operations: v.optional(v.array(v.string())),
+  exclude: v.optional(v.array(v.string())),
+  persistent: v.optional(v.boolean()),
+  applied: v.optional(v.boolean()),
 };
-const ruleSchema = z.strictObject(ruleFields);
+const ruleSchema = v.strictObject(ruleFields);
 /** Either `rules`, or the fields of one rule at the top level (shorthand). */
-const planSchema = z.strictObject({ seed: z.number().int().optional(), rules: z.array(ruleSchema).optional(), ...ruleFields });
+const planSchema = v.strictObject({ seed: v.optional(v.pipe(v.number(), v.integer())), rules: v.optional(v.array(ruleSchema)), ...ruleFields });
 
 /** Parses a plan from JSON text; throws with the reason when it is malformed. */
 export function parseFaultPlan(text: string): FaultPlan {
@@ -108,9 +108,9 @@ export function parseFaultPlan(text: string): FaultPlan {
   } catch (error) {
     throw new Error(`${FAULTS_ENV}: not JSON: ${(error as Error).message}`, { cause: error });
   }
-  const parsed = planSchema.safeParse(json);
-  if (!parsed.success) throw new Error(`${FAULTS_ENV}: ${z.prettifyError(parsed.error)}`);
-  const { seed, rules, ...top } = parsed.data;
+  const parsed = v.safeParse(planSchema, json);
+  if (!parsed.success) throw new Error(`${FAULTS_ENV}: ${v.summarize(parsed.issues)}`);
+  const { seed, rules, ...top } = parsed.output;
   const all: FaultRule[] = [...(rules ?? [])];
   if (top.rate !== undefined || top.nth !== undefined) all.push(stripUndefined(top));
   for (const rule of all) {
