@@ -7,12 +7,13 @@
  * pretenuring off, node:http2's stream tables renewed: it is a node:http2
  * server too); prints its port, exits on SIGTERM.
  */
-import "../../src/cli/v8-heap-flags.js";
+import { turnOffPretenuring } from "../../src/cli/v8-heap-flags.js";
 import * as http2 from "node:http2";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { SessionManagementService } from "../../src/gen/storage/storage_pb.ts";
 import { renewHttp2StreamTables } from "../../src/grpc/http2-stream-tables.ts";
 
+turnOffPretenuring();
 renewHttp2StreamTables();
 
 const handler = connectNodeAdapter({

@@ -5,7 +5,6 @@
  * Exit codes: 0 ok, 1 failure, 2 usage.
  */
 import "./require-node-24.js";
-import "./v8-heap-flags.js";
 
 // Loaded only now: require-node-24.js has turned on the module compile cache,
 // and static imports would have been compiled before it ran.

@@ -6,7 +6,6 @@
 // scripts/bundle.ts), and the sources otherwise.
 import { fileURLToPath } from "node:url";
 import "./require-node-24.js";
-import "./v8-heap-flags.js";
 import { freshBundle } from "./fresh-bundle.js";
 
 await import(freshBundle(fileURLToPath(new URL("../../", import.meta.url))) ?? "./main.ts");

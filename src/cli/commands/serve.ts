@@ -31,6 +31,7 @@ import { CliError } from "../cli-error.ts";
 import { EarlyListener } from "../../grpc/early-listener.ts";
 import { installProcessFailurePolicy } from "../process-failure-policy.ts";
 import { parseDatabaseUrl } from "../../core/database-url.ts";
+import { turnOffPretenuring } from "../v8-heap-flags.js";
 
 const LOG_LEVEL_ENV = "SPIDER_STORAGE_LOG_LEVEL";
 
@@ -126,6 +127,8 @@ export function addServeCommand(program: Command): void {
         ...faults,
       });
 
+      // The server's modules (and Node's built-ins they need) are loaded, and no call has run yet.
+      turnOffPretenuring();
       installProcessFailurePolicy(logger, server.operability.metrics);
 
       // Stop order (D2): the server (drain, close the pool, release the lease), then mariadbd.
