@@ -62,7 +62,7 @@ export class Operability {
     this.#config = options.config;
     this.#baseLogger = options.logger;
     this.#logger = options.logger;
-    this.metrics = new Metrics({ processMetrics: options.config.runtime.metrics.enabled });
+    this.metrics = new Metrics();
     this.dbLog = dbQueryLogger(this.metrics);
     this.health.subscribe((_status, phase) => this.metrics.setPhase(phase));
     this.#grpcHealth = new GrpcHealth(this.health);
@@ -179,6 +179,7 @@ export class Operability {
   async start(): Promise<void> {
     const settings = this.#config.runtime.metrics;
     if (!settings.enabled || this.#metricsServer) return;
+    await this.metrics.collectProcessMetrics();
     this.#metricsServer = await startMetricsServer({
       host: settings.host,
       port: settings.port,

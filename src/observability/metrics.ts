@@ -12,7 +12,7 @@
  * The README's "Operations" section has the table of every metric; keep it in
  * step with {@link METRIC_NAMES}.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type CounterChild, type HistogramChild } from "./prom-client-parts.ts";
 import { JOB_STATES } from "../core/job-state.ts";
 import { REQUEUE_CAUSES } from "../core/requeue-cause.ts";
 
@@ -91,8 +91,8 @@ export const METRIC_NAMES = {
 } as const;
 
 interface RpcChildren {
-  readonly count: Counter.Internal;
-  readonly duration: Histogram.Internal<"service" | "method" | "code">;
+  readonly count: CounterChild;
+  readonly duration: HistogramChild<"service" | "method" | "code">;
 }
 
 export class Metrics {
@@ -127,9 +127,10 @@ export class Metrics {
   #dbCountsAt = Number.NEGATIVE_INFINITY;
   #dbCounting: Promise<void> | undefined;
 
-  constructor(options: { processMetrics?: boolean } = {}) {
+  #processMetrics: Promise<void> | undefined;
+
+  constructor() {
     const registers = [this.registry];
-    if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
 
     this.#rpcRequests = new Counter({
       name: METRIC_NAMES.rpcRequests,
@@ -355,6 +356,12 @@ export class Metrics {
     }
     this.#executionManagerDeaths.inc(0);
     for (const reason of ["unreachable", "unusable"]) this.#dbNodeMoves.inc({ reason }, 0);
+  }
+
+  /** Adds prom-client's process metrics (CPU, memory, event loop, GC, handles): for the metrics endpoint, loaded only for it. */
+  collectProcessMetrics(): Promise<void> {
+    this.#processMetrics ??= collectDefaultMetrics({ register: this.registry });
+    return this.#processMetrics;
   }
 
   /** Attaches the scrape-time sources (when the engine exists). */
