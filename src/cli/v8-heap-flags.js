@@ -40,6 +40,10 @@ export function turnOffPretenuring() {
   if (done) return;
   done = true;
   const flag = pretenuringFlag(process.execArgv);
+  if (flag === undefined) return;
+  // Node loads node:perf_hooks on the first read of the global `performance`, which the server
+  // makes only once it starts (its clocks): read it now, while built-ins still get their cache.
+  void globalThis.performance;
   // node:v8 only now: the module is not needed before.
-  if (flag !== undefined) process.getBuiltinModule("node:v8").setFlagsFromString(flag);
+  process.getBuiltinModule("node:v8").setFlagsFromString(flag);
 }
