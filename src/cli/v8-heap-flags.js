@@ -33,12 +33,8 @@ export function pretenuringFlag(execArgv) {
   return execArgv.some((arg) => FLAG.test(arg)) ? undefined : "--no-allocation-site-pretenuring";
 }
 
-let done = false;
-
-/** Sets {@link pretenuringFlag} for this process (once; nothing when the command line chose). */
+/** Sets {@link pretenuringFlag} for this process (nothing when the command line chose). */
 export function turnOffPretenuring() {
-  if (done) return;
-  done = true;
   const flag = pretenuringFlag(process.execArgv);
   if (flag === undefined) return;
   // Node loads node:perf_hooks on the first read of the global `performance`, which the server
